@@ -1,0 +1,79 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** The clients a playbook acts with, bound to one account and region. */
+export interface Clients {
+  ec2: EC2Client;
+  autoScaling: AutoScalingClient;
+  elbv2: ElasticLoadBalancingV2Client;
+  elb: ElasticLoadBalancingClient;
+}
+
+/** Where a playbook acts: the finding's account and region. */
+export interface Target {
+  accountId: string;
+  region: string;
+}
+
+/** Builds (and caches) the clients for a target account and region. */
+export type ClientFactory = (target: Target) => Clients;
+
+export interface ClientOptions {
+  /** SDK retry attempts per call before a step fails (default 3, the SDK's standard mode). */
+  maxAttempts?: number;
+}
+
+/**
+ * Creates a factory of per-account, per-region clients. Endpoints come from the
+ * SDK's own configuration (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), so
+ * the same code runs against AWS and an emulator.
+ *
+ * @example
+ * ```ts
+ * const clientsFor = createClientFactory();
+ * const { ec2 } = clientsFor({ accountId: '111122223333', region: 'eu-west-1' });
+ * ```
+ */
+export function createClientFactory(options: ClientOptions = {}): ClientFactory {
+  const cache = new Map<string, Clients>();
+  const common = { maxAttempts: options.maxAttempts ?? 3 };
+  return (target) => {
+    // Cross-account roles come with a later issue; today every target is the
+    // function's own account, which the engine checks before calling this.
+    const key = `${target.accountId}/${target.region}`;
+    let clients = cache.get(key);
+    if (!clients) {
+      const config = { ...common, region: target.region };
+      clients = {
+        ec2: new EC2Client(config),
+        autoScaling: new AutoScalingClient(config),
+        elbv2: new ElasticLoadBalancingV2Client(config),
+        elb: new ElasticLoadBalancingClient(config),
+      };
+      cache.set(key, clients);
+    }
+    return clients;
+  };
+}
+
+/** Clients for Firebreak's own state (ledger and evidence bucket) in its home region. */
+export interface PlatformClients {
+  dynamo: DynamoDBDocumentClient;
+  s3: S3Client;
+}
+
+export function createPlatformClients(region: string, env: Record<string, string | undefined> = process.env): PlatformClients {
+  return {
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    }),
+    // Virtual-hosted addressing needs DNS for <bucket>.<host>; custom endpoints
+    // (VPC endpoints, emulators) are reached by path.
+    s3: new S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) }),
+  };
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { ConfigurationError } from '../errors/index.ts';
+
+export const MODES = ['observe', 'contain', 'full'] as const;
+export type Mode = (typeof MODES)[number];
+
+const jsonStringList = (name: string) =>
+  z
+    .string()
+    .default('[]')
+    .transform((raw, ctx) => {
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        const list = z.array(z.string().min(1)).parse(parsed);
+        return list;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a JSON array of strings, e.g. ["a","b"]` });
+        return z.NEVER;
+      }
+    });
+
+const numberFrom = (name: string, min: number, max: number, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform(Number)
+    .refine((n) => Number.isFinite(n) && n >= min && n <= max, {
+      message: `${name} must be a number between ${min} and ${max}`,
+    });
+
+const EnvironmentSchema = z.object({
+  FIREBREAK_PLAYBOOK: z.string().min(1, 'FIREBREAK_PLAYBOOK is required (the playbook this function runs)'),
+  FIREBREAK_MODE: z.enum(MODES, { message: 'FIREBREAK_MODE must be one of observe | contain | full' }),
+  FIREBREAK_ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'FIREBREAK_ACCOUNT_ID must be the 12-digit account id the function acts in'),
+  FIREBREAK_LEDGER_TABLE: z.string().min(3, 'FIREBREAK_LEDGER_TABLE is required (the DynamoDB ledger table name)'),
+  FIREBREAK_EVIDENCE_BUCKET: z.string().min(3, 'FIREBREAK_EVIDENCE_BUCKET is required (the S3 evidence bucket name)'),
+  FIREBREAK_MIN_SEVERITY: numberFrom('FIREBREAK_MIN_SEVERITY', 0, 10, '4'),
+  FIREBREAK_FINDING_TYPES_ALLOW: jsonStringList('FIREBREAK_FINDING_TYPES_ALLOW'),
+  FIREBREAK_FINDING_TYPES_DENY: jsonStringList('FIREBREAK_FINDING_TYPES_DENY'),
+  FIREBREAK_PROTECTED_PRINCIPALS: jsonStringList('FIREBREAK_PROTECTED_PRINCIPALS'),
+  FIREBREAK_PROTECTED_RESOURCES: jsonStringList('FIREBREAK_PROTECTED_RESOURCES'),
+  FIREBREAK_EXEMPT_TAG: z.string().min(1).default('firebreak:exempt'),
+  FIREBREAK_BLAST_RADIUS_LIMIT: numberFrom('FIREBREAK_BLAST_RADIUS_LIMIT', 1, 100000, '10').pipe(z.number().int()),
+  FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS: numberFrom('FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS', 60, 31 * 24 * 3600, '3600'),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+});
+
+/** Validated runtime configuration of one Firebreak function. */
+export interface Config {
+  playbook: string;
+  mode: Mode;
+  accountId: string;
+  region: string;
+  ledgerTable: string;
+  evidenceBucket: string;
+  minSeverity: number;
+  findingTypesAllow: string[];
+  findingTypesDeny: string[];
+  protectedPrincipals: string[];
+  protectedResources: string[];
+  exemptTagKey: string;
+  blastRadius: { limit: number; windowSeconds: number };
+}
+
+/**
+ * Reads and validates the function's configuration from environment variables
+ * (set by the Terraform module). Throws a {@link ConfigurationError} listing every
+ * problem at once, so a bad deployment fails at start with an actionable message.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig(process.env);
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const result = EnvironmentSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigurationError(
+      result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)),
+    );
+  }
+  const e = result.data;
+  return {
+    playbook: e.FIREBREAK_PLAYBOOK,
+    mode: e.FIREBREAK_MODE,
+    accountId: e.FIREBREAK_ACCOUNT_ID,
+    region: e.AWS_REGION,
+    ledgerTable: e.FIREBREAK_LEDGER_TABLE,
+    evidenceBucket: e.FIREBREAK_EVIDENCE_BUCKET,
+    minSeverity: e.FIREBREAK_MIN_SEVERITY,
+    findingTypesAllow: e.FIREBREAK_FINDING_TYPES_ALLOW,
+    findingTypesDeny: e.FIREBREAK_FINDING_TYPES_DENY,
+    protectedPrincipals: e.FIREBREAK_PROTECTED_PRINCIPALS,
+    protectedResources: e.FIREBREAK_PROTECTED_RESOURCES,
+    exemptTagKey: e.FIREBREAK_EXEMPT_TAG,
+    blastRadius: { limit: e.FIREBREAK_BLAST_RADIUS_LIMIT, windowSeconds: e.FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS },
+  };
+}

@@ -1,0 +1,216 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ClientFactory } from '../aws/index.ts';
+import type { Config } from '../config/index.ts';
+import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError } from '../errors/index.ts';
+import type { EvidenceStore } from '../evidence/index.ts';
+import type { Incident } from '../findings/index.ts';
+import type { IncidentRecord, Ledger } from '../ledger/index.ts';
+import { evaluateGates, type GateResult } from './gates.ts';
+import type { IncidentStatus, Playbook, StepContext, StepDefinition, StepOutcome } from './types.ts';
+
+/** What the engine needs from the outside world; injected, never global. */
+export interface EngineDeps {
+  config: Config;
+  clientsFor: ClientFactory;
+  ledger: Ledger;
+  evidence: EvidenceStore;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** The result of one delivery of one incident. */
+export interface DeliveryResult {
+  incidentId: string;
+  status: IncidentStatus;
+  reason: string;
+  steps: Record<string, StepOutcome>;
+}
+
+const MODE_RANK = { observe: 0, contain: 1, full: 2 } as const;
+
+/**
+ * Runs one incident through a playbook: describe → safety gates → ledger claim
+ * (with the blast-radius slot) → containment steps concurrently → evidence steps
+ * concurrently, recording every outcome. Finished steps of earlier deliveries are
+ * not repeated. Throws {@link ContainmentIncompleteError} when a containment step
+ * failed with a retryable error, so the SQS message is redelivered.
+ *
+ * @example
+ * ```ts
+ * const result = await runPlaybook(deps, ec2InstancePlaybook, incident, { messageId });
+ * result.status // 'contained'
+ * ```
+ */
+export async function runPlaybook<R>(
+  deps: EngineDeps,
+  playbook: Playbook<R>,
+  incident: Incident,
+  delivery: { messageId: string },
+): Promise<DeliveryResult> {
+  const { config, ledger, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const log = logger;
+  if (incident.playbook !== playbook.name) {
+    throw new InvalidFindingError([`finding is for the ${incident.playbook} playbook, but this function runs ${playbook.name}: check the EventBridge rule`]);
+  }
+
+  const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string) => {
+    await ledger.finish(incident.incidentId, status, reason, now(), isolatedAt);
+    log[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
+    return { incidentId: incident.incidentId, status, reason, steps };
+  };
+  const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: Parameters<Ledger['begin']>[0]['blastRadius']) =>
+    ledger.begin({ incident, mode: config.mode, messageId: delivery.messageId, now: now(), gates, ...(capture ? { capture } : {}), ...(blastRadius ? { blastRadius } : {}) });
+
+  if (incident.accountId !== config.accountId) {
+    const reason = `the finding is for account ${incident.accountId}; this deployment acts only in account ${config.accountId} (deploy Firebreak in that account)`;
+    await open([{ gate: 'same-account', passed: false, reason }]);
+    return finish('skipped', reason, {});
+  }
+
+  const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
+  const [loaded, described] = await Promise.all([
+    ledger.load(incident.incidentId, incident.accountId),
+    playbook.describe({ incident, clients, logger: log }).then(
+      (resource) => ({ ok: true as const, resource }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ),
+  ]);
+  const previous: Record<string, StepOutcome> = loaded.record?.steps ?? {};
+
+  if (!described.ok) {
+    const c = classifyError(described.error);
+    const notFound = described.error instanceof ResourceNotFoundError;
+    const reason = notFound ? `${incident.resource.id} was not found in ${incident.accountId}/${incident.region}: nothing to contain` : `could not describe ${incident.resource.id}: ${c.code}: ${c.message}`;
+    await open([{ gate: 'resource-exists', passed: false, reason }]);
+    if (!notFound && c.retryable) {
+      await finish('retrying', reason, previous);
+      throw new ContainmentIncompleteError(incident.incidentId, ['describe']);
+    }
+    return finish(notFound ? 'skipped' : 'failed', reason, previous);
+  }
+
+  const resource = described.resource;
+  const capture = loaded.record?.capture ?? playbook.capture(resource);
+  const gates = evaluateGates(config, incident, {
+    tags: playbook.tags(resource),
+    identifiers: playbook.identifiers(incident, resource),
+    principals: playbook.principals(incident, resource),
+  });
+  const failedGates = gates.filter((g) => !g.passed);
+  if (failedGates.length > 0) {
+    await open(gates, capture);
+    const reason = failedGates.map((g) => g.reason).join('; ');
+    // A finding archived or re-published after containment never undoes it.
+    const status = loaded.record?.status === 'contained' ? 'contained' : 'skipped';
+    return finish(status, `no action: ${reason}`, previous);
+  }
+
+  const ctx: StepContext<R> = { incident, resource, capture, clients, evidence: deps.evidence, config, logger: log, now };
+
+  if (config.mode === 'observe') {
+    await open(gates, capture);
+    const planned: Record<string, StepOutcome> = {};
+    await Promise.all(
+      playbook.steps.map(async (step) => {
+        if (previous[step.name]?.status === 'done') return;
+        planned[step.name] = plannedOutcome(step, config.mode);
+        await ledger.recordStep(incident.incidentId, step.name, planned[step.name]!);
+      }),
+    );
+    return finish('planned', 'observe mode: every step was planned and recorded; nothing was changed', { ...previous, ...planned });
+  }
+
+  const slot = await open(gates, capture, { ...config.blastRadius, window: loaded.window });
+  if (slot === 'limit-reached') {
+    return finish(
+      'held',
+      `blast-radius limit reached: ${config.blastRadius.limit} containments in ${config.blastRadius.windowSeconds}s in account ${incident.accountId}; nothing was changed (the finding is re-evaluated when it is published again)`,
+      previous,
+    );
+  }
+
+  const outcomes: Record<string, StepOutcome> = { ...previous };
+  for (const stage of ['contain', 'evidence'] as const) {
+    const steps = playbook.steps.filter((s) => s.stage === stage);
+    await Promise.all(
+      steps.map(async (step) => {
+        const before = previous[step.name];
+        if (before?.status === 'done') return;
+        const outcome = MODE_RANK[config.mode] < MODE_RANK[step.minimumMode ?? 'contain']
+          ? skippedForMode(step, config.mode)
+          : await runStep(step, ctx, before);
+        outcomes[step.name] = outcome;
+        await ledger.recordStep(incident.incidentId, step.name, outcome);
+      }),
+    );
+  }
+
+  const containFailures = playbook.steps.filter((s) => s.stage === 'contain' && outcomes[s.name]?.status === 'failed');
+  const isolatedAt = outcomes[playbook.isolationStep]?.status === 'done' ? outcomes[playbook.isolationStep]?.finishedAt : undefined;
+  const evidenceFailures = playbook.steps.filter((s) => s.stage === 'evidence' && outcomes[s.name]?.status === 'failed').map((s) => s.name);
+  const evidenceNote = evidenceFailures.length ? `; evidence steps failed: ${evidenceFailures.join(', ')}` : '';
+  const retryable = containFailures.filter((s) => outcomes[s.name]?.error?.retryable).map((s) => s.name);
+  if (retryable.length > 0) {
+    await finish('retrying', `containment steps failed with retryable errors: ${retryable.join(', ')}${evidenceNote}`, outcomes, isolatedAt);
+    throw new ContainmentIncompleteError(incident.incidentId, retryable);
+  }
+  if (containFailures.length > 0) {
+    return finish('failed', `containment steps failed permanently (a responder must act): ${containFailures.map((s) => s.name).join(', ')}${evidenceNote}`, outcomes, isolatedAt);
+  }
+  return finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt);
+}
+
+async function runStep<R>(step: StepDefinition<R>, ctx: StepContext<R>, before: StepOutcome | undefined): Promise<StepOutcome> {
+  const started = ctx.now();
+  const attempts = (before?.attempts ?? 0) + 1;
+  const timing = () => {
+    const finished = ctx.now();
+    return { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+  };
+  try {
+    const result = await step.run(ctx);
+    ctx.logger.info(`Step ${step.name} ${result.status}`, { step: step.name, stage: step.stage, status: result.status, summary: result.summary });
+    return {
+      stage: step.stage,
+      status: result.status,
+      summary: result.summary,
+      attempts,
+      ...timing(),
+      ...(result.data ? { data: result.data } : {}),
+      ...(result.evidence ? { evidence: result.evidence } : {}),
+    };
+  } catch (error) {
+    const c = classifyError(error);
+    ctx.logger.error(`Step ${step.name} failed`, { step: step.name, stage: step.stage, errorCode: c.code, retryable: c.retryable, error: error as Error });
+    return {
+      stage: step.stage,
+      status: 'failed',
+      summary: c.unsupported ? `${step.description}: the API is not supported by this endpoint` : `${step.description}: failed with ${c.code}`,
+      attempts,
+      ...timing(),
+      error: { code: c.code, message: c.message.slice(0, 1000), retryable: c.retryable, unsupported: c.unsupported },
+    };
+  }
+}
+
+function plannedOutcome<R>(step: StepDefinition<R>, mode: string): StepOutcome {
+  return {
+    stage: step.stage,
+    status: 'planned',
+    summary: `${step.description} (planned in ${mode} mode${step.minimumMode === 'full' ? '; runs only in full mode' : ''})`,
+    attempts: 0,
+    data: { iamActions: [...step.iamActions] },
+  };
+}
+
+function skippedForMode<R>(step: StepDefinition<R>, mode: string): StepOutcome {
+  return { stage: step.stage, status: 'skipped', summary: `${step.description}: runs only in ${step.minimumMode} mode (current mode: ${mode})`, attempts: 0 };
+}
+
+/** Every IAM action a playbook may call, for the generated Lambda role policy. */
+export function iamActionsOf<R>(playbook: Playbook<R>, platform: readonly string[]): string[] {
+  return [...new Set([...platform, ...playbook.describeIamActions, ...playbook.steps.flatMap((s) => s.iamActions)])].sort();
+}
+
+export type { IncidentRecord };

@@ -1,0 +1,154 @@
+/**
+ * Firebreak's error classes. Every class says whether retrying can help, so the
+ * engine can decide between "batch-item failure" (retry, then DLQ) and
+ * "record and delete" (permanent) without string matching at call sites.
+ */
+
+/** Base class: `retryable` tells the engine whether SQS redelivery can help. */
+export class FirebreakError extends Error {
+  readonly retryable: boolean;
+  constructor(message: string, retryable: boolean, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FirebreakError';
+    this.retryable = retryable;
+  }
+}
+
+/** The environment the function runs with is invalid: fix the Terraform variables. */
+export class ConfigurationError extends FirebreakError {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`Invalid Firebreak configuration: ${issues.join('; ')}`, false);
+    this.name = 'ConfigurationError';
+    this.issues = issues;
+  }
+}
+
+/** The SQS message is not a finding Firebreak can act on; it is recorded as rejected and deleted. */
+export class InvalidFindingError extends FirebreakError {
+  readonly reasons: string[];
+  constructor(reasons: string[], options?: ErrorOptions) {
+    super(`Not a valid finding: ${reasons.join('; ')}`, false, options);
+    this.name = 'InvalidFindingError';
+    this.reasons = reasons;
+  }
+}
+
+/** The resource named by the finding does not exist (any more) in the account and region. */
+export class ResourceNotFoundError extends FirebreakError {
+  readonly resourceId: string;
+  constructor(resourceId: string, options?: ErrorOptions) {
+    super(`Resource ${resourceId} was not found`, false, options);
+    this.name = 'ResourceNotFoundError';
+    this.resourceId = resourceId;
+  }
+}
+
+/** A step failed; `retryable` comes from classifying the underlying AWS error. */
+export class StepFailedError extends FirebreakError {
+  readonly step: string;
+  readonly code: string;
+  constructor(step: string, code: string, message: string, retryable: boolean, options?: ErrorOptions) {
+    super(`Step ${step} failed (${code}): ${message}`, retryable, options);
+    this.name = 'StepFailedError';
+    this.step = step;
+    this.code = code;
+  }
+}
+
+/** One or more containment steps failed with a retryable error: the message must be redelivered. */
+export class ContainmentIncompleteError extends FirebreakError {
+  readonly incidentId: string;
+  readonly failedSteps: string[];
+  constructor(incidentId: string, failedSteps: string[]) {
+    super(
+      `Containment of ${incidentId} is incomplete (retryable failures in: ${failedSteps.join(', ')}); the message will be redelivered`,
+      true,
+    );
+    this.name = 'ContainmentIncompleteError';
+    this.incidentId = incidentId;
+    this.failedSteps = failedSteps;
+  }
+}
+
+const RETRYABLE_CODES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'InternalFailure',
+  'InternalServerError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TransactionConflictException',
+  'TimeoutError',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+
+/** What an AWS SDK (or network) error means for retrying. */
+export interface ErrorClassification {
+  code: string;
+  message: string;
+  retryable: boolean;
+  httpStatus?: number;
+  unsupported: boolean;
+}
+
+/**
+ * Classifies an error thrown by an AWS SDK v3 call.
+ *
+ * Throttling, 5xx and network errors are retryable; 4xx errors (access denied,
+ * invalid parameters) are permanent. An HTTP 501, or the emulator's 500 for an
+ * API it does not implement, is flagged `unsupported` so reports can say so.
+ *
+ * @example
+ * ```ts
+ * classifyError(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })).retryable // true
+ * ```
+ */
+export function classifyError(error: unknown): ErrorClassification {
+  if (error instanceof FirebreakError) {
+    return { code: error.name, message: error.message, retryable: error.retryable, unsupported: false };
+  }
+  const e = (error ?? {}) as {
+    name?: string;
+    code?: string;
+    message?: string;
+    $retryable?: unknown;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+    cause?: { code?: string };
+  };
+  const code = String(e.name && e.name !== 'Error' ? e.name : (e.code ?? e.cause?.code ?? 'UnknownError'));
+  const message = String(e.message ?? error);
+  const httpStatus = e.$metadata?.httpStatusCode;
+  const networkCode = e.code ?? e.cause?.code;
+  const unsupported =
+    httpStatus === 501 ||
+    /not (yet |been )?implemented|NotImplemented/i.test(`${code} ${message}`);
+  const retryable =
+    !unsupported &&
+    (Boolean(e.$retryable) ||
+      RETRYABLE_CODES.has(code) ||
+      (networkCode !== undefined && RETRYABLE_CODES.has(networkCode)) ||
+      (httpStatus !== undefined && httpStatus >= 500) ||
+      (httpStatus === undefined && e.$fault === undefined && /socket|network|connect|timed? ?out/i.test(message)));
+  return { code, message, retryable, unsupported, ...(httpStatus !== undefined ? { httpStatus } : {}) };
+}
+
+/** True when the AWS error code is one of `codes` (used for idempotent "already done" answers). */
+export function hasErrorCode(error: unknown, ...codes: string[]): boolean {
+  const e = error as { name?: string; Code?: string; code?: string } | undefined;
+  return codes.some((c) => e?.name === c || e?.Code === c || e?.code === c);
+}

@@ -1,0 +1,92 @@
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { z } from 'zod';
+
+// Identifiers come from events that an attacker can influence (tags, names, user
+// agents end up in findings). Everything we act on is matched against AWS's own
+// identifier grammar; free text is only stored, truncated and stripped of control characters.
+export const AccountIdSchema = z.string().regex(/^\d{12}$/, 'account id must be 12 digits');
+export const RegionSchema = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/, 'not an AWS region name');
+export const InstanceIdSchema = z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/, 'not an EC2 instance id');
+export const FindingIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'not a GuardDuty finding id');
+export const TicketSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/, 'ticket must be 1-64 characters of A-Z a-z 0-9 . _ : # / -');
+export const PrincipalSchema = z.string().regex(/^[A-Za-z0-9._@+=,:\/-]{1,256}$/, 'requestedBy must be an IAM-style name or ARN');
+
+const freeText = (max: number) =>
+  z
+    .string()
+    .transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, max));
+
+const TagSchema = z.object({ key: z.string(), value: z.string().optional() });
+
+const NetworkInterfaceSchema = z
+  .object({
+    networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/).optional(),
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/).optional(),
+    subnetId: z.string().optional(),
+    securityGroups: z.array(z.object({ groupId: z.string().optional(), groupName: z.string().optional() })).optional(),
+  })
+  .loose();
+
+export const InstanceDetailsSchema = z
+  .object({
+    instanceId: z.string(),
+    availabilityZone: z.string().optional(),
+    networkInterfaces: z.array(NetworkInterfaceSchema).optional(),
+    tags: z.array(TagSchema).optional(),
+    iamInstanceProfile: z.object({ arn: z.string().optional(), id: z.string().optional() }).loose().optional(),
+  })
+  .loose();
+
+export const GuardDutyDetailSchema = z
+  .object({
+    schemaVersion: z.string().optional(),
+    accountId: AccountIdSchema,
+    region: RegionSchema,
+    partition: z.string().regex(/^aws(-[a-z-]+)?$/).default('aws'),
+    id: FindingIdSchema,
+    arn: z.string().max(2048).optional(),
+    type: z.string().regex(/^[A-Za-z0-9]+:[A-Za-z0-9]+\/[A-Za-z0-9.!&_-]+$/, 'not a GuardDuty finding type'),
+    title: freeText(512).default(''),
+    severity: z.number().min(0).max(10),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    resource: z
+      .object({
+        resourceType: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
+        instanceDetails: InstanceDetailsSchema.optional(),
+      })
+      .loose(),
+    service: z
+      .object({
+        archived: z.boolean().default(false),
+        count: z.number().int().nonnegative().default(1),
+        additionalInfo: z.object({ sample: z.boolean().optional() }).loose().optional(),
+        action: z.unknown().optional(),
+      })
+      .loose(),
+  })
+  .loose();
+
+export const ManualDetailSchema = z.object({
+  resource: z.object({
+    resourceType: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
+    id: z.string().min(1).max(256),
+  }),
+  ticket: TicketSchema,
+  requestedBy: PrincipalSchema,
+  reason: freeText(512).optional(),
+  accountId: AccountIdSchema.optional(),
+  region: RegionSchema.optional(),
+  severity: z.number().min(0).max(10).default(10),
+});
+
+export const FindingEventSchema = EventBridgeSchema.extend({
+  source: z.enum(['aws.guardduty', 'firebreak.manual'], { message: 'source must be aws.guardduty or firebreak.manual' }),
+});
+
+export const GUARDDUTY_DETAIL_TYPE = 'GuardDuty Finding';
+export const MANUAL_DETAIL_TYPE = 'Firebreak Manual Finding';
+export const MANUAL_SOURCE = 'firebreak.manual';
+
+export type GuardDutyDetail = z.infer<typeof GuardDutyDetailSchema>;
+export type ManualDetail = z.infer<typeof ManualDetailSchema>;

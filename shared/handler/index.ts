@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
+import { loadConfig, type Config } from '../config/index.ts';
+import { runPlaybook, type Playbook } from '../engine/index.ts';
+import { InvalidFindingError } from '../errors/index.ts';
+import { EvidenceStore } from '../evidence/index.ts';
+import { parseFindingMessage } from '../findings/index.ts';
+import { Ledger } from '../ledger/index.ts';
+import { createLogger, incidentLogger } from '../logging/index.ts';
+
+export interface HandlerOptions {
+  env?: Record<string, string | undefined>;
+  clientsFor?: ClientFactory;
+  platform?: PlatformClients;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+const preview = (body: string) => body.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 2048);
+
+/**
+ * Builds the SQS-triggered Lambda handler of one playbook: every record is parsed,
+ * validated and run through the playbook; invalid messages are recorded as rejected
+ * and deleted; records whose containment must be retried are reported as batch-item
+ * failures, so one bad message never fails the batch. Configuration is validated
+ * when the handler is built (at cold start), with a clear error.
+ *
+ * @example
+ * ```ts
+ * export const handler = createFindingHandler(ec2InstancePlaybook);
+ * ```
+ */
+export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerOptions = {}) {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createLogger();
+  const config: Config = loadConfig(env);
+  if (config.playbook !== playbook.name) {
+    throw new InvalidFindingError([`FIREBREAK_PLAYBOOK is ${config.playbook} but this bundle runs ${playbook.name}`]);
+  }
+  const platform = options.platform ?? createPlatformClients(config.region, env);
+  const ledger = new Ledger(platform.dynamo, config.ledgerTable);
+  const evidence = new EvidenceStore(platform.s3, config.evidenceBucket);
+  const clientsFor = options.clientsFor ?? createClientFactory();
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const rejectMessage = async (record: SQSRecord, reasons: string[]) => {
+    logger.warn('Message rejected: not a finding Firebreak can act on', { messageId: record.messageId, reasons });
+    await ledger.recordRejected({
+      messageId: record.messageId,
+      playbook: playbook.name,
+      reasons,
+      bodySha256: createHash('sha256').update(record.body ?? '').digest('hex'),
+      bodyPreview: preview(record.body ?? ''),
+      receivedAt: (options.now?.() ?? new Date()).toISOString(),
+    });
+  };
+
+  const handleRecord = async (record: SQSRecord): Promise<void> => {
+    let incidents;
+    try {
+      incidents = parseFindingMessage(record.body);
+    } catch (error) {
+      if (error instanceof InvalidFindingError) return rejectMessage(record, error.reasons);
+      throw error;
+    }
+    const results = await Promise.allSettled(
+      incidents.map((incident) =>
+        runPlaybook(
+          { config, clientsFor, ledger, evidence, logger: incidentLogger(logger, incident, record.messageId), ...(options.now ? { now: options.now } : {}) },
+          playbook,
+          incident,
+          { messageId: record.messageId },
+        ),
+      ),
+    );
+    const invalid = results.flatMap((r) => (r.status === 'rejected' && r.reason instanceof InvalidFindingError ? [r.reason] : []));
+    if (invalid.length > 0) await rejectMessage(record, invalid.flatMap((e) => e.reasons));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof InvalidFindingError));
+    // Anything else (retryable containment failure, ledger unavailable, a bug) keeps the
+    // message: SQS redelivers it and, after maxReceiveCount, moves it to the DLQ.
+    if (failure) throw failure.reason;
+  };
+
+  const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false }) as Promise<SQSBatchResponse>;
+
+  return middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));
+}
