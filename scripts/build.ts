@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { iamActionsOf } from '../shared/engine/index.ts';
+import { LEDGER_IAM_ACTIONS } from '../shared/ledger/index.ts';
 import { PLAYBOOKS } from '../shared/playbooks/index.ts';
 import { writeReproducibleZip } from './lib/zip.ts';
 
@@ -36,7 +37,8 @@ async function buildFunction(name: string): Promise<void> {
   const code = Buffer.from(out.outputFiles[0]!.contents);
   const zipPath = join(dist, `${name}.zip`);
   await writeReproducibleZip(zipPath, [{ name: 'index.mjs', data: code }]);
-  const all = iamActionsOf(playbook, []);
+  // The handler itself writes the ledger; the steps declare the rest.
+  const all = iamActionsOf(playbook, LEDGER_IAM_ACTIONS);
   await writeFile(
     join(dist, `${name}.iam.json`),
     `${JSON.stringify({ playbook: name, actions: all.filter((a) => !SCOPED_BY_TERRAFORM.test(a)), scopedActions: all.filter((a) => SCOPED_BY_TERRAFORM.test(a)) }, null, 2)}\n`,

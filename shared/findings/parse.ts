@@ -25,7 +25,8 @@ function validId(schema: z.ZodType<string>, value: unknown, what: string): strin
   return r.data;
 }
 
-const NameSchema = z.string().regex(NAME, 'contains characters AWS does not allow in names');
+// IAM user and role names: 1-64 of [\w+=,.@-] (no '/' or ':', which only paths and ARNs have).
+const IamNameSchema = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'not an IAM user or role name');
 
 /** Maps a GuardDuty resource to the playbook that handles it, with the id to act on. */
 function targetsOfGuardDutyFinding(detail: GuardDutyDetail): Target[] {
@@ -62,7 +63,7 @@ function targetsOfGuardDutyFinding(detail: GuardDutyDetail): Target[] {
       if (userType === 'Root') {
         return [{ playbook: 'account', resource: { type, id: detail.accountId, hints: { userType } } }];
       }
-      const userName = validId(NameSchema, key.userName, 'resource.accessKeyDetails.userName');
+      const userName = validId(IamNameSchema, key.userName, 'resource.accessKeyDetails.userName');
       const hints: Record<string, string | string[]> = { userType };
       if (typeof key.accessKeyId === 'string' && /^(AKIA|ASIA)[A-Z0-9]{12,124}$/.test(key.accessKeyId)) hints.accessKeyId = key.accessKeyId;
       if (typeof key.principalId === 'string' && NAME.test(key.principalId)) hints.principalId = key.principalId;
@@ -98,22 +99,15 @@ function remoteIpsOf(action: unknown): string[] {
   const visit = (node: unknown, depth: number): void => {
     if (depth > 8 || node === null || typeof node !== 'object') return;
     for (const [k, v] of Object.entries(node)) {
+      // Only the remote side: local addresses are the victim's own. They appear at any
+      // depth (portProbeAction.portProbeDetails[].localIpDetails), not only under the action.
+      if (k === 'localIpDetails') continue;
       if (k === 'ipAddressV4' && typeof v === 'string' && IPV4.test(v)) found.add(v);
       else visit(v, depth + 1);
     }
   };
-  const a = action as Record<string, unknown> | undefined;
-  // Only the remote side: local addresses are the victim's own.
-  for (const [k, v] of Object.entries(a ?? {})) {
-    if (k !== 'localIpDetails') visit(k.endsWith('Action') ? omitLocal(v) : v, 0);
-  }
+  visit(action, 0);
   return [...found];
-}
-
-function omitLocal(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  const { localIpDetails: _ignored, ...rest } = v as Record<string, unknown>;
-  return rest;
 }
 
 /**

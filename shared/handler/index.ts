@@ -7,7 +7,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import { runPlaybook, type Playbook } from '../engine/index.ts';
-import { InvalidFindingError } from '../errors/index.ts';
+import { ConfigurationError, InvalidFindingError } from '../errors/index.ts';
 import { EvidenceStore } from '../evidence/index.ts';
 import { parseFindingMessage } from '../findings/index.ts';
 import { Ledger } from '../ledger/index.ts';
@@ -40,7 +40,7 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
   const logger = options.logger ?? createLogger();
   const config: Config = loadConfig(env);
   if (config.playbook !== playbook.name) {
-    throw new InvalidFindingError([`FIREBREAK_PLAYBOOK is ${config.playbook} but this bundle runs ${playbook.name}`]);
+    throw new ConfigurationError([`FIREBREAK_PLAYBOOK is ${config.playbook} but this bundle runs ${playbook.name}`]);
   }
   const platform = options.platform ?? createPlatformClients(config.region, env);
   const ledger = new Ledger(platform.dynamo, config.ledgerTable);

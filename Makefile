@@ -1,0 +1,64 @@
+# Firebreak — the make targets are the interface:
+#   make demo    the seed scenario contained end to end on the embedded emulator
+#   make test    everything CI runs: typecheck, Terraform checks, unit, emulator and end-to-end tests
+#   make build   dist/<function>.zip (reproducible) and dist/<function>.iam.json
+#   make emulator / emulator-stop / emulator-reset
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_BIN := node_modules/.bin
+NPM_STAMP := node_modules/.firebreak-installed
+TF := scripts/terraform.sh
+
+include scripts/emulator/emulator.mk
+
+.PHONY: help install build typecheck tf-check tf-test test test-unit test-emulator test-e2e demo clean bench
+
+help:
+	@sed -n '2,6p' Makefile
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (it brings Node 22 for the project)"; exit 1; }
+	npm ci --no-audit --no-fund
+	@$(NODE_BIN)/node --version | grep -q '^v2[2-9]' || { echo "node_modules/.bin/node is not Node >= 22: the node@22 package did not install"; exit 1; }
+	@touch $@
+
+install: $(NPM_STAMP) emulator-venv
+
+build: $(NPM_STAMP)
+	$(NODE_BIN)/node scripts/build.ts
+
+typecheck: $(NPM_STAMP)
+	$(NODE_BIN)/tsc --noEmit -p .
+
+tf-check: build
+	$(TF) fmt -check -recursive terraform
+	$(TF) -chdir=terraform init -backend=false -input=false -no-color >/dev/null
+	$(TF) -chdir=terraform validate -no-color
+	$(TF) -chdir=terraform/examples/local init -input=false -no-color >/dev/null
+	$(TF) -chdir=terraform/examples/local validate -no-color
+
+tf-test: tf-check
+	$(TF) -chdir=terraform test -no-color
+
+test-unit: $(NPM_STAMP)
+	$(NODE_BIN)/vitest run --project unit --coverage
+
+test-emulator: install
+	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project emulator
+
+test-e2e: install build
+	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project e2e
+
+test: install typecheck tf-test test-unit
+	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project emulator --project e2e
+
+demo: install build
+	$(WITH_EMULATOR) scripts/firebreak.sh demo
+
+bench: install build
+	$(WITH_EMULATOR) $(NODE_BIN)/node scripts/bench.ts
+
+clean:
+	rm -rf dist coverage .firebreak/bundles .firebreak/logs

@@ -1,0 +1,144 @@
+"""Monkeypatches that make moto 5.2.5 behave like AWS where Firebreak depends on it.
+
+Each patch is one small function named after the AWS behaviour it restores. ``apply()``
+installs them all, once, and returns their names; the launcher reports those names on
+``GET /firebreak/emulator`` so tests can tell a patched emulator from a plain moto_server.
+
+The write-up for upstream (AWS behaviour, moto behaviour, reproduction, suggested fix)
+is in docs/emulator-patches.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import moto
+from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupNotFoundError
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+from moto.ec2.models.instances import Instance, InstanceBackend
+from moto.sqs.models import Queue
+
+SUPPORTED_MOTO_VERSION = "5.2.5"
+
+APPLIED: list[str] = []
+
+
+class MultipleInterfacesError(EC2ClientError):
+    """The error AWS returns for an instance-level network change on a multi-ENI instance."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(
+            "InvalidInstanceID",
+            f"There are multiple interfaces attached to instance '{instance_id}'. "
+            "Please specify an interface ID for the operation instead.",
+        )
+
+
+def eni_security_groups_are_the_enis_own() -> None:
+    """AWS: an ENI's security groups are its own, attached or not.
+
+    moto 5.2.5 reports an attached ENI's groups as its own groups united with the
+    instance's, so after ModifyNetworkInterfaceAttribute(Groups=[iso]) the ENI still
+    shows the instance's old groups in DescribeNetworkInterfaces and DescribeInstances.
+    """
+
+    def group_set(self: NetworkInterface) -> list[Any]:
+        return list(self._group_set)
+
+    NetworkInterface.group_set = property(group_set)  # type: ignore[assignment,method-assign]
+
+
+def instance_security_groups_are_the_primary_enis() -> None:
+    """AWS: an instance's SecurityGroups (DescribeInstances, groupSet attribute,
+    instance.group-id filter) are the groups of its primary network interface.
+
+    moto 5.2.5 keeps a separate list on the instance that never follows the ENI, so
+    after ModifyNetworkInterfaceAttribute on the primary ENI the instance still shows
+    the old groups.
+    """
+
+    def get_security_groups(self: Instance) -> list[Any]:
+        nics = getattr(self, "nics", None) or {}
+        primary = nics.get(0)
+        if primary is not None:
+            return list(primary._group_set)
+        return list(self.__dict__.get("_firebreak_security_groups", []))
+
+    def set_security_groups(self: Instance, groups: list[Any]) -> None:
+        # Only Instance.__init__ (before its ENIs exist) and the original
+        # modify_instance_security_groups assign this; the latter is replaced below.
+        self.__dict__["_firebreak_security_groups"] = list(groups)
+
+    Instance.security_groups = property(get_security_groups, set_security_groups)  # type: ignore[assignment]
+
+
+def instance_level_group_change_needs_a_single_interface() -> None:
+    """AWS: ModifyInstanceAttribute(Groups) on an instance with more than one network
+    interface is refused with InvalidInstanceID "There are multiple interfaces attached
+    to instance '…'. Please specify an interface ID for the operation instead."; on a
+    single-interface instance it replaces that interface's groups.
+
+    moto 5.2.5 accepts it on any instance and only changes a list on the instance,
+    leaving every ENI's groups as they were.
+    """
+
+    def modify_instance_security_groups(
+        self: InstanceBackend, instance_id: str, new_group_id_list: list[str]
+    ) -> Instance:
+        instance = self.get_instance(instance_id)
+        if len(instance.nics) > 1:
+            raise MultipleInterfacesError(instance_id)
+        groups = []
+        for group_id in new_group_id_list:
+            group = self.get_security_group_from_id(group_id)  # type: ignore[attr-defined]
+            if group is None:
+                raise InvalidSecurityGroupNotFoundError(group_id)
+            groups.append(group)
+        primary = instance.nics.get(0)
+        if primary is not None and groups:
+            primary._group_set = groups
+        return instance
+
+    InstanceBackend.modify_instance_security_groups = modify_instance_security_groups  # type: ignore[method-assign]
+
+
+def queue_redrive_policy_is_compact_json() -> None:
+    """AWS: GetQueueAttributes returns RedrivePolicy as compact JSON
+    (`{"deadLetterTargetArn":"…","maxReceiveCount":3}`).
+
+    moto 5.2.5 serialises it with `json.dumps` defaults (a space after every
+    separator), so the Terraform AWS provider sees a whitespace-only difference on
+    every plan and updates every queue again, paying its ~25 s SQS wait each time.
+    """
+    original = Queue.attributes
+
+    def attributes(self: Queue) -> dict[str, Any]:
+        result = original.fget(self)  # type: ignore[union-attr]
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+
+
+PATCHES = (
+    eni_security_groups_are_the_enis_own,
+    instance_security_groups_are_the_primary_enis,
+    instance_level_group_change_needs_a_single_interface,
+    queue_redrive_policy_is_compact_json,
+)
+
+
+def apply() -> list[str]:
+    """Install every patch once; return the names of the installed patches."""
+    if moto.__version__ != SUPPORTED_MOTO_VERSION:
+        raise RuntimeError(
+            f"Firebreak's emulator patches target moto {SUPPORTED_MOTO_VERSION}, "
+            f"found {moto.__version__}: re-check each patch against the new code"
+        )
+    if not APPLIED:
+        for patch in PATCHES:
+            patch()
+            APPLIED.append(patch.__name__)
+    return list(APPLIED)

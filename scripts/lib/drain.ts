@@ -1,0 +1,279 @@
+// `firebreak local drain`: does what Lambda's SQS poller does, from what Terraform
+// deployed — for every event source mapping, receive batches from its queue, run the
+// deployed bundle of its function with that function's environment and the mapping's
+// batch size, delete what succeeded, and leave batch-item failures for redelivery.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import { GetFunctionCommand, LambdaClient, paginateListEventSourceMappings, type EventSourceMappingConfiguration } from '@aws-sdk/client-lambda';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface DrainOptions {
+  endpoint: string;
+  region: string;
+  distDir?: string;
+  /** Only mappings whose function name matches (substring). */
+  functionFilter?: string;
+  /** Give up waiting for in-flight (invisible) messages after this many seconds. */
+  timeoutSeconds?: number;
+  log?: (line: string) => void;
+  /** Extra environment for the functions (overrides nothing the function sets). */
+  baseEnvironment?: Record<string, string>;
+}
+
+export interface FunctionDrainSummary {
+  functionName: string;
+  queueUrl: string;
+  batches: number;
+  received: number;
+  deleted: number;
+  failed: number;
+  invocationErrors: number;
+}
+
+interface Target {
+  mapping: EventSourceMappingConfiguration;
+  functionName: string;
+  functionArn: string;
+  queueUrl: string;
+  queueArn: string;
+  batchSize: number;
+  timeoutSeconds: number;
+  memoryMb: number;
+  environment: Record<string, string>;
+  bundlePath: string;
+}
+
+/** Reads the single `index.mjs` of a zip written by our build (deflate or store). */
+export function unzipSingleFile(zip: Buffer, name: string): Buffer {
+  let offset = 0;
+  while (offset + 30 <= zip.length && zip.readUInt32LE(offset) === 0x04034b50) {
+    const method = zip.readUInt16LE(offset + 8);
+    const compressedSize = zip.readUInt32LE(offset + 18);
+    const nameLength = zip.readUInt16LE(offset + 26);
+    const extraLength = zip.readUInt16LE(offset + 28);
+    const entryName = zip.subarray(offset + 30, offset + 30 + nameLength).toString('utf8');
+    const dataStart = offset + 30 + nameLength + extraLength;
+    const data = zip.subarray(dataStart, dataStart + compressedSize);
+    if (entryName === name) return method === 8 ? inflateRawSync(data) : Buffer.from(data);
+    offset = dataStart + compressedSize;
+  }
+  throw new Error(`${name} not found in the function's zip`);
+}
+
+async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainOptions): Promise<Target[]> {
+  const distDir = opts.distDir ?? join(root, 'dist');
+  const targets: Target[] = [];
+  for await (const page of paginateListEventSourceMappings({ client: lambda }, {})) {
+    for (const mapping of page.EventSourceMappings ?? []) {
+      if (!mapping.EventSourceArn?.startsWith('arn:aws:sqs:') || !mapping.FunctionArn) continue;
+      const fn = await lambda.send(new GetFunctionCommand({ FunctionName: mapping.FunctionArn }));
+      const config = fn.Configuration!;
+      const functionName = config.FunctionName!;
+      if (opts.functionFilter && !functionName.includes(opts.functionFilter)) continue;
+      const environment = config.Environment?.Variables ?? {};
+      const playbook = environment.FIREBREAK_PLAYBOOK;
+      if (!playbook) throw new Error(`${functionName} has no FIREBREAK_PLAYBOOK: not a Firebreak function`);
+      const zipPath = join(distDir, `${playbook}.zip`);
+      const zip = await readFile(zipPath);
+      const localSha = createHash('sha256').update(zip).digest('base64');
+      // Run exactly what was deployed, or nothing.
+      if (localSha !== config.CodeSha256) {
+        throw new Error(
+          `${functionName} was deployed with CodeSha256 ${config.CodeSha256} but ${zipPath} has ${localSha}: run 'firebreak local deploy' first`,
+        );
+      }
+      const bundleDir = join(root, '.firebreak', 'bundles', createHash('sha256').update(zip).digest('hex').slice(0, 16));
+      const bundlePath = join(bundleDir, 'index.mjs');
+      if (!existsSync(bundlePath)) {
+        mkdirSync(bundleDir, { recursive: true });
+        await writeFile(bundlePath, unzipSingleFile(zip, 'index.mjs'));
+      }
+      const queueName = mapping.EventSourceArn.split(':').pop()!;
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+      targets.push({
+        mapping,
+        functionName,
+        functionArn: config.FunctionArn!,
+        queueUrl: QueueUrl!,
+        queueArn: mapping.EventSourceArn,
+        batchSize: Math.min(mapping.BatchSize ?? 10, 10),
+        timeoutSeconds: config.Timeout ?? 3,
+        memoryMb: config.MemorySize ?? 128,
+        environment,
+        bundlePath,
+      });
+    }
+  }
+  return targets;
+}
+
+class Worker {
+  #child: ChildProcess | undefined;
+  #ready: Promise<void> | undefined;
+  readonly #target: Target;
+  readonly #env: Record<string, string>;
+  readonly #logStream: WriteStream;
+
+  constructor(target: Target, env: Record<string, string>, logStream: WriteStream) {
+    this.#target = target;
+    this.#env = env;
+    this.#logStream = logStream;
+  }
+
+  #start(): Promise<void> {
+    const child = fork(join(root, 'scripts/lib/bundle-worker.ts'), [this.#target.bundlePath], {
+      env: this.#env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execPath: process.execPath,
+    });
+    child.stdout!.pipe(this.#logStream, { end: false });
+    child.stderr!.pipe(this.#logStream, { end: false });
+    this.#child = child;
+    this.#ready = new Promise((resolveReady, reject) => {
+      child.once('message', () => resolveReady());
+      child.once('exit', (code) => reject(new Error(`worker for ${this.#target.functionName} exited with ${code}`)));
+    });
+    return this.#ready;
+  }
+
+  /** Invokes the function with one SQS event; resolves to the handler's response, or throws. */
+  async invoke(event: unknown): Promise<{ batchItemFailures?: Array<{ itemIdentifier: string }> }> {
+    if (!this.#child) await this.#start();
+    await this.#ready;
+    const child = this.#child!;
+    return new Promise((resolveInvoke, reject) => {
+      const timer = setTimeout(() => {
+        // Lambda ends an invocation at its timeout; the whole batch returns to the queue.
+        this.stop();
+        reject(new Error(`Task timed out after ${this.#target.timeoutSeconds} seconds`));
+      }, this.#target.timeoutSeconds * 1000);
+      child.once('message', (msg: { ok: boolean; result?: any; error?: { name: string; message: string } }) => {
+        clearTimeout(timer);
+        if (msg.ok) resolveInvoke(msg.result ?? {});
+        else reject(new Error(`${msg.error?.name}: ${msg.error?.message}`));
+      });
+      child.send({
+        event,
+        functionName: this.#target.functionName,
+        functionArn: this.#target.functionArn,
+        memoryMb: this.#target.memoryMb,
+        timeoutSeconds: this.#target.timeoutSeconds,
+      });
+    });
+  }
+
+  stop(): void {
+    this.#child?.kill();
+    this.#child = undefined;
+  }
+}
+
+function toSqsEvent(messages: Message[], target: Target, region: string) {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body ?? '',
+      attributes: m.Attributes ?? {},
+      messageAttributes: m.MessageAttributes ?? {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: target.queueArn,
+      awsRegion: region,
+    })),
+  };
+}
+
+async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return { visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0), inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+}
+
+/**
+ * Drains every Firebreak queue through its deployed function until all queues
+ * are empty (including messages waiting out a visibility timeout after a
+ * reported failure, which end in the DLQ after maxReceiveCount).
+ */
+export async function drain(opts: DrainOptions): Promise<FunctionDrainSummary[]> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const clientConfig = { region: opts.region, endpoint: opts.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const lambda = new LambdaClient(clientConfig);
+  const sqs = new SQSClient(clientConfig);
+  const targets = await resolveTargets(lambda, sqs, opts);
+  const logDir = join(root, '.firebreak', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const deadline = Date.now() + (opts.timeoutSeconds ?? 120) * 1000;
+
+  const summaries = await Promise.all(
+    targets.map(async (target) => {
+      const summary: FunctionDrainSummary = { functionName: target.functionName, queueUrl: target.queueUrl, batches: 0, received: 0, deleted: 0, failed: 0, invocationErrors: 0 };
+      const logStream = createWriteStream(join(logDir, `${target.functionName}.log`), { flags: 'a' });
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        TZ: 'UTC',
+        AWS_ENDPOINT_URL: opts.endpoint,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_REGION: opts.region,
+        AWS_DEFAULT_REGION: opts.region,
+        AWS_LAMBDA_FUNCTION_NAME: target.functionName,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(target.memoryMb),
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        ...opts.baseEnvironment,
+        ...target.environment,
+      };
+      const worker = new Worker(target, env, logStream);
+      try {
+        for (;;) {
+          const out = await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: target.queueUrl, MaxNumberOfMessages: target.batchSize, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+          );
+          const messages = out.Messages ?? [];
+          if (messages.length === 0) {
+            const depth = await queueDepth(sqs, target.queueUrl);
+            if (depth.visible === 0 && depth.inFlight === 0) break;
+            if (Date.now() > deadline) {
+              log(`  ${target.functionName}: gave up waiting for ${depth.inFlight} in-flight message(s)`);
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 500));
+            continue;
+          }
+          summary.batches++;
+          summary.received += messages.length;
+          let failedIds = new Set<string>();
+          try {
+            const response = await worker.invoke(toSqsEvent(messages, target, opts.region));
+            failedIds = new Set((response.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+          } catch (error) {
+            summary.invocationErrors++;
+            failedIds = new Set(messages.map((m) => m.MessageId!));
+            log(`  ${target.functionName}: invocation failed: ${(error as Error).message}`);
+          }
+          const succeeded = messages.filter((m) => !failedIds.has(m.MessageId!));
+          summary.failed += messages.length - succeeded.length;
+          if (succeeded.length > 0) {
+            await sqs.send(
+              new DeleteMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: succeeded.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }),
+            );
+            summary.deleted += succeeded.length;
+          }
+        }
+      } finally {
+        worker.stop();
+        logStream.end();
+      }
+      return summary;
+    }),
+  );
+  return summaries;
+}

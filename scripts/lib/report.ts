@@ -1,0 +1,37 @@
+// Renders ledger records for people: `firebreak incidents` and the demo.
+import type { IncidentRecord, RejectedRecord } from '../../shared/ledger/index.ts';
+import type { StepOutcome } from '../../shared/engine/index.ts';
+
+const ICON: Record<string, string> = { done: '✔', skipped: '–', failed: '✘', planned: '○' };
+const STAGE_ORDER = { contain: 0, evidence: 1 } as Record<string, number>;
+
+export function formatSteps(steps: Record<string, StepOutcome>): string[] {
+  return Object.entries(steps)
+    .sort(([, a], [, b]) => (STAGE_ORDER[a.stage] ?? 9) - (STAGE_ORDER[b.stage] ?? 9) || (a.startedAt ?? '').localeCompare(b.startedAt ?? ''))
+    .map(([name, o]) => {
+      const ms = o.durationMs !== undefined ? ` ${o.durationMs} ms` : '';
+      const err = o.error ? ` [${o.error.code}${o.error.retryable ? ', retryable' : ''}${o.error.unsupported ? ', unsupported here' : ''}]` : '';
+      return `    ${ICON[o.status] ?? '?'} ${o.stage.padEnd(8)} ${name.padEnd(36)} ${o.status.padEnd(7)}${ms}  ${o.summary}${err}`;
+    });
+}
+
+export function formatIncident(r: IncidentRecord): string[] {
+  const lines = [
+    `${r.incidentId}  ${r.resourceType} ${r.resourceId}  ${r.status.toUpperCase()}  (${r.findingType}, severity ${r.severity}, mode ${r.mode}, ${r.deliveries} deliver${r.deliveries === 1 ? 'y' : 'ies'})`,
+    `    ${r.statusReason ?? ''}`,
+  ];
+  const failedGates = (r.gates ?? []).filter((g) => !g.passed);
+  if (failedGates.length) lines.push(...failedGates.map((g) => `    gate ${g.gate}: ${g.reason}`));
+  lines.push(...formatSteps(r.steps ?? {}));
+  return lines;
+}
+
+export function formatRejected(r: RejectedRecord): string[] {
+  return [`rejected message ${r.messageId} (${r.playbook})  ${r.reasons.join('; ')}`];
+}
+
+export function formatLedger(items: Array<IncidentRecord | RejectedRecord>): string {
+  if (items.length === 0) return 'The ledger is empty.';
+  const sorted = [...items].sort((a, b) => ('firstSeenAt' in a ? a.firstSeenAt : a.receivedAt).localeCompare('firstSeenAt' in b ? b.firstSeenAt : b.receivedAt));
+  return sorted.flatMap((r) => (r.kind === 'incident' ? formatIncident(r) : formatRejected(r))).join('\n');
+}

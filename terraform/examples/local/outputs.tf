@@ -1,0 +1,44 @@
+output "endpoint" {
+  description = "URL of the emulator the pipeline was applied to."
+  value       = var.endpoint
+}
+
+output "firebreak" {
+  description = "Main pipeline (mode contain, default bus): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  value = {
+    ledger_table_name    = module.firebreak.ledger_table_name
+    evidence_bucket_name = module.firebreak.evidence_bucket_name
+    event_bus_name       = module.firebreak.event_bus_name
+    playbooks            = module.firebreak.playbooks
+  }
+}
+
+output "observe" {
+  description = "Observe-mode pipeline (bus fb-observe): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  value = {
+    ledger_table_name    = module.observe.ledger_table_name
+    evidence_bucket_name = module.observe.evidence_bucket_name
+    event_bus_name       = module.observe.event_bus_name
+    playbooks            = module.observe.playbooks
+  }
+}
+
+output "limited" {
+  description = "Blast-radius-limited pipeline (limit 1, bus fb-limited): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  value = {
+    ledger_table_name    = module.limited.ledger_table_name
+    evidence_bucket_name = module.limited.evidence_bucket_name
+    event_bus_name       = module.limited.event_bus_name
+    playbooks            = module.limited.playbooks
+  }
+}
+
+output "retry" {
+  description = "Retry pipeline (Auto Scaling unreachable, max_receive_count 2, bus fb-retry): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  value = {
+    ledger_table_name    = module.retry.ledger_table_name
+    evidence_bucket_name = module.retry.evidence_bucket_name
+    event_bus_name       = module.retry.event_bus_name
+    playbooks            = module.retry.playbooks
+  }
+}

@@ -1,0 +1,174 @@
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  # The playbooks this module knows how to deploy: each has event-patterns/<name>.json here and
+  # <name>.zip + <name>.iam.json in the build output. Add new resource types here.
+  known_playbooks = ["ec2-instance"]
+
+  dist_dir   = coalesce(var.dist_dir, "${path.module}/../dist")
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+  partition  = data.aws_partition.current.partition
+
+  evidence_bucket_name = coalesce(var.evidence_bucket_name, "${var.name_prefix}-evidence-${local.account_id}-${local.region}")
+
+  # Read by shared/config in the functions; names must match the TypeScript side.
+  environment = {
+    FIREBREAK_MODE                        = var.mode
+    FIREBREAK_ACCOUNT_ID                  = local.account_id
+    FIREBREAK_LEDGER_TABLE                = aws_dynamodb_table.ledger.name
+    FIREBREAK_EVIDENCE_BUCKET             = aws_s3_bucket.evidence.bucket
+    FIREBREAK_MIN_SEVERITY                = tostring(var.min_severity)
+    FIREBREAK_FINDING_TYPES_ALLOW         = jsonencode(var.finding_types_allow)
+    FIREBREAK_FINDING_TYPES_DENY          = jsonencode(var.finding_types_deny)
+    FIREBREAK_PROTECTED_PRINCIPALS        = jsonencode(var.protected_principals)
+    FIREBREAK_PROTECTED_RESOURCES         = jsonencode(var.protected_resources)
+    FIREBREAK_EXEMPT_TAG                  = var.exempt_tag_key
+    FIREBREAK_BLAST_RADIUS_LIMIT          = tostring(var.blast_radius_limit)
+    FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = tostring(var.blast_radius_window_seconds)
+    POWERTOOLS_SERVICE_NAME               = "firebreak"
+    POWERTOOLS_LOG_LEVEL                  = var.log_level
+  }
+}
+
+################################################################################
+# Ledger: one item per incident and step, plus blast-radius counters
+################################################################################
+
+resource "aws_dynamodb_table" "ledger" {
+  name         = "${var.name_prefix}-ledger"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  tags = merge(var.tags, { "firebreak:component" = "ledger" })
+}
+
+################################################################################
+# Evidence bucket
+################################################################################
+
+resource "aws_s3_bucket" "evidence" {
+  bucket        = local.evidence_bucket_name
+  force_destroy = var.evidence_bucket_force_destroy
+
+  tags = merge(var.tags, { "firebreak:component" = "evidence" })
+}
+
+resource "aws_s3_bucket_public_access_block" "evidence" {
+  bucket = aws_s3_bucket.evidence.bucket
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "evidence" {
+  bucket = aws_s3_bucket.evidence.bucket
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "evidence" {
+  bucket = aws_s3_bucket.evidence.bucket
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
+  bucket = aws_s3_bucket.evidence.bucket
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "evidence" {
+  bucket = aws_s3_bucket.evidence.bucket
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [aws_s3_bucket.evidence.arn, "${aws_s3_bucket.evidence.arn}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+  })
+
+  # S3 refuses a bucket policy while a public-access-block update is in flight on the bucket.
+  depends_on = [aws_s3_bucket_public_access_block.evidence]
+}
+
+################################################################################
+# Playbooks: rule -> queue (+ DLQ) -> function, one set per resource type
+################################################################################
+
+module "playbook" {
+  source   = "./modules/playbook"
+  for_each = var.playbooks
+
+  name           = "${var.name_prefix}-${each.key}"
+  playbook       = each.key
+  event_pattern  = file("${path.module}/event-patterns/${each.key}.json")
+  package_file   = "${local.dist_dir}/${each.key}.zip"
+  iam_actions    = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).actions
+  scoped_actions = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).scopedActions
+
+  event_bus_name = var.event_bus_name
+
+  runtime            = var.lambda_runtime
+  architecture       = var.lambda_architecture
+  timeout_seconds    = var.lambda_timeout_seconds
+  memory_mb          = var.lambda_memory_mb
+  log_retention_days = var.log_retention_days
+  environment        = merge(local.environment, { FIREBREAK_PLAYBOOK = each.key }, var.extra_environment)
+
+  batch_size                      = var.batch_size
+  maximum_batching_window_seconds = var.maximum_batching_window_seconds
+  max_receive_count               = var.max_receive_count
+  visibility_timeout_seconds      = coalesce(var.visibility_timeout_seconds, 6 * var.lambda_timeout_seconds)
+  event_source_mapping_enabled    = var.event_source_mapping_enabled
+
+  ledger_table_arn    = aws_dynamodb_table.ledger.arn
+  evidence_bucket_arn = aws_s3_bucket.evidence.arn
+
+  partition  = local.partition
+  region     = local.region
+  account_id = local.account_id
+
+  tags = var.tags
+}

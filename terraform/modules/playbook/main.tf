@@ -1,0 +1,174 @@
+locals {
+  tags = merge(var.tags, {
+    "firebreak:component" = "playbook"
+    "firebreak:playbook"  = var.playbook
+  })
+
+  log_group_name = "/aws/lambda/${var.name}"
+
+  # The queue's own ARN, for the Resource of its inline policy (a resource cannot refer to its
+  # own attributes). SQS ARNs are always arn:<partition>:sqs:<region>:<account>:<name>.
+  queue_arn = "arn:${var.partition}:sqs:${var.region}:${var.account_id}:${var.name}"
+}
+
+################################################################################
+# Rule -> queue
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "this" {
+  name           = var.name
+  description    = "Firebreak: routes findings about ${var.playbook} resources to its queue. Every safety gate runs in the function."
+  event_bus_name = var.event_bus_name
+  event_pattern  = var.event_pattern
+
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "this" {
+  rule           = aws_cloudwatch_event_rule.this.name
+  event_bus_name = var.event_bus_name
+  target_id      = "queue"
+  arn            = aws_sqs_queue.this.arn
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = "${var.name}-dlq"
+  message_retention_seconds = 1209600 # 14 days, the SQS maximum: time for a human to look
+  sqs_managed_sse_enabled   = true
+
+  tags = local.tags
+}
+
+resource "aws_sqs_queue" "this" {
+  name                       = var.name
+  visibility_timeout_seconds = var.visibility_timeout_seconds
+  sqs_managed_sse_enabled    = true
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  # Inline rather than an aws_sqs_queue_policy: the provider waits ~25 s for every queue attribute
+  # change to settle (hashicorp/terraform-provider-aws#27393), so a separate policy resource adds a
+  # third wait to the DLQ -> queue chain. The rule is created while the DLQ settles, so referring
+  # to its real ARN here costs nothing.
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AllowOnlyTheFirebreakRule"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = local.queue_arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this.arn } }
+    }]
+  })
+
+  tags = local.tags
+}
+
+################################################################################
+# Function
+################################################################################
+
+resource "aws_iam_role" "this" {
+  name        = var.name
+  description = "Firebreak ${var.playbook} playbook function"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = local.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name = "firebreak-playbook"
+  role = aws_iam_role.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      length(var.iam_actions) > 0 ? [{
+        # The actions the playbook's steps declare next to their code (dist/<playbook>.iam.json).
+        Sid      = "PlaybookSteps"
+        Effect   = "Allow"
+        Action   = sort(distinct(var.iam_actions))
+        Resource = "*"
+      }] : [],
+      [
+        {
+          Sid      = "Ledger"
+          Effect   = "Allow"
+          Action   = sort([for a in var.scoped_actions : a if startswith(a, "dynamodb:")])
+          Resource = [var.ledger_table_arn]
+        },
+        {
+          Sid      = "EvidenceObjects"
+          Effect   = "Allow"
+          Action   = sort([for a in var.scoped_actions : a if startswith(a, "s3:")])
+          Resource = "${var.evidence_bucket_arn}/*"
+        },
+        {
+          Sid      = "OwnQueue"
+          Effect   = "Allow"
+          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+          Resource = aws_sqs_queue.this.arn
+        },
+        {
+          Sid      = "OwnLogGroup"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = "${aws_cloudwatch_log_group.this.arn}:*"
+        },
+      ],
+    )
+  })
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+
+  tags = local.tags
+}
+
+resource "aws_lambda_function" "this" {
+  function_name    = var.name
+  description      = "Firebreak ${var.playbook} playbook"
+  role             = aws_iam_role.this.arn
+  handler          = "index.handler"
+  filename         = var.package_file
+  source_code_hash = filebase64sha256(var.package_file)
+  runtime          = var.runtime
+  architectures    = [var.architecture]
+  timeout          = var.timeout_seconds
+  memory_size      = var.memory_mb
+
+  environment {
+    variables = var.environment
+  }
+
+  tags = local.tags
+
+  # Created first so Lambda does not create it without retention on the first invocation.
+  depends_on = [aws_cloudwatch_log_group.this]
+}
+
+resource "aws_lambda_event_source_mapping" "this" {
+  event_source_arn                   = aws_sqs_queue.this.arn
+  function_name                      = aws_lambda_function.this.arn
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+  enabled                            = var.event_source_mapping_enabled
+
+  tags = local.tags
+
+  # Lambda checks that the role may read the queue when the mapping is created.
+  depends_on = [aws_iam_role_policy.this]
+}

@@ -1,0 +1,96 @@
+output "function_name" {
+  description = "Name of the playbook's Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the playbook's Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "queue_url" {
+  description = "URL of the queue the rule delivers findings to."
+  value       = aws_sqs_queue.this.url
+}
+
+output "queue_arn" {
+  description = "ARN of the queue the rule delivers findings to."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "rule_name" {
+  description = "Name of the EventBridge rule."
+  value       = aws_cloudwatch_event_rule.this.name
+}
+
+output "rule_arn" {
+  description = "ARN of the EventBridge rule."
+  value       = aws_cloudwatch_event_rule.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's IAM role."
+  value       = aws_iam_role.this.arn
+}
+
+output "log_group_name" {
+  description = "Name of the function's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the queue -> function event source mapping."
+  value       = aws_lambda_event_source_mapping.this.uuid
+}
+
+output "visibility_timeout_seconds" {
+  description = "Visibility timeout of the queue, in seconds."
+  value       = aws_sqs_queue.this.visibility_timeout_seconds
+}
+
+output "max_receive_count" {
+  description = "Receives before a message moves to the DLQ (from the queue's redrive policy)."
+  value       = try(jsondecode(aws_sqs_queue.this.redrive_policy).maxReceiveCount, null)
+}
+
+output "redrive_policy" {
+  description = "The queue's redrive policy, decoded."
+  value       = try(jsondecode(aws_sqs_queue.this.redrive_policy), null)
+}
+
+output "queue_policy" {
+  description = "The queue's access policy, decoded."
+  value       = try(jsondecode(aws_sqs_queue.this.policy), null)
+}
+
+output "role_policy" {
+  description = "The function role's inline policy, decoded."
+  value       = try(jsondecode(aws_iam_role_policy.this.policy), null)
+}
+
+output "environment" {
+  description = "Environment variables of the function."
+  value       = try(aws_lambda_function.this.environment[0].variables, {})
+}
+
+output "event_source_mapping" {
+  description = "Settings of the queue -> function event source mapping."
+  value = {
+    uuid                               = aws_lambda_event_source_mapping.this.uuid
+    enabled                            = aws_lambda_event_source_mapping.this.enabled
+    batch_size                         = aws_lambda_event_source_mapping.this.batch_size
+    maximum_batching_window_in_seconds = aws_lambda_event_source_mapping.this.maximum_batching_window_in_seconds
+    function_response_types            = aws_lambda_event_source_mapping.this.function_response_types
+    event_source_arn                   = aws_lambda_event_source_mapping.this.event_source_arn
+  }
+}

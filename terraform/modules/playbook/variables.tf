@@ -1,0 +1,123 @@
+# Internal module: the root module validates user input; these variables only check what the
+# root module computes.
+
+variable "name" {
+  description = "Name of the rule, queue, role and function (`<name_prefix>-<playbook>`); the DLQ is `<name>-dlq`."
+  type        = string
+}
+
+variable "playbook" {
+  description = "Playbook (resource type) name, e.g. `ec2-instance`."
+  type        = string
+}
+
+variable "event_pattern" {
+  description = "EventBridge event pattern (JSON) routing findings to this playbook."
+  type        = string
+}
+
+variable "event_bus_name" {
+  description = "Name of the EventBridge bus the rule is created on."
+  type        = string
+}
+
+variable "package_file" {
+  description = "Path of the built deployment package (zip with `index.mjs` exporting `handler`)."
+  type        = string
+}
+
+variable "scoped_actions" {
+  description = "DynamoDB and S3 actions the playbook's code declares; granted on the ledger table and the evidence bucket's objects only."
+  type        = list(string)
+}
+
+variable "iam_actions" {
+  description = "IAM actions the playbook's code declares; granted on `*`."
+  type        = list(string)
+}
+
+variable "runtime" {
+  description = "Lambda runtime."
+  type        = string
+}
+
+variable "architecture" {
+  description = "Lambda architecture."
+  type        = string
+}
+
+variable "timeout_seconds" {
+  description = "Lambda timeout, in seconds."
+  type        = number
+}
+
+variable "memory_mb" {
+  description = "Lambda memory, in MB."
+  type        = number
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group, in days."
+  type        = number
+}
+
+variable "environment" {
+  description = "Environment variables of the function."
+  type        = map(string)
+}
+
+variable "batch_size" {
+  description = "Event source mapping batch size."
+  type        = number
+}
+
+variable "maximum_batching_window_seconds" {
+  description = "Event source mapping batching window, in seconds."
+  type        = number
+}
+
+variable "max_receive_count" {
+  description = "Receives before a message moves to the DLQ."
+  type        = number
+}
+
+variable "visibility_timeout_seconds" {
+  description = "Visibility timeout of the queue, in seconds."
+  type        = number
+}
+
+variable "event_source_mapping_enabled" {
+  description = "Whether the event source mapping is enabled."
+  type        = bool
+}
+
+variable "ledger_table_arn" {
+  description = "ARN of the ledger DynamoDB table."
+  type        = string
+}
+
+variable "evidence_bucket_arn" {
+  description = "ARN of the evidence S3 bucket."
+  type        = string
+}
+
+variable "partition" {
+  description = "AWS partition (`aws`, `aws-cn`, `aws-us-gov`)."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region."
+  type        = string
+}
+
+variable "account_id" {
+  description = "AWS account id."
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,50 @@
+output "ledger_table_name" {
+  description = "Name of the DynamoDB ledger table."
+  value       = aws_dynamodb_table.ledger.name
+}
+
+output "ledger_table_arn" {
+  description = "ARN of the DynamoDB ledger table."
+  value       = aws_dynamodb_table.ledger.arn
+}
+
+output "evidence_bucket_name" {
+  description = "Name of the S3 evidence bucket."
+  value       = aws_s3_bucket.evidence.bucket
+}
+
+output "evidence_bucket_arn" {
+  description = "ARN of the S3 evidence bucket."
+  value       = aws_s3_bucket.evidence.arn
+}
+
+output "event_bus_name" {
+  description = "Name of the EventBridge bus the rules listen on."
+  value       = var.event_bus_name
+}
+
+output "mode" {
+  description = "The mode the functions run in."
+  value       = var.mode
+}
+
+output "playbooks" {
+  description = "Per playbook: function_name, function_arn, queue_url, queue_arn, dlq_url, dlq_arn, rule_name, rule_arn, role_arn, log_group_name, event_source_mapping_uuid, visibility_timeout_seconds, max_receive_count."
+  value = {
+    for name, p in module.playbook : name => {
+      function_name              = try(p.function_name, null)
+      function_arn               = try(p.function_arn, null)
+      queue_url                  = try(p.queue_url, null)
+      queue_arn                  = try(p.queue_arn, null)
+      dlq_url                    = try(p.dlq_url, null)
+      dlq_arn                    = try(p.dlq_arn, null)
+      rule_name                  = try(p.rule_name, null)
+      rule_arn                   = try(p.rule_arn, null)
+      role_arn                   = try(p.role_arn, null)
+      log_group_name             = try(p.log_group_name, null)
+      event_source_mapping_uuid  = try(p.event_source_mapping_uuid, null)
+      visibility_timeout_seconds = try(p.visibility_timeout_seconds, null)
+      max_receive_count          = try(p.max_receive_count, null)
+    }
+  }
+}

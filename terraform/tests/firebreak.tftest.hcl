@@ -1,0 +1,399 @@
+# Offline tests of the root module: `scripts/terraform.sh -chdir=terraform test`.
+# The aws provider is mocked, so nothing is created anywhere; ARNs get fixed, valid defaults
+# because the provider validates them when one resource refers to another.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:mock-queue"
+      url = "https://sqs.us-east-1.amazonaws.com/123456789012/mock-queue"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock-role" }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/mock-rule" }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:us-east-1:123456789012:function:mock-function" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/mock-function" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/mock-ledger" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::mock-evidence" }
+  }
+}
+
+# Distinct ARNs for the resources whose ARNs the wiring tests compare. File-level, because runs
+# share state: a run-level override would not reach a resource an earlier run already created.
+override_resource {
+  target = module.playbook["ec2-instance"].aws_sqs_queue.this
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:firebreak-ec2-instance"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
+  }
+}
+
+override_resource {
+  target = module.playbook["ec2-instance"].aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:firebreak-ec2-instance-dlq"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance-dlq"
+  }
+}
+
+override_resource {
+  target = module.playbook["ec2-instance"].aws_cloudwatch_event_rule.this
+  values = { arn = "arn:aws:events:us-east-1:123456789012:rule/firebreak-ec2-instance" }
+}
+
+variables {
+  mode     = "contain"
+  dist_dir = "tests/fixtures/playbooks"
+}
+
+################################################################################
+# Input validation: a bad tfvars fails at plan, naming the variable
+################################################################################
+
+run "mode_has_no_default" {
+  command = plan
+
+  variables {
+    mode = null
+  }
+
+  expect_failures = [var.mode]
+}
+
+run "rejects_unknown_mode" {
+  command = plan
+
+  variables {
+    mode = "destroy"
+  }
+
+  expect_failures = [var.mode]
+}
+
+run "rejects_severity_above_10" {
+  command = plan
+
+  variables {
+    min_severity = 11
+  }
+
+  expect_failures = [var.min_severity]
+}
+
+run "rejects_negative_severity" {
+  command = plan
+
+  variables {
+    min_severity = -1
+  }
+
+  expect_failures = [var.min_severity]
+}
+
+run "rejects_unsupported_runtime" {
+  command = plan
+
+  variables {
+    lambda_runtime = "nodejs20.x"
+  }
+
+  expect_failures = [var.lambda_runtime]
+}
+
+run "rejects_unknown_playbook" {
+  command = plan
+
+  variables {
+    playbooks = ["ec2-instance", "mainframe"]
+  }
+
+  expect_failures = [var.playbooks]
+}
+
+run "rejects_bad_name_prefix" {
+  command = plan
+
+  variables {
+    name_prefix = "Firebreak_Prod"
+  }
+
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_visibility_timeout_below_function_timeout" {
+  command = plan
+
+  variables {
+    lambda_timeout_seconds     = 60
+    visibility_timeout_seconds = 30
+  }
+
+  expect_failures = [var.visibility_timeout_seconds]
+}
+
+run "rejects_zero_blast_radius_limit" {
+  command = plan
+
+  variables {
+    blast_radius_limit = 0
+  }
+
+  expect_failures = [var.blast_radius_limit]
+}
+
+run "rejects_protected_principal_that_is_not_an_arn" {
+  command = plan
+
+  variables {
+    protected_principals = ["BreakGlass"]
+  }
+
+  expect_failures = [var.protected_principals]
+}
+
+run "rejects_large_batch_without_batching_window" {
+  command = plan
+
+  variables {
+    batch_size = 100
+  }
+
+  expect_failures = [var.batch_size]
+}
+
+################################################################################
+# Defaults and wiring
+################################################################################
+
+run "one_rule_queue_and_function_per_playbook" {
+  command = plan
+
+  assert {
+    condition     = keys(module.playbook) == ["ec2-instance"]
+    error_message = "Expected exactly one playbook module instance, for ec2-instance."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.ledger.name == "firebreak-ledger" && aws_dynamodb_table.ledger.hash_key == "pk" && aws_dynamodb_table.ledger.range_key == "sk"
+    error_message = "The ledger table must be firebreak-ledger with keys pk/sk."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.ledger.point_in_time_recovery[0].enabled && aws_dynamodb_table.ledger.ttl[0].attribute_name == "expiresAt" && aws_dynamodb_table.ledger.server_side_encryption[0].enabled
+    error_message = "The ledger table needs PITR, TTL on expiresAt and server-side encryption."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.evidence.bucket == "firebreak-evidence-123456789012-us-east-1"
+    error_message = "The evidence bucket defaults to <prefix>-evidence-<account>-<region>."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_s3_bucket_public_access_block.evidence.block_public_acls,
+      aws_s3_bucket_public_access_block.evidence.block_public_policy,
+      aws_s3_bucket_public_access_block.evidence.ignore_public_acls,
+      aws_s3_bucket_public_access_block.evidence.restrict_public_buckets,
+    ])
+    error_message = "All four Block Public Access settings must be on for the evidence bucket."
+  }
+}
+
+run "default_visibility_timeout_is_six_times_function_timeout" {
+  variables {
+    lambda_timeout_seconds = 60
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].visibility_timeout_seconds == 360
+    error_message = "Visibility timeout must default to 6 x lambda_timeout_seconds (360 for 60)."
+  }
+}
+
+run "explicit_visibility_timeout_wins" {
+  variables {
+    lambda_timeout_seconds     = 5
+    visibility_timeout_seconds = 7
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].visibility_timeout_seconds == 7
+    error_message = "An explicit visibility_timeout_seconds must be used as given."
+  }
+}
+
+run "queue_redrives_to_its_dlq" {
+  variables {
+    max_receive_count = 3
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].redrive_policy.maxReceiveCount == 3
+    error_message = "The redrive policy must carry max_receive_count."
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].redrive_policy.deadLetterTargetArn == "arn:aws:sqs:us-east-1:123456789012:firebreak-ec2-instance-dlq"
+    error_message = "The queue must redrive to its own DLQ."
+  }
+
+  assert {
+    condition     = output.playbooks["ec2-instance"].max_receive_count == 3
+    error_message = "The playbooks output must report max_receive_count."
+  }
+}
+
+run "queue_policy_allows_only_the_rule" {
+  assert {
+    condition     = length(module.playbook["ec2-instance"].queue_policy.Statement) == 1
+    error_message = "The queue policy must have exactly one statement."
+  }
+
+  assert {
+    condition = (
+      module.playbook["ec2-instance"].queue_policy.Statement[0].Effect == "Allow" &&
+      module.playbook["ec2-instance"].queue_policy.Statement[0].Principal == { Service = "events.amazonaws.com" } &&
+      module.playbook["ec2-instance"].queue_policy.Statement[0].Action == "sqs:SendMessage" &&
+      module.playbook["ec2-instance"].queue_policy.Statement[0].Resource == "arn:aws:sqs:us-east-1:123456789012:firebreak-ec2-instance"
+    )
+    error_message = "The queue policy must let only events.amazonaws.com SendMessage to this queue."
+  }
+
+  assert {
+    condition     = jsonencode(module.playbook["ec2-instance"].queue_policy.Statement[0].Condition) == jsonencode({ ArnEquals = { "aws:SourceArn" = "arn:aws:events:us-east-1:123456789012:rule/firebreak-ec2-instance" } })
+    error_message = "The queue policy must be conditioned on the rule's ARN and nothing else."
+  }
+}
+
+run "event_source_mapping_reports_batch_item_failures" {
+  assert {
+    condition     = module.playbook["ec2-instance"].event_source_mapping.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "The event source mapping must use ReportBatchItemFailures."
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].event_source_mapping.enabled == true
+    error_message = "The event source mapping is enabled by default."
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].event_source_mapping.batch_size == 10 && module.playbook["ec2-instance"].event_source_mapping.maximum_batching_window_in_seconds == 0
+    error_message = "The event source mapping must use batch_size and maximum_batching_window_seconds."
+  }
+}
+
+run "event_source_mapping_can_be_disabled" {
+  variables {
+    event_source_mapping_enabled = false
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].event_source_mapping.enabled == false
+    error_message = "event_source_mapping_enabled = false must create a disabled mapping."
+  }
+}
+
+run "function_environment" {
+  variables {
+    mode                 = "observe"
+    min_severity         = 7.5
+    finding_types_deny   = ["Recon:*"]
+    protected_principals = ["arn:aws:iam::*:role/BreakGlass*"]
+    blast_radius_limit   = 3
+    extra_environment = {
+      FIREBREAK_EXEMPT_TAG = "override:exempt"
+      EXTRA                = "yes"
+    }
+  }
+
+  assert {
+    condition = module.playbook["ec2-instance"].environment == tomap({
+      FIREBREAK_PLAYBOOK                    = "ec2-instance"
+      FIREBREAK_MODE                        = "observe"
+      FIREBREAK_ACCOUNT_ID                  = "123456789012"
+      FIREBREAK_LEDGER_TABLE                = "firebreak-ledger"
+      FIREBREAK_EVIDENCE_BUCKET             = "firebreak-evidence-123456789012-us-east-1"
+      FIREBREAK_MIN_SEVERITY                = "7.5"
+      FIREBREAK_FINDING_TYPES_ALLOW         = "[]"
+      FIREBREAK_FINDING_TYPES_DENY          = "[\"Recon:*\"]"
+      FIREBREAK_PROTECTED_PRINCIPALS        = "[\"arn:aws:iam::*:role/BreakGlass*\"]"
+      FIREBREAK_PROTECTED_RESOURCES         = "[]"
+      FIREBREAK_EXEMPT_TAG                  = "override:exempt"
+      FIREBREAK_BLAST_RADIUS_LIMIT          = "3"
+      FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = "3600"
+      POWERTOOLS_SERVICE_NAME               = "firebreak"
+      POWERTOOLS_LOG_LEVEL                  = "INFO"
+      EXTRA                                 = "yes"
+    })
+    error_message = "The function environment must carry every FIREBREAK_* setting, with extra_environment winning."
+  }
+}
+
+run "role_grants_declared_actions_and_scoped_access" {
+  assert {
+    condition = one([
+      for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "PlaybookSteps"
+    ]).Action == ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute"]
+    error_message = "The role must grant exactly the actions in <playbook>.iam.json."
+  }
+
+  assert {
+    condition = one([
+      for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "Ledger"
+    ]).Resource[0] == "arn:aws:dynamodb:us-east-1:123456789012:table/mock-ledger"
+    error_message = "Ledger access must be scoped to the ledger table."
+  }
+
+  assert {
+    condition = one([
+      for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "Ledger"
+    ]).Action == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    error_message = "The ledger statement must grant exactly the DynamoDB actions the code declares."
+  }
+
+  assert {
+    condition = one([
+      for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "EvidenceObjects"
+    ]).Action == ["s3:PutObject"]
+    error_message = "The evidence statement must grant exactly the S3 actions the code declares, on objects only."
+  }
+}
+
+run "custom_prefix_and_bus" {
+  command = plan
+
+  variables {
+    name_prefix    = "fb-test"
+    event_bus_name = "fb-test-bus"
+  }
+
+  assert {
+    condition     = output.playbooks["ec2-instance"].function_name == "fb-test-ec2-instance" && output.playbooks["ec2-instance"].rule_name == "fb-test-ec2-instance"
+    error_message = "Names must be <name_prefix>-<playbook>."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.ledger.name == "fb-test-ledger"
+    error_message = "The ledger table must be <name_prefix>-ledger."
+  }
+}

@@ -1,0 +1,310 @@
+################################################################################
+# What Firebreak does
+################################################################################
+
+variable "mode" {
+  description = "How far Firebreak may act on a finding: `observe` (record and plan, change nothing), `contain` (isolate and preserve evidence) or `full` (contain, then stop the resource once evidence is safe). No default: whoever applies this decides."
+  type        = string
+
+  validation {
+    condition     = contains(["observe", "contain", "full"], coalesce(var.mode, "(unset)"))
+    error_message = "mode must be set to \"observe\", \"contain\" or \"full\". Start with mode = \"observe\" in a new account, then move to \"contain\"."
+  }
+}
+
+variable "playbooks" {
+  description = "Resource types to respond for. Each needs `<dist_dir>/<playbook>.zip` and `<dist_dir>/<playbook>.iam.json` (from `npm run build`) and `event-patterns/<playbook>.json` in this module."
+  type        = set(string)
+  default     = ["ec2-instance"]
+
+  validation {
+    condition     = length(setsubtract(var.playbooks, local.known_playbooks)) == 0
+    error_message = "playbooks may only contain known playbooks: ${join(", ", local.known_playbooks)}. Remove the others from `playbooks`."
+  }
+
+  validation {
+    condition     = length(var.playbooks) > 0
+    error_message = "playbooks must name at least one playbook, e.g. playbooks = [\"ec2-instance\"]."
+  }
+}
+
+variable "min_severity" {
+  description = "Findings below this GuardDuty severity (0-10) are recorded but never acted on."
+  type        = number
+  default     = 4.0
+
+  validation {
+    condition     = var.min_severity >= 0 && var.min_severity <= 10
+    error_message = "min_severity must be between 0 and 10 (GuardDuty severities: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0)."
+  }
+}
+
+variable "finding_types_allow" {
+  description = "If not empty, only findings whose type matches one of these patterns (e.g. `Backdoor:EC2/*`) are acted on."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.finding_types_allow : trimspace(t) != ""])
+    error_message = "finding_types_allow must not contain empty strings; use finding types such as \"Backdoor:EC2/C&CActivity.B\" or patterns such as \"Backdoor:EC2/*\"."
+  }
+}
+
+variable "finding_types_deny" {
+  description = "Findings whose type matches one of these patterns are recorded but never acted on. Deny wins over allow."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.finding_types_deny : trimspace(t) != ""])
+    error_message = "finding_types_deny must not contain empty strings; use finding types such as \"Recon:EC2/PortProbeUnprotectedPort\" or patterns such as \"Recon:*\"."
+  }
+}
+
+variable "protected_principals" {
+  description = "IAM principal ARNs (wildcards allowed, e.g. `arn:aws:iam::*:role/BreakGlass*`) that Firebreak must never revoke, deactivate or quarantine. Firebreak's own roles are always protected."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.protected_principals : startswith(p, "arn:")])
+    error_message = "protected_principals must be IAM ARNs or ARN patterns starting with \"arn:\", e.g. \"arn:aws:iam::123456789012:role/BreakGlass\" or \"arn:aws:iam::*:role/BreakGlass*\"."
+  }
+}
+
+variable "protected_resources" {
+  description = "Resource ids or ARNs (wildcards allowed) that Firebreak must never change, e.g. a bastion instance id."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.protected_resources : trimspace(r) != ""])
+    error_message = "protected_resources must not contain empty strings; use resource ids (\"i-0123456789abcdef0\") or ARNs."
+  }
+}
+
+variable "exempt_tag_key" {
+  description = "Resources carrying this tag key (any value) are recorded but never changed."
+  type        = string
+  default     = "firebreak:exempt"
+
+  validation {
+    condition     = length(var.exempt_tag_key) >= 1 && length(var.exempt_tag_key) <= 128 && !startswith(lower(var.exempt_tag_key), "aws:")
+    error_message = "exempt_tag_key must be a tag key of 1-128 characters that does not start with \"aws:\" (reserved by AWS), e.g. \"firebreak:exempt\"."
+  }
+}
+
+variable "blast_radius_limit" {
+  description = "At most this many resources may be contained per playbook within `blast_radius_window_seconds`; further findings are recorded and left alone, so a flood of findings cannot take down a fleet."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.blast_radius_limit >= 1 && floor(var.blast_radius_limit) == var.blast_radius_limit
+    error_message = "blast_radius_limit must be a whole number >= 1. To act on nothing, use mode = \"observe\" instead."
+  }
+}
+
+variable "blast_radius_window_seconds" {
+  description = "Length of the sliding window, in seconds, over which `blast_radius_limit` counts containments."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.blast_radius_window_seconds >= 1 && floor(var.blast_radius_window_seconds) == var.blast_radius_window_seconds
+    error_message = "blast_radius_window_seconds must be a whole number of seconds >= 1 (default 3600 = one hour)."
+  }
+}
+
+################################################################################
+# Naming and wiring
+################################################################################
+
+variable "name_prefix" {
+  description = "Prefix of every resource name. Use different prefixes to run several Firebreak instances in one account and region."
+  type        = string
+  default     = "firebreak"
+
+  validation {
+    # 24 keeps `<prefix>-evidence-<account id>-<region>` within S3's 63-character bucket name limit.
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.name_prefix)) && length(var.name_prefix) <= 24
+    error_message = "name_prefix must be 1-24 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit (e.g. \"firebreak\" or \"fb-prod\")."
+  }
+}
+
+variable "event_bus_name" {
+  description = "Name of the EventBridge bus the rules are created on. GuardDuty publishes findings on `default`."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/-]{1,256}$", var.event_bus_name))
+    error_message = "event_bus_name must be an event bus name (1-256 characters of letters, digits, '.', '_', '-', '/'), e.g. \"default\"."
+  }
+}
+
+variable "dist_dir" {
+  description = "Directory holding the built playbooks (`<playbook>.zip` and `<playbook>.iam.json`). Defaults to the repository's `dist/`."
+  type        = string
+  default     = null
+}
+
+variable "evidence_bucket_name" {
+  description = "Name of the S3 bucket for evidence. Defaults to `<name_prefix>-evidence-<account id>-<region>`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.evidence_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.evidence_bucket_name))
+    error_message = "evidence_bucket_name must be a valid S3 bucket name (3-63 characters of lowercase letters, digits, '.' and '-'), or null to use the default name."
+  }
+}
+
+variable "evidence_bucket_force_destroy" {
+  description = "Allow `terraform destroy` to delete the evidence bucket with its objects. Leave false outside test accounts: the bucket holds incident evidence."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Lambda functions
+################################################################################
+
+variable "lambda_runtime" {
+  description = "Lambda runtime of the playbook functions."
+  type        = string
+  default     = "nodejs22.x"
+
+  validation {
+    condition     = contains(["nodejs22.x", "nodejs24.x"], var.lambda_runtime)
+    error_message = "lambda_runtime must be \"nodejs22.x\" or \"nodejs24.x\". Note that hashicorp/aws provider 5.x only accepts \"nodejs22.x\"; \"nodejs24.x\" needs provider 6.x."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the playbook functions: `arm64` or `x86_64`."
+  type        = string
+  # The bundle is pure JavaScript (no native modules), so it runs unchanged on Graviton, which
+  # Lambda bills about 20% cheaper per GB-second than x86_64.
+  default = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Timeout of each playbook function, in seconds. The queues' visibility timeout defaults to six times this."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be a whole number from 1 to 900 (Lambda's maximum)."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of each playbook function, in MB."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number from 128 to 10240."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' CloudWatch log groups, in days (0 = never expire)."
+  type        = number
+  default     = 365
+}
+
+variable "log_level" {
+  description = "Log level of the functions (Powertools `POWERTOOLS_LOG_LEVEL`)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT (upper case)."
+  }
+}
+
+variable "extra_environment" {
+  description = "Extra environment variables for every playbook function. They win over Firebreak's own (useful for endpoint overrides in tests)."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Queues and delivery
+################################################################################
+
+variable "batch_size" {
+  description = "Maximum number of messages a function receives per invocation."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
+    error_message = "batch_size must be a whole number from 1 to 10000."
+  }
+
+  validation {
+    condition     = var.batch_size <= 10 || var.maximum_batching_window_seconds >= 1
+    error_message = "Lambda only accepts batch_size > 10 with a batching window: set maximum_batching_window_seconds >= 1 or lower batch_size to 10."
+  }
+}
+
+variable "maximum_batching_window_seconds" {
+  description = "How long Lambda may wait to fill a batch, in seconds. 0 sends each message as soon as possible."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.maximum_batching_window_seconds >= 0 && var.maximum_batching_window_seconds <= 300
+    error_message = "maximum_batching_window_seconds must be from 0 to 300."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Deliveries of a message before SQS moves it to the playbook's dead-letter queue."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000 && floor(var.max_receive_count) == var.max_receive_count
+    error_message = "max_receive_count must be a whole number from 1 to 1000."
+  }
+}
+
+variable "visibility_timeout_seconds" {
+  description = "Visibility timeout of the playbook queues, in seconds. Defaults to 6 x `lambda_timeout_seconds` (AWS guidance for SQS event sources)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.visibility_timeout_seconds == null || try(var.visibility_timeout_seconds >= 1 && var.visibility_timeout_seconds <= 43200, false)
+    error_message = "visibility_timeout_seconds must be from 1 to 43200 (12 hours), or null for 6 x lambda_timeout_seconds."
+  }
+
+  validation {
+    condition     = var.visibility_timeout_seconds == null || try(var.visibility_timeout_seconds >= var.lambda_timeout_seconds, false)
+    error_message = "visibility_timeout_seconds must be at least lambda_timeout_seconds (Lambda refuses the event source mapping otherwise); AWS recommends 6 x the timeout. Leave it null for that default."
+  }
+}
+
+variable "event_source_mapping_enabled" {
+  description = "Whether the queues feed the functions. Set false against emulators that try to run functions themselves (moto), and poll the queues instead."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,276 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ISOLATION_GROUP_NAME } from '../../shared/steps/ec2/index.ts';
+import { manualFinding } from '../../scripts/lib/findings.ts';
+import {
+  addressOf,
+  asgState,
+  buildScenario,
+  classicElbInstances,
+  drainAll,
+  eniGroups,
+  findingFor,
+  instance,
+  instanceAttribute,
+  incidentRecord,
+  pipeline,
+  queueCounts,
+  securityGroup,
+  snapshotsOf,
+  targetIds,
+  world,
+} from './support.ts';
+
+const main = pipeline('firebreak');
+
+describe('Playbook: compromised EC2 instance, end to end through the Terraform-deployed pipeline', () => {
+  it('contains the instance: isolated, protected, out of its Auto Scaling group and load balancers, evidence preserved', async () => {
+    // Prepare
+    const scenario = await buildScenario({ secondEni: true, elasticIp: true, ipTargetGroup: true, classicElb: true });
+    const victim = scenario.victim.instanceId;
+    const event = await findingFor(scenario);
+
+    // Act
+    await world.putFinding(event);
+    await drainAll(main.functionName);
+
+    // Assess: the ledger
+    const record = await incidentRecord(main, event);
+    expect(record?.status).toBe('contained');
+    expect(record?.isolatedAt).toBeTruthy();
+
+    // Assess: every interface carries only the isolation group, which has no rules
+    const groups = await eniGroups(victim);
+    expect(Object.keys(groups)).toHaveLength(2);
+    const isolationIds = new Set(Object.values(groups).flat());
+    expect(isolationIds.size).toBe(1);
+    const iso = await securityGroup([...isolationIds][0]!);
+    expect(iso.GroupName).toBe(ISOLATION_GROUP_NAME);
+    expect(iso.VpcId).toBe(scenario.vpcId);
+    expect(iso.IpPermissions).toEqual([]);
+    expect(iso.IpPermissionsEgress).toEqual([]);
+    expect((await instance(victim)).SecurityGroups!.map((g) => g.GroupId)).toEqual([iso.GroupId]);
+
+    // Assess: out of the Auto Scaling group, which kept its capacity
+    const asg = await asgState(scenario.asgName);
+    expect(asg.members).not.toContain(victim);
+    expect(asg.desired).toBe(2);
+
+    // Assess: out of every load balancer (instance targets, IP targets, classic)
+    expect(await targetIds(scenario.targetGroupArn)).not.toContain(victim);
+    expect(await targetIds(scenario.ipTargetGroupArn!)).not.toContain(scenario.victim.privateIp);
+    expect(await classicElbInstances(scenario.classicElbName!)).not.toContain(victim);
+    expect(await classicElbInstances(scenario.classicElbName!)).toContain(scenario.instanceIds[1]);
+
+    // Assess: Elastic IP disassociated
+    expect((await addressOf(scenario.victim.allocationId!)).AssociationId).toBeUndefined();
+
+    // Assess: it cannot disappear
+    expect(await instanceAttribute(victim, 'disableApiTermination')).toBe(true);
+    expect(await instanceAttribute(victim, 'disableApiStop')).toBe(true);
+    expect(await instanceAttribute(victim, 'instanceInitiatedShutdownBehavior')).toBe('stop');
+    const described = await instance(victim);
+    expect(described.BlockDeviceMappings!.every((b) => b.Ebs!.DeleteOnTermination === false)).toBe(true);
+    expect(described.State!.Name).toBe('running');
+
+    // Assess: evidence — a snapshot per volume, tagged with the incident
+    const snapshots = await snapshotsOf(record!.incidentId);
+    expect(snapshots.map((s) => s.VolumeId).sort()).toEqual([...scenario.victim.volumeIds].sort());
+
+    // Assess: the instance is tagged for the investigation
+    const tags = Object.fromEntries(described.Tags!.map((t) => [t.Key, t.Value]));
+    expect(tags['firebreak:incident-id']).toBe(record!.incidentId);
+    expect(tags['firebreak:status']).toBe('contained');
+    expect(tags['firebreak:contained-at']).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    // Assess: the ledger's evidence keys point at objects whose SHA-256 matches
+    const metadata = record!.steps.preserveInstanceMetadata!;
+    expect(metadata.status).toBe('done');
+    const ref = metadata.evidence![0]!;
+    const object = await world.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    const body = Buffer.from(await object.Body!.transformToByteArray());
+    expect(createHash('sha256').update(body).digest('hex')).toBe(ref.sha256);
+    expect(record!.steps.captureConsoleOutput!.status).toBe('done');
+
+    // Assess: what the emulator cannot do is recorded, not hidden, and holds nothing
+    expect(record!.steps.captureConsoleScreenshot).toMatchObject({ status: 'failed', error: { unsupported: true } });
+
+    // Assess: the "before" needed for release is in the ledger
+    const interfaces = record!.steps.isolateNetworkInterfaces!.data!.interfaces as Array<{ groupsBefore: string[] }>;
+    expect(interfaces.every((i) => i.groupsBefore.includes(scenario.webAppSecurityGroupId))).toBe(true);
+    expect(record!.steps.detachFromAutoScalingGroup!.data).toMatchObject({ autoScalingGroupName: scenario.asgName });
+    expect((record!.steps.deregisterFromTargetGroups!.data!.registrations as unknown[]).length).toBe(2);
+  });
+
+  it('changes nothing when the same finding arrives again (redelivery, or re-published with a higher count)', async () => {
+    // Prepare
+    const scenario = await buildScenario();
+    const first = await findingFor(scenario);
+    await world.putFinding(first);
+    await drainAll(main.functionName);
+    const before = await incidentRecord(main, first);
+    const snapshotsBefore = await snapshotsOf(before!.incidentId);
+
+    // Act: GuardDuty publishes the same finding again, with a higher count
+    const again = await findingFor(scenario, 'ec2-c-cactivity-b', { findingId: first.detail.id, count: 5 });
+    await world.putFinding(again);
+    await world.putFinding(again);
+    await drainAll(main.functionName);
+
+    // Assess
+    const after = await incidentRecord(main, again);
+    expect(after!.incidentId).toBe(before!.incidentId);
+    expect(after!.deliveries).toBe(3);
+    expect(after!.findingCount).toBe(5);
+    expect(after!.status).toBe('contained');
+    for (const [name, outcome] of Object.entries(before!.steps)) {
+      if (outcome.status === 'done') expect(after!.steps[name]).toEqual(outcome);
+    }
+    expect((await snapshotsOf(before!.incidentId)).length).toBe(snapshotsBefore.length);
+  });
+
+  it.each([
+    ['exempt (tag firebreak:exempt)', 'ec2-c-cactivity-b', { 'firebreak:exempt': 'true' }, /exemption tag/],
+    ['archived', 'edge-archived', {}, /archived/],
+    ['a GuardDuty sample', 'edge-sample', {}, /sample/],
+    ['low severity', 'edge-low-severity', {}, /severity 2 < minimum 4/],
+  ] as const)('changes nothing and records why when the finding is %s', async (_label, fixture, tags, reason) => {
+    // Prepare
+    const scenario = await buildScenario({ tags });
+    const victim = scenario.victim.instanceId;
+    const groupsBefore = await eniGroups(victim);
+    const event = await findingFor(scenario, fixture);
+
+    // Act
+    await world.putFinding(event);
+    await drainAll(main.functionName);
+
+    // Assess
+    const record = await incidentRecord(main, event);
+    expect(record!.status).toBe('skipped');
+    expect(record!.statusReason).toMatch(reason);
+    expect(record!.steps).toEqual({});
+    expect(await eniGroups(victim)).toEqual(groupsBefore);
+    expect((await asgState(scenario.asgName)).members).toContain(victim);
+    expect(await instanceAttribute(victim, 'disableApiTermination')).toBe(false);
+  });
+
+  it('rejects a malformed message alone and contains the good ones in the same batch', async () => {
+    // Prepare
+    const scenario = await buildScenario();
+    const good = [await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 0 }), await findingFor(scenario, 'ec2-bitcointool-b-dns', { instanceIndex: 1 })];
+    const { url } = await queueCounts(main.queueName);
+
+    // Act: straight onto the queue, as a broken producer would
+    const sent = await world.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'good0', MessageBody: JSON.stringify(good[0]) },
+          { Id: 'bad', MessageBody: '{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-$(reboot)"}}}' },
+          { Id: 'good1', MessageBody: JSON.stringify(good[1]) },
+        ],
+      }),
+    );
+    const badMessageId = sent.Successful!.find((s) => s.Id === 'bad')!.MessageId!;
+    await drainAll(main.functionName);
+
+    // Assess
+    for (const event of good) expect((await incidentRecord(main, event))!.status).toBe('contained');
+    const rejected = (await world.ledger(main.ledgerTable).list()).find((r) => r.kind === 'rejected' && r.messageId === badMessageId);
+    expect(rejected).toMatchObject({ kind: 'rejected', playbook: 'ec2-instance' });
+    expect((rejected as { reasons: string[] }).reasons.join(' ')).toMatch(/event\./);
+    expect(await queueCounts(main.queueName)).toMatchObject({ visible: 0, inFlight: 0 });
+    expect((await queueCounts(main.dlqName)).visible).toBe(0);
+  });
+
+  it('contains an instance on an analyst\'s manual request', async () => {
+    // Prepare
+    const scenario = await buildScenario();
+    const accountId = await world.accountId();
+    const event = manualFinding({ accountId, region: 'us-east-1', resourceType: 'Instance', id: scenario.victim.instanceId }, 'SEC-1234', 'arn:aws:iam::123456789012:user/analyst');
+
+    // Act
+    await world.putFinding(event);
+    await drainAll(main.functionName);
+
+    // Assess
+    const groups = Object.values(await eniGroups(scenario.victim.instanceId)).flat();
+    expect((await securityGroup(groups[0]!)).GroupName).toBe(ISOLATION_GROUP_NAME);
+    const tags = Object.fromEntries((await instance(scenario.victim.instanceId)).Tags!.map((t) => [t.Key, t.Value]));
+    expect(tags['firebreak:ticket']).toBe('SEC-1234');
+  });
+});
+
+describe('Safety: observe mode, blast radius, retries', () => {
+  it('observe mode changes nothing and records the plan', async () => {
+    // Prepare
+    const observe = pipeline('observe');
+    const scenario = await buildScenario();
+    const victim = scenario.victim.instanceId;
+    const groupsBefore = await eniGroups(victim);
+    const event = await findingFor(scenario);
+
+    // Act
+    await world.putFinding(event, observe.bus);
+    await drainAll(observe.functionName);
+
+    // Assess
+    const record = await incidentRecord(observe, event);
+    expect(record!.status).toBe('planned');
+    expect(Object.values(record!.steps).every((s) => s.status === 'planned')).toBe(true);
+    expect(Object.keys(record!.steps)).toEqual(expect.arrayContaining(['isolateNetworkInterfaces', 'detachFromAutoScalingGroup', 'snapshotVolumes']));
+    expect(await eniGroups(victim)).toEqual(groupsBefore);
+    expect((await asgState(scenario.asgName)).members).toContain(victim);
+    expect(await snapshotsOf(record!.incidentId)).toEqual([]);
+    // …and the main pipeline never saw it: it listens on another bus.
+    expect(await incidentRecord(main, event)).toBeUndefined();
+  });
+
+  it('holds containments past the blast-radius limit and changes nothing for them', async () => {
+    // Prepare: this pipeline allows one containment per hour per account
+    const limited = pipeline('limited');
+    const scenario = await buildScenario();
+    const [first, second] = [await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 0 }), await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 1 })];
+    const secondGroups = await eniGroups(scenario.instanceIds[1]);
+
+    // Act
+    await world.putFinding(first, limited.bus);
+    await drainAll(limited.functionName);
+    await world.putFinding(second, limited.bus);
+    await drainAll(limited.functionName);
+
+    // Assess
+    expect((await incidentRecord(limited, first))!.status).toBe('contained');
+    const held = await incidentRecord(limited, second);
+    expect(held!.status).toBe('held');
+    expect(held!.statusReason).toMatch(/blast-radius limit reached: 1 containments/);
+    expect(await eniGroups(scenario.instanceIds[1])).toEqual(secondGroups);
+  });
+
+  it('retries a containment step that fails with a retryable error, then leaves the message in the DLQ', async () => {
+    // Prepare: this pipeline's Auto Scaling endpoint is a closed port
+    const retry = pipeline('retry');
+    const scenario = await buildScenario();
+    const event = await findingFor(scenario);
+    const dlqBefore = (await queueCounts(retry.dlqName)).visible;
+
+    // Act
+    await world.putFinding(event, retry.bus);
+    await drainAll(retry.functionName);
+
+    // Assess: received maxReceiveCount (2) times, then moved to the DLQ
+    const record = await incidentRecord(retry, event);
+    expect(record!.status).toBe('retrying');
+    expect(record!.deliveries).toBe(2);
+    expect(record!.steps.detachFromAutoScalingGroup).toMatchObject({ status: 'failed', attempts: 2, error: { retryable: true } });
+    // Independent steps were not stopped by the failure, and did not repeat on the retry
+    expect(record!.steps.isolateNetworkInterfaces).toMatchObject({ status: 'done', attempts: 1 });
+    expect((await queueCounts(retry.dlqName)).visible).toBe(dlqBefore + 1);
+    const { url } = await queueCounts(retry.dlqName);
+    const dead = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+    expect(dead.Messages!.some((m) => JSON.parse(m.Body!).detail.id === event.detail.id)).toBe(true);
+  });
+});

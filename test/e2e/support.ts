@@ -1,0 +1,132 @@
+// What the end-to-end tests share: the deployed pipelines, the emulator, and
+// reads of AWS state (the tests assert on AWS, not on logs).
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeInstanceAttributeCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
+  DescribeInstancesCommand,
+  DescribeAddressesCommand,
+} from '@aws-sdk/client-ec2';
+import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { inject } from 'vitest';
+import { incidentIdFor } from '../../shared/findings/index.ts';
+import { drain } from '../../scripts/lib/drain.ts';
+import { loadFixture, retargetInstanceFinding, type FindingEvent } from '../../scripts/lib/findings.ts';
+import { buildWebAppScenario, type WebAppScenario, type WebAppScenarioOptions } from '../../scripts/lib/scenario.ts';
+import { emulatorWorld } from '../../scripts/lib/world.ts';
+
+export const endpoint = inject('endpoint');
+export const outputs = inject('outputs');
+export const world = emulatorWorld(endpoint);
+
+export interface Pipeline {
+  prefix: string;
+  bus: string;
+  ledgerTable: string;
+  evidenceBucket: string;
+  functionName: string;
+  queueName: string;
+  dlqName: string;
+}
+
+export function pipeline(name: 'firebreak' | 'observe' | 'limited' | 'retry'): Pipeline {
+  const o = outputs[name];
+  const pb = o.playbooks['ec2-instance'];
+  return {
+    prefix: name,
+    bus: o.event_bus_name,
+    ledgerTable: o.ledger_table_name,
+    evidenceBucket: o.evidence_bucket_name,
+    functionName: pb.function_name,
+    queueName: pb.queue_url.split('/').pop(),
+    dlqName: pb.dlq_url.split('/').pop(),
+  };
+}
+
+export const buildScenario = (options: WebAppScenarioOptions = {}) =>
+  buildWebAppScenario({ ec2: world.ec2, autoscaling: world.autoscaling, elbv2: world.elbv2, elb: world.elb }, options);
+
+/** A GuardDuty fixture rewritten to name the scenario's victim (or another of its instances). */
+export async function findingFor(scenario: WebAppScenario, fixture = 'ec2-c-cactivity-b', overrides: { findingId?: string; count?: number; instanceIndex?: 0 | 1 } = {}): Promise<FindingEvent> {
+  const accountId = await world.accountId();
+  const instanceId = scenario.instanceIds[overrides.instanceIndex ?? 0];
+  const isVictim = instanceId === scenario.victim.instanceId;
+  return retargetInstanceFinding(
+    loadFixture(fixture),
+    {
+      accountId,
+      region: 'us-east-1',
+      instanceId,
+      vpcId: scenario.vpcId,
+      ...(isVictim ? { subnetId: scenario.victim.subnetId, eniIds: scenario.victim.eniIds } : {}),
+      securityGroupIds: [scenario.webAppSecurityGroupId],
+    },
+    overrides,
+  );
+}
+
+export async function incidentRecord(p: Pipeline, event: FindingEvent) {
+  const id = incidentIdFor(event.detail.accountId, event.detail.id, event.detail.resource.instanceDetails?.instanceId ?? event.detail.resource.id);
+  return world.ledger(p.ledgerTable).get(id);
+}
+
+export const drainAll = (functionFilter?: string) =>
+  drain({ endpoint, region: 'us-east-1', log: () => undefined, timeoutSeconds: 60, ...(functionFilter ? { functionFilter } : {}) });
+
+export async function eniGroups(instanceId: string): Promise<Record<string, string[]>> {
+  const out = await world.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }));
+  return Object.fromEntries(out.NetworkInterfaces!.map((n) => [n.NetworkInterfaceId!, n.Groups!.map((g) => g.GroupId!).sort()]));
+}
+
+export async function securityGroup(groupId: string) {
+  const out = await world.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));
+  return out.SecurityGroups![0]!;
+}
+
+export async function asgState(asgName: string) {
+  const out = await world.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }));
+  const g = out.AutoScalingGroups![0]!;
+  return { desired: g.DesiredCapacity!, members: g.Instances!.map((i) => i.InstanceId!) };
+}
+
+export async function targetIds(targetGroupArn: string): Promise<string[]> {
+  const out = await world.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+  return (out.TargetHealthDescriptions ?? []).map((t) => t.Target!.Id!);
+}
+
+export async function classicElbInstances(name: string): Promise<string[]> {
+  const out = await world.elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }));
+  return (out.LoadBalancerDescriptions![0]!.Instances ?? []).map((i) => i.InstanceId!);
+}
+
+export async function instanceAttribute(instanceId: string, attribute: 'disableApiTermination' | 'disableApiStop' | 'instanceInitiatedShutdownBehavior') {
+  const out = await world.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: attribute }));
+  return (out as any)[attribute[0]!.toUpperCase() + attribute.slice(1)]?.Value;
+}
+
+export async function instance(instanceId: string) {
+  const out = await world.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return out.Reservations![0]!.Instances![0]!;
+}
+
+export async function snapshotsOf(incidentId: string) {
+  const out = await world.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag:firebreak:incident-id', Values: [incidentId] }] }));
+  return out.Snapshots ?? [];
+}
+
+export async function addressOf(allocationId: string) {
+  const out = await world.ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }));
+  return out.Addresses![0]!;
+}
+
+export async function queueCounts(queueName: string) {
+  const { QueueUrl } = await world.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+  const out = await world.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return { url: QueueUrl!, visible: Number(out.Attributes!.ApproximateNumberOfMessages), inFlight: Number(out.Attributes!.ApproximateNumberOfMessagesNotVisible) };
+}

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../shared/config/index.ts';
+import { ConfigurationError } from '../../../shared/errors/index.ts';
+import { validEnv } from '../helpers/factories.ts';
+
+const configurationErrorOf = (env: Record<string, string | undefined>): ConfigurationError => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+};
+
+describe('Function: loadConfig', () => {
+  it('reads a complete environment', () => {
+    // Prepare
+    const env = validEnv({
+      FIREBREAK_MODE: 'full',
+      AWS_REGION: 'eu-west-1',
+      FIREBREAK_MIN_SEVERITY: '7.5',
+      FIREBREAK_FINDING_TYPES_ALLOW: '["Backdoor:*","CryptoCurrency:*"]',
+      FIREBREAK_FINDING_TYPES_DENY: '["Recon:*"]',
+      FIREBREAK_PROTECTED_PRINCIPALS: '["arn:aws:iam::111122223333:role/break-glass"]',
+      FIREBREAK_PROTECTED_RESOURCES: '["i-0bastion*"]',
+      FIREBREAK_EXEMPT_TAG: 'security:exempt',
+      FIREBREAK_BLAST_RADIUS_LIMIT: '3',
+      FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS: '600',
+    });
+
+    // Act
+    const config = loadConfig(env);
+
+    // Assess
+    expect(config).toEqual({
+      playbook: 'ec2-instance',
+      mode: 'full',
+      accountId: '111122223333',
+      region: 'eu-west-1',
+      ledgerTable: 'firebreak-ledger-test',
+      evidenceBucket: 'firebreak-evidence-test',
+      minSeverity: 7.5,
+      findingTypesAllow: ['Backdoor:*', 'CryptoCurrency:*'],
+      findingTypesDeny: ['Recon:*'],
+      protectedPrincipals: ['arn:aws:iam::111122223333:role/break-glass'],
+      protectedResources: ['i-0bastion*'],
+      exemptTagKey: 'security:exempt',
+      blastRadius: { limit: 3, windowSeconds: 600 },
+    });
+  });
+
+  it('applies defaults for every optional variable', () => {
+    // Prepare
+    const { AWS_REGION: _region, ...env } = validEnv();
+
+    // Act
+    const config = loadConfig(env);
+
+    // Assess
+    expect(config).toMatchObject({
+      region: 'us-east-1',
+      minSeverity: 4,
+      findingTypesAllow: [],
+      findingTypesDeny: [],
+      protectedPrincipals: [],
+      protectedResources: [],
+      exemptTagKey: 'firebreak:exempt',
+      blastRadius: { limit: 10, windowSeconds: 3600 },
+    });
+  });
+
+  it.each([
+    ['FIREBREAK_PLAYBOOK', undefined],
+    ['FIREBREAK_PLAYBOOK', ''],
+    ['FIREBREAK_MODE', undefined],
+    ['FIREBREAK_MODE', 'yolo'],
+    ['FIREBREAK_ACCOUNT_ID', '1234'],
+    ['FIREBREAK_ACCOUNT_ID', '11112222333a'],
+    ['FIREBREAK_LEDGER_TABLE', undefined],
+    ['FIREBREAK_EVIDENCE_BUCKET', ''],
+    ['FIREBREAK_MIN_SEVERITY', 'high'],
+    ['FIREBREAK_MIN_SEVERITY', '11'],
+    ['FIREBREAK_FINDING_TYPES_ALLOW', 'Backdoor:*'],
+    ['FIREBREAK_FINDING_TYPES_DENY', '[1,2]'],
+    ['FIREBREAK_PROTECTED_PRINCIPALS', '{"a":"b"}'],
+    ['FIREBREAK_PROTECTED_RESOURCES', '[""]'],
+    ['FIREBREAK_EXEMPT_TAG', ''],
+    ['FIREBREAK_BLAST_RADIUS_LIMIT', '0'],
+    ['FIREBREAK_BLAST_RADIUS_LIMIT', '2.5'],
+    ['FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS', '59'],
+    ['AWS_REGION', ''],
+  ])('names %s when it is %j', (variable, value) => {
+    // Prepare
+    const env = validEnv({ [variable]: value });
+
+    // Act
+    const error = configurationErrorOf(env);
+
+    // Assess
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message).toContain(variable);
+    expect(error.retryable).toBe(false);
+    expect(error.name).toBe('ConfigurationError');
+  });
+
+  it('says how to fix a bad mode', () => {
+    // Act
+    const error = configurationErrorOf(validEnv({ FIREBREAK_MODE: 'contained' }));
+
+    // Assess
+    expect(error.issues).toEqual(['FIREBREAK_MODE: FIREBREAK_MODE must be one of observe | contain | full']);
+  });
+
+  it('says how to write a JSON list', () => {
+    // Act
+    const error = configurationErrorOf(validEnv({ FIREBREAK_FINDING_TYPES_DENY: 'Recon:*' }));
+
+    // Assess
+    expect(error.issues).toEqual(['FIREBREAK_FINDING_TYPES_DENY: FIREBREAK_FINDING_TYPES_DENY must be a JSON array of strings, e.g. ["a","b"]']);
+  });
+
+  it('lists every problem at once', () => {
+    // Act
+    const error = configurationErrorOf({ FIREBREAK_MODE: 'nope' });
+
+    // Assess
+    expect(error.issues.map((i) => i.split(':')[0])).toEqual([
+      'FIREBREAK_PLAYBOOK',
+      'FIREBREAK_MODE',
+      'FIREBREAK_ACCOUNT_ID',
+      'FIREBREAK_LEDGER_TABLE',
+      'FIREBREAK_EVIDENCE_BUCKET',
+    ]);
+  });
+});

