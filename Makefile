@@ -11,6 +11,10 @@ NODE_BIN := node_modules/.bin
 NPM_STAMP := node_modules/.firebreak-installed
 TF := scripts/terraform.sh
 
+# npm scripts put node_modules/.bin first on PATH; so do we, so every tool runs on the
+# project's Node 22 (the machine's node may be older).
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
 include scripts/emulator/emulator.mk
 
 .PHONY: help install build typecheck tf-check tf-test test test-unit test-emulator test-e2e demo clean bench

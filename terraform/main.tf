@@ -116,6 +116,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
 }
 
 resource "aws_s3_bucket_policy" "evidence" {
+  count = var.evidence_bucket_deny_insecure_transport ? 1 : 0
+
   bucket = aws_s3_bucket.evidence.bucket
   policy = jsonencode({
     Version = "2012-10-17"

@@ -160,6 +160,12 @@ variable "evidence_bucket_name" {
   }
 }
 
+variable "evidence_bucket_deny_insecure_transport" {
+  description = "Attach a bucket policy denying every request to the evidence bucket that does not use TLS. Keep true in AWS; an emulator served over plain HTTP on loopback needs false."
+  type        = bool
+  default     = true
+}
+
 variable "evidence_bucket_force_destroy" {
   description = "Allow `terraform destroy` to delete the evidence bucket with its objects. Leave false outside test accounts: the bucket holds incident evidence."
   type        = bool

@@ -11,12 +11,17 @@ is in docs/emulator-patches.md.
 from __future__ import annotations
 
 import json
+import functools
+import threading
 from typing import Any
 
 import moto
 from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupNotFoundError
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import Instance, InstanceBackend
+from moto.ec2.responses.instances import InstanceResponse
+from moto.dynamodb.models import DynamoDBBackend
+from moto.events.utils import EventTemplateParser
 from moto.sqs.models import Queue
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
@@ -122,11 +127,75 @@ def queue_redrive_policy_is_compact_json() -> None:
     Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
 
 
+def eventbridge_targets_receive_the_account_field() -> None:
+    """AWS: a rule target without an input transformer receives the whole event,
+    `account` included (the account the event was put in).
+
+    moto 5.2.5's default input template drops `account`, so a consumer that validates
+    the EventBridge envelope (Powertools' EventBridgeSchema requires it) rejects every
+    event that reached SQS through a rule.
+    """
+    EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
+        '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+        '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+        '"detail": <detail>}'
+    )
+
+
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def dynamodb_item_writes_are_atomic() -> None:
+    """AWS: concurrent UpdateItem calls on one item are each applied atomically.
+
+    moto 5.2.5 serves requests on threads without locking its tables: two UpdateItem
+    calls on the same item at once can fail with HTTP 500 ("dictionary changed size
+    during iteration" in DynamoType.__deepcopy__) or lose an update. Firebreak records
+    each concurrently finishing step on one incident item, so it depends on this.
+    """
+    for name in ("put_item", "get_item", "query", "scan", "update_item", "delete_item", "transact_write_items", "batch_get_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        @functools.wraps(original)
+        def locked(self: DynamoDBBackend, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _DYNAMODB_LOCK:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+
+
+def instance_shutdown_behaviour_can_be_modified() -> None:
+    """AWS: ModifyInstanceAttribute(InstanceInitiatedShutdownBehavior={Value: stop|terminate})
+    changes what a shutdown from inside the instance does.
+
+    moto 5.2.5 has no handler for it: the call falls through to the security-group
+    handler with no groups (and, with the multi-interface patch, is refused), so the
+    attribute never changes.
+    """
+    original = InstanceResponse._dot_value_instance_attribute_handler
+
+    def handler(self: InstanceResponse) -> bool:
+        value = self._get_param("InstanceInitiatedShutdownBehavior.Value")
+        if value is None:
+            return original(self)
+        if value not in ("stop", "terminate"):
+            raise EC2ClientError("InvalidParameterValue", f"Value ({value}) for parameter instanceInitiatedShutdownBehavior is invalid.")
+        self.error_on_dryrun()
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        instance.instance_initiated_shutdown_behavior = value
+        return True
+
+    InstanceResponse._dot_value_instance_attribute_handler = handler  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
     instance_level_group_change_needs_a_single_interface,
     queue_redrive_policy_is_compact_json,
+    eventbridge_targets_receive_the_account_field,
+    dynamodb_item_writes_are_atomic,
+    instance_shutdown_behaviour_can_be_modified,
 )
 
 

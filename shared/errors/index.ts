@@ -128,11 +128,15 @@ export function classifyError(error: unknown): ErrorClassification {
     $retryable?: unknown;
     $fault?: string;
     $metadata?: { httpStatusCode?: number };
+    $response?: { statusCode?: number };
     cause?: { code?: string };
   };
-  const code = String(e.name && e.name !== 'Error' ? e.name : (e.code ?? e.cause?.code ?? 'UnknownError'));
+  // An answer the SDK could not parse (an HTML error page from a proxy or emulator) carries
+  // its status only on the raw response.
+  const httpStatus = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  const named = e.name && e.name !== 'Error' && e.name !== 'UnknownError' && e.name !== 'Unknown' ? e.name : undefined;
+  const code = String(named ?? e.code ?? e.cause?.code ?? (httpStatus ? `HTTP${httpStatus}` : 'UnknownError'));
   const message = String(e.message ?? error);
-  const httpStatus = e.$metadata?.httpStatusCode;
   const networkCode = e.code ?? e.cause?.code;
   const unsupported =
     httpStatus === 501 ||

@@ -94,8 +94,8 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
     expect(createHash('sha256').update(body).digest('hex')).toBe(ref.sha256);
     expect(record!.steps.captureConsoleOutput!.status).toBe('done');
 
-    // Assess: what the emulator cannot do is recorded, not hidden, and holds nothing
-    expect(record!.steps.captureConsoleScreenshot).toMatchObject({ status: 'failed', error: { unsupported: true } });
+    // Assess: what the emulator cannot do (GetConsoleScreenshot answers HTTP 500) is recorded, not hidden, and held nothing
+    expect(record!.steps.captureConsoleScreenshot).toMatchObject({ status: 'failed', error: { code: 'HTTP500' } });
 
     // Assess: the "before" needed for release is in the ledger
     const interfaces = record!.steps.isolateNetworkInterfaces!.data!.interfaces as Array<{ groupsBefore: string[] }>;
@@ -169,7 +169,7 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
         QueueUrl: url,
         Entries: [
           { Id: 'good0', MessageBody: JSON.stringify(good[0]) },
-          { Id: 'bad', MessageBody: '{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-$(reboot)"}}}' },
+          { Id: 'bad', MessageBody: '{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-$(reboot)"}}}}' },
           { Id: 'good1', MessageBody: JSON.stringify(good[1]) },
         ],
       }),

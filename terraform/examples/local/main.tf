@@ -32,6 +32,9 @@ locals {
     lambda_timeout_seconds        = 5
     event_source_mapping_enabled  = false
     evidence_bucket_force_destroy = true
+    # The emulator is served over plain HTTP on loopback, so a TLS-only bucket policy would
+    # (rightly) refuse every evidence write. In AWS the module keeps the policy on.
+    evidence_bucket_deny_insecure_transport = false
   }
 }
 
@@ -50,6 +53,8 @@ module "firebreak" {
   lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
+
+  evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
 }
 
 # The variants below listen on their own buses, so an event meant for one of them does not also
@@ -71,6 +76,8 @@ module "observe" {
   lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
+
+  evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
 }
 
 resource "aws_cloudwatch_event_bus" "limited" {
@@ -90,6 +97,8 @@ module "limited" {
   lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
+
+  evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
 }
 
 resource "aws_cloudwatch_event_bus" "retry" {
@@ -116,4 +125,6 @@ module "retry" {
 
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
+
+  evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
 }

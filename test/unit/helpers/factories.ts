@@ -208,7 +208,7 @@ export function aLambdaContext(): Context {
     functionName: 'firebreak-ec2-instance',
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:firebreak-ec2-instance`,
-    memoryLimitInBytes: '512',
+    memoryLimitInMB: '512',
     awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
     logGroupName: '/aws/lambda/firebreak-ec2-instance',
     logStreamName: '2025/06/19/[$LATEST]abcdef',

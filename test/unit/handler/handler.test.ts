@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Playbook, StepDefinition } from '../../../shared/engine/index.ts';
+import { ConfigurationError } from '../../../shared/errors/index.ts';
+import { createFindingHandler } from '../../../shared/handler/index.ts';
+import {
+  aLambdaContext,
+  anS3Client,
+  anSqsEvent,
+  anSqsRecord,
+  awsError,
+  FIXED_NOW,
+  fixtureBody,
+  LEDGER_TABLE,
+  REGION,
+  silentLogger,
+  someClients,
+  validEnv,
+} from '../helpers/factories.ts';
+
+const dbMock = mockClient(DynamoDBDocumentClient);
+beforeEach(() => {
+  dbMock.on(BatchGetCommand).resolves({});
+  dbMock.on(UpdateCommand).resolves({});
+  dbMock.on(TransactWriteCommand).resolves({});
+  dbMock.on(PutCommand).resolves({});
+});
+afterEach(() => dbMock.reset());
+
+const THROTTLED_INSTANCE = 'i-0d4c3b2a1f0e98765';
+
+/** An EC2 playbook with one containment step, which is throttled for one instance. */
+function playbookThrottling(instanceId: string | undefined) {
+  const isolate: StepDefinition<{ id: string }> = {
+    name: 'isolate',
+    stage: 'contain',
+    description: 'Isolate',
+    iamActions: [],
+    run: vi.fn(async ({ resource }) => {
+      if (resource.id === instanceId) throw awsError('RequestLimitExceeded', { httpStatusCode: 503 });
+      return { status: 'done' as const, summary: `isolated ${resource.id}` };
+    }),
+  };
+  const playbook: Playbook<{ id: string }> = {
+    name: 'ec2-instance',
+    describe: async ({ incident }) => ({ id: incident.resource.id }),
+    capture: (r) => ({ ...r }),
+    tags: () => ({}),
+    identifiers: (_i, r) => [r.id],
+    principals: () => [],
+    describeIamActions: [],
+    isolationStep: 'isolate',
+    steps: [isolate],
+  };
+  return { playbook, isolate };
+}
+
+function handlerFor(playbook: Playbook<{ id: string }>, env = validEnv()) {
+  const platform = {
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } })),
+    s3: anS3Client(),
+  };
+  return createFindingHandler(playbook, { env, platform, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW });
+}
+
+const rejectedPuts = () => dbMock.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
+
+describe('Function: createFindingHandler', () => {
+  it('records a malformed message as rejected without failing it, and contains the valid findings of the batch', async () => {
+    // Prepare
+    const { playbook, isolate } = playbookThrottling(undefined);
+    const handler = handlerFor(playbook);
+    const malformed = '{"source":"aws.guardduty", oops';
+    const event = anSqsEvent(
+      anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-1'),
+      anSqsRecord(malformed, 'msg-2'),
+      anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'msg-3'),
+    );
+
+    // Act
+    const response = await handler(event, aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(vi.mocked(isolate.run).mock.calls.map(([ctx]) => ctx.resource.id).sort()).toEqual(['i-0a1b2c3d4e5f67890', 'i-0d4c3b2a1f0e98765']);
+    expect(rejectedPuts()).toEqual([
+      {
+        pk: 'rejected#msg-2',
+        sk: 'rejected',
+        kind: 'rejected',
+        messageId: 'msg-2',
+        playbook: 'ec2-instance',
+        reasons: ['message body is not JSON'],
+        bodySha256: createHash('sha256').update(malformed).digest('hex'),
+        bodyPreview: malformed,
+        receivedAt: FIXED_NOW.toISOString(),
+        expiresAt: FIXED_NOW.getTime() / 1000 + 400 * 24 * 3600,
+      },
+    ]);
+    // Both valid findings took a blast-radius slot and were finished as contained.
+    expect(dbMock.commandCalls(TransactWriteCommand)).toHaveLength(2);
+    const finishes = dbMock.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.startsWith('SET #status = :s'));
+    expect(finishes.map((i) => i.ExpressionAttributeValues![':s'])).toEqual(['contained', 'contained']);
+  });
+
+  it("reports only the message whose containment must be retried as a batch-item failure", async () => {
+    // Prepare
+    const { playbook } = playbookThrottling(THROTTLED_INSTANCE);
+    const handler = handlerFor(playbook);
+    const event = anSqsEvent(
+      anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-ok'),
+      anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'msg-throttled'),
+      anSqsRecord('not json', 'msg-bad'),
+    );
+
+    // Act
+    const response = await handler(event, aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-throttled' }] });
+    expect(rejectedPuts().map((i) => i.messageId)).toEqual(['msg-bad']);
+  });
+
+  it('returns every message as a failure, rather than throwing, when the whole batch must be retried', async () => {
+    // Prepare
+    const { playbook } = playbookThrottling(THROTTLED_INSTANCE);
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'm1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+  });
+
+  it('keeps the message when the ledger cannot record a rejection', async () => {
+    // Prepare
+    dbMock.on(PutCommand).rejects(awsError('ProvisionedThroughputExceededException'));
+    const { playbook } = playbookThrottling(undefined);
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord('not json', 'msg-bad')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-bad' }] });
+  });
+
+  it('rejects a finding meant for another playbook (an S3 finding on the EC2 queue) without retrying it', async () => {
+    // Prepare
+    const { playbook, isolate } = playbookThrottling(undefined);
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(fixtureBody('s3-exfiltration-anomalousbehavior.json'), 'msg-s3')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(isolate.run).not.toHaveBeenCalled();
+    expect(rejectedPuts()).toEqual([
+      expect.objectContaining({
+        pk: 'rejected#msg-s3',
+        reasons: ['finding is for the s3-bucket playbook, but this function runs ec2-instance: check the EventBridge rule'],
+      }),
+    ]);
+  });
+
+  it('refuses to start with an invalid configuration, naming the variable', () => {
+    // Prepare
+    const { playbook } = playbookThrottling(undefined);
+
+    // Act
+    const build = () => handlerFor(playbook, validEnv({ FIREBREAK_MODE: 'destroy' }));
+
+    // Assess
+    expect(build).toThrow(ConfigurationError);
+    expect(build).toThrow(/FIREBREAK_MODE/);
+  });
+
+  it('refuses to start when the configured playbook is not the one bundled', () => {
+    // Prepare
+    const { playbook } = playbookThrottling(undefined);
+
+    // Act
+    const build = () => handlerFor(playbook, validEnv({ FIREBREAK_PLAYBOOK: 's3-bucket' }));
+
+    // Assess
+    expect(build).toThrow(ConfigurationError);
+    expect(build).toThrow('FIREBREAK_PLAYBOOK is s3-bucket but this bundle runs ec2-instance');
+  });
+
+  it('builds its own platform clients, client factory and logger when none are injected', () => {
+    // Prepare
+    const { playbook } = playbookThrottling(undefined);
+
+    // Act
+    const handler = createFindingHandler(playbook, { env: validEnv() });
+
+    // Assess
+    expect(typeof handler).toBe('function');
+  });
+});

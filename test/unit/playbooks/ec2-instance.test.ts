@@ -1,0 +1,118 @@
+import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  CreateSnapshotsCommand,
+  CreateTagsCommand,
+  DescribeAddressesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  GetConsoleOutputCommand,
+  GetConsoleScreenshotCommand,
+  ModifyInstanceAttributeCommand,
+  ModifyNetworkInterfaceAttributeCommand,
+} from '@aws-sdk/client-ec2';
+import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runPlaybook } from '../../../shared/engine/index.ts';
+import { EvidenceStore } from '../../../shared/evidence/index.ts';
+import { ec2InstancePlaybook, PLAYBOOKS } from '../../../shared/playbooks/index.ts';
+import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../shared/steps/ec2/index.ts';
+import { aConfig, anIncident, anS3Client, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, INSTANCE_ID, motoNotImplemented, silentLogger, someClients, VPC_ID } from '../helpers/factories.ts';
+
+const ec2Mock = mockClient(EC2Client);
+const asgMock = mockClient(AutoScalingClient);
+const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
+const elbMock = mockClient(ElasticLoadBalancingClient);
+const s3Mock = mockClient(S3Client);
+afterEach(() => [ec2Mock, asgMock, elbv2Mock, elbMock, s3Mock].forEach((m) => m.reset()));
+
+const ALL = [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
+
+describe('Playbook: ec2-instance', () => {
+  it('contains the instance and records an unsupported console screenshot as failed-unsupported while the rest runs', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: INSTANCE_ID,
+              State: { Name: 'running' },
+              VpcId: VPC_ID,
+              NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0b7c1d2e3f4a5b6c7', Groups: [{ GroupId: 'sg-0123456789abcdef0' }], PrivateIpAddresses: [{ PrivateIpAddress: '10.20.1.34' }] }],
+              BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeId: 'vol-1', DeleteOnTermination: true } }],
+            },
+          ],
+        },
+      ],
+    });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        { GroupId: 'sg-iso', GroupName: ISOLATION_GROUP_NAME, VpcId: VPC_ID, IpPermissions: [], IpPermissionsEgress: [] },
+        { GroupId: 'sg-open', GroupName: UNTRACKING_GROUP_NAME, VpcId: VPC_ID, IpPermissions: ALL, IpPermissionsEgress: ALL },
+      ],
+    });
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    ec2Mock.on(ModifyInstanceAttributeCommand).resolves({});
+    ec2Mock.on(DescribeAddressesCommand).resolves({ Addresses: [] });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    ec2Mock.on(CreateSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-1', VolumeId: 'vol-1' }] });
+    ec2Mock.on(GetConsoleOutputCommand).resolves({ Output: Buffer.from('boot').toString('base64') });
+    ec2Mock.on(GetConsoleScreenshotCommand).rejects(motoNotImplemented('GetConsoleScreenshot'));
+    ec2Mock.on(CreateTagsCommand).resolves({});
+    asgMock.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+    elbv2Mock.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [] });
+    elbMock.on(DescribeLoadBalancersCommand).resolves({ LoadBalancerDescriptions: [] });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const ledger = new FakeLedger();
+    const deps = {
+      config: aConfig(),
+      clientsFor: () => someClients(),
+      ledger: ledger.asLedger(),
+      evidence: new EvidenceStore(anS3Client(), EVIDENCE_BUCKET),
+      logger: silentLogger(),
+      now: () => FIXED_NOW,
+    };
+
+    // Act
+    const result = await runPlaybook(deps, ec2InstancePlaybook, anIncident(), { messageId: 'msg-1' });
+
+    // Assess
+    expect(result.status).toBe('contained');
+    expect(result.reason).toBe('contained; evidence steps failed: captureConsoleScreenshot');
+    expect(ledger.outcome('captureConsoleScreenshot')).toMatchObject({ status: 'failed', error: { unsupported: true, retryable: false } });
+    expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand).map((c) => c.args[0].input.Groups)).toEqual([['sg-open'], ['sg-iso']]);
+    expect(Object.fromEntries(ledger.recorded.map((r) => [r.name, r.outcome.status]))).toEqual({
+      isolateNetworkInterfaces: 'done',
+      enableTerminationProtection: 'done',
+      setShutdownBehaviourToStop: 'done',
+      enableStopProtection: 'done',
+      preserveVolumesOnTermination: 'done',
+      detachFromAutoScalingGroup: 'skipped',
+      deregisterFromTargetGroups: 'skipped',
+      deregisterFromClassicLoadBalancers: 'skipped',
+      disassociateElasticIps: 'skipped',
+      snapshotVolumes: 'done',
+      captureConsoleOutput: 'done',
+      captureConsoleScreenshot: 'failed',
+      preserveInstanceMetadata: 'done',
+      tagInstance: 'done',
+    });
+    expect(ledger.begins[0]!.capture).toMatchObject({ instanceId: INSTANCE_ID, vpcId: VPC_ID });
+  });
+
+  it('is registered under its name, with the identifiers the protected-resource list is matched against', () => {
+    // Act
+    const identifiers = ec2InstancePlaybook.identifiers(anIncident(), { instanceId: INSTANCE_ID } as never);
+
+    // Assess
+    expect(PLAYBOOKS['ec2-instance']).toBe(ec2InstancePlaybook);
+    expect(identifiers).toEqual([INSTANCE_ID, `arn:aws:ec2:us-east-1:111122223333:instance/${INSTANCE_ID}`]);
+    expect(ec2InstancePlaybook.principals(anIncident(), {} as never)).toEqual([]);
+    expect(ec2InstancePlaybook.tags({ tags: { a: 'b' } } as never)).toEqual({ a: 'b' });
+  });
+});
