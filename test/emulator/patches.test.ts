@@ -1,9 +1,13 @@
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   EC2Client,
@@ -166,7 +170,81 @@ describe('Emulator: moto patches', () => {
         'eni_security_groups_are_the_enis_own',
         'instance_security_groups_are_the_primary_enis',
         'instance_level_group_change_needs_a_single_interface',
+        'queue_redrive_policy_is_compact_json',
+        'eventbridge_targets_receive_the_account_field',
+        'dynamodb_item_writes_are_atomic',
+        'instance_shutdown_behaviour_can_be_modified',
       ],
     });
+  });
+
+  it('changes the shutdown behaviour of a two-ENI instance with ModifyInstanceAttribute, as AWS does', async () => {
+    // Prepare
+    const instanceId = await runInstanceWithTwoEnis();
+    await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, InstanceInitiatedShutdownBehavior: { Value: 'terminate' } }));
+
+    // Act
+    await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, InstanceInitiatedShutdownBehavior: { Value: 'stop' } }));
+
+    // Assess
+    const before = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'instanceInitiatedShutdownBehavior' }));
+    expect(before.InstanceInitiatedShutdownBehavior?.Value).toBe('stop');
+    await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, InstanceInitiatedShutdownBehavior: { Value: 'terminate' } }));
+    const after = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'instanceInitiatedShutdownBehavior' }));
+    expect(after.InstanceInitiatedShutdownBehavior?.Value).toBe('terminate');
+  });
+
+  it('returns a queue RedrivePolicy as compact JSON, as AWS does', async () => {
+    // Prepare
+    const sqs = new SQSClient(emulatorClientConfig);
+    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${uniqueSuffix()}` }));
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+
+    // Act
+    const q = await sqs.send(new CreateQueueCommand({ QueueName: `q-${uniqueSuffix()}`, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) } }));
+
+    // Assess
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['RedrivePolicy'] }));
+    expect(attrs.Attributes!.RedrivePolicy).toBe(`{"deadLetterTargetArn":"${dlqArn}","maxReceiveCount":3}`);
+  });
+
+  it('delivers the account field of an event to an SQS rule target, as AWS does', async () => {
+    // Prepare
+    const sqs = new SQSClient(emulatorClientConfig);
+    const events = new EventBridgeClient(emulatorClientConfig);
+    const name = `acct-${uniqueSuffix()}`;
+    const q = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await events.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: [name] }) }));
+    await events.send(new PutTargetsCommand({ Rule: name, Targets: [{ Id: 'q', Arn: arn }] }));
+
+    // Act
+    await events.send(new PutEventsCommand({ Entries: [{ Source: name, DetailType: 'test', Detail: '{"a":1}' }] }));
+
+    // Assess
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: q.QueueUrl, MaxNumberOfMessages: 1 }));
+    const body = JSON.parse(out.Messages![0]!.Body!);
+    expect(body.account).toMatch(/^\d{12}$/);
+    expect(body).toMatchObject({ source: name, 'detail-type': 'test', detail: { a: 1 } });
+  });
+
+  it('applies concurrent UpdateItem calls on one item without losing any, as AWS does', async () => {
+    // Prepare
+    const ddb = new DynamoDBClient(emulatorClientConfig);
+    const table = `atomic-${uniqueSuffix()}`;
+    await ddb.send(new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }] }));
+    await ddb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'x' }, steps: { M: {} } } }));
+
+    // Act: 40 writers, each its own key of one map attribute, with a large value to widen the race
+    const big = 'v'.repeat(2000);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        ddb.send(new UpdateItemCommand({ TableName: table, Key: { pk: { S: 'x' } }, UpdateExpression: 'SET steps.#n = :v', ExpressionAttributeNames: { '#n': `s${n}` }, ExpressionAttributeValues: { ':v': { M: { big: { S: big }, n: { N: String(n) } } } } })),
+      ),
+    );
+
+    // Assess
+    const item = await ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'x' } }, ConsistentRead: true }));
+    expect(Object.keys(item.Item!.steps!.M!)).toHaveLength(40);
   });
 });
