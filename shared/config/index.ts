@@ -23,17 +23,19 @@ const numberFrom = (name: string, min: number, max: number, fallback: string) =>
   z
     .string()
     .default(fallback)
+    // An empty string is not 0: it would silently switch a gate off.
+    .refine((raw) => raw.trim() !== '', { message: `${name} must not be empty` })
     .transform(Number)
     .refine((n) => Number.isFinite(n) && n >= min && n <= max, {
       message: `${name} must be a number between ${min} and ${max}`,
     });
 
 const EnvironmentSchema = z.object({
-  FIREBREAK_PLAYBOOK: z.string().min(1, 'FIREBREAK_PLAYBOOK is required (the playbook this function runs)'),
+  FIREBREAK_PLAYBOOK: z.string({ message: 'FIREBREAK_PLAYBOOK is required (the playbook this function runs)' }).min(1, 'FIREBREAK_PLAYBOOK is required (the playbook this function runs)'),
   FIREBREAK_MODE: z.enum(MODES, { message: 'FIREBREAK_MODE must be one of observe | contain | full' }),
-  FIREBREAK_ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'FIREBREAK_ACCOUNT_ID must be the 12-digit account id the function acts in'),
-  FIREBREAK_LEDGER_TABLE: z.string().min(3, 'FIREBREAK_LEDGER_TABLE is required (the DynamoDB ledger table name)'),
-  FIREBREAK_EVIDENCE_BUCKET: z.string().min(3, 'FIREBREAK_EVIDENCE_BUCKET is required (the S3 evidence bucket name)'),
+  FIREBREAK_ACCOUNT_ID: z.string({ message: 'FIREBREAK_ACCOUNT_ID is required (the 12-digit account id the function acts in)' }).regex(/^\d{12}$/, 'FIREBREAK_ACCOUNT_ID must be the 12-digit account id the function acts in'),
+  FIREBREAK_LEDGER_TABLE: z.string({ message: 'FIREBREAK_LEDGER_TABLE is required (the DynamoDB ledger table name)' }).min(3, 'FIREBREAK_LEDGER_TABLE is required (the DynamoDB ledger table name)'),
+  FIREBREAK_EVIDENCE_BUCKET: z.string({ message: 'FIREBREAK_EVIDENCE_BUCKET is required (the S3 evidence bucket name)' }).min(3, 'FIREBREAK_EVIDENCE_BUCKET is required (the S3 evidence bucket name)'),
   FIREBREAK_MIN_SEVERITY: numberFrom('FIREBREAK_MIN_SEVERITY', 0, 10, '4'),
   FIREBREAK_FINDING_TYPES_ALLOW: jsonStringList('FIREBREAK_FINDING_TYPES_ALLOW'),
   FIREBREAK_FINDING_TYPES_DENY: jsonStringList('FIREBREAK_FINDING_TYPES_DENY'),

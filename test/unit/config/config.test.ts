@@ -135,3 +135,35 @@ describe('Function: loadConfig', () => {
     ]);
   });
 });
+
+describe('Function: loadConfig (empty values)', () => {
+  it('refuses an empty minimum severity instead of reading it as 0', () => {
+    // Prepare
+    const load = loadConfig;
+    const env = {
+      FIREBREAK_PLAYBOOK: 'ec2-instance',
+      FIREBREAK_MODE: 'contain',
+      FIREBREAK_ACCOUNT_ID: '123456789012',
+      FIREBREAK_LEDGER_TABLE: 'firebreak-ledger',
+      FIREBREAK_EVIDENCE_BUCKET: 'firebreak-evidence',
+      FIREBREAK_MIN_SEVERITY: '',
+    };
+
+    // Act
+    const act = () => load(env);
+
+    // Assess
+    expect(act).toThrow(/FIREBREAK_MIN_SEVERITY must not be empty/);
+  });
+
+  it('names a missing required variable in the error', () => {
+    // Prepare
+    const load = loadConfig;
+
+    // Act
+    const act = () => load({ FIREBREAK_MODE: 'contain' });
+
+    // Assess
+    expect(act).toThrow(/FIREBREAK_LEDGER_TABLE is required/);
+  });
+});
