@@ -37,7 +37,7 @@ for (let round = 0; round < rounds; round++) {
   firstCallToIsolation.push(Date.parse(record.isolatedAt) - first);
   containment.push(lastContain - first);
 }
-console.log(`Firebreak EC2 containment on the emulator (${rounds} rounds, 2-ENI instance, warm worker after round 1)`);
+console.log(`Firebreak EC2 containment on the emulator (${rounds} rounds, 2-ENI instance, each round a cold start: the drain starts a new worker)`);
 console.log(`  PutEvents → isolated (includes local drain polling and cold start): ${stats(toIsolation)}`);
 console.log(`  first containment call → isolated:                                 ${stats(firstCallToIsolation)}`);
 console.log(`  first containment call → every containment step finished:          ${stats(containment)}`);
