@@ -19,7 +19,7 @@ export async function runDemo({ endpoint, region }: { endpoint: string; region: 
   const world = emulatorWorld(endpoint, region);
   console.log(`\n▶ 1/5  Deploying Firebreak with Terraform (terraform/examples/local → ${endpoint})`);
   const outputs = await deployLocal({ endpoint, region, quiet: true });
-  const ledgerTable: string = outputs.ledger_table_name ?? outputs.firebreak?.ledger_table_name ?? 'firebreak-ledger';
+  const ledgerTable: string = outputs.firebreak.ledger_table_name;
 
   console.log('▶ 2/5  Building the seed scenario: VPC across two AZs, internet-facing ALB, Auto Scaling group of two instances in WebApp');
   const scenario = await buildWebAppScenario({ ec2: world.ec2, autoscaling: world.autoscaling, elbv2: world.elbv2, elb: world.elb });

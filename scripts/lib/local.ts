@@ -32,7 +32,7 @@ async function discardStaleState(endpoint: string, region: string, log: (l: stri
   const statePath = join(localExampleDir, 'terraform.tfstate');
   if (!existsSync(statePath)) return;
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as { outputs?: Record<string, { value: any }> };
-  const table: string | undefined = state.outputs?.ledger_table_name?.value ?? state.outputs?.firebreak?.value?.ledger_table_name;
+  const table: string | undefined = state.outputs?.firebreak?.value?.ledger_table_name;
   let stale = !table;
   if (table) {
     const ddb = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });

@@ -49,14 +49,13 @@ export async function runPlaybook<R>(
 ): Promise<DeliveryResult> {
   const { config, ledger, logger } = deps;
   const now = deps.now ?? (() => new Date());
-  const log = logger;
   if (incident.playbook !== playbook.name) {
     throw new InvalidFindingError([`finding is for the ${incident.playbook} playbook, but this function runs ${playbook.name}: check the EventBridge rule`]);
   }
 
   const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string) => {
     await ledger.finish(incident.incidentId, status, reason, now(), isolatedAt);
-    log[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
+    logger[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
     return { incidentId: incident.incidentId, status, reason, steps };
   };
   const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: Parameters<Ledger['begin']>[0]['blastRadius']) =>
@@ -71,7 +70,7 @@ export async function runPlaybook<R>(
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
   const [loaded, described] = await Promise.all([
     ledger.load(incident.incidentId, incident.accountId),
-    playbook.describe({ incident, clients, logger: log }).then(
+    playbook.describe({ incident, clients, logger }).then(
       (resource) => ({ ok: true as const, resource }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
@@ -106,7 +105,7 @@ export async function runPlaybook<R>(
     return finish(status, `no action: ${reason}`, previous);
   }
 
-  const ctx: StepContext<R> = { incident, resource, capture, clients, evidence: deps.evidence, config, logger: log, now };
+  const ctx: StepContext<R> = { incident, resource, capture, clients, evidence: deps.evidence, config, logger, now };
 
   if (config.mode === 'observe') {
     await open(gates, capture);
