@@ -3,7 +3,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** The clients a playbook acts with, bound to one account and region. */
@@ -12,6 +15,9 @@ export interface Clients {
   autoScaling: AutoScalingClient;
   elbv2: ElasticLoadBalancingV2Client;
   elb: ElasticLoadBalancingClient;
+  /** IAM is global; the client signs for the target's region like the others. */
+  iam: IAMClient;
+  ssm: SSMClient;
 }
 
 /** Where a playbook acts: the finding's account and region. */
@@ -54,6 +60,8 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
         autoScaling: new AutoScalingClient(config),
         elbv2: new ElasticLoadBalancingV2Client(config),
         elb: new ElasticLoadBalancingClient(config),
+        iam: new IAMClient(config),
+        ssm: new SSMClient(config),
       };
       cache.set(key, clients);
     }
@@ -65,6 +73,8 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
 export interface PlatformClients {
   dynamo: DynamoDBDocumentClient;
   s3: S3Client;
+  /** For follow-up deliveries on the function's own queue. */
+  sqs: SQSClient;
 }
 
 export function createPlatformClients(region: string, env: Record<string, string | undefined> = process.env): PlatformClients {
@@ -75,5 +85,6 @@ export function createPlatformClients(region: string, env: Record<string, string
     // Virtual-hosted addressing needs DNS for <bucket>.<host>; custom endpoints
     // (VPC endpoints, emulators) are reached by path.
     s3: new S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) }),
+    sqs: new SQSClient({ region }),
   };
 }

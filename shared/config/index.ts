@@ -30,6 +30,72 @@ const numberFrom = (name: string, min: number, max: number, fallback: string) =>
       message: `${name} must be a number between ${min} and ${max}`,
     });
 
+const Ec2OptionsSchema = z
+  .object({
+    /** Where investigators examine copies of the disks. */
+    forensics: z
+      .object({
+        /** An existing forensic instance: volumes are created in its AZ and attached to it. */
+        instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'forensics.instanceId must be an instance id (i-…)').optional(),
+        /** Or launch one forensic instance per incident. */
+        launch: z
+          .object({
+            amiId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'forensics.launch.amiId must be an AMI id (ami-…)'),
+            subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'forensics.launch.subnetId must be a subnet id (subnet-…)'),
+            instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'forensics.launch.instanceType must be an instance type, e.g. m5.large').default('m5.large'),
+            securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/)).default([]),
+          })
+          .optional(),
+        /** Copy the snapshots, re-encrypted with this key, and share the copies with a forensic account. */
+        copy: z
+          .object({
+            accountId: z.string().regex(/^\d{12}$/, 'forensics.copy.accountId must be a 12-digit account id'),
+            kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, 'forensics.copy.kmsKeyArn must be a KMS key or alias ARN'),
+          })
+          .optional(),
+      })
+      .refine((f) => !(f.instanceId && f.launch), { message: 'forensics: give instanceId or launch, not both' })
+      .optional(),
+    /** Online investigation through SSM Run Command. */
+    onlineCapture: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** A shell command that captures memory to the evidence bucket (e.g. AVML + upload); optional. */
+        memoryCaptureCommand: z.string().min(1).max(4096).optional(),
+        /** How long one delivery waits for the command before looking again later. */
+        waitSeconds: z.number().int().min(0).max(30).default(10),
+      })
+      .default({ enabled: false, waitSeconds: 10 }),
+    /** Instance profile that replaces the instance's own (none: the profile is removed). */
+    isolationInstanceProfileArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/.+$/, 'isolationInstanceProfileArn must be an instance profile ARN')
+      .optional(),
+  })
+  .strict();
+
+export type Ec2Options = z.infer<typeof Ec2OptionsSchema>;
+
+const jsonObject = <T extends z.ZodType>(name: string, schema: T) =>
+  z
+    .string()
+    .default('{}')
+    .transform((raw, ctx): z.infer<T> => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a JSON object` });
+        return z.NEVER;
+      }
+      const r = schema.safeParse(parsed);
+      if (!r.success) {
+        for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: `${name}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}` });
+        return z.NEVER;
+      }
+      return r.data;
+    });
+
 const EnvironmentSchema = z.object({
   FIREBREAK_PLAYBOOK: z.string({ message: 'FIREBREAK_PLAYBOOK is required (the playbook this function runs)' }).min(1, 'FIREBREAK_PLAYBOOK is required (the playbook this function runs)'),
   FIREBREAK_MODE: z.enum(MODES, { message: 'FIREBREAK_MODE must be one of observe | contain | full' }),
@@ -44,6 +110,10 @@ const EnvironmentSchema = z.object({
   FIREBREAK_EXEMPT_TAG: z.string().min(1).default('firebreak:exempt'),
   FIREBREAK_BLAST_RADIUS_LIMIT: numberFrom('FIREBREAK_BLAST_RADIUS_LIMIT', 1, 100000, '10').pipe(z.number().int()),
   FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS: numberFrom('FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS', 60, 31 * 24 * 3600, '3600'),
+  FIREBREAK_EC2_OPTIONS: jsonObject('FIREBREAK_EC2_OPTIONS', Ec2OptionsSchema),
+  FIREBREAK_QUEUE_URL: z.string().url('FIREBREAK_QUEUE_URL must be the URL of the function\'s own queue').optional(),
+  FIREBREAK_FOLLOW_UP_SECONDS: numberFrom('FIREBREAK_FOLLOW_UP_SECONDS', 0, 900, '300').pipe(z.number().int()),
+  FIREBREAK_MAX_FOLLOW_UPS: numberFrom('FIREBREAK_MAX_FOLLOW_UPS', 1, 1000, '72').pipe(z.number().int()),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 });
 
@@ -62,6 +132,15 @@ export interface Config {
   protectedResources: string[];
   exemptTagKey: string;
   blastRadius: { limit: number; windowSeconds: number };
+  /** Options of the EC2 playbook (forensics, online capture, isolation profile). */
+  ec2: Ec2Options;
+  /**
+   * Pending steps (snapshots completing, commands running) are looked at again by
+   * re-queuing the message on the function's own queue after `delaySeconds`, at
+   * most `maxAttempts` times per step. Without a queue URL, GuardDuty's own
+   * re-publication of the finding is the only follow-up.
+   */
+  followUp: { queueUrl?: string; delaySeconds: number; maxAttempts: number };
 }
 
 /**
@@ -96,5 +175,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     protectedResources: e.FIREBREAK_PROTECTED_RESOURCES,
     exemptTagKey: e.FIREBREAK_EXEMPT_TAG,
     blastRadius: { limit: e.FIREBREAK_BLAST_RADIUS_LIMIT, windowSeconds: e.FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS },
+    ec2: e.FIREBREAK_EC2_OPTIONS,
+    followUp: {
+      ...(e.FIREBREAK_QUEUE_URL ? { queueUrl: e.FIREBREAK_QUEUE_URL } : {}),
+      delaySeconds: e.FIREBREAK_FOLLOW_UP_SECONDS,
+      maxAttempts: e.FIREBREAK_MAX_FOLLOW_UPS,
+    },
   };
 }

@@ -24,6 +24,8 @@ export interface DeliveryResult {
   status: IncidentStatus;
   reason: string;
   steps: Record<string, StepOutcome>;
+  /** Steps are pending: deliver the message again after this many seconds. */
+  followUpSeconds?: number;
 }
 
 const MODE_RANK = { observe: 0, contain: 1, full: 2 } as const;
@@ -53,7 +55,7 @@ export async function runPlaybook<R>(
     throw new InvalidFindingError([`finding is for the ${incident.playbook} playbook, but this function runs ${playbook.name}: check the EventBridge rule`]);
   }
 
-  const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string) => {
+  const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string): Promise<DeliveryResult> => {
     await ledger.finish(incident.incidentId, status, reason, now(), isolatedAt);
     logger[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
     return { incidentId: incident.incidentId, status, reason, steps };
@@ -76,6 +78,18 @@ export async function runPlaybook<R>(
     ),
   ]);
   const previous: Record<string, StepOutcome> = loaded.record?.steps ?? {};
+
+  // A released incident stays released: GuardDuty keeps re-publishing an active finding,
+  // and re-containing what a responder deliberately released would undo their decision.
+  if (loaded.record?.status === 'released') {
+    const r = loaded.record.release;
+    await open([{ gate: 'not-released', passed: false, reason: 'the incident was released' }]);
+    return finish(
+      'released',
+      `released by ${r?.releasedBy ?? 'a responder'} at ${r?.releasedAt ?? '?'}; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
+      previous,
+    );
+  }
 
   if (!described.ok) {
     const c = classifyError(described.error);
@@ -105,7 +119,7 @@ export async function runPlaybook<R>(
     return finish(status, `no action: ${reason}`, previous);
   }
 
-  const ctx: StepContext<R> = { incident, resource, capture, clients, evidence: deps.evidence, config, logger, now };
+  const ctx: StepContext<R> = { incident, resource, capture, clients, evidence: deps.evidence, config, logger, now, outcomes: previous };
 
   if (config.mode === 'observe') {
     await open(gates, capture);
@@ -120,7 +134,9 @@ export async function runPlaybook<R>(
     return finish('planned', 'observe mode: every step was planned and recorded; nothing was changed', { ...previous, ...planned });
   }
 
-  const slot = await open(gates, capture, { ...config.blastRadius, window: loaded.window });
+  // An incident that took a slot once never needs another: follow-ups and re-publications
+  // of a contained finding must not be held by the limit they already count towards.
+  const slot = loaded.record?.blastRadiusSlotAt ? await open(gates, capture) : await open(gates, capture, { ...config.blastRadius, window: loaded.window });
   if (slot === 'limit-reached') {
     return finish(
       'held',
@@ -130,7 +146,8 @@ export async function runPlaybook<R>(
   }
 
   const outcomes: Record<string, StepOutcome> = { ...previous };
-  for (const stage of ['contain', 'evidence'] as const) {
+  const ctxFor = (step: StepDefinition<R>): StepContext<R> => ({ ...ctx, outcomes, ...(previous[step.name] ? { previous: previous[step.name] } : {}) });
+  for (const stage of ['contain', 'evidence', 'investigate'] as const) {
     const steps = playbook.steps.filter((s) => s.stage === stage);
     await Promise.all(
       steps.map(async (step) => {
@@ -138,7 +155,7 @@ export async function runPlaybook<R>(
         if (before?.status === 'done') return;
         const outcome = MODE_RANK[config.mode] < MODE_RANK[step.minimumMode ?? 'contain']
           ? skippedForMode(step, config.mode)
-          : await runStep(step, ctx, before);
+          : (waitingOn(step, outcomes) ?? boundPending(await runStep(step, ctxFor(step), before), config.followUp.maxAttempts));
         outcomes[step.name] = outcome;
         await ledger.recordStep(incident.incidentId, step.name, outcome);
       }),
@@ -147,17 +164,51 @@ export async function runPlaybook<R>(
 
   const containFailures = playbook.steps.filter((s) => s.stage === 'contain' && outcomes[s.name]?.status === 'failed');
   const isolatedAt = outcomes[playbook.isolationStep]?.status === 'done' ? outcomes[playbook.isolationStep]?.finishedAt : undefined;
-  const evidenceFailures = playbook.steps.filter((s) => s.stage === 'evidence' && outcomes[s.name]?.status === 'failed').map((s) => s.name);
-  const evidenceNote = evidenceFailures.length ? `; evidence steps failed: ${evidenceFailures.join(', ')}` : '';
+  const laterFailures = playbook.steps.filter((s) => s.stage !== 'contain' && outcomes[s.name]?.status === 'failed').map((s) => s.name);
+  const pending = playbook.steps.filter((s) => outcomes[s.name]?.status === 'pending');
+  const followUpSeconds = pending.length
+    ? Math.min(...pending.map((s) => outcomes[s.name]?.retryAfterSeconds ?? config.followUp.delaySeconds), config.followUp.delaySeconds)
+    : undefined;
+  const evidenceNote =
+    (laterFailures.length ? `; evidence steps failed: ${laterFailures.join(', ')}` : '') +
+    (pending.length ? `; waiting on: ${pending.map((s) => s.name).join(', ')} (looked at again in ${followUpSeconds}s)` : '');
   const retryable = containFailures.filter((s) => outcomes[s.name]?.error?.retryable).map((s) => s.name);
   if (retryable.length > 0) {
     await finish('retrying', `containment steps failed with retryable errors: ${retryable.join(', ')}${evidenceNote}`, outcomes, isolatedAt);
     throw new ContainmentIncompleteError(incident.incidentId, retryable);
   }
+  const withFollowUp = (r: DeliveryResult): DeliveryResult => (followUpSeconds === undefined ? r : { ...r, followUpSeconds });
   if (containFailures.length > 0) {
-    return finish('failed', `containment steps failed permanently (a responder must act): ${containFailures.map((s) => s.name).join(', ')}${evidenceNote}`, outcomes, isolatedAt);
+    return withFollowUp(
+      await finish('failed', `containment steps failed permanently (a responder must act): ${containFailures.map((s) => s.name).join(', ')}${evidenceNote}`, outcomes, isolatedAt),
+    );
   }
-  return finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt);
+  return withFollowUp(await finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt));
+}
+
+/** A step whose prerequisites have not finished waits (pending) or, if one failed, is skipped. */
+function waitingOn<R>(step: StepDefinition<R>, outcomes: Record<string, StepOutcome>): StepOutcome | undefined {
+  const required = step.requires ?? [];
+  const failed = required.filter((name) => outcomes[name]?.status === 'failed');
+  if (failed.length) {
+    return { stage: step.stage, status: 'skipped', summary: `${step.description}: not run because ${failed.join(', ')} failed`, attempts: 0, data: { waitingOn: failed } };
+  }
+  const unfinished = required.filter((name) => !['done', 'skipped'].includes(outcomes[name]?.status ?? ''));
+  if (unfinished.length) {
+    return { stage: step.stage, status: 'pending', summary: `${step.description}: waiting for ${unfinished.join(', ')}`, attempts: 0, data: { waitingOn: unfinished } };
+  }
+  return undefined;
+}
+
+/** A step pending for more than `maxAttempts` deliveries gives up, with a failure a responder sees. */
+function boundPending(outcome: StepOutcome, maxAttempts: number): StepOutcome {
+  if (outcome.status !== 'pending' || outcome.attempts < maxAttempts) return outcome;
+  return {
+    ...outcome,
+    status: 'failed',
+    summary: `${outcome.summary} — gave up after ${outcome.attempts} attempts`,
+    error: { code: 'PendingTooLong', message: `still pending after ${outcome.attempts} attempts`, retryable: false, unsupported: false },
+  };
 }
 
 async function runStep<R>(step: StepDefinition<R>, ctx: StepContext<R>, before: StepOutcome | undefined): Promise<StepOutcome> {
@@ -176,6 +227,7 @@ async function runStep<R>(step: StepDefinition<R>, ctx: StepContext<R>, before: 
       summary: result.summary,
       attempts,
       ...timing(),
+      ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}),
       ...(result.data ? { data: result.data } : {}),
       ...(result.evidence ? { evidence: result.evidence } : {}),
     };

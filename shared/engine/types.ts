@@ -4,16 +4,25 @@ import type { Config, Mode } from '../config/index.ts';
 import type { EvidenceRef, EvidenceStore } from '../evidence/index.ts';
 import type { Incident, PlaybookName } from '../findings/index.ts';
 
-/** Stages run in order; the steps of one stage run concurrently. */
-export const STAGES = { capture: 'capture', contain: 'contain', evidence: 'evidence' } as const;
+/**
+ * Stages run in order; the steps of one stage run concurrently. `investigate`
+ * runs after evidence is preserved (forensic copies, stopping the instance).
+ */
+export const STAGES = { capture: 'capture', contain: 'contain', evidence: 'evidence', investigate: 'investigate' } as const;
 export type Stage = (typeof STAGES)[keyof typeof STAGES];
 
-export const STEP_STATUSES = { done: 'done', skipped: 'skipped', failed: 'failed', planned: 'planned' } as const;
+/**
+ * `pending`: the step started something that finishes later (a snapshot, a Run
+ * Command) and must be looked at again; the engine schedules a follow-up delivery.
+ */
+export const STEP_STATUSES = { done: 'done', skipped: 'skipped', failed: 'failed', planned: 'planned', pending: 'pending' } as const;
 export type StepStatus = (typeof STEP_STATUSES)[keyof typeof STEP_STATUSES];
 
 /** What a step reports when it finishes without throwing. */
 export interface StepResult {
-  status: 'done' | 'skipped';
+  status: 'done' | 'skipped' | 'pending';
+  /** For `pending`: when to look again (seconds; the engine bounds it). */
+  retryAfterSeconds?: number;
   /** One sentence a responder reads in the ledger: what was done, or why not. */
   summary: string;
   /** What the step saw and changed (the "before" state release restores from). */
@@ -30,6 +39,8 @@ export interface StepOutcome {
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
+  /** For `pending`: when the step asked to be looked at again. */
+  retryAfterSeconds?: number;
   error?: { code: string; message: string; retryable: boolean; unsupported: boolean };
   data?: Record<string, unknown>;
   evidence?: EvidenceRef[];
@@ -47,6 +58,10 @@ export interface StepContext<R> {
   config: Config;
   logger: Logger;
   now: () => Date;
+  /** This step's outcome from an earlier delivery (e.g. the command id it is waiting on). */
+  previous?: StepOutcome;
+  /** Every step's latest outcome for this incident, this delivery's included (read-only). */
+  outcomes: Readonly<Record<string, StepOutcome>>;
 }
 
 /** One named, idempotent remediation step. */
@@ -59,6 +74,11 @@ export interface StepDefinition<R> {
   iamActions: readonly string[];
   /** Steps that only run in this mode or above (`full`: disruptive steps). */
   minimumMode?: Exclude<Mode, 'observe'>;
+  /**
+   * Steps that must have finished (done or skipped) before this one runs. While one
+   * is pending this step waits (pending); when one failed this step is skipped.
+   */
+  requires?: readonly string[];
   run(ctx: StepContext<R>): Promise<StepResult>;
 }
 
@@ -98,6 +118,7 @@ export const INCIDENT_STATUSES = {
   contained: 'contained',
   retrying: 'retrying',
   failed: 'failed',
+  released: 'released',
 } as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[keyof typeof INCIDENT_STATUSES];
 

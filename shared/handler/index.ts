@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
@@ -60,6 +61,24 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
     });
   };
 
+  // Pending steps (snapshots completing, commands running) are looked at again by the
+  // same message, delayed, on the function's own queue: every step is idempotent and
+  // finished steps are never repeated. Failing to schedule never fails the message:
+  // GuardDuty's re-publication of the finding resumes the incident as well.
+  const scheduleFollowUp = async (record: SQSRecord, delaySeconds: number) => {
+    const queueUrl = config.followUp.queueUrl;
+    if (!queueUrl) {
+      logger.warn('Steps are pending but FIREBREAK_QUEUE_URL is not set: they resume when the finding is published again', { messageId: record.messageId });
+      return;
+    }
+    try {
+      await platform.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }));
+      logger.info('Follow-up delivery scheduled', { messageId: record.messageId, delaySeconds });
+    } catch (error) {
+      logger.error('Could not schedule the follow-up delivery; pending steps resume when the finding is published again', { messageId: record.messageId, error: error as Error });
+    }
+  };
+
   const handleRecord = async (record: SQSRecord): Promise<void> => {
     let incidents;
     try {
@@ -78,6 +97,8 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
         ),
       ),
     );
+    const followUps = results.flatMap((r) => (r.status === 'fulfilled' && r.value.followUpSeconds !== undefined ? [r.value.followUpSeconds] : []));
+    if (followUps.length > 0) await scheduleFollowUp(record, Math.min(...followUps));
     const invalid = results.flatMap((r) => (r.status === 'rejected' && r.reason instanceof InvalidFindingError ? [r.reason] : []));
     if (invalid.length > 0) await rejectMessage(record, invalid.flatMap((e) => e.reasons));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof InvalidFindingError));

@@ -21,6 +21,20 @@ export const LEDGER_IAM_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
+/** How a release of an incident went: who asked, why, and each restore step's outcome. */
+export interface ReleaseRecord {
+  requestedBy: string;
+  reason: string;
+  reattach: boolean;
+  requestedAt: string;
+  /** `cli` (firebreak release) or `event` (a Firebreak Manual Release on the bus). */
+  via: string;
+  status: 'releasing' | 'released' | 'incomplete';
+  releasedBy?: string;
+  releasedAt?: string;
+  steps: Record<string, StepOutcome>;
+}
+
 /** The ledger's record of one incident (finding + resource). */
 export interface IncidentRecord {
   pk: string;
@@ -57,6 +71,7 @@ export interface IncidentRecord {
   blastRadiusSlotAt?: string;
   isolatedAt?: string;
   finishedAt?: string;
+  release?: ReleaseRecord;
 }
 
 /** A message that was not a finding, kept for the record. */

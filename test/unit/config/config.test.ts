@@ -27,6 +27,17 @@ describe('Function: loadConfig', () => {
       FIREBREAK_EXEMPT_TAG: 'security:exempt',
       FIREBREAK_BLAST_RADIUS_LIMIT: '3',
       FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS: '600',
+      FIREBREAK_EC2_OPTIONS: JSON.stringify({
+        forensics: {
+          launch: { amiId: 'ami-0abcdef1234567890', subnetId: 'subnet-0abcdef1234567890', instanceType: 'c6i.large' },
+          copy: { accountId: '999988887777', kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+        },
+        onlineCapture: { enabled: true, memoryCaptureCommand: '/opt/forensics/capture-memory.sh', waitSeconds: 5 },
+        isolationInstanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation',
+      }),
+      FIREBREAK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance',
+      FIREBREAK_FOLLOW_UP_SECONDS: '120',
+      FIREBREAK_MAX_FOLLOW_UPS: '10',
     });
 
     // Act
@@ -47,7 +58,31 @@ describe('Function: loadConfig', () => {
       protectedResources: ['i-0bastion*'],
       exemptTagKey: 'security:exempt',
       blastRadius: { limit: 3, windowSeconds: 600 },
+      ec2: {
+        forensics: {
+          launch: { amiId: 'ami-0abcdef1234567890', subnetId: 'subnet-0abcdef1234567890', instanceType: 'c6i.large', securityGroupIds: [] },
+          copy: { accountId: '999988887777', kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+        },
+        onlineCapture: { enabled: true, memoryCaptureCommand: '/opt/forensics/capture-memory.sh', waitSeconds: 5 },
+        isolationInstanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation',
+      },
+      followUp: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance', delaySeconds: 120, maxAttempts: 10 },
     });
+  });
+
+  it('refuses EC2 options that are not JSON, unknown, or contradictory, naming each problem', () => {
+    // Prepare
+    const bad = [
+      ['not json', 'FIREBREAK_EC2_OPTIONS must be a JSON object'],
+      [JSON.stringify({ forensic: {} }), 'FIREBREAK_EC2_OPTIONS'],
+      [JSON.stringify({ forensics: { instanceId: 'i-0abcdef1234567890', launch: { amiId: 'ami-0abcdef1234567890', subnetId: 'subnet-0abcdef1234567890' } } }), 'give instanceId or launch, not both'],
+      [JSON.stringify({ forensics: { copy: { accountId: '12', kmsKeyArn: 'x' } } }), 'forensics.copy.accountId must be a 12-digit account id'],
+    ] as const;
+
+    for (const [raw, message] of bad) {
+      // Act / Assess
+      expect(() => loadConfig(validEnv({ FIREBREAK_EC2_OPTIONS: raw }))).toThrow(message);
+    }
   });
 
   it('applies defaults for every optional variable', () => {
@@ -67,7 +102,10 @@ describe('Function: loadConfig', () => {
       protectedResources: [],
       exemptTagKey: 'firebreak:exempt',
       blastRadius: { limit: 10, windowSeconds: 3600 },
+      ec2: { onlineCapture: { enabled: false, waitSeconds: 10 } },
+      followUp: { delaySeconds: 300, maxAttempts: 72 },
     });
+    expect(config.followUp.queueUrl).toBeUndefined();
   });
 
   it.each([

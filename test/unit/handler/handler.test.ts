@@ -1,3 +1,4 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -62,6 +63,7 @@ function handlerFor(playbook: Playbook<{ id: string }>, env = validEnv()) {
   const platform = {
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } })),
     s3: anS3Client(),
+    sqs: new SQSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
   };
   return createFindingHandler(playbook, { env, platform, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW });
 }

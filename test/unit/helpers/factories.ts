@@ -7,7 +7,9 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Clients } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
@@ -69,6 +71,8 @@ export function aConfig(overrides: Partial<Config> = {}): Config {
     protectedResources: [],
     exemptTagKey: 'firebreak:exempt',
     blastRadius: { limit: 10, windowSeconds: 3600 },
+    ec2: { onlineCapture: { enabled: false, waitSeconds: 0 } },
+    followUp: { delaySeconds: 300, maxAttempts: 72 },
     ...overrides,
   };
 }
@@ -144,6 +148,8 @@ export function someClients(): Clients {
     autoScaling: new AutoScalingClient(clientConfig),
     elbv2: new ElasticLoadBalancingV2Client(clientConfig),
     elb: new ElasticLoadBalancingClient(clientConfig),
+    iam: new IAMClient(clientConfig),
+    ssm: new SSMClient(clientConfig),
   };
 }
 
@@ -160,6 +166,7 @@ export function aStepContext(overrides: Partial<StepContext<Ec2Instance>> = {}):
     config: aConfig(),
     logger: silentLogger(),
     now: () => FIXED_NOW,
+    outcomes: {},
     ...overrides,
   };
 }
