@@ -193,7 +193,10 @@ function waitingOn<R>(step: StepDefinition<R>, outcomes: Record<string, StepOutc
   if (failed.length) {
     return { stage: step.stage, status: 'skipped', summary: `${step.description}: not run because ${failed.join(', ')} failed`, attempts: 0, data: { waitingOn: failed } };
   }
-  const unfinished = required.filter((name) => !['done', 'skipped'].includes(outcomes[name]?.status ?? ''));
+  const unfinished = [
+    ...required.filter((name) => !['done', 'skipped'].includes(outcomes[name]?.status ?? '')),
+    ...(step.after ?? []).filter((name) => !['done', 'skipped', 'failed'].includes(outcomes[name]?.status ?? '')),
+  ];
   if (unfinished.length) {
     return { stage: step.stage, status: 'pending', summary: `${step.description}: waiting for ${unfinished.join(', ')}`, attempts: 0, data: { waitingOn: unfinished } };
   }

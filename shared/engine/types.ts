@@ -75,10 +75,12 @@ export interface StepDefinition<R> {
   /** Steps that only run in this mode or above (`full`: disruptive steps). */
   minimumMode?: Exclude<Mode, 'observe'>;
   /**
-   * Steps that must have finished (done or skipped) before this one runs. While one
+   * Steps that must have succeeded (done or skipped) before this one runs. While one
    * is pending this step waits (pending); when one failed this step is skipped.
    */
   requires?: readonly string[];
+  /** Steps that must have finished, whatever their outcome, before this one runs (it waits while they are pending). */
+  after?: readonly string[];
   run(ctx: StepContext<R>): Promise<StepResult>;
 }
 
