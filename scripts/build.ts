@@ -13,8 +13,9 @@ import { writeReproducibleZip } from './lib/zip.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
-// Firebreak's own state is granted by the Terraform module on the exact table and bucket.
-const SCOPED_BY_TERRAFORM = /^(s3|dynamodb|sqs|logs):/;
+// Granted by the Terraform module on exact resources: Firebreak's own table, bucket and
+// queue; the configured forensic KMS key; the configured isolation instance profile's role.
+const SCOPED_BY_TERRAFORM = /^(s3|dynamodb|sqs|logs|kms):|^iam:PassRole$/;
 
 async function buildFunction(name: string): Promise<void> {
   const playbook = PLAYBOOKS[name as keyof typeof PLAYBOOKS];

@@ -2,6 +2,13 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
+data "aws_iam_instance_profile" "isolation" {
+  count = var.ec2.isolation_instance_profile_arn == null ? 0 : 1
+
+  # The name is the ARN's last path segment (arn:aws:iam::<account>:instance-profile/<path/>name).
+  name = element(split("/", var.ec2.isolation_instance_profile_arn), length(split("/", var.ec2.isolation_instance_profile_arn)) - 1)
+}
+
 locals {
   # The playbooks this module knows how to deploy: each has event-patterns/<name>.json here and
   # <name>.zip + <name>.iam.json in the build output. Add new resource types here.
@@ -11,6 +18,35 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.name
   partition  = data.aws_partition.current.partition
+
+  # The EC2 options in the functions' words (shared/config); unset attributes stay null.
+  ec2_forensics = var.ec2.forensics
+  ec2_options = jsonencode({
+    forensics = local.ec2_forensics == null ? null : {
+      instanceId = local.ec2_forensics.instance_id
+      launch = local.ec2_forensics.launch == null ? null : {
+        amiId            = local.ec2_forensics.launch.ami_id
+        subnetId         = local.ec2_forensics.launch.subnet_id
+        instanceType     = local.ec2_forensics.launch.instance_type
+        securityGroupIds = local.ec2_forensics.launch.security_group_ids
+      }
+      copy = local.ec2_forensics.copy == null ? null : {
+        accountId = local.ec2_forensics.copy.account_id
+        kmsKeyArn = local.ec2_forensics.copy.kms_key_arn
+      }
+    }
+    onlineCapture = {
+      enabled              = var.ec2.online_capture.enabled
+      memoryCaptureCommand = var.ec2.online_capture.memory_capture_command
+      waitSeconds          = var.ec2.online_capture.wait_seconds
+    }
+    isolationInstanceProfileArn = var.ec2.isolation_instance_profile_arn
+  })
+
+  # Granted on these exact resources only: the key the snapshot copies are encrypted with, and
+  # the role of the isolation instance profile (associating a profile passes its role).
+  kms_key_arns   = compact([try(local.ec2_forensics.copy.kms_key_arn, null)])
+  pass_role_arns = [for p in data.aws_iam_instance_profile.isolation : p.role_arn]
 
   evidence_bucket_name = coalesce(var.evidence_bucket_name, "${var.name_prefix}-evidence-${local.account_id}-${local.region}")
 
@@ -28,6 +64,9 @@ locals {
     FIREBREAK_EXEMPT_TAG                  = var.exempt_tag_key
     FIREBREAK_BLAST_RADIUS_LIMIT          = tostring(var.blast_radius_limit)
     FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = tostring(var.blast_radius_window_seconds)
+    FIREBREAK_EC2_OPTIONS                 = local.ec2_options
+    FIREBREAK_FOLLOW_UP_SECONDS           = tostring(var.follow_up_delay_seconds)
+    FIREBREAK_MAX_FOLLOW_UPS              = tostring(var.max_follow_ups)
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }
@@ -164,6 +203,9 @@ module "playbook" {
   max_receive_count               = var.max_receive_count
   visibility_timeout_seconds      = coalesce(var.visibility_timeout_seconds, 6 * var.lambda_timeout_seconds)
   event_source_mapping_enabled    = var.event_source_mapping_enabled
+
+  kms_key_arns   = local.kms_key_arns
+  pass_role_arns = local.pass_role_arns
 
   ledger_table_arn    = aws_dynamodb_table.ledger.arn
   evidence_bucket_arn = aws_s3_bucket.evidence.arn

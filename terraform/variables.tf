@@ -314,3 +314,98 @@ variable "event_source_mapping_enabled" {
   type        = bool
   default     = true
 }
+
+################################################################################
+# EC2 playbook: forensics, online investigation, credentials
+################################################################################
+
+variable "ec2" {
+  description = <<-EOT
+    Options of the EC2 playbook.
+    - `forensics.instance_id`: an existing forensic instance; volumes made from the incident's snapshots are created in its Availability Zone and attached to it (never mounted).
+    - `forensics.launch`: or launch one forensic instance per incident from `ami_id` in `subnet_id` (`instance_type`, `security_group_ids`).
+    - `forensics.copy`: also copy the snapshots, re-encrypted with `kms_key_arn` (a customer-managed key the forensic account may use), and share the copies with `account_id`.
+    - `online_capture.enabled`: capture volatile data (processes, connections, users, recent files) through SSM Run Command. The isolation group then allows HTTPS to the VPC's SSM interface endpoints' security group, and nothing else, when the VPC has them.
+    - `online_capture.memory_capture_command`: a shell command run on the instance that captures memory (e.g. AVML) — its output goes to the evidence bucket.
+    - `isolation_instance_profile_arn`: replaces the instance's profile during containment (e.g. a role with only AmazonSSMManagedInstanceCore, so online capture keeps working); without it the profile is removed.
+  EOT
+  type = object({
+    forensics = optional(object({
+      instance_id = optional(string)
+      launch = optional(object({
+        ami_id             = string
+        subnet_id          = string
+        instance_type      = optional(string, "m5.large")
+        security_group_ids = optional(list(string), [])
+      }))
+      copy = optional(object({
+        account_id  = string
+        kms_key_arn = string
+      }))
+    }))
+    online_capture = optional(object({
+      enabled                = optional(bool, false)
+      memory_capture_command = optional(string)
+      wait_seconds           = optional(number, 10)
+    }), {})
+    isolation_instance_profile_arn = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = try(var.ec2.forensics.instance_id, null) == null || try(var.ec2.forensics.launch, null) == null
+    error_message = "ec2.forensics: set instance_id (an existing forensic instance) or launch (one per incident), not both."
+  }
+
+  validation {
+    condition     = try(var.ec2.forensics.instance_id, null) == null || can(regex("^i-[0-9a-f]{8,17}$", var.ec2.forensics.instance_id))
+    error_message = "ec2.forensics.instance_id must be an instance id such as \"i-0123456789abcdef0\"."
+  }
+
+  validation {
+    condition = try(var.ec2.forensics.launch, null) == null || (
+      can(regex("^ami-[0-9a-f]{8,17}$", var.ec2.forensics.launch.ami_id)) && can(regex("^subnet-[0-9a-f]{8,17}$", var.ec2.forensics.launch.subnet_id))
+    )
+    error_message = "ec2.forensics.launch needs ami_id = \"ami-…\" and subnet_id = \"subnet-…\" (the subnet decides the forensic instance's Availability Zone)."
+  }
+
+  validation {
+    condition = try(var.ec2.forensics.copy, null) == null || (
+      can(regex("^\\d{12}$", var.ec2.forensics.copy.account_id)) && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/.+$", var.ec2.forensics.copy.kms_key_arn))
+    )
+    error_message = "ec2.forensics.copy needs account_id (12 digits, the forensic account) and kms_key_arn (a customer-managed key ARN, arn:aws:kms:<region>:<account>:key/<id>, whose policy lets this account encrypt and the forensic account decrypt)."
+  }
+
+  validation {
+    condition     = var.ec2.online_capture.wait_seconds >= 0 && var.ec2.online_capture.wait_seconds <= 30
+    error_message = "ec2.online_capture.wait_seconds must be from 0 to 30: how long one invocation waits for the command before looking again later."
+  }
+
+  validation {
+    condition     = try(var.ec2.isolation_instance_profile_arn, null) == null || can(regex("^arn:aws[a-z-]*:iam::\\d{12}:instance-profile/.+$", var.ec2.isolation_instance_profile_arn))
+    error_message = "ec2.isolation_instance_profile_arn must be an instance profile ARN (arn:aws:iam::<account>:instance-profile/<name>), or unset to remove the profile."
+  }
+}
+
+variable "follow_up_delay_seconds" {
+  description = "Steps that wait for AWS (snapshots completing, Run Command output, an instance stopping) are looked at again this many seconds later, by the same message re-queued on the playbook's queue (0-900)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.follow_up_delay_seconds >= 0 && var.follow_up_delay_seconds <= 900 && floor(var.follow_up_delay_seconds) == var.follow_up_delay_seconds
+    error_message = "follow_up_delay_seconds must be a whole number from 0 to 900 (SQS's maximum message delay)."
+  }
+}
+
+variable "max_follow_ups" {
+  description = "A step still waiting after this many looks is recorded as failed (72 x 300 s = 6 hours, enough for large snapshots)."
+  type        = number
+  default     = 72
+
+  validation {
+    condition     = var.max_follow_ups >= 1 && var.max_follow_ups <= 1000 && floor(var.max_follow_ups) == var.max_follow_ups
+    error_message = "max_follow_ups must be a whole number from 1 to 1000."
+  }
+}

@@ -23,9 +23,13 @@ import {
   CreateSubnetCommand,
   CreateTagsCommand,
   CreateVpcCommand,
+  AssociateIamInstanceProfileCommand,
+  CreateVpcEndpointCommand,
   DescribeInstancesCommand,
   DescribeRouteTablesCommand,
 } from '@aws-sdk/client-ec2';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
 import type { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import {
   CreateLoadBalancerCommand as CreateClassicLoadBalancerCommand,
@@ -46,6 +50,8 @@ export type ScenarioClients = {
   elbv2: ElasticLoadBalancingV2Client;
   /** Needed only for `classicElb`. */
   elb?: ElasticLoadBalancingClient;
+  /** Needed only for `instanceRole`. */
+  iam?: IAMClient;
 };
 
 export type WebAppScenarioOptions = {
@@ -57,6 +63,13 @@ export type WebAppScenarioOptions = {
   ipTargetGroup?: boolean;
   /** Add a classic ELB with both instances registered (needs `clients.elb`). */
   classicElb?: boolean;
+  /**
+   * Give the victim an instance role (needs `clients.iam`): `own` — only the victim uses it;
+   * `shared` — the other Auto Scaling instance uses the same role (through its own profile).
+   */
+  instanceRole?: 'own' | 'shared';
+  /** Add interface VPC endpoints for ssm, ssmmessages and ec2messages, in their own security group. */
+  ssmEndpoints?: boolean;
   /** Extra tags on the victim, e.g. `{ 'firebreak:exempt': 'true' }`. */
   tags?: Record<string, string>;
   /** Defaults to a fresh random suffix. */
@@ -97,6 +110,10 @@ export type WebAppScenario = {
   victim: ScenarioVictim;
   ipTargetGroupArn?: string;
   classicElbName?: string;
+  /** With `instanceRole`. */
+  role?: { roleName: string; roleArn: string; instanceProfileArn: string; otherInstanceProfileArn?: string };
+  /** With `ssmEndpoints`. */
+  ssmEndpoints?: { endpointIds: string[]; securityGroupId: string };
 };
 
 export class ScenarioBuildError extends Error {
@@ -383,6 +400,34 @@ export async function buildWebAppScenario(
     );
   }
 
+  let role: WebAppScenario['role'];
+  if (opts.instanceRole && clients.iam) {
+    role = await giveInstanceRole(clients.iam, ec2, name, opts.instanceRole === 'shared' ? instanceIds : [victimId]);
+  }
+
+  let ssmEndpoints: WebAppScenario['ssmEndpoints'];
+  if (opts.ssmEndpoints) {
+    const { GroupId } = await ec2.send(
+      new CreateSecurityGroupCommand({ GroupName: name('ssm-endpoints'), Description: 'SSM interface endpoints: HTTPS from the VPC', VpcId: vpcId }),
+    );
+    const securityGroupId = required(GroupId, 'endpoint security group id');
+    const endpointIds: string[] = [];
+    for (const service of ['ssm', 'ssmmessages', 'ec2messages']) {
+      const { VpcEndpoint } = await ec2.send(
+        new CreateVpcEndpointCommand({
+          VpcId: vpcId,
+          ServiceName: `com.amazonaws.us-east-1.${service}`,
+          VpcEndpointType: 'Interface',
+          SubnetIds: [subnetA, subnetB],
+          SecurityGroupIds: [securityGroupId],
+          PrivateDnsEnabled: true,
+        }),
+      );
+      endpointIds.push(required(VpcEndpoint?.VpcEndpointId, `${service} endpoint id`));
+    }
+    ssmEndpoints = { endpointIds, securityGroupId };
+  }
+
   victimInstance = await describeInstance(ec2, victimId);
   const eniIds = [...(victimInstance.NetworkInterfaces ?? [])]
     .sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0))
@@ -417,6 +462,37 @@ export async function buildWebAppScenario(
     },
     ...(ipTargetGroupArn === undefined ? {} : { ipTargetGroupArn }),
     ...(classicElbName === undefined ? {} : { classicElbName }),
+    ...(role === undefined ? {} : { role }),
+    ...(ssmEndpoints === undefined ? {} : { ssmEndpoints }),
+  };
+}
+
+/** One role; one instance profile per instance (sharing the role, as separate launch templates would). */
+async function giveInstanceRole(iam: IAMClient, ec2: EC2Client, name: (what: string) => string, instanceIds: readonly string[]) {
+  const roleName = name('role');
+  const { Role } = await iam.send(
+    new CreateRoleCommand({
+      RoleName: roleName,
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+    }),
+  );
+  const profileArns: string[] = [];
+  for (const [n, instanceId] of instanceIds.entries()) {
+    const profileName = name(`profile-${n}`);
+    const { InstanceProfile } = await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: profileName }));
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName }));
+    const arn = required(InstanceProfile?.Arn, 'instance profile ARN');
+    await ec2.send(new AssociateIamInstanceProfileCommand({ InstanceId: instanceId, IamInstanceProfile: { Arn: arn } }));
+    profileArns.push(arn);
+  }
+  return {
+    roleName,
+    roleArn: required(Role?.Arn, 'role ARN'),
+    instanceProfileArn: profileArns[0]!,
+    ...(profileArns[1] ? { otherInstanceProfileArn: profileArns[1] } : {}),
   };
 }
 

@@ -5,6 +5,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -19,6 +21,8 @@ export interface World {
   autoscaling: AutoScalingClient;
   elbv2: ElasticLoadBalancingV2Client;
   elb: ElasticLoadBalancingClient;
+  iam: IAMClient;
+  ssm: SSMClient;
   events: EventBridgeClient;
   sqs: SQSClient;
   s3: S3Client;
@@ -41,6 +45,8 @@ export function emulatorWorld(endpoint: string, region = 'us-east-1'): World {
     autoscaling: new AutoScalingClient(config),
     elbv2: new ElasticLoadBalancingV2Client(config),
     elb: new ElasticLoadBalancingClient(config),
+    iam: new IAMClient(config),
+    ssm: new SSMClient(config),
     events,
     sqs: new SQSClient(config),
     s3: new S3Client({ ...config, forcePathStyle: true }),

@@ -76,6 +76,13 @@ const Ec2OptionsSchema = z
 
 export type Ec2Options = z.infer<typeof Ec2OptionsSchema>;
 
+/** Terraform's jsonencode writes unset optional attributes as null: null means "not set". */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+}
+
 const jsonObject = <T extends z.ZodType>(name: string, schema: T) =>
   z
     .string()
@@ -88,7 +95,7 @@ const jsonObject = <T extends z.ZodType>(name: string, schema: T) =>
         ctx.addIssue({ code: 'custom', message: `${name} must be a JSON object` });
         return z.NEVER;
       }
-      const r = schema.safeParse(parsed);
+      const r = schema.safeParse(withoutNulls(parsed));
       if (!r.success) {
         for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: `${name}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}` });
         return z.NEVER;

@@ -12,6 +12,9 @@ mock_provider "aws" {
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
   }
+  mock_data "aws_iam_instance_profile" {
+    defaults = { role_arn = "arn:aws:iam::123456789012:role/firebreak-isolation-role" }
+  }
   mock_resource "aws_sqs_queue" {
     defaults = {
       arn = "arn:aws:sqs:us-east-1:123456789012:mock-queue"
@@ -341,6 +344,10 @@ run "function_environment" {
       FIREBREAK_EXEMPT_TAG                  = "override:exempt"
       FIREBREAK_BLAST_RADIUS_LIMIT          = "3"
       FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = "3600"
+      FIREBREAK_EC2_OPTIONS                 = "{\"forensics\":null,\"isolationInstanceProfileArn\":null,\"onlineCapture\":{\"enabled\":false,\"memoryCaptureCommand\":null,\"waitSeconds\":10}}"
+      FIREBREAK_FOLLOW_UP_SECONDS           = "300"
+      FIREBREAK_MAX_FOLLOW_UPS              = "72"
+      FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"
       EXTRA                                 = "yes"
@@ -377,6 +384,108 @@ run "role_grants_declared_actions_and_scoped_access" {
     ]).Action == ["s3:PutObject"]
     error_message = "The evidence statement must grant exactly the S3 actions the code declares, on objects only."
   }
+}
+
+run "no_kms_or_pass_role_without_forensic_copy_or_isolation_profile" {
+  assert {
+    condition     = length([for s in module.playbook["ec2-instance"].role_policy.Statement : s if contains(["ForensicKey", "PassIsolationRole"], s.Sid)]) == 0
+    error_message = "Without ec2.forensics.copy and ec2.isolation_instance_profile_arn the role must grant no KMS and no PassRole."
+  }
+
+  assert {
+    condition     = alltrue([for s in module.playbook["ec2-instance"].role_policy.Statement : !contains(flatten([s.Action]), "iam:PassRole") && length([for a in flatten([s.Action]) : a if startswith(a, "kms:")]) == 0])
+    error_message = "KMS actions and iam:PassRole must never be granted on \"*\"."
+  }
+
+  assert {
+    condition     = contains(one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "OwnQueue"]).Action, "sqs:SendMessage")
+    error_message = "The function must be able to re-queue a finding on its own queue for follow-ups."
+  }
+}
+
+run "forensic_copy_and_isolation_profile_are_granted_on_exact_resources" {
+  variables {
+    ec2 = {
+      forensics = {
+        launch = { ami_id = "ami-0abcdef1234567890", subnet_id = "subnet-0abcdef1234567890" }
+        copy   = { account_id = "999988887777", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+      }
+      online_capture                 = { enabled = true, memory_capture_command = "/opt/avml /tmp/mem.lime" }
+      isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
+    }
+  }
+
+  assert {
+    condition = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "ForensicKey"]).Resource == [
+      "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    ]
+    error_message = "KMS actions must be granted on the forensic copy key only."
+  }
+
+  assert {
+    condition     = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "ForensicKey"]).Action == ["kms:CreateGrant", "kms:DescribeKey"]
+    error_message = "The key statement must grant exactly the KMS actions the code declares."
+  }
+
+  assert {
+    condition     = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "PassIsolationRole"]).Resource == ["arn:aws:iam::123456789012:role/firebreak-isolation-role"]
+    error_message = "PassRole must be granted on the isolation profile's role only."
+  }
+
+  assert {
+    condition     = data.aws_iam_instance_profile.isolation[0].name == "firebreak-isolation"
+    error_message = "The isolation profile is looked up by the last segment of its ARN."
+  }
+
+  assert {
+    condition = jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_EC2_OPTIONS) == {
+      forensics = {
+        instanceId = null
+        launch     = { amiId = "ami-0abcdef1234567890", subnetId = "subnet-0abcdef1234567890", instanceType = "m5.large", securityGroupIds = [] }
+        copy       = { accountId = "999988887777", kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+      }
+      onlineCapture               = { enabled = true, memoryCaptureCommand = "/opt/avml /tmp/mem.lime", waitSeconds = 10 }
+      isolationInstanceProfileArn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
+    }
+    error_message = "FIREBREAK_EC2_OPTIONS must carry the EC2 options in the functions' (camelCase) words."
+  }
+}
+
+run "rejects_forensic_instance_and_launch_together" {
+  command = plan
+
+  variables {
+    ec2 = {
+      forensics = {
+        instance_id = "i-0abcdef1234567890"
+        launch      = { ami_id = "ami-0abcdef1234567890", subnet_id = "subnet-0abcdef1234567890" }
+      }
+    }
+  }
+
+  expect_failures = [var.ec2]
+}
+
+run "rejects_forensic_copy_without_a_key_arn" {
+  command = plan
+
+  variables {
+    ec2 = {
+      forensics = { copy = { account_id = "999988887777", kms_key_arn = "alias/forensics" } }
+    }
+  }
+
+  expect_failures = [var.ec2]
+}
+
+run "rejects_follow_up_delay_beyond_sqs_maximum" {
+  command = plan
+
+  variables {
+    follow_up_delay_seconds = 901
+  }
+
+  expect_failures = [var.follow_up_delay_seconds]
 }
 
 run "custom_prefix_and_bus" {

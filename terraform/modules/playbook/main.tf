@@ -9,6 +9,8 @@ locals {
   # The queue's own ARN, for the Resource of its inline policy (a resource cannot refer to its
   # own attributes). SQS ARNs are always arn:<partition>:sqs:<region>:<account>:<name>.
   queue_arn = "arn:${var.partition}:sqs:${var.region}:${var.account_id}:${var.name}"
+
+  kms_actions = sort([for a in var.scoped_actions : a if startswith(a, "kms:")])
 }
 
 ################################################################################
@@ -114,9 +116,10 @@ resource "aws_iam_role_policy" "this" {
           Resource = "${var.evidence_bucket_arn}/*"
         },
         {
+          # SendMessage: follow-up deliveries for steps waiting on AWS (the message re-queued, delayed).
           Sid      = "OwnQueue"
           Effect   = "Allow"
-          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"]
           Resource = aws_sqs_queue.this.arn
         },
         {
@@ -126,6 +129,19 @@ resource "aws_iam_role_policy" "this" {
           Resource = "${aws_cloudwatch_log_group.this.arn}:*"
         },
       ],
+      length(local.kms_actions) > 0 && length(var.kms_key_arns) > 0 ? [{
+        Sid      = "ForensicKey"
+        Effect   = "Allow"
+        Action   = local.kms_actions
+        Resource = var.kms_key_arns
+      }] : [],
+      contains(var.scoped_actions, "iam:PassRole") && length(var.pass_role_arns) > 0 ? [{
+        Sid       = "PassIsolationRole"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = var.pass_role_arns
+        Condition = { StringEquals = { "iam:PassedToService" = "ec2.amazonaws.com" } }
+      }] : [],
     )
   })
 }
@@ -150,7 +166,8 @@ resource "aws_lambda_function" "this" {
   memory_size      = var.memory_mb
 
   environment {
-    variables = var.environment
+    # The queue URL lets the function re-queue a finding whose steps wait on AWS.
+    variables = merge(var.environment, { FIREBREAK_QUEUE_URL = aws_sqs_queue.this.url })
   }
 
   tags = local.tags

@@ -36,6 +36,18 @@ variable "iam_actions" {
   type        = list(string)
 }
 
+variable "kms_key_arns" {
+  description = "KMS keys the playbook's `kms:` actions are granted on (none: no KMS access)."
+  type        = list(string)
+  default     = []
+}
+
+variable "pass_role_arns" {
+  description = "Roles the playbook may pass (`iam:PassRole`), e.g. the isolation instance profile's role."
+  type        = list(string)
+  default     = []
+}
+
 variable "runtime" {
   description = "Lambda runtime."
   type        = string

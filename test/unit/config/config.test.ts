@@ -70,6 +70,23 @@ describe('Function: loadConfig', () => {
     });
   });
 
+  it('reads the EC2 options as Terraform writes them, unset attributes as null', () => {
+    // Prepare
+    const env = validEnv({
+      FIREBREAK_EC2_OPTIONS: JSON.stringify({
+        forensics: { instanceId: 'i-0abcdef1234567890', launch: null, copy: null },
+        onlineCapture: { enabled: false, memoryCaptureCommand: null, waitSeconds: 10 },
+        isolationInstanceProfileArn: null,
+      }),
+    });
+
+    // Act
+    const config = loadConfig(env);
+
+    // Assess
+    expect(config.ec2).toEqual({ forensics: { instanceId: 'i-0abcdef1234567890' }, onlineCapture: { enabled: false, waitSeconds: 10 } });
+  });
+
   it('refuses EC2 options that are not JSON, unknown, or contradictory, naming each problem', () => {
     // Prepare
     const bad = [
