@@ -191,17 +191,23 @@ function toSqsEvent(messages: Message[], target: Target, region: string) {
   };
 }
 
+/** In flight: invisible after a receive, or delayed (a follow-up delivery the function queued). */
 async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
   const out = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
   );
-  return { visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0), inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+  const n = (name: string) => Number(out.Attributes?.[name as keyof typeof out.Attributes] ?? 0);
+  return { visible: n('ApproximateNumberOfMessages'), inFlight: n('ApproximateNumberOfMessagesNotVisible') + n('ApproximateNumberOfMessagesDelayed') };
 }
 
 /**
  * Drains every Firebreak queue through its deployed function until all queues
  * are empty (including messages waiting out a visibility timeout after a
- * reported failure, which end in the DLQ after maxReceiveCount).
+ * reported failure, which end in the DLQ after maxReceiveCount, and delayed
+ * follow-up deliveries of findings whose steps wait on AWS).
  */
 export async function drain(opts: DrainOptions): Promise<FunctionDrainSummary[]> {
   const log = opts.log ?? ((l: string) => console.log(l));

@@ -33,7 +33,7 @@ export interface Pipeline {
   dlqName: string;
 }
 
-export function pipeline(name: 'firebreak' | 'observe' | 'limited' | 'retry'): Pipeline {
+export function pipeline(name: 'firebreak' | 'observe' | 'limited' | 'retry' | 'full'): Pipeline {
   const o = outputs[name];
   const pb = o.playbooks['ec2-instance'];
   return {

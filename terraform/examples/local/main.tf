@@ -14,8 +14,10 @@ provider "aws" {
 
   endpoints {
     dynamodb = var.endpoint
+    ec2      = var.endpoint
     events   = var.endpoint
     iam      = var.endpoint
+    kms      = var.endpoint
     lambda   = var.endpoint
     logs     = var.endpoint
     s3       = var.endpoint
@@ -35,10 +37,37 @@ locals {
     # The emulator is served over plain HTTP on loopback, so a TLS-only bucket policy would
     # (rightly) refuse every evidence write. In AWS the module keeps the policy on.
     evidence_bucket_deny_insecure_transport = false
+    # Follow-ups (steps waiting on AWS) come back at once and give up soon.
+    follow_up_delay_seconds = 1
+    max_follow_ups          = 5
   }
 }
 
-# The main pipeline, on the default bus: what GuardDuty findings reach.
+# Where investigators work: a subnet in another Availability Zone than the demo's instances
+# (moto starts Auto Scaling instances in us-east-1a), so forensic volumes must be created in
+# us-east-1b from the regional snapshots.
+resource "aws_vpc" "forensics" {
+  cidr_block = "10.99.0.0/16"
+  tags       = { Name = "firebreak-forensics" }
+}
+
+resource "aws_subnet" "forensics" {
+  vpc_id            = aws_vpc.forensics.id
+  cidr_block        = "10.99.1.0/24"
+  availability_zone = "us-east-1b"
+  tags              = { Name = "firebreak-forensics-us-east-1b" }
+}
+
+# The key snapshot copies for the forensic account are re-encrypted with. In AWS its policy must
+# let this account use it and the forensic account decrypt with it.
+resource "aws_kms_key" "forensics" {
+  description             = "Firebreak local: snapshot copies shared with the forensic account"
+  deletion_window_in_days = 7
+}
+
+# The main pipeline, on the default bus: what GuardDuty findings reach. It launches a forensic
+# instance per incident, copies the snapshots for a forensic account (222222222222), and tries
+# online capture through SSM (moto runs no commands: the ledger records what happened).
 module "firebreak" {
   source = "../.."
 
@@ -49,6 +78,23 @@ module "firebreak" {
 
   max_receive_count          = 3
   visibility_timeout_seconds = 5
+
+  ec2 = {
+    forensics = {
+      launch = {
+        ami_id        = var.forensic_ami_id
+        subnet_id     = aws_subnet.forensics.id
+        instance_type = "t3.large"
+      }
+      copy = {
+        account_id  = "222222222222"
+        kms_key_arn = aws_kms_key.forensics.arn
+      }
+    }
+    online_capture = { enabled = true, wait_seconds = 2 }
+  }
+  follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
+  max_follow_ups          = local.local_defaults.max_follow_ups
 
   lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
@@ -123,6 +169,29 @@ module "retry" {
     AWS_ENDPOINT_URL_AUTO_SCALING = "http://127.0.0.1:9"
   }
 
+  event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
+  evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
+
+  evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+}
+
+resource "aws_cloudwatch_event_bus" "full" {
+  name = "fb-full"
+}
+
+# Full mode: once evidence is safe, the instance is stopped for offline investigation.
+module "full" {
+  source = "../.."
+
+  name_prefix    = "fb-full"
+  mode           = "full"
+  event_bus_name = aws_cloudwatch_event_bus.full.name
+  dist_dir       = local.dist_dir
+
+  follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
+  max_follow_ups          = local.local_defaults.max_follow_ups
+
+  lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
 

@@ -42,3 +42,22 @@ output "retry" {
     playbooks            = module.retry.playbooks
   }
 }
+
+output "full" {
+  description = "Full-mode pipeline (bus fb-full): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  value = {
+    ledger_table_name    = module.full.ledger_table_name
+    evidence_bucket_name = module.full.evidence_bucket_name
+    event_bus_name       = module.full.event_bus_name
+    playbooks            = module.full.playbooks
+  }
+}
+
+output "forensics" {
+  description = "Where the main pipeline's forensic instances go, and the key of the copies."
+  value = {
+    subnet_id         = aws_subnet.forensics.id
+    availability_zone = aws_subnet.forensics.availability_zone
+    kms_key_arn       = aws_kms_key.forensics.arn
+  }
+}

@@ -9,3 +9,9 @@ variable "dist_dir" {
   type        = string
   default     = "../../../dist"
 }
+
+variable "forensic_ami_id" {
+  description = "Image of the forensic instances the main pipeline launches (an image moto knows)."
+  type        = string
+  default     = "ami-12c6146b"
+}

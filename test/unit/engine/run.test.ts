@@ -424,6 +424,162 @@ describe('Function: runPlaybook', () => {
   });
 });
 
+describe('Function: runPlaybook — steps that wait on AWS', () => {
+  const investigate = (name: string, extra: Partial<StepDefinition<FakeResource>>, run: StepDefinition<FakeResource>['run']): StepDefinition<FakeResource> => ({
+    name,
+    stage: 'investigate',
+    description: `Do ${name}`,
+    iamActions: [],
+    run: vi.fn(run),
+    ...extra,
+  });
+
+  it('runs investigation steps after evidence, and asks for a follow-up while a step is pending', async () => {
+    // Prepare
+    const order: string[] = [];
+    const forensic = investigate('forensicVolumes', { requires: ['snapshot'] }, async () => {
+      order.push('forensicVolumes');
+      return { status: 'pending', summary: 'snapshot 40% done', retryAfterSeconds: 60 };
+    });
+    const { playbook, events } = fakePlaybook({}, { extraSteps: [forensic] });
+    const { deps, ledger } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(events.at(-1)).toMatch(/^end:/);
+    expect(order).toEqual(['forensicVolumes']);
+    expect(vi.mocked(forensic.run).mock.invocationCallOrder[0]).toBeGreaterThan(Math.max(...playbook.steps.slice(0, 4).map((s) => vi.mocked(s.run).mock.invocationCallOrder[0]!)));
+    expect(ledger.outcome('forensicVolumes')).toMatchObject({ status: 'pending', attempts: 1, retryAfterSeconds: 60 });
+    expect(result.status).toBe('contained');
+    expect(result.reason).toBe('contained; waiting on: forensicVolumes (looked at again in 60s)');
+    expect(result.followUpSeconds).toBe(60);
+  });
+
+  it('gives the step its earlier outcome and every outcome so far, on the follow-up', async () => {
+    // Prepare
+    const seen: unknown[] = [];
+    const capture = investigate('captureVolatile', {}, async (ctx) => {
+      seen.push(ctx.previous?.data, Object.keys(ctx.outcomes).sort());
+      return { status: 'done', summary: 'captured' };
+    });
+    const { playbook, ran } = fakePlaybook({}, { extraSteps: [capture] });
+    const incident = anIncident();
+    const done = { stage: 'contain' as const, status: 'done' as const, summary: 'ok', attempts: 1 };
+    const ledger = new FakeLedger().withRecord(incident, {
+      status: 'contained',
+      blastRadiusSlotAt: '2025-06-19T14:00:00.000Z',
+      steps: {
+        isolate: done,
+        protect: done,
+        snapshot: { ...done, stage: 'evidence' },
+        screenshot: { ...done, stage: 'evidence' },
+        captureVolatile: { stage: 'investigate', status: 'pending', summary: 'running', attempts: 1, data: { commandId: 'cmd-1' } },
+      },
+    });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ran()).toEqual(['captureVolatile']);
+    expect(seen).toEqual([{ commandId: 'cmd-1' }, ['captureVolatile', 'isolate', 'protect', 'screenshot', 'snapshot']]);
+    expect(ledger.outcome('captureVolatile')).toMatchObject({ status: 'done', attempts: 2 });
+    expect(result.followUpSeconds).toBeUndefined();
+    expect(result.reason).toBe('contained; evidence complete');
+    // A follow-up of a contained incident never takes a second blast-radius slot.
+    expect(ledger.begins[0]!.blastRadius).toBeUndefined();
+  });
+
+  it('waits while a required step is pending and skips when it failed, without running', async () => {
+    // Prepare
+    const stopWaits = investigate('stopWaits', { requires: ['snapshot'] }, async () => ({ status: 'done', summary: 'stopped' }));
+    const stopSkips = investigate('stopSkips', { requires: ['screenshot'] }, async () => ({ status: 'done', summary: 'stopped' }));
+    const { playbook } = fakePlaybook(
+      {
+        snapshot: async () => ({ status: 'pending', summary: 'snapshot pending' }),
+        screenshot: async () => {
+          throw awsError('UnsupportedOperation', { httpStatusCode: 400 });
+        },
+      },
+      { extraSteps: [stopWaits, stopSkips] },
+    );
+    const { deps, ledger } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(stopWaits.run).not.toHaveBeenCalled();
+    expect(stopSkips.run).not.toHaveBeenCalled();
+    expect(ledger.outcome('stopWaits')).toMatchObject({ status: 'pending', summary: 'Do stopWaits: waiting for snapshot', data: { waitingOn: ['snapshot'] } });
+    expect(ledger.outcome('stopSkips')).toMatchObject({ status: 'skipped', summary: 'Do stopSkips: not run because screenshot failed' });
+    expect(result.followUpSeconds).toBe(300);
+  });
+
+  it("runs a step 'after' others once they finished, even when one of them failed", async () => {
+    // Prepare
+    const stop = investigate('stop', { after: ['screenshot'] }, async () => ({ status: 'done', summary: 'stopped' }));
+    const { playbook } = fakePlaybook({ screenshot: async () => Promise.reject(motoNotImplemented('GetConsoleScreenshot')) }, { extraSteps: [stop] });
+    const { deps, ledger } = engine();
+
+    // Act
+    await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(stop.run).toHaveBeenCalledOnce();
+    expect(ledger.outcome('stop')).toMatchObject({ status: 'done' });
+  });
+
+  it('gives up on a step pending for too many deliveries, with a failure a responder sees', async () => {
+    // Prepare
+    const waits = investigate('forensicVolumes', {}, async () => ({ status: 'pending', summary: 'snapshot 10% done' }));
+    const { playbook } = fakePlaybook({}, { extraSteps: [waits] });
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, {
+      status: 'contained',
+      steps: { forensicVolumes: { stage: 'investigate', status: 'pending', summary: 'snapshot 9% done', attempts: 2 } },
+    });
+    const { deps } = engine({ followUp: { delaySeconds: 300, maxAttempts: 3 } }, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ledger.outcome('forensicVolumes')).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      summary: 'snapshot 10% done — gave up after 3 attempts',
+      error: { code: 'PendingTooLong', retryable: false },
+    });
+    expect(result.followUpSeconds).toBeUndefined();
+    expect(result.reason).toBe('contained; evidence steps failed: forensicVolumes');
+  });
+
+  it('changes nothing for a released incident, whatever GuardDuty re-publishes', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident({ count: 9 });
+    const ledger = new FakeLedger().withRecord(incident, {
+      status: 'released',
+      release: { requestedBy: 'arn:aws:iam::111122223333:user/alice', releasedBy: 'arn:aws:iam::111122223333:user/alice', releasedAt: '2025-06-19T16:00:00.000Z', reason: 'false positive', reattach: false, requestedAt: '2025-06-19T16:00:00.000Z', via: 'cli', status: 'released', steps: {} },
+    });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ran()).toEqual([]);
+    expect(result.status).toBe('released');
+    expect(result.reason).toMatch(/^released by arn:aws:iam::111122223333:user\/alice at 2025-06-19T16:00:00.000Z; this delivery changed nothing/);
+    expect(ledger.recorded).toEqual([]);
+    expect(ledger.begins[0]!.gates).toEqual([{ gate: 'not-released', passed: false, reason: 'the incident was released' }]);
+  });
+});
+
 describe('Function: iamActionsOf', () => {
   it('lists every action of the platform, the describe and the steps once, sorted', () => {
     // Prepare
