@@ -18,6 +18,7 @@ from typing import Any
 import moto
 from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupNotFoundError
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociation, IamInstanceProfileAssociationBackend
 from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.instances import InstanceResponse
 from moto.dynamodb.models import DynamoDBBackend
@@ -188,6 +189,40 @@ def instance_shutdown_behaviour_can_be_modified() -> None:
     InstanceResponse._dot_value_instance_attribute_handler = handler  # type: ignore[method-assign]
 
 
+def instance_reports_its_current_instance_profile() -> None:
+    """AWS: DescribeInstances reports the instance profile associated now
+    (IamInstanceProfile.Arn, and .Id = the instance profile's id), also after
+    ReplaceIamInstanceProfileAssociation.
+
+    moto 5.2.5 sets the instance's IamInstanceProfile only when an association is
+    created (with the association id as Id) and never on a replacement, so an instance
+    keeps reporting the profile containment replaced.
+    """
+    original_init = IamInstanceProfileAssociation.__init__
+    original_replace = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
+
+    def show(association: IamInstanceProfileAssociation) -> None:
+        association.ec2_backend.modify_instance_attribute(
+            association.instance_id,
+            "iam_instance_profile",
+            {"Arn": association.iam_instance_profile.arn, "Id": association.iam_instance_profile.id},
+        )
+
+    @functools.wraps(original_init)
+    def init(self: IamInstanceProfileAssociation, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        show(self)
+
+    @functools.wraps(original_replace)
+    def replace(self: IamInstanceProfileAssociationBackend, *args: Any, **kwargs: Any) -> IamInstanceProfileAssociation:
+        association = original_replace(self, *args, **kwargs)
+        show(association)
+        return association
+
+    IamInstanceProfileAssociation.__init__ = init  # type: ignore[method-assign]
+    IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association = replace  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -196,6 +231,7 @@ PATCHES = (
     eventbridge_targets_receive_the_account_field,
     dynamodb_item_writes_are_atomic,
     instance_shutdown_behaviour_can_be_modified,
+    instance_reports_its_current_instance_profile,
 )
 
 

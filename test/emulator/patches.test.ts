@@ -2,6 +2,7 @@ import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, Upd
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  AssociateIamInstanceProfileCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
@@ -13,8 +14,10 @@ import {
   EC2Client,
   ModifyInstanceAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
+  ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emulatorClientConfig, emulatorEndpoint, uniqueSuffix } from './helpers.ts';
 
@@ -174,6 +177,7 @@ describe('Emulator: moto patches', () => {
         'eventbridge_targets_receive_the_account_field',
         'dynamodb_item_writes_are_atomic',
         'instance_shutdown_behaviour_can_be_modified',
+        'instance_reports_its_current_instance_profile',
       ],
     });
   });
@@ -192,6 +196,25 @@ describe('Emulator: moto patches', () => {
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, InstanceInitiatedShutdownBehavior: { Value: 'terminate' } }));
     const after = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'instanceInitiatedShutdownBehavior' }));
     expect(after.InstanceInitiatedShutdownBehavior?.Value).toBe('terminate');
+  });
+
+  it('reports the instance profile associated now after ReplaceIamInstanceProfileAssociation, as AWS does', async () => {
+    // Prepare
+    const iam = new IAMClient(emulatorClientConfig);
+    const profile = async (name: string) => {
+      const { InstanceProfile } = await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: `${name}-${uniqueSuffix()}` }));
+      return InstanceProfile!;
+    };
+    const [original, isolation] = [await profile('original'), await profile('isolation')];
+    const instanceId = await runInstance();
+    const { IamInstanceProfileAssociation } = await ec2.send(new AssociateIamInstanceProfileCommand({ InstanceId: instanceId, IamInstanceProfile: { Arn: original.Arn } }));
+
+    // Act
+    await ec2.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: IamInstanceProfileAssociation!.AssociationId, IamInstanceProfile: { Arn: isolation.Arn } }));
+
+    // Assess
+    const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    expect(Reservations![0]!.Instances![0]!.IamInstanceProfile).toEqual({ Arn: isolation.Arn, Id: isolation.InstanceProfileId });
   });
 
   it('returns a queue RedrivePolicy as compact JSON, as AWS does', async () => {
