@@ -16,7 +16,10 @@ import threading
 from typing import Any
 
 import moto
-from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupNotFoundError
+from moto.core.responses import ActionResult
+from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupNotFoundError, VolumeInUseError
+from moto.ec2.models.elastic_block_store import EBSBackend
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociation, IamInstanceProfileAssociationBackend
 from moto.ec2.models.instances import Instance, InstanceBackend
@@ -223,6 +226,75 @@ def instance_reports_its_current_instance_profile() -> None:
     IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association = replace  # type: ignore[method-assign]
 
 
+def run_instances_honours_the_client_token() -> None:
+    """AWS: RunInstances with a ClientToken already used returns the reservation that token
+    launched instead of launching again (so a retried or concurrent call launches once).
+
+    moto 5.2.5 stores the token and launches on every call.
+    """
+    original = InstanceResponse.run_instances
+
+    def run_instances(self: InstanceResponse) -> ActionResult:
+        token = self._get_param("ClientToken")
+        if token:
+            for reservation in list(self.ec2_backend.reservations.values()):
+                if any(getattr(i, "client_token", None) == token for i in reservation.instances):
+                    return ActionResult(reservation)
+        return original(self)
+
+    InstanceResponse.run_instances = run_instances  # type: ignore[method-assign]
+
+
+def create_volume_honours_the_client_token() -> None:
+    """AWS: CreateVolume with a used ClientToken returns that volume; the same token with
+    other parameters is refused (IdempotentParameterMismatch).
+
+    moto 5.2.5 ignores ClientToken and creates a volume on every call.
+    """
+    original = ElasticBlockStore.create_volume
+
+    def create_volume(self: ElasticBlockStore) -> ActionResult:
+        token = self._get_param("ClientToken")
+        if not token:
+            return original(self)
+        tokens = self.ec2_backend.__dict__.setdefault("_firebreak_volume_tokens", {})
+        params = (self._get_param("AvailabilityZone"), self._get_param("SnapshotId"), self._get_param("Size"), self._get_param("VolumeType"))
+        known = tokens.get(token)
+        if known and known[0] in self.ec2_backend.volumes:
+            if known[1] != params:
+                raise EC2ClientError("IdempotentParameterMismatch", f"Client token {token} was used with different parameters")
+            return ActionResult(self.ec2_backend.volumes[known[0]])
+        result = original(self)
+        tokens[token] = (result.result.id, params)
+        return result
+
+    ElasticBlockStore.create_volume = create_volume  # type: ignore[method-assign]
+
+
+def attach_volume_checks_state_zone_and_device() -> None:
+    """AWS: AttachVolume refuses a volume that is attached (VolumeInUse), in another
+    Availability Zone (InvalidVolume.ZoneMismatch), or a device name in use
+    (InvalidParameterValue).
+
+    moto 5.2.5 accepts all three: it moves the volume, attaches across zones, and overwrites
+    the device mapping.
+    """
+    original = EBSBackend.attach_volume
+
+    def attach_volume(self: EBSBackend, volume_id: str, instance_id: str, device_path: str, delete_on_termination: bool = False) -> Any:
+        volume = self.get_volume(volume_id)
+        instance = self.get_instance(instance_id)  # type: ignore[attr-defined]
+        if volume.attachment is not None:
+            raise VolumeInUseError(volume_id, volume.attachment.instance.id)
+        if volume.zone.name != instance.placement.zone:
+            raise EC2ClientError("InvalidVolume.ZoneMismatch", f"The volume '{volume_id}' is not in the same availability zone as instance '{instance_id}'")
+        if device_path in instance.block_device_mapping:
+            raise EC2ClientError("InvalidParameterValue", f"Invalid value '{device_path}' for unixDevice. Attachment point {device_path} is already in use")
+        return original(self, volume_id, instance_id, device_path, delete_on_termination)
+
+    EBSBackend.attach_volume = attach_volume  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -232,6 +304,9 @@ PATCHES = (
     dynamodb_item_writes_are_atomic,
     instance_shutdown_behaviour_can_be_modified,
     instance_reports_its_current_instance_profile,
+    run_instances_honours_the_client_token,
+    create_volume_honours_the_client_token,
+    attach_volume_checks_state_zone_and_device,
 )
 
 

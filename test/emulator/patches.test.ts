@@ -4,6 +4,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import {
   AssociateIamInstanceProfileCommand,
   AttachNetworkInterfaceCommand,
+  AttachVolumeCommand,
+  CreateVolumeCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -178,6 +180,9 @@ describe('Emulator: moto patches', () => {
         'dynamodb_item_writes_are_atomic',
         'instance_shutdown_behaviour_can_be_modified',
         'instance_reports_its_current_instance_profile',
+        'run_instances_honours_the_client_token',
+        'create_volume_honours_the_client_token',
+        'attach_volume_checks_state_zone_and_device',
       ],
     });
   });
@@ -215,6 +220,49 @@ describe('Emulator: moto patches', () => {
     // Assess
     const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
     expect(Reservations![0]!.Instances![0]!.IamInstanceProfile).toEqual({ Arn: isolation.Arn, Id: isolation.InstanceProfileId });
+  });
+
+  it('launches once for one RunInstances ClientToken, as AWS does', async () => {
+    // Prepare
+    const launch = () => ec2.send(new RunInstancesCommand({ ImageId: IMAGE_ID, MinCount: 1, MaxCount: 1, SubnetId: subnetId, ClientToken: `token-${uniqueSuffix()}` }));
+    const token = `forensic-${uniqueSuffix()}`;
+    const again = () => ec2.send(new RunInstancesCommand({ ImageId: IMAGE_ID, MinCount: 1, MaxCount: 1, SubnetId: subnetId, ClientToken: token }));
+
+    // Act
+    const [first, second, other] = [await again(), await again(), await launch()];
+
+    // Assess
+    expect(second.Instances![0]!.InstanceId).toBe(first.Instances![0]!.InstanceId);
+    expect(other.Instances![0]!.InstanceId).not.toBe(first.Instances![0]!.InstanceId);
+  });
+
+  it('creates one volume per CreateVolume ClientToken and refuses the token with other parameters, as AWS does', async () => {
+    // Prepare
+    const token = `volume-${uniqueSuffix()}`;
+    const create = (zone: string) => ec2.send(new CreateVolumeCommand({ AvailabilityZone: zone, Size: 8, ClientToken: token }));
+
+    // Act
+    const [first, second] = [await create('us-east-1b'), await create('us-east-1b')];
+
+    // Assess
+    expect(second.VolumeId).toBe(first.VolumeId);
+    await expect(create('us-east-1a')).rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+  });
+
+  it('refuses AttachVolume for an attached volume, another zone, or a device in use, as AWS does', async () => {
+    // Prepare
+    const [one, two] = [await runInstance(), await runInstance()];
+    const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [one] }));
+    const zone = Reservations![0]!.Instances![0]!.Placement!.AvailabilityZone!;
+    const volume = async (az: string) => (await ec2.send(new CreateVolumeCommand({ AvailabilityZone: az, Size: 8 }))).VolumeId!;
+    const [attached, elsewhere, spare] = [await volume(zone), await volume(zone === 'us-east-1a' ? 'us-east-1b' : 'us-east-1a'), await volume(zone)];
+    await ec2.send(new AttachVolumeCommand({ VolumeId: attached, InstanceId: one, Device: '/dev/sdf' }));
+
+    // Act / Assess
+    await expect(ec2.send(new AttachVolumeCommand({ VolumeId: attached, InstanceId: two, Device: '/dev/sdg' }))).rejects.toMatchObject({ name: 'VolumeInUse' });
+    await expect(ec2.send(new AttachVolumeCommand({ VolumeId: elsewhere, InstanceId: one, Device: '/dev/sdg' }))).rejects.toMatchObject({ name: 'InvalidVolume.ZoneMismatch' });
+    await expect(ec2.send(new AttachVolumeCommand({ VolumeId: spare, InstanceId: one, Device: '/dev/sdf' }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await ec2.send(new AttachVolumeCommand({ VolumeId: spare, InstanceId: one, Device: '/dev/sdg' }));
   });
 
   it('returns a queue RedrivePolicy as compact JSON, as AWS does', async () => {

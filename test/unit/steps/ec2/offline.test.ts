@@ -1,0 +1,147 @@
+import { DescribeInstancesCommand, EC2Client, ModifyInstanceAttributeCommand, StopInstancesCommand, type InstanceStateName } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StepOutcome } from '../../../../shared/engine/index.ts';
+import { stopForOfflineInvestigation } from '../../../../shared/steps/ec2/index.ts';
+import { aStepContext, awsError, FIXED_NOW, INSTANCE_ID } from '../../helpers/factories.ts';
+
+const ec2Mock = mockClient(EC2Client);
+afterEach(() => ec2Mock.reset());
+
+const inState = (Name: InstanceStateName) => ({ Reservations: [{ Instances: [{ InstanceId: INSTANCE_ID, State: { Name } }] }] });
+const callNames = () => ec2Mock.calls().map((c) => (c.args[0] as object).constructor.name);
+
+describe('Step: stopForOfflineInvestigation', () => {
+  it('lifts stop protection, then stops the instance (no force, no hibernation) and records when', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolvesOnce(inState('running')).resolvesOnce(inState('stopped'));
+    ec2Mock.on(ModifyInstanceAttributeCommand).resolves({});
+    ec2Mock.on(StopInstancesCommand).resolves({});
+
+    // Act
+    const result = await stopForOfflineInvestigation.run(aStepContext());
+
+    // Assess
+    expect(callNames()).toEqual(['DescribeInstancesCommand', 'ModifyInstanceAttributeCommand', 'StopInstancesCommand', 'DescribeInstancesCommand']);
+    expect(ec2Mock.commandCalls(ModifyInstanceAttributeCommand)[0]!.args[0].input).toEqual({ InstanceId: INSTANCE_ID, DisableApiStop: { Value: false } });
+    expect(ec2Mock.commandCalls(StopInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: [INSTANCE_ID] });
+    expect(result).toEqual({
+      status: 'done',
+      summary: `${INSTANCE_ID} stopped for offline investigation (stop protection was lifted first; termination protection stays on)`,
+      data: { stateBefore: 'running', finalState: 'stopped', stopRequestedAt: FIXED_NOW.toISOString() },
+    });
+  });
+
+  it('looks again while the requested stop is still under way', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolvesOnce(inState('running')).resolvesOnce(inState('stopping'));
+    ec2Mock.on(ModifyInstanceAttributeCommand).resolves({});
+    ec2Mock.on(StopInstancesCommand).resolves({});
+
+    // Act
+    const result = await stopForOfflineInvestigation.run(aStepContext());
+
+    // Assess
+    expect(result).toMatchObject({
+      status: 'pending',
+      retryAfterSeconds: 15,
+      data: { stateBefore: 'running', finalState: 'stopping', stopRequestedAt: FIXED_NOW.toISOString() },
+    });
+  });
+
+  it('finishes on a later delivery, keeping the state before and the time of the stop request', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(inState('stopped'));
+    const previous: StepOutcome = {
+      stage: 'investigate',
+      status: 'pending',
+      summary: 'stop requested',
+      attempts: 1,
+      data: { stateBefore: 'running', finalState: 'stopping', stopRequestedAt: '2025-06-19T14:59:00.000Z' },
+    };
+
+    // Act
+    const result = await stopForOfflineInvestigation.run(aStepContext({ previous }));
+
+    // Assess
+    expect(callNames()).toEqual(['DescribeInstancesCommand']);
+    expect(result).toMatchObject({ status: 'done', data: { stateBefore: 'running', finalState: 'stopped', stopRequestedAt: '2025-06-19T14:59:00.000Z' } });
+  });
+
+  it('does nothing to an instance that is already stopped', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(inState('stopped'));
+
+    // Act
+    const result = await stopForOfflineInvestigation.run(aStepContext());
+
+    // Assess
+    expect(callNames()).toEqual(['DescribeInstancesCommand']);
+    expect(result).toEqual({
+      status: 'done',
+      summary: `${INSTANCE_ID} was already stopped; nothing to do`,
+      data: { stateBefore: 'stopped', finalState: 'stopped', stopRequestedAt: null },
+    });
+  });
+
+  it('waits for an instance that is already stopping', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(inState('stopping'));
+
+    // Act
+    const result = await stopForOfflineInvestigation.run(aStepContext());
+
+    // Assess
+    expect(callNames()).toEqual(['DescribeInstancesCommand']);
+    expect(result).toMatchObject({ status: 'pending', retryAfterSeconds: 15, summary: `waiting for ${INSTANCE_ID} to finish stopping` });
+  });
+
+  it('waits when the instance is still starting and EC2 cannot stop it yet', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(inState('pending'));
+    ec2Mock.on(ModifyInstanceAttributeCommand).resolves({});
+    ec2Mock.on(StopInstancesCommand).rejects(awsError('IncorrectInstanceState'));
+
+    // Act
+    const result = await stopForOfflineInvestigation.run(aStepContext());
+
+    // Assess
+    expect(result).toMatchObject({ status: 'pending', retryAfterSeconds: 15, data: { stopRequestedAt: null } });
+  });
+
+  it.each(['terminated', 'shutting-down'] as const)('fails for good when the instance is %s', async (state) => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(inState(state));
+
+    // Act
+    const run = stopForOfflineInvestigation.run(aStepContext());
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ name: 'StepFailedError', code: 'InstanceGone', retryable: false });
+    expect(callNames()).toEqual(['DescribeInstancesCommand']);
+  });
+
+  it('fails for good on an instance-store-backed instance, which EC2 can only terminate', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'running' }, RootDeviceType: 'instance-store' }] }] });
+
+    // Act
+    const run = stopForOfflineInvestigation.run(aStepContext());
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ code: 'CannotStopInstanceStoreBacked', retryable: false });
+    expect(callNames()).toEqual(['DescribeInstancesCommand']);
+  });
+
+  it('runs only in full mode, after the evidence is safe and every live capture has finished, and can never terminate', () => {
+    // Assess
+    expect(stopForOfflineInvestigation).toMatchObject({
+      stage: 'investigate',
+      minimumMode: 'full',
+      requires: ['snapshotVolumes', 'preserveInstanceMetadata'],
+      after: ['captureVolatileData', 'captureMemory', 'captureConsoleOutput', 'captureConsoleScreenshot'],
+    });
+    expect(stopForOfflineInvestigation.iamActions).toEqual(['ec2:DescribeInstances', 'ec2:ModifyInstanceAttribute', 'ec2:StopInstances']);
+    expect(stopForOfflineInvestigation.iamActions.filter((a) => /terminate/i.test(a))).toEqual([]);
+  });
+});
