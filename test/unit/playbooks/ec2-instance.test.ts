@@ -3,6 +3,7 @@ import {
   CreateSnapshotsCommand,
   CreateTagsCommand,
   DescribeAddressesCommand,
+  DescribeIamInstanceProfileAssociationsCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
@@ -59,6 +60,7 @@ describe('Playbook: ec2-instance', () => {
     ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
     ec2Mock.on(ModifyInstanceAttributeCommand).resolves({});
     ec2Mock.on(DescribeAddressesCommand).resolves({ Addresses: [] });
+    ec2Mock.on(DescribeIamInstanceProfileAssociationsCommand).resolves({ IamInstanceProfileAssociations: [] });
     ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
     ec2Mock.on(CreateSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-1', VolumeId: 'vol-1' }] });
     ec2Mock.on(GetConsoleOutputCommand).resolves({ Output: Buffer.from('boot').toString('base64') });
@@ -96,13 +98,36 @@ describe('Playbook: ec2-instance', () => {
       deregisterFromTargetGroups: 'skipped',
       deregisterFromClassicLoadBalancers: 'skipped',
       disassociateElasticIps: 'skipped',
+      revokeInstanceRoleSessions: 'skipped',
+      replaceInstanceProfile: 'skipped',
+      captureVolatileData: 'skipped',
+      captureMemory: 'skipped',
       snapshotVolumes: 'done',
       captureConsoleOutput: 'done',
       captureConsoleScreenshot: 'failed',
       preserveInstanceMetadata: 'done',
       tagInstance: 'done',
+      createForensicVolumes: 'skipped',
+      copySnapshotsToForensicAccount: 'skipped',
+      stopForOfflineInvestigation: 'skipped',
     });
     expect(ledger.begins[0]!.capture).toMatchObject({ instanceId: INSTANCE_ID, vpcId: VPC_ID });
+  });
+
+  it('orders its steps only after steps it has: every `requires` and `after` names a step of an earlier stage', () => {
+    // Prepare
+    const stageRank = { contain: 0, evidence: 1, investigate: 2 } as const;
+    const byName = new Map(ec2InstancePlaybook.steps.map((s) => [s.name, s]));
+
+    for (const step of ec2InstancePlaybook.steps) {
+      for (const name of [...(step.requires ?? []), ...(step.after ?? [])]) {
+        // Assess: a missing or same-stage prerequisite would leave the step waiting forever
+        expect(byName.has(name), `${step.name} waits for ${name}`).toBe(true);
+        expect(stageRank[byName.get(name)!.stage], `${step.name} waits for ${name}`).toBeLessThan(stageRank[step.stage]);
+      }
+    }
+    expect(byName.get('stopForOfflineInvestigation')).toMatchObject({ minimumMode: 'full' });
+    expect(ec2InstancePlaybook.steps.flatMap((s) => s.iamActions).filter((a) => /Terminate/.test(a))).toEqual([]);
   });
 
   it('is registered under its name, with the identifiers the protected-resource list is matched against', () => {

