@@ -1,4 +1,4 @@
-// The firebreak command line: local pipeline (deploy, drain), the ledger, the demo.
+// The firebreak command line: local pipeline (deploy, drain), the ledger, release, the demo.
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +13,16 @@ const USAGE = `usage:
                                       run queued findings through the deployed functions (Lambda's SQS poller)
   firebreak incidents [--json] [--table NAME]
                                       the ledger: incident, resource, status, each step's outcome
+  firebreak release <incident-id> --reason "why" [--reattach] [--table NAME]
+                                      undo the incident's containment with your credentials, from what the
+                                      ledger recorded: security groups, Elastic IPs, load balancer targets,
+                                      instance profile, role-session revocation; --reattach also puts the
+                                      instance back in its Auto Scaling group (desired capacity +1).
+                                      Termination/stop protection, a stopped instance and evidence stay.
+                                      Exits 1 if the release is refused or incomplete (run it again to retry).
+  firebreak release <incident-id> --reason "why" --via-bus [--bus NAME] [--reattach] [--table NAME]
+                                      put a Firebreak Manual Release event on the bus (default: default)
+                                      for the deployed function to run instead
   firebreak demo                      the seed scenario, contained end to end on the emulator
 
   The emulator endpoint comes from AWS_ENDPOINT_URL (default http://127.0.0.1:4566).`;
@@ -28,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       table: { type: 'string', default: 'firebreak-ledger' },
       function: { type: 'string' },
+      reason: { type: 'string' },
+      reattach: { type: 'boolean', default: false },
+      'via-bus': { type: 'boolean', default: false },
+      bus: { type: 'string', default: 'default' },
       timeout: { type: 'string', default: '120' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -53,6 +67,28 @@ async function main(argv: string[]): Promise<number> {
     const items = await new Ledger(db, values.table!).list();
     console.log(values.json ? JSON.stringify(items, null, 2) : formatLedger(items));
     return 0;
+  }
+  if (command === 'release') {
+    const incidentId = sub;
+    if (!incidentId || positionals.length > 2) {
+      console.error(`firebreak release needs exactly one incident id\n${USAGE}`);
+      return 2;
+    }
+    if (values.reason === undefined || values.reason.trim() === '') {
+      console.error(`firebreak release needs --reason "why" (it is recorded in the ledger)\n${USAGE}`);
+      return 2;
+    }
+    const { releaseCommand } = await import('./lib/release.ts');
+    return releaseCommand({
+      endpoint,
+      region,
+      table: values.table!,
+      incidentId,
+      reason: values.reason,
+      reattach: values.reattach!,
+      viaBus: values['via-bus']!,
+      bus: values.bus!,
+    });
   }
   if (command === 'demo') {
     const { runDemo } = await import('./lib/demo.ts');

@@ -6,4 +6,5 @@ export * from './ledger/index.ts';
 export * from './evidence/index.ts';
 export * from './engine/index.ts';
 export * from './playbooks/index.ts';
+export * from './release/index.ts';
 export * from './handler/index.ts';

@@ -262,9 +262,9 @@ function skippedForMode<R>(step: StepDefinition<R>, mode: string): StepOutcome {
   return { stage: step.stage, status: 'skipped', summary: `${step.description}: runs only in ${step.minimumMode} mode (current mode: ${mode})`, attempts: 0 };
 }
 
-/** Every IAM action a playbook may call, for the generated Lambda role policy. */
+/** Every IAM action a playbook may call (containment and release), for the generated Lambda role policy. */
 export function iamActionsOf<R>(playbook: Playbook<R>, platform: readonly string[]): string[] {
-  return [...new Set([...platform, ...playbook.describeIamActions, ...playbook.steps.flatMap((s) => s.iamActions)])].sort();
+  return [...new Set([...platform, ...playbook.describeIamActions, ...[...playbook.steps, ...(playbook.release ?? [])].flatMap((s) => s.iamActions)])].sort();
 }
 
 export type { IncidentRecord };

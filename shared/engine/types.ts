@@ -3,6 +3,7 @@ import type { Clients } from '../aws/index.ts';
 import type { Config, Mode } from '../config/index.ts';
 import type { EvidenceRef, EvidenceStore } from '../evidence/index.ts';
 import type { Incident, PlaybookName } from '../findings/index.ts';
+import type { ReleaseStepDefinition } from '../release/types.ts';
 
 /**
  * Stages run in order; the steps of one stage run concurrently. `investigate`
@@ -109,6 +110,8 @@ export interface Playbook<R> {
   /** The step whose completion means the resource is isolated (for time-to-isolation). */
   isolationStep: string;
   steps: readonly StepDefinition<R>[];
+  /** How `firebreak release` undoes containment, in order (see shared/release). */
+  release?: readonly ReleaseStepDefinition<R>[];
 }
 
 /** How an incident stands after a delivery. */

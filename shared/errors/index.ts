@@ -71,6 +71,45 @@ export class ContainmentIncompleteError extends FirebreakError {
   }
 }
 
+/** Why a release was refused before anything was changed. */
+export const RELEASE_REFUSALS = {
+  invalidRequest: 'invalid-request',
+  notFound: 'not-found',
+  resourceMismatch: 'resource-mismatch',
+  notSupported: 'not-supported',
+  inProgress: 'in-progress',
+  claimLost: 'claim-lost',
+} as const;
+export type ReleaseRefusal = (typeof RELEASE_REFUSALS)[keyof typeof RELEASE_REFUSALS];
+
+/**
+ * A release was refused and nothing was changed: the incident is unknown, names
+ * another resource, has no release steps, or another release holds it. Only
+ * `in-progress` is retryable (the other release finishes, and the retry finds it released).
+ */
+export class ReleaseRefusedError extends FirebreakError {
+  readonly incidentId: string;
+  readonly refusal: ReleaseRefusal;
+  constructor(incidentId: string, refusal: ReleaseRefusal, message: string, options?: ErrorOptions) {
+    super(`Release of ${incidentId} refused: ${message}`, refusal === 'in-progress', options);
+    this.name = 'ReleaseRefusedError';
+    this.incidentId = incidentId;
+    this.refusal = refusal;
+  }
+}
+
+/** Release steps failed with retryable errors: the release event must be redelivered. */
+export class ReleaseIncompleteError extends FirebreakError {
+  readonly incidentId: string;
+  readonly failedSteps: string[];
+  constructor(incidentId: string, failedSteps: string[]) {
+    super(`Release of ${incidentId} is incomplete (retryable failures in: ${failedSteps.join(', ')}); the message will be redelivered`, true);
+    this.name = 'ReleaseIncompleteError';
+    this.incidentId = incidentId;
+    this.failedSteps = failedSteps;
+  }
+}
+
 const RETRYABLE_CODES = new Set([
   'Throttling',
   'ThrottlingException',

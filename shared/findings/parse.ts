@@ -7,7 +7,9 @@ import {
   GuardDutyDetailSchema,
   InstanceIdSchema,
   MANUAL_DETAIL_TYPE,
+  MANUAL_RELEASE_DETAIL_TYPE,
   ManualDetailSchema,
+  ManualReleaseDetailSchema,
   type GuardDutyDetail,
 } from './schemas.ts';
 
@@ -110,18 +112,39 @@ function remoteIpsOf(action: unknown): string[] {
   return [...found];
 }
 
+/** A responder's request, from the bus, to release one incident (validated; free text cleaned). */
+export interface ReleaseMessage {
+  incidentId: string;
+  /** The playbook of the resource the event names. */
+  playbook: PlaybookName;
+  /** The resource the event names; the release is refused unless the incident is about it. */
+  resource: { type: string; id: string };
+  reason: string;
+  requestedBy: string;
+  reattach: boolean;
+  eventId: string;
+  eventTime: string;
+  /** The account and region of the event (who put it on the bus). */
+  accountId: string;
+  region: string;
+}
+
+/** What one SQS message asks for: containment of the incidents of a finding, or a release. */
+export type ParsedMessage = { kind: 'findings'; incidents: Incident[] } | { kind: 'release'; release: ReleaseMessage };
+
 /**
- * Parses one SQS message body (an EventBridge event) into incidents — one per
- * resource the finding names. Throws {@link InvalidFindingError} with every
- * reason when the message is not a finding Firebreak can act on.
+ * Parses one SQS message body (an EventBridge event): a finding (GuardDuty or a
+ * Firebreak Manual Finding) becomes incidents, one per resource it names; a Firebreak
+ * Manual Release becomes a release request. Throws {@link InvalidFindingError} with
+ * every reason when the message is neither.
  *
  * @example
  * ```ts
- * const [incident] = parseFindingMessage(record.body);
- * incident.playbook // 'ec2-instance'
+ * const parsed = parseMessage(record.body);
+ * if (parsed.kind === 'release') parsed.release.incidentId // 'inc-…'
  * ```
  */
-export function parseFindingMessage(body: string): Incident[] {
+export function parseMessage(body: string): ParsedMessage {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -140,7 +163,7 @@ export function parseFindingMessage(body: string): Incident[] {
     if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
     const d = parsed.data;
     const sample = d.service.additionalInfo?.sample === true || d.title.startsWith('[SAMPLE]');
-    return targetsOfGuardDutyFinding(d).map(({ playbook, resource }) => ({
+    const incidents = targetsOfGuardDutyFinding(d).map(({ playbook, resource }): Incident => ({
       incidentId: incidentIdFor(d.accountId, d.id, resource.id),
       playbook,
       origin: 'guardduty',
@@ -162,50 +185,93 @@ export function parseFindingMessage(body: string): Incident[] {
       eventTime: event.time,
       remoteIps: remoteIpsOf(d.service.action),
     }));
+    return { kind: 'findings', incidents };
   }
 
+  if (event['detail-type'] === MANUAL_RELEASE_DETAIL_TYPE) {
+    const parsed = ManualReleaseDetailSchema.safeParse(event.detail);
+    if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
+    const r = parsed.data;
+    const target = manualTarget(r.resource.resourceType, r.resource.id, 'manual releases');
+    return {
+      kind: 'release',
+      release: {
+        incidentId: r.incidentId,
+        playbook: target.playbook,
+        resource: { type: target.resource.type, id: target.resource.id },
+        reason: r.reason,
+        requestedBy: r.requestedBy,
+        reattach: r.reattach,
+        eventId: event.id,
+        eventTime: event.time,
+        accountId: event.account,
+        region: event.region,
+      },
+    };
+  }
   if (event['detail-type'] !== MANUAL_DETAIL_TYPE) {
-    throw new InvalidFindingError([`detail-type must be ${JSON.stringify(MANUAL_DETAIL_TYPE)} for source firebreak.manual`]);
+    throw new InvalidFindingError([`detail-type must be ${JSON.stringify(MANUAL_DETAIL_TYPE)} or ${JSON.stringify(MANUAL_RELEASE_DETAIL_TYPE)} for source firebreak.manual`]);
   }
   const parsed = ManualDetailSchema.safeParse(event.detail);
   if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
   const m = parsed.data;
   const accountId = m.accountId ?? event.account;
   const region = m.region ?? event.region;
-  const target = manualTarget(m.resource.resourceType, m.resource.id);
+  const target = manualTarget(m.resource.resourceType, m.resource.id, 'manual findings');
   const findingId = `manual-${m.ticket.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-  return [
-    {
-      incidentId: incidentIdFor(accountId, findingId, target.resource.id),
-      playbook: target.playbook,
-      origin: 'manual',
-      findingId,
-      findingType: 'Manual:Firebreak/Containment',
-      title: m.reason ?? `Manual containment requested by ${m.requestedBy}`,
-      severity: m.severity,
-      accountId,
-      region,
-      partition: 'aws',
-      resource: target.resource,
-      archived: false,
-      sample: false,
-      count: 1,
-      createdAt: event.time,
-      updatedAt: event.time,
-      eventId: event.id,
-      eventTime: event.time,
-      ticket: m.ticket,
-      requestedBy: m.requestedBy,
-      remoteIps: [],
-    },
-  ];
+  return {
+    kind: 'findings',
+    incidents: [
+      {
+        incidentId: incidentIdFor(accountId, findingId, target.resource.id),
+        playbook: target.playbook,
+        origin: 'manual',
+        findingId,
+        findingType: 'Manual:Firebreak/Containment',
+        title: m.reason ?? `Manual containment requested by ${m.requestedBy}`,
+        severity: m.severity,
+        accountId,
+        region,
+        partition: 'aws',
+        resource: target.resource,
+        archived: false,
+        sample: false,
+        count: 1,
+        createdAt: event.time,
+        updatedAt: event.time,
+        eventId: event.id,
+        eventTime: event.time,
+        ticket: m.ticket,
+        requestedBy: m.requestedBy,
+        remoteIps: [],
+      },
+    ],
+  };
 }
 
-function manualTarget(resourceType: string, id: string): Target {
+/**
+ * Parses one SQS message body (an EventBridge event) into incidents — one per
+ * resource the finding names. Throws {@link InvalidFindingError} with every
+ * reason when the message is not a finding Firebreak can act on (a release
+ * request included: use {@link parseMessage} to accept those).
+ *
+ * @example
+ * ```ts
+ * const [incident] = parseFindingMessage(record.body);
+ * incident.playbook // 'ec2-instance'
+ * ```
+ */
+export function parseFindingMessage(body: string): Incident[] {
+  const parsed = parseMessage(body);
+  if (parsed.kind === 'release') throw new InvalidFindingError([`a ${MANUAL_RELEASE_DETAIL_TYPE} is a release request, not a finding`]);
+  return parsed.incidents;
+}
+
+function manualTarget(resourceType: string, id: string, what: string): Target {
   switch (resourceType) {
     case 'Instance':
       return { playbook: 'ec2-instance', resource: { type: resourceType, id: validId(InstanceIdSchema, id, 'detail.resource.id'), hints: {} } };
     default:
-      throw new InvalidFindingError([`detail.resource.resourceType: manual findings for ${JSON.stringify(resourceType.slice(0, 64))} are not supported yet`]);
+      throw new InvalidFindingError([`detail.resource.resourceType: ${what} for ${JSON.stringify(resourceType.slice(0, 64))} are not supported yet`]);
   }
 }

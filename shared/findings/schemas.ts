@@ -80,13 +80,31 @@ export const ManualDetailSchema = z.object({
   severity: z.number().min(0).max(10).default(10),
 });
 
+export const IncidentIdSchema = z.string().regex(/^inc-[0-9a-f]{16}$/, 'incident id must be inc- followed by 16 hex digits');
+
+/** A responder's request, put on the bus, to release (undo the containment of) one incident. */
+export const ManualReleaseDetailSchema = z.object({
+  incidentId: IncidentIdSchema,
+  resource: z.object({
+    resourceType: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
+    id: z.string().min(1).max(256),
+  }),
+  reason: freeText(512)
+    .transform((s) => s.trim())
+    .refine((s) => s.length > 0, 'reason must not be empty'),
+  requestedBy: PrincipalSchema,
+  reattach: z.boolean().default(false),
+});
+
 export const FindingEventSchema = EventBridgeSchema.extend({
   source: z.enum(['aws.guardduty', 'firebreak.manual'], { message: 'source must be aws.guardduty or firebreak.manual' }),
 });
 
 export const GUARDDUTY_DETAIL_TYPE = 'GuardDuty Finding';
 export const MANUAL_DETAIL_TYPE = 'Firebreak Manual Finding';
+export const MANUAL_RELEASE_DETAIL_TYPE = 'Firebreak Manual Release';
 export const MANUAL_SOURCE = 'firebreak.manual';
 
 export type GuardDutyDetail = z.infer<typeof GuardDutyDetailSchema>;
 export type ManualDetail = z.infer<typeof ManualDetailSchema>;
+export type ManualReleaseDetail = z.infer<typeof ManualReleaseDetailSchema>;

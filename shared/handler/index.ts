@@ -8,11 +8,12 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import { runPlaybook, type Playbook } from '../engine/index.ts';
-import { ConfigurationError, InvalidFindingError } from '../errors/index.ts';
+import { ConfigurationError, InvalidFindingError, ReleaseIncompleteError, ReleaseRefusedError } from '../errors/index.ts';
 import { EvidenceStore } from '../evidence/index.ts';
-import { parseFindingMessage } from '../findings/index.ts';
+import { parseMessage, type ReleaseMessage } from '../findings/index.ts';
 import { Ledger } from '../ledger/index.ts';
 import { createLogger, incidentLogger } from '../logging/index.ts';
+import { releaseIncident } from '../release/index.ts';
 
 export interface HandlerOptions {
   env?: Record<string, string | undefined>;
@@ -26,7 +27,8 @@ const preview = (body: string) => body.replace(/[\u0000-\u001f\u007f]/g, ' ').sl
 
 /**
  * Builds the SQS-triggered Lambda handler of one playbook: every record is parsed,
- * validated and run through the playbook; invalid messages are recorded as rejected
+ * validated and run through the playbook (a Firebreak Manual Release runs the
+ * playbook's release instead); invalid messages are recorded as rejected
  * and deleted; records whose containment must be retried are reported as batch-item
  * failures, so one bad message never fails the batch. Configuration is validated
  * when the handler is built (at cold start), with a clear error.
@@ -50,7 +52,7 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
   const processor = new BatchProcessor(EventType.SQS);
 
   const rejectMessage = async (record: SQSRecord, reasons: string[]) => {
-    logger.warn('Message rejected: not a finding Firebreak can act on', { messageId: record.messageId, reasons });
+    logger.warn('Message rejected: not a finding or release Firebreak can act on', { messageId: record.messageId, reasons });
     await ledger.recordRejected({
       messageId: record.messageId,
       playbook: playbook.name,
@@ -79,14 +81,44 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
     }
   };
 
-  const handleRecord = async (record: SQSRecord): Promise<void> => {
-    let incidents;
+  // A release acts only on the incident the event names, and only if that incident is
+  // about the resource the event names: a mismatch is rejected, never acted on.
+  const handleRelease = async (record: SQSRecord, release: ReleaseMessage): Promise<void> => {
+    if (release.playbook !== playbook.name) {
+      return rejectMessage(record, [`release is for the ${release.playbook} playbook, but this function runs ${playbook.name}: check the EventBridge rule`]);
+    }
+    const releaseLogger = logger.createChild({ persistentKeys: { incidentId: release.incidentId, resourceId: release.resource.id, messageId: record.messageId } });
     try {
-      incidents = parseFindingMessage(record.body);
+      const result = await releaseIncident(
+        { ledger, clientsFor, logger: releaseLogger, playbooks: { [playbook.name]: playbook }, ...(options.now ? { now: options.now } : {}) },
+        {
+          incidentId: release.incidentId,
+          reason: release.reason,
+          reattach: release.reattach,
+          requestedBy: release.requestedBy,
+          via: 'event',
+          expect: { resourceId: release.resource.id, resourceType: release.resource.type, accountId: config.accountId, playbook: playbook.name },
+        },
+      );
+      releaseLogger.info('Release request handled', { outcome: result.outcome, summary: result.summary });
+      // Like containment: retryable failures keep the message; permanent ones are in the ledger for a responder.
+      if (result.retryableFailures.length > 0) throw new ReleaseIncompleteError(release.incidentId, result.retryableFailures);
+    } catch (error) {
+      if (error instanceof ReleaseRefusedError && !error.retryable) return rejectMessage(record, [error.message]);
+      throw error;
+    }
+  };
+
+  const handleRecord = async (record: SQSRecord): Promise<void> => {
+    let parsed;
+    try {
+      parsed = parseMessage(record.body);
     } catch (error) {
       if (error instanceof InvalidFindingError) return rejectMessage(record, error.reasons);
       throw error;
     }
+    if (parsed.kind === 'release') return handleRelease(record, parsed.release);
+    const incidents = parsed.incidents;
     const results = await Promise.allSettled(
       incidents.map((incident) =>
         runPlaybook(

@@ -21,18 +21,41 @@ export const LEDGER_IAM_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
-/** How a release of an incident went: who asked, why, and each restore step's outcome. */
-export interface ReleaseRecord {
+/** A release step's recorded outcome: like a containment step's, in the `release` stage. */
+export type ReleaseStepOutcome = Omit<StepOutcome, 'stage' | 'retryAfterSeconds'> & { stage: 'release' };
+
+/** One request to release an incident (a retry of an incomplete release adds one). */
+export interface ReleaseAttempt {
   requestedBy: string;
   reason: string;
   reattach: boolean;
   requestedAt: string;
+  via: string;
+}
+
+/** How a release of an incident went: who asked, why, and each restore step's outcome. */
+export interface ReleaseRecord {
+  /** The latest attempt's requester, reason and options (every attempt is in `attempts`). */
+  requestedBy: string;
+  reason: string;
+  reattach: boolean;
+  /** When the latest attempt claimed the release (a `releasing` claim older than 15 min may be taken over). */
+  requestedAt: string;
   /** `cli` (firebreak release) or `event` (a Firebreak Manual Release on the bus). */
   via: string;
   status: 'releasing' | 'released' | 'incomplete';
+  /** Identifies the run holding the release: step and finish writes of any other run are refused. */
+  claimId?: string;
+  attempts?: ReleaseAttempt[];
   releasedBy?: string;
   releasedAt?: string;
-  steps: Record<string, StepOutcome>;
+  finishedAt?: string;
+  summary?: string;
+  /** Steps that failed in the latest attempt (a retry runs them again). */
+  failures?: string[];
+  /** What release deliberately left as containment set it (protections, a stopped instance, evidence). */
+  keptProtections?: string[];
+  steps: Record<string, ReleaseStepOutcome>;
 }
 
 /** The ledger's record of one incident (finding + resource). */
@@ -111,6 +134,35 @@ export interface BeginParams {
   gates: GateResult[];
   /** Take a blast-radius slot (a containment) unless this incident already holds one. */
   blastRadius?: { limit: number; windowSeconds: number; window: BlastRadiusWindow };
+}
+
+/** A `releasing` claim idle for longer than this may be taken over (its run is presumed dead). */
+export const RELEASE_STALE_AFTER_SECONDS = 15 * 60;
+
+export interface BeginReleaseParams {
+  incidentId: string;
+  requestedBy: string;
+  reason: string;
+  reattach: boolean;
+  via: string;
+  /** A fresh id for this run; later writes are conditional on it. */
+  claimId: string;
+  now: Date;
+  /** The release the caller read, when there is one: the claim succeeds only if it is unchanged. */
+  seen?: { claimId: string };
+  staleAfterSeconds?: number;
+}
+
+export type BeginReleaseOutcome = { claimed: true; record: IncidentRecord } | { claimed: false };
+
+export interface FinishReleaseParams {
+  status: 'released' | 'incomplete';
+  now: Date;
+  /** Who released it (for `released`). */
+  releasedBy: string;
+  summary: string;
+  failures: string[];
+  keptProtections: string[];
 }
 
 export type SlotOutcome = 'taken' | 'already-held' | 'limit-reached' | 'not-needed';
@@ -314,6 +366,112 @@ export class Ledger {
       expiresAt: Math.floor(Date.parse(r.receivedAt) / 1000) + 400 * 24 * 3600,
     };
     await this.#db.send(new PutCommand({ TableName: this.table, Item: item }));
+  }
+
+  /**
+   * Claims the release of an incident, so two releases never run at once. Succeeds only
+   * if the incident exists, is not released, and the release the caller read (`seen`;
+   * none for a first release) is still the ledger's and is either incomplete or a
+   * `releasing` claim idle for longer than `staleAfterSeconds`. Earlier attempts' step
+   * outcomes are kept. Returns the record as claimed, or `{ claimed: false }`.
+   */
+  async beginRelease(p: BeginReleaseParams): Promise<BeginReleaseOutcome> {
+    const now = p.now.toISOString();
+    const attempt: ReleaseAttempt = { requestedBy: p.requestedBy, reason: p.reason, reattach: p.reattach, requestedAt: now, via: p.via };
+    const names: Record<string, string> = { '#status': 'status', '#release': 'release' };
+    const values: Record<string, unknown> = { ':released': 'released' };
+    let update: string;
+    let condition = 'attribute_exists(pk) AND #status <> :released';
+    if (!p.seen) {
+      const release: ReleaseRecord = { ...attempt, status: 'releasing', claimId: p.claimId, attempts: [attempt], steps: {} };
+      update = 'SET #release = :release';
+      values[':release'] = release;
+      condition += ' AND attribute_not_exists(#release)';
+    } else {
+      const set: Record<string, unknown> = { ...attempt, status: 'releasing', claimId: p.claimId };
+      const parts = Object.entries(set).map(([k, v]) => {
+        names[`#r_${k}`] = k;
+        values[`:r_${k}`] = v;
+        return `#release.#r_${k} = :r_${k}`;
+      });
+      names['#attempts'] = 'attempts';
+      names['#failures'] = 'failures';
+      values[':attempt'] = [attempt];
+      values[':none'] = [];
+      values[':seen'] = p.seen.claimId;
+      values[':incomplete'] = 'incomplete';
+      values[':releasing'] = 'releasing';
+      values[':stale'] = new Date(p.now.getTime() - (p.staleAfterSeconds ?? RELEASE_STALE_AFTER_SECONDS) * 1000).toISOString();
+      parts.push('#release.#attempts = list_append(if_not_exists(#release.#attempts, :none), :attempt)');
+      update = `SET ${parts.join(', ')} REMOVE #release.#failures`;
+      condition +=
+        ' AND #release.#r_claimId = :seen AND (#release.#r_status = :incomplete OR (#release.#r_status = :releasing AND #release.#r_requestedAt < :stale))';
+    }
+    try {
+      const out = await this.#db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: incidentKey(p.incidentId),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { claimed: true, record: out.Attributes as IncidentRecord };
+    } catch (error) {
+      if (hasErrorCode(error, 'ConditionalCheckFailedException')) return { claimed: false };
+      throw error;
+    }
+  }
+
+  /** Records one release step's outcome; refused (ConditionalCheckFailedException) once another run took the release over. */
+  async recordReleaseStep(incidentId: string, claimId: string, name: string, outcome: ReleaseStepOutcome): Promise<void> {
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: incidentKey(incidentId),
+        UpdateExpression: 'SET #release.#steps.#n = :o',
+        ConditionExpression: '#release.#claim = :claim',
+        ExpressionAttributeNames: { '#release': 'release', '#steps': 'steps', '#claim': 'claimId', '#n': name },
+        ExpressionAttributeValues: { ':o': outcome, ':claim': claimId },
+      }),
+    );
+  }
+
+  /**
+   * Ends a release run: `released` sets the incident's status to released (who, when,
+   * why); `incomplete` keeps the incident's status and lists the failed steps, which
+   * the next release retries. Refused once another run took the release over.
+   */
+  async finishRelease(incidentId: string, claimId: string, p: FinishReleaseParams): Promise<void> {
+    const now = p.now.toISOString();
+    const set: Record<string, unknown> = { status: p.status, finishedAt: now, summary: p.summary, keptProtections: p.keptProtections, failures: p.failures };
+    if (p.status === 'released') Object.assign(set, { releasedBy: p.releasedBy, releasedAt: now });
+    const names: Record<string, string> = { '#release': 'release', '#claim': 'claimId' };
+    const values: Record<string, unknown> = { ':claim': claimId };
+    const parts = Object.entries(set).map(([k, v]) => {
+      names[`#r_${k}`] = k;
+      values[`:r_${k}`] = v;
+      return `#release.#r_${k} = :r_${k}`;
+    });
+    if (p.status === 'released') {
+      names['#status'] = 'status';
+      values[':released'] = 'released';
+      values[':reason'] = p.summary;
+      parts.push('#status = :released', 'statusReason = :reason');
+    }
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: incidentKey(incidentId),
+        UpdateExpression: `SET ${parts.join(', ')}`,
+        ConditionExpression: '#release.#claim = :claim',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   async get(incidentId: string): Promise<IncidentRecord | undefined> {

@@ -1,5 +1,12 @@
 import type { Playbook } from '../engine/index.ts';
 import {
+  captureMemory,
+  captureVolatileData,
+  copySnapshotsToForensicAccount,
+  createForensicVolumes,
+  replaceInstanceProfile,
+  revokeInstanceRoleSessions,
+  stopForOfflineInvestigation,
   captureConsoleOutput,
   captureConsoleScreenshot,
   captureInstance,
@@ -19,11 +26,24 @@ import {
   tagInstance,
   type Ec2Instance,
 } from '../steps/ec2/index.ts';
+import {
+  keepProtectionsAndEvidence,
+  reassociateElasticIps,
+  reattachToAutoScalingGroup,
+  removeRevocationPolicy,
+  reregisterClassicLoadBalancers,
+  reregisterTargets,
+  restoreInstanceProfile,
+  restoreSecurityGroups,
+  tagReleased,
+} from '../steps/ec2/index.ts';
 
 /**
  * Compromised EC2 instance, as the seeds order it: capture the metadata; then,
  * all at once, protect it from termination, isolate it, take it out of its Auto
- * Scaling group and load balancers; then preserve evidence and tag it.
+ * Scaling group and load balancers, and cut off its role's credentials; then
+ * preserve evidence (online capture, snapshots, console, metadata) and tag it;
+ * then investigate (forensic volumes and copies; in full mode, stop it).
  */
 export const ec2InstancePlaybook: Playbook<Ec2Instance> = {
   name: 'ec2-instance',
@@ -45,11 +65,36 @@ export const ec2InstancePlaybook: Playbook<Ec2Instance> = {
     deregisterFromTargetGroups,
     deregisterFromClassicLoadBalancers,
     disassociateElasticIps,
-    // Preserve evidence.
+    // The instance role's credentials are on the box: kill the copies, stop serving new ones.
+    revokeInstanceRoleSessions,
+    replaceInstanceProfile,
+    // Preserve evidence (online investigation included: memory and volatile state go first
+    // in the stage, while the instance still runs).
+    captureVolatileData,
+    captureMemory,
     snapshotVolumes,
     captureConsoleOutput,
     captureConsoleScreenshot,
     preserveInstanceMetadata,
     tagInstance,
+    // Investigate, once evidence is safe: disks for the forensic instance and account, then
+    // (full mode) stop the instance for offline investigation. Never terminate.
+    createForensicVolumes,
+    copySnapshotsToForensicAccount,
+    stopForOfflineInvestigation,
+  ],
+  // Release (`firebreak release`), one step after another: the security groups are back
+  // before load balancers and the Auto Scaling group send traffic again; protections and
+  // evidence stay as containment left them.
+  release: [
+    restoreInstanceProfile,
+    removeRevocationPolicy,
+    restoreSecurityGroups,
+    reassociateElasticIps,
+    reregisterTargets,
+    reregisterClassicLoadBalancers,
+    reattachToAutoScalingGroup,
+    keepProtectionsAndEvidence,
+    tagReleased,
   ],
 };

@@ -591,4 +591,19 @@ describe('Function: iamActionsOf', () => {
     // Assess
     expect(actions).toEqual(['ec2:DescribeInstances', 'ec2:isolate', 'ec2:protect', 'ec2:screenshot', 'ec2:snapshot', 's3:PutObject']);
   });
+
+  it("includes the release steps' actions, so the function can run a release from the bus", () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const withRelease: Playbook<FakeResource> = {
+      ...playbook,
+      release: [{ name: 'restore', description: 'Restore', iamActions: ['ec2:restore', 'ec2:isolate'], run: async () => ({ status: 'done', summary: 'restored' }) }],
+    };
+
+    // Act
+    const actions = iamActionsOf(withRelease, []);
+
+    // Assess
+    expect(actions).toEqual(['ec2:DescribeInstances', 'ec2:isolate', 'ec2:protect', 'ec2:restore', 'ec2:screenshot', 'ec2:snapshot']);
+  });
 });

@@ -6,6 +6,8 @@ import {
   FirebreakError,
   hasErrorCode,
   InvalidFindingError,
+  ReleaseIncompleteError,
+  ReleaseRefusedError,
   ResourceNotFoundError,
   StepFailedError,
 } from '../../../shared/errors/index.ts';
@@ -163,5 +165,31 @@ describe('Class: FirebreakError and its subclasses', () => {
     expect(errors.step).toMatchObject({ name: 'StepFailedError', step: 'isolateNetworkInterfaces', code: 'IsolationGroupMissing', retryable: true, cause });
     expect(errors.step.message).toBe('Step isolateNetworkInterfaces failed (IsolationGroupMissing): no group');
     expect(errors.incomplete).toMatchObject({ name: 'ContainmentIncompleteError', incidentId: 'inc-1', failedSteps: ['a', 'b'], retryable: true });
+  });
+});
+
+describe('Class: ReleaseRefusedError', () => {
+  it('is retryable only while another release is in progress', () => {
+    // Act
+    const busy = new ReleaseRefusedError('inc-0123456789abcdef', 'in-progress', 'a release is running');
+    const unknown = new ReleaseRefusedError('inc-0123456789abcdef', 'not-found', 'no incident');
+
+    // Assess
+    expect(busy).toMatchObject({ name: 'ReleaseRefusedError', retryable: true, refusal: 'in-progress', incidentId: 'inc-0123456789abcdef' });
+    expect(busy.message).toBe('Release of inc-0123456789abcdef refused: a release is running');
+    expect(unknown.retryable).toBe(false);
+    expect(classifyError(unknown)).toMatchObject({ code: 'ReleaseRefusedError', retryable: false });
+  });
+});
+
+describe('Class: ReleaseIncompleteError', () => {
+  it('names the failed steps and asks for redelivery', () => {
+    // Act
+    const error = new ReleaseIncompleteError('inc-0123456789abcdef', ['restoreSecurityGroups']);
+
+    // Assess
+    expect(error).toBeInstanceOf(FirebreakError);
+    expect(error).toMatchObject({ name: 'ReleaseIncompleteError', retryable: true, failedSteps: ['restoreSecurityGroups'] });
+    expect(error.message).toBe('Release of inc-0123456789abcdef is incomplete (retryable failures in: restoreSecurityGroups); the message will be redelivered');
   });
 });

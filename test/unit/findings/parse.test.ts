@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidFindingError } from '../../../shared/errors/index.ts';
-import { incidentIdFor, parseFindingMessage, type PlaybookName } from '../../../shared/findings/index.ts';
+import { incidentIdFor, parseFindingMessage, parseMessage, type PlaybookName } from '../../../shared/findings/index.ts';
 import { ACCOUNT_ID, INSTANCE_ID, fixtureBody, fixtureEvent, fixtureNames, manualEvent } from '../helpers/factories.ts';
 
 interface Expected {
@@ -584,7 +584,7 @@ describe('Function: parseFindingMessage', () => {
       const error = rejectionOf(JSON.stringify(manualEvent(valid, { 'detail-type': 'GuardDuty Finding' })));
 
       // Assess
-      expect(error.reasons).toEqual(['detail-type must be "Firebreak Manual Finding" for source firebreak.manual']);
+      expect(error.reasons).toEqual(['detail-type must be "Firebreak Manual Finding" or "Firebreak Manual Release" for source firebreak.manual']);
     });
 
     it('rejects a manual request without a ticket', () => {
@@ -597,5 +597,107 @@ describe('Function: parseFindingMessage', () => {
       // Assess
       expect(error.reasons[0]).toMatch(/^detail\.ticket:/);
     });
+  });
+});
+
+describe('Function: parseMessage', () => {
+  const INCIDENT = 'inc-0123456789abcdef';
+  const valid = { incidentId: INCIDENT, resource: { resourceType: 'Instance', id: INSTANCE_ID }, reason: 'false positive: pen test SEC-42', requestedBy: 'arn:aws:iam::111122223333:user/alice' };
+  const releaseEvent = (detail: Record<string, unknown>) => JSON.stringify(manualEvent(detail, { 'detail-type': 'Firebreak Manual Release' }));
+  const releaseRejection = (body: string): InvalidFindingError => {
+    try {
+      parseMessage(body);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidFindingError);
+      return error as InvalidFindingError;
+    }
+    throw new Error('expected the message to be rejected');
+  };
+
+  it('turns a Firebreak Manual Release into a release request for the EC2 playbook', () => {
+    // Act
+    const parsed = parseMessage(releaseEvent(valid));
+
+    // Assess
+    expect(parsed).toEqual({
+      kind: 'release',
+      release: {
+        incidentId: INCIDENT,
+        playbook: 'ec2-instance',
+        resource: { type: 'Instance', id: INSTANCE_ID },
+        reason: 'false positive: pen test SEC-42',
+        requestedBy: 'arn:aws:iam::111122223333:user/alice',
+        reattach: false,
+        eventId: '0f0e0d0c-0b0a-4909-8807-060504030201',
+        eventTime: '2025-06-19T14:50:00Z',
+        accountId: ACCOUNT_ID,
+        region: 'us-east-1',
+      },
+    });
+  });
+
+  it('keeps the request to reattach the instance to its Auto Scaling group', () => {
+    // Act
+    const parsed = parseMessage(releaseEvent({ ...valid, reattach: true }));
+
+    // Assess
+    expect(parsed).toMatchObject({ kind: 'release', release: { reattach: true } });
+  });
+
+  it('returns the incidents of a finding, as parseFindingMessage does', () => {
+    // Act
+    const parsed = parseMessage(fixtureBody('ec2-c-cactivity-b.json'));
+
+    // Assess
+    expect(parsed).toEqual({ kind: 'findings', incidents: parseFindingMessage(fixtureBody('ec2-c-cactivity-b.json')) });
+  });
+
+  it('is not taken for a finding by parseFindingMessage', () => {
+    // Act
+    const error = rejectionOf(releaseEvent(valid));
+
+    // Assess
+    expect(error.reasons).toEqual(['a Firebreak Manual Release is a release request, not a finding']);
+  });
+
+  it('cuts a 10 KB reason to 512 characters and strips its control characters', () => {
+    // Act
+    const parsed = parseMessage(releaseEvent({ ...valid, reason: `ok\u0000\u001b[31m${'x'.repeat(10_000)}` }));
+
+    // Assess
+    const reason = parsed.kind === 'release' ? parsed.release.reason : '';
+    expect(reason).toHaveLength(512);
+    expect(reason.startsWith('ok  [31mxxx')).toBe(true);
+  });
+
+  it.each([
+    ['an empty reason', { reason: '' }, /^detail\.reason: reason must not be empty$/],
+    ['a reason of control characters only', { reason: '\u0000\n\t' }, /^detail\.reason: reason must not be empty$/],
+    ['no reason', { reason: undefined }, /^detail\.reason:/],
+    ['no requester', { requestedBy: undefined }, /^detail\.requestedBy:/],
+    ['a requester with markup', { requestedBy: 'alice <script>' }, /^detail\.requestedBy: requestedBy must be an IAM-style name or ARN$/],
+    ['an incident id with path characters', { incidentId: 'inc-../../../etc/pwd' }, /^detail\.incidentId: incident id must be inc- followed by 16 hex digits$/],
+    ['an incident id with upper-case hex', { incidentId: 'inc-0123456789ABCDEF' }, /^detail\.incidentId:/],
+    ['a hostile instance id', { resource: { resourceType: 'Instance', id: 'i-123; rm -rf /' } }, /^detail\.resource\.id: not an EC2 instance id$/],
+    ['a resource type without a manual playbook', { resource: { resourceType: 'S3Bucket', id: 'acme' } }, /^detail\.resource\.resourceType: manual releases for "S3Bucket" are not supported yet$/],
+    ['reattach as a string', { reattach: 'yes' }, /^detail\.reattach:/],
+  ])('rejects a release with %s', (_what, overrides, reason) => {
+    // Act
+    const error = releaseRejection(releaseEvent({ ...valid, ...overrides }));
+
+    // Assess
+    expect(error.reasons[0]).toMatch(reason);
+  });
+
+  it('does not take a resource from a __proto__ key', () => {
+    // Prepare
+    const body = releaseEvent(valid).replace('"resource":{', '"__proto__":{"resource":{"resourceType":"Instance","id":"i-0fffffffffffffff0"}},"resource":{');
+
+    // Act
+    const parsed = parseMessage(body);
+
+    // Assess
+    expect(parsed).toMatchObject({ kind: 'release', release: { resource: { id: INSTANCE_ID } } });
+    expect(({} as Record<string, unknown>).resource).toBeUndefined();
   });
 });

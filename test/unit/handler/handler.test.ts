@@ -1,12 +1,14 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Playbook, StepDefinition } from '../../../shared/engine/index.ts';
 import { ConfigurationError } from '../../../shared/errors/index.ts';
 import { createFindingHandler } from '../../../shared/handler/index.ts';
+import type { ReleaseStepDefinition } from '../../../shared/release/index.ts';
+import { aRecord, contained, INCIDENT_ID, RESPONDER } from '../release/helpers.ts';
 import {
   aLambdaContext,
   anS3Client,
@@ -15,7 +17,9 @@ import {
   awsError,
   FIXED_NOW,
   fixtureBody,
+  INSTANCE_ID,
   LEDGER_TABLE,
+  manualEvent,
   REGION,
   silentLogger,
   someClients,
@@ -203,5 +207,161 @@ describe('Function: createFindingHandler', () => {
 
     // Assess
     expect(typeof handler).toBe('function');
+  });
+});
+
+describe('Function: createFindingHandler — Firebreak Manual Release', () => {
+  /** A playbook with one release step, which fails as the test says. */
+  function playbookReleasing(failure?: Error, name: Playbook<{ id: string }>['name'] = 'ec2-instance') {
+    const restore: ReleaseStepDefinition<{ id: string }> = {
+      name: 'restore',
+      description: 'Restore',
+      iamActions: [],
+      run: vi.fn(async () => {
+        if (failure) throw failure;
+        return { status: 'done' as const, summary: 'restored' };
+      }),
+    };
+    const { playbook, isolate } = playbookThrottling(undefined);
+    return { playbook: { ...playbook, name, release: [restore] }, restore, isolate };
+  }
+  const releaseBody = (detail: Record<string, unknown> = {}) =>
+    JSON.stringify(
+      manualEvent(
+        { incidentId: INCIDENT_ID, resource: { resourceType: 'Instance', id: INSTANCE_ID }, reason: 'false positive', requestedBy: RESPONDER, ...detail },
+        { 'detail-type': 'Firebreak Manual Release', source: 'firebreak.manual' },
+      ),
+    );
+  const record = aRecord({ steps: { isolate: contained('done') } });
+  const claimed = () => ({ ...record, release: { requestedBy: RESPONDER, reason: 'false positive', reattach: false, requestedAt: FIXED_NOW.toISOString(), via: 'event', status: 'releasing', claimId: 'c', steps: {} } });
+  const releaseWrites = () => dbMock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+
+  beforeEach(() => {
+    dbMock.on(GetCommand).resolves({ Item: record });
+    dbMock.on(UpdateCommand, { ReturnValues: 'ALL_NEW' }).resolves({ Attributes: claimed() });
+  });
+
+  it('runs the release of the incident the event names, on the function of its resource type', async () => {
+    // Prepare
+    const { playbook, restore, isolate } = playbookReleasing();
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody({ reattach: true }), 'msg-release')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(isolate.run).not.toHaveBeenCalled();
+    expect(restore.run).toHaveBeenCalledTimes(1);
+    expect(vi.mocked(restore.run).mock.calls[0]![0].request).toMatchObject({ incidentId: INCIDENT_ID, via: 'event', reattach: true, requestedBy: RESPONDER, reason: 'false positive' });
+    const writes = releaseWrites();
+    expect(writes[0]!.ExpressionAttributeValues![':release']).toMatchObject({ via: 'event', requestedBy: RESPONDER, reattach: true, status: 'releasing' });
+    expect(writes.at(-1)!.ExpressionAttributeValues).toMatchObject({ ':r_status': 'released', ':released': 'released' });
+    expect(rejectedPuts()).toEqual([]);
+  });
+
+  it('rejects, and never acts on, a release whose incident is about another resource', async () => {
+    // Prepare
+    const { playbook, restore } = playbookReleasing();
+    const handler = handlerFor(playbook);
+    const other = 'i-0fffffffffffffff0';
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody({ resource: { resourceType: 'Instance', id: other } }), 'msg-mismatch')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(restore.run).not.toHaveBeenCalled();
+    expect(releaseWrites()).toEqual([]);
+    expect(rejectedPuts()).toEqual([
+      expect.objectContaining({
+        pk: 'rejected#msg-mismatch',
+        reasons: [`Release of ${INCIDENT_ID} refused: the request names resource "${other}" but ${INCIDENT_ID} is about ${INSTANCE_ID}; nothing was changed`],
+      }),
+    ]);
+  });
+
+  it('rejects a release of an unknown incident without retrying it', async () => {
+    // Prepare
+    dbMock.on(GetCommand).resolves({});
+    const { playbook, restore } = playbookReleasing();
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody(), 'msg-unknown')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(restore.run).not.toHaveBeenCalled();
+    expect(rejectedPuts().map((p) => p.reasons[0])).toEqual([expect.stringMatching(/^Release of inc-[0-9a-f]{16} refused: no incident/)]);
+  });
+
+  it('rejects a release meant for another playbook', async () => {
+    // Prepare
+    const { playbook, restore } = playbookReleasing(undefined, 's3-bucket');
+    const handler = handlerFor(playbook, validEnv({ FIREBREAK_PLAYBOOK: 's3-bucket' }));
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody(), 'msg-s3')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(restore.run).not.toHaveBeenCalled();
+    expect(rejectedPuts()[0]!.reasons).toEqual(['release is for the ec2-instance playbook, but this function runs s3-bucket: check the EventBridge rule']);
+  });
+
+  it('keeps the message when a release step failed with a retryable error', async () => {
+    // Prepare
+    const { playbook } = playbookReleasing(awsError('RequestLimitExceeded', { httpStatusCode: 503 }));
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody(), 'msg-throttled')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-throttled' }] });
+    expect(releaseWrites().at(-1)!.ExpressionAttributeValues).toMatchObject({ ':r_status': 'incomplete', ':r_failures': ['restore'] });
+    expect(rejectedPuts()).toEqual([]);
+  });
+
+  it('deletes the message when a release step failed permanently, leaving the failure in the ledger', async () => {
+    // Prepare
+    const { playbook } = playbookReleasing(awsError('AccessDenied', { httpStatusCode: 403 }));
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody(), 'msg-denied')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(releaseWrites().at(-1)!.ExpressionAttributeValues).toMatchObject({ ':r_status': 'incomplete' });
+  });
+
+  it('keeps the message while another release of the incident is running', async () => {
+    // Prepare
+    dbMock.on(GetCommand).resolves({ Item: claimed() });
+    const { playbook, restore } = playbookReleasing();
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody(), 'msg-busy')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-busy' }] });
+    expect(restore.run).not.toHaveBeenCalled();
+  });
+
+  it('rejects a release event with a hostile reason-less body like any invalid message', async () => {
+    // Prepare
+    const { playbook, restore } = playbookReleasing();
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody({ reason: '\u0000' }), 'msg-bad')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(restore.run).not.toHaveBeenCalled();
+    expect(rejectedPuts()[0]!.reasons).toEqual(['detail.reason: reason must not be empty']);
   });
 });

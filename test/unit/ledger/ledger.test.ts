@@ -364,4 +364,164 @@ describe('Class: Ledger', () => {
       expect(dbMock.commandCalls(ScanCommand).map((c) => c.args[0].input.ExclusiveStartKey)).toEqual([undefined, { pk: 'a' }]);
     });
   });
+
+  describe('Methods: beginRelease, recordReleaseStep, finishRelease', () => {
+    const claim = {
+      incidentId: incident.incidentId,
+      requestedBy: 'arn:aws:sts::111122223333:assumed-role/Responder/alice',
+      reason: 'false positive',
+      reattach: false,
+      via: 'cli',
+      claimId: 'claim-2',
+      now: FIXED_NOW,
+    };
+    const attempt = { requestedBy: claim.requestedBy, reason: 'false positive', reattach: false, requestedAt: FIXED_NOW.toISOString(), via: 'cli' };
+
+    it('claims a first release only if the incident exists, is not released and has no release yet', async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).resolves({ Attributes: { pk: incidentPk, status: 'contained', release: { status: 'releasing' } } });
+
+      // Act
+      const outcome = await newLedger().beginRelease(claim);
+
+      // Assess
+      expect(outcome).toEqual({ claimed: true, record: { pk: incidentPk, status: 'contained', release: { status: 'releasing' } } });
+      expect(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+        TableName: LEDGER_TABLE,
+        Key: { pk: incidentPk, sk: 'incident' },
+        UpdateExpression: 'SET #release = :release',
+        ConditionExpression: 'attribute_exists(pk) AND #status <> :released AND attribute_not_exists(#release)',
+        ExpressionAttributeNames: { '#status': 'status', '#release': 'release' },
+        ExpressionAttributeValues: {
+          ':released': 'released',
+          ':release': { ...attempt, status: 'releasing', claimId: 'claim-2', attempts: [attempt], steps: {} },
+        },
+        ReturnValues: 'ALL_NEW',
+      });
+    });
+
+    it('claims a retry only over the release it read, when that is incomplete or idle for 15 minutes, keeping its steps', async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).resolves({ Attributes: { pk: incidentPk } });
+
+      // Act
+      await newLedger().beginRelease({ ...claim, seen: { claimId: 'claim-1' } });
+
+      // Assess
+      const input = dbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
+      expect(input.UpdateExpression).toBe(
+        'SET #release.#r_requestedBy = :r_requestedBy, #release.#r_reason = :r_reason, #release.#r_reattach = :r_reattach, #release.#r_requestedAt = :r_requestedAt, ' +
+          '#release.#r_via = :r_via, #release.#r_status = :r_status, #release.#r_claimId = :r_claimId, ' +
+          '#release.#attempts = list_append(if_not_exists(#release.#attempts, :none), :attempt) REMOVE #release.#failures',
+      );
+      expect(input.ConditionExpression).toBe(
+        'attribute_exists(pk) AND #status <> :released AND #release.#r_claimId = :seen AND (#release.#r_status = :incomplete OR (#release.#r_status = :releasing AND #release.#r_requestedAt < :stale))',
+      );
+      expect(input.ExpressionAttributeValues).toMatchObject({
+        ':seen': 'claim-1',
+        ':r_claimId': 'claim-2',
+        ':r_status': 'releasing',
+        ':attempt': [attempt],
+        ':stale': new Date(FIXED_NOW.getTime() - 15 * 60_000).toISOString(),
+      });
+      // Every name and value used, none left over (DynamoDB refuses unused ones).
+      const expr = `${input.UpdateExpression} ${input.ConditionExpression}`;
+      expect(Object.keys(input.ExpressionAttributeNames!).filter((n) => !expr.includes(n))).toEqual([]);
+      expect(Object.keys(input.ExpressionAttributeValues!).filter((v) => !new RegExp(`${v}(?![A-Za-z_])`).test(expr))).toEqual([]);
+    });
+
+    it('takes over an idle claim after the staleness asked for', async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).resolves({ Attributes: { pk: incidentPk } });
+
+      // Act
+      await newLedger().beginRelease({ ...claim, seen: { claimId: 'claim-1' }, staleAfterSeconds: 60 });
+
+      // Assess
+      expect(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input.ExpressionAttributeValues![':stale']).toBe(new Date(FIXED_NOW.getTime() - 60_000).toISOString());
+    });
+
+    it('reports a claim someone else holds as not claimed, and throws anything else', async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).rejectsOnce(awsError('ConditionalCheckFailedException')).rejectsOnce(awsError('ProvisionedThroughputExceededException'));
+      const ledger = newLedger();
+
+      // Act
+      const lost = await ledger.beginRelease(claim);
+      const failed = ledger.beginRelease(claim);
+
+      // Assess
+      expect(lost).toEqual({ claimed: false });
+      await expect(failed).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    });
+
+    it('records a release step only while holding the claim', async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).resolves({});
+      const outcome = { stage: 'release' as const, status: 'done' as const, summary: 'restored', attempts: 1 };
+
+      // Act
+      await newLedger().recordReleaseStep(incident.incidentId, 'claim-2', 'restoreSecurityGroups', outcome);
+
+      // Assess
+      expect(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+        TableName: LEDGER_TABLE,
+        Key: { pk: incidentPk, sk: 'incident' },
+        UpdateExpression: 'SET #release.#steps.#n = :o',
+        ConditionExpression: '#release.#claim = :claim',
+        ExpressionAttributeNames: { '#release': 'release', '#steps': 'steps', '#claim': 'claimId', '#n': 'restoreSecurityGroups' },
+        ExpressionAttributeValues: { ':o': outcome, ':claim': 'claim-2' },
+      });
+    });
+
+    it('finishes a release by marking the incident released, with who and when', async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await newLedger().finishRelease(incident.incidentId, 'claim-2', {
+        status: 'released',
+        now: FIXED_NOW,
+        releasedBy: claim.requestedBy,
+        summary: 'released by alice',
+        failures: [],
+        keptProtections: ['termination protection'],
+      });
+
+      // Assess
+      const input = dbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
+      expect(input.UpdateExpression).toBe(
+        'SET #release.#r_status = :r_status, #release.#r_finishedAt = :r_finishedAt, #release.#r_summary = :r_summary, #release.#r_keptProtections = :r_keptProtections, ' +
+          '#release.#r_failures = :r_failures, #release.#r_releasedBy = :r_releasedBy, #release.#r_releasedAt = :r_releasedAt, #status = :released, statusReason = :reason',
+      );
+      expect(input.ConditionExpression).toBe('#release.#claim = :claim');
+      expect(input.ExpressionAttributeValues).toEqual({
+        ':claim': 'claim-2',
+        ':r_status': 'released',
+        ':r_finishedAt': FIXED_NOW.toISOString(),
+        ':r_summary': 'released by alice',
+        ':r_keptProtections': ['termination protection'],
+        ':r_failures': [],
+        ':r_releasedBy': claim.requestedBy,
+        ':r_releasedAt': FIXED_NOW.toISOString(),
+        ':released': 'released',
+        ':reason': 'released by alice',
+      });
+    });
+
+    it("finishes an incomplete release without changing the incident's status", async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await newLedger().finishRelease(incident.incidentId, 'claim-2', { status: 'incomplete', now: FIXED_NOW, releasedBy: 'x', summary: 'incomplete', failures: ['reregisterTargets'], keptProtections: [] });
+
+      // Assess
+      const input = dbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
+      expect(input.UpdateExpression).not.toContain('#status');
+      expect(input.UpdateExpression).not.toContain('releasedBy');
+      expect(input.ExpressionAttributeNames).not.toHaveProperty('#status');
+      expect(input.ExpressionAttributeValues).toMatchObject({ ':r_status': 'incomplete', ':r_failures': ['reregisterTargets'] });
+    });
+  });
 });
