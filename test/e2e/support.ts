@@ -48,7 +48,7 @@ export function pipeline(name: 'firebreak' | 'observe' | 'limited' | 'retry' | '
 }
 
 export const buildScenario = (options: WebAppScenarioOptions = {}) =>
-  buildWebAppScenario({ ec2: world.ec2, autoscaling: world.autoscaling, elbv2: world.elbv2, elb: world.elb }, options);
+  buildWebAppScenario({ ec2: world.ec2, autoscaling: world.autoscaling, elbv2: world.elbv2, elb: world.elb, iam: world.iam }, options);
 
 /** A GuardDuty fixture rewritten to name the scenario's victim (or another of its instances). */
 export async function findingFor(scenario: WebAppScenario, fixture = 'ec2-c-cactivity-b', overrides: { findingId?: string; count?: number; instanceIndex?: 0 | 1 } = {}): Promise<FindingEvent> {
@@ -113,9 +113,10 @@ export async function instance(instanceId: string) {
   return out.Reservations![0]!.Instances![0]!;
 }
 
+/** The incident's snapshots of the instance's volumes (not the copies made for the forensic account). */
 export async function snapshotsOf(incidentId: string) {
   const out = await world.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag:firebreak:incident-id', Values: [incidentId] }] }));
-  return out.Snapshots ?? [];
+  return (out.Snapshots ?? []).filter((s) => !s.Tags?.some((t) => t.Key === 'firebreak:source-snapshot'));
 }
 
 export async function addressOf(allocationId: string) {

@@ -78,6 +78,9 @@ module "firebreak" {
 
   max_receive_count          = 3
   visibility_timeout_seconds = 5
+  # Every end-to-end test contains its own scenario on this pipeline within the hour; the
+  # limit itself is tested on fb-limited.
+  blast_radius_limit = 100
 
   ec2 = {
     forensics = {
