@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -27,13 +27,17 @@ import {
 } from '../helpers/factories.ts';
 
 const dbMock = mockClient(DynamoDBDocumentClient);
+const sqsMock = mockClient(SQSClient);
 beforeEach(() => {
   dbMock.on(BatchGetCommand).resolves({});
   dbMock.on(UpdateCommand).resolves({});
   dbMock.on(TransactWriteCommand).resolves({});
   dbMock.on(PutCommand).resolves({});
 });
-afterEach(() => dbMock.reset());
+afterEach(() => {
+  dbMock.reset();
+  sqsMock.reset();
+});
 
 const THROTTLED_INSTANCE = 'i-0d4c3b2a1f0e98765';
 
@@ -172,6 +176,54 @@ describe('Function: createFindingHandler', () => {
         reasons: ['finding is for the s3-bucket playbook, but this function runs ec2-instance: check the EventBridge rule'],
       }),
     ]);
+  });
+
+  it('re-queues the same message, delayed, when a step waits on AWS, and acknowledges this delivery', async () => {
+    // Prepare
+    const { playbook } = playbookThrottling(undefined);
+    const waiting: StepDefinition<{ id: string }> = {
+      name: 'forensicVolumes',
+      stage: 'investigate',
+      description: 'Create forensic volumes',
+      iamActions: [],
+      run: async () => ({ status: 'pending', summary: 'snapshot 20% done', retryAfterSeconds: 60 }),
+    };
+    const queueUrl = 'https://sqs.us-east-1.amazonaws.com/111122223333/firebreak-ec2-instance';
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'follow-up-1' });
+    const handler = handlerFor({ ...playbook, steps: [...playbook.steps, waiting] }, validEnv({ FIREBREAK_QUEUE_URL: queueUrl }));
+    const body = fixtureBody('ec2-c-cactivity-b.json');
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(body, 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input)).toEqual([{ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: 60 }]);
+  });
+
+  it('still acknowledges the delivery when the follow-up cannot be queued, or no queue is configured', async () => {
+    // Prepare
+    const { playbook } = playbookThrottling(undefined);
+    const waiting: StepDefinition<{ id: string }> = {
+      name: 'stop',
+      stage: 'investigate',
+      description: 'Stop',
+      iamActions: [],
+      run: async () => ({ status: 'pending', summary: 'stopping' }),
+    };
+    sqsMock.on(SendMessageCommand).rejects(awsError('AccessDenied', { httpStatusCode: 403 }));
+    const withQueue = handlerFor({ ...playbook, steps: [...playbook.steps, waiting] }, validEnv({ FIREBREAK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/q' }));
+    const withoutQueue = handlerFor({ ...playbook, steps: [...playbook.steps, waiting] });
+
+    // Act
+    const responses = [
+      await withQueue(anSqsEvent(anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-1')), aLambdaContext()),
+      await withoutQueue(anSqsEvent(anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-2')), aLambdaContext()),
+    ];
+
+    // Assess
+    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input.DelaySeconds)).toEqual([300]);
   });
 
   it('refuses to start with an invalid configuration, naming the variable', () => {
