@@ -2,16 +2,18 @@
 import type { IncidentRecord, RejectedRecord } from '../../shared/ledger/index.ts';
 import type { StepOutcome } from '../../shared/engine/index.ts';
 
-const ICON: Record<string, string> = { done: '✔', skipped: '–', failed: '✘', planned: '○' };
-const STAGE_ORDER = { contain: 0, evidence: 1 } as Record<string, number>;
+const ICON: Record<string, string> = { done: '✔', skipped: '–', failed: '✘', planned: '○', pending: '…' };
+const STAGE_ORDER = { contain: 0, evidence: 1, investigate: 2, release: 3 } as Record<string, number>;
 
-export function formatSteps(steps: Record<string, StepOutcome>): string[] {
+type ShownOutcome = Pick<StepOutcome, 'status' | 'summary' | 'startedAt' | 'durationMs' | 'error'> & { stage: string };
+
+export function formatSteps(steps: Record<string, ShownOutcome>): string[] {
   return Object.entries(steps)
     .sort(([, a], [, b]) => (STAGE_ORDER[a.stage] ?? 9) - (STAGE_ORDER[b.stage] ?? 9) || (a.startedAt ?? '').localeCompare(b.startedAt ?? ''))
     .map(([name, o]) => {
       const ms = o.durationMs !== undefined ? ` ${o.durationMs} ms` : '';
       const err = o.error ? ` [${o.error.code}${o.error.retryable ? ', retryable' : ''}${o.error.unsupported ? ', unsupported here' : ''}]` : '';
-      return `    ${ICON[o.status] ?? '?'} ${o.stage.padEnd(8)} ${name.padEnd(36)} ${o.status.padEnd(7)}${ms}  ${o.summary}${err}`;
+      return `    ${ICON[o.status] ?? '?'} ${o.stage.padEnd(11)} ${name.padEnd(36)} ${o.status.padEnd(7)}${ms}  ${o.summary}${err}`;
     });
 }
 
@@ -23,6 +25,14 @@ export function formatIncident(r: IncidentRecord): string[] {
   const failedGates = (r.gates ?? []).filter((g) => !g.passed);
   if (failedGates.length) lines.push(...failedGates.map((g) => `    gate ${g.gate}: ${g.reason}`));
   lines.push(...formatSteps(r.steps ?? {}));
+  const release = r.release;
+  if (release) {
+    lines.push(
+      `    RELEASE ${release.status.toUpperCase()} — requested by ${release.requestedBy} via ${release.via} at ${release.requestedAt}${release.reattach ? ' (--reattach)' : ''}: ${release.reason}`,
+    );
+    if (release.releasedBy) lines.push(`    released by ${release.releasedBy} at ${release.releasedAt}`);
+    lines.push(...formatSteps(release.steps ?? {}));
+  }
   return lines;
 }
 
