@@ -337,7 +337,10 @@ export class Ledger {
     );
   }
 
-  /** Sets the incident's status after a delivery; `isolatedAt` is kept from the first isolation. */
+  /**
+   * Sets the incident's status after a delivery; `isolatedAt` is kept from the first
+   * isolation. A released incident keeps its status (the write is skipped).
+   */
   async finish(incidentId: string, status: IncidentStatus, reason: string, now: Date, isolatedAt?: string): Promise<void> {
     const values: Record<string, unknown> = { ':s': status, ':r': reason, ':f': now.toISOString() };
     let expr = 'SET #status = :s, statusReason = :r, finishedAt = :f';
@@ -345,15 +348,24 @@ export class Ledger {
       expr += ', isolatedAt = if_not_exists(isolatedAt, :i)';
       values[':i'] = isolatedAt;
     }
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: incidentKey(incidentId),
-        UpdateExpression: expr,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
-      }),
-    );
+    // A delivery that started before a responder released the incident must not write
+    // `contained` over `released` when it finishes.
+    const guarded = status !== 'released';
+    if (guarded) values[':released'] = 'released';
+    try {
+      await this.#db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: incidentKey(incidentId),
+          UpdateExpression: expr,
+          ...(guarded ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :released' } : {}),
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!hasErrorCode(error, 'ConditionalCheckFailedException')) throw error;
+    }
   }
 
   /** Keeps a message that was not a valid finding, with why, for the audit trail. */

@@ -306,6 +306,21 @@ describe('Class: Ledger', () => {
       });
       expect(without!.UpdateExpression).toBe('SET #status = :s, statusReason = :r, finishedAt = :f');
       expect(without!.ExpressionAttributeValues).not.toHaveProperty(':i');
+      expect(without!.ConditionExpression).toBe('attribute_not_exists(#status) OR #status <> :released');
+    });
+
+    it('never writes over a release that happened while the delivery ran, and fails loudly on anything else', async () => {
+      // Prepare
+      dbMock.on(UpdateCommand).rejects(awsError('ConditionalCheckFailedException'));
+
+      // Act / Assess: the conditional failure is the release winning — nothing to do
+      await expect(newLedger().finish(incident.incidentId, 'contained', 'contained', FIXED_NOW)).resolves.toBeUndefined();
+      // Recording the released status itself is not guarded
+      dbMock.on(UpdateCommand).resolves({});
+      await newLedger().finish(incident.incidentId, 'released', 'released by …', FIXED_NOW);
+      expect(dbMock.commandCalls(UpdateCommand).at(-1)!.args[0].input.ConditionExpression).toBeUndefined();
+      dbMock.on(UpdateCommand).rejects(new Error('network down'));
+      await expect(newLedger().finish(incident.incidentId, 'contained', 'contained', FIXED_NOW)).rejects.toThrow('network down');
     });
   });
 
