@@ -1,16 +1,10 @@
 // `firebreak release`: undo an incident's containment, directly with the caller's
 // credentials, or by putting a Firebreak Manual Release event on the bus.
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ClientFactory } from '../../shared/aws/index.ts';
+import { createClientFactory, type ClientFactory } from '../../shared/aws/index.ts';
 import { ReleaseRefusedError } from '../../shared/errors/index.ts';
 import { MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
 import { Ledger } from '../../shared/ledger/index.ts';
@@ -60,19 +54,8 @@ async function whoIsCalling(endpoint: string, region: string, log: (l: string) =
   }
 }
 
-function clientsAt(endpoint: string, region: string, credentials?: AwsCredentialIdentity): ClientFactory {
-  return (target) => {
-    const config = { region: target.region, endpoint, maxAttempts: 3, ...(credentials ? { credentials } : {}) };
-    return {
-      ec2: new EC2Client(config),
-      autoScaling: new AutoScalingClient(config),
-      elbv2: new ElasticLoadBalancingV2Client(config),
-      elb: new ElasticLoadBalancingClient(config),
-      iam: new IAMClient(config),
-      ssm: new SSMClient(config),
-    };
-  };
-}
+const clientsAt = (endpoint: string, credentials?: AwsCredentialIdentity): ClientFactory =>
+  createClientFactory({ endpoint, ...(credentials ? { credentials } : {}) });
 
 const ICON: Record<string, string> = { done: '✔', skipped: '–', failed: '✘' };
 
@@ -131,7 +114,7 @@ export async function releaseCommand(opts: ReleaseCommandOptions): Promise<numbe
   log(`Releasing ${opts.incidentId} as ${caller.arn}${opts.reattach ? ' (with --reattach)' : ''}`);
   try {
     const result = await releaseIncident(
-      { ledger, clientsFor: clientsAt(opts.endpoint, opts.region, caller.credentials), logger: quietLogger(), playbooks: PLAYBOOKS, ...(opts.now ? { now: opts.now } : {}) },
+      { ledger, clientsFor: clientsAt(opts.endpoint, caller.credentials), logger: quietLogger(), playbooks: PLAYBOOKS, ...(opts.now ? { now: opts.now } : {}) },
       { incidentId: opts.incidentId, reason: opts.reason, reattach: opts.reattach, requestedBy: caller.arn, via: 'cli', expect: { accountId: caller.accountId } },
     );
     for (const line of formatRelease(result)) log(line);

@@ -32,6 +32,10 @@ export type ClientFactory = (target: Target) => Clients;
 export interface ClientOptions {
   /** SDK retry attempts per call before a step fails (default 3, the SDK's standard mode). */
   maxAttempts?: number;
+  /** An explicit endpoint (the CLI against an emulator); functions use the SDK's own configuration. */
+  endpoint?: string;
+  /** Explicit credentials; otherwise the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**
@@ -47,7 +51,11 @@ export interface ClientOptions {
  */
 export function createClientFactory(options: ClientOptions = {}): ClientFactory {
   const cache = new Map<string, Clients>();
-  const common = { maxAttempts: options.maxAttempts ?? 3 };
+  const common = {
+    maxAttempts: options.maxAttempts ?? 3,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
   return (target) => {
     // Cross-account roles come with a later issue; today every target is the
     // function's own account, which the engine checks before calling this.

@@ -1,4 +1,6 @@
 export { runPlaybook, iamActionsOf } from './run.ts';
+export { executeStep } from './execute.ts';
+export type { ExecutedOutcome, Execution } from './execute.ts';
 export type { DeliveryResult, EngineDeps } from './run.ts';
 export { evaluateGates, matchesPattern } from './gates.ts';
 export type { GateResult, GateSubject } from './gates.ts';

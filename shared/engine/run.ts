@@ -5,6 +5,7 @@ import { classifyError, ContainmentIncompleteError, InvalidFindingError, Resourc
 import type { EvidenceStore } from '../evidence/index.ts';
 import type { Incident } from '../findings/index.ts';
 import type { IncidentRecord, Ledger } from '../ledger/index.ts';
+import { executeStep } from './execute.ts';
 import { evaluateGates, type GateResult } from './gates.ts';
 import type { IncidentStatus, Playbook, StepContext, StepDefinition, StepOutcome } from './types.ts';
 
@@ -214,38 +215,8 @@ function boundPending(outcome: StepOutcome, maxAttempts: number): StepOutcome {
   };
 }
 
-async function runStep<R>(step: StepDefinition<R>, ctx: StepContext<R>, before: StepOutcome | undefined): Promise<StepOutcome> {
-  const started = ctx.now();
-  const attempts = (before?.attempts ?? 0) + 1;
-  const timing = () => {
-    const finished = ctx.now();
-    return { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
-  };
-  try {
-    const result = await step.run(ctx);
-    ctx.logger.info(`Step ${step.name} ${result.status}`, { step: step.name, stage: step.stage, status: result.status, summary: result.summary });
-    return {
-      stage: step.stage,
-      status: result.status,
-      summary: result.summary,
-      attempts,
-      ...timing(),
-      ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}),
-      ...(result.data ? { data: result.data } : {}),
-      ...(result.evidence ? { evidence: result.evidence } : {}),
-    };
-  } catch (error) {
-    const c = classifyError(error);
-    ctx.logger.error(`Step ${step.name} failed`, { step: step.name, stage: step.stage, errorCode: c.code, retryable: c.retryable, error: error as Error });
-    return {
-      stage: step.stage,
-      status: 'failed',
-      summary: c.unsupported ? `${step.description}: the API is not supported by this endpoint` : `${step.description}: failed with ${c.code}`,
-      attempts,
-      ...timing(),
-      error: { code: c.code, message: c.message.slice(0, 1000), retryable: c.retryable, unsupported: c.unsupported },
-    };
-  }
+function runStep<R>(step: StepDefinition<R>, ctx: StepContext<R>, before: StepOutcome | undefined): Promise<StepOutcome> {
+  return executeStep({ name: step.name, description: step.description, stage: step.stage, now: ctx.now, logger: ctx.logger, ...(before ? { before } : {}) }, () => step.run(ctx));
 }
 
 function plannedOutcome<R>(step: StepDefinition<R>, mode: string): StepOutcome {

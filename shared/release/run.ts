@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import type { ClientFactory } from '../aws/index.ts';
 import type { Playbook } from '../engine/types.ts';
+import { executeStep } from '../engine/execute.ts';
 import { classifyError, hasErrorCode, ReleaseRefusedError, ResourceNotFoundError } from '../errors/index.ts';
 import { IncidentIdSchema, PrincipalSchema, type Incident, type PlaybookName } from '../findings/index.ts';
 import { RELEASE_STALE_AFTER_SECONDS, type IncidentRecord, type Ledger, type ReleaseRecord, type ReleaseStepOutcome } from '../ledger/index.ts';
@@ -257,34 +258,9 @@ function incidentOf(r: IncidentRecord): Incident {
 }
 
 async function runReleaseStep<R>(step: ReleaseStepDefinition<R>, ctx: ReleaseStepContext<R>, before: ReleaseStepOutcome | undefined): Promise<ReleaseStepOutcome> {
-  const started = ctx.now();
-  const attempts = (before?.attempts ?? 0) + 1;
-  const timing = () => {
-    const finished = ctx.now();
-    return { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
-  };
-  try {
-    const result = await step.run(ctx);
-    ctx.logger.info(`Release step ${step.name} ${result.status}`, { step: step.name, status: result.status, summary: result.summary });
-    return {
-      stage: 'release',
-      status: result.status,
-      summary: result.summary,
-      attempts,
-      ...timing(),
-      ...(result.data ? { data: result.data } : {}),
-      ...(result.evidence ? { evidence: result.evidence } : {}),
-    };
-  } catch (error) {
-    const c = classifyError(error);
-    ctx.logger.error(`Release step ${step.name} failed`, { step: step.name, errorCode: c.code, retryable: c.retryable, error: error as Error });
-    return {
-      stage: 'release',
-      status: 'failed',
-      summary: c.unsupported ? `${step.description}: the API is not supported by this endpoint` : `${step.description}: failed with ${c.code}: ${c.message.slice(0, 300)}`,
-      attempts,
-      ...timing(),
-      error: { code: c.code, message: c.message.slice(0, 1000), retryable: c.retryable, unsupported: c.unsupported },
-    };
-  }
+  const { retryAfterSeconds: _ignored, ...outcome } = await executeStep(
+    { name: step.name, description: step.description, stage: 'release' as const, now: ctx.now, logger: ctx.logger, detailedFailure: true, ...(before ? { before } : {}) },
+    () => step.run(ctx),
+  );
+  return outcome;
 }

@@ -18,6 +18,21 @@ describe('Function: createClientFactory', () => {
     expect(await first.ec2.config.maxAttempts()).toBe(5);
     expect(await elsewhere.elbv2.config.region()).toBe('us-east-1');
   });
+
+  it('sends every client to an explicit endpoint with explicit credentials when given (the CLI against an emulator)', async () => {
+    // Prepare
+    const clientsFor = createClientFactory({ endpoint: 'http://127.0.0.1:4566', credentials: { accessKeyId: 'test', secretAccessKey: 'secret' } });
+
+    // Act
+    const clients = clientsFor({ accountId: '111122223333', region: 'us-east-1' });
+
+    // Assess
+    for (const client of [clients.ec2, clients.iam, clients.ssm, clients.autoScaling]) {
+      const endpoint = await client.config.endpoint!();
+      expect(`${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`).toBe('http://127.0.0.1:4566');
+      expect((await client.config.credentials()).secretAccessKey).toBe('secret');
+    }
+  });
 });
 
 describe('Function: createPlatformClients', () => {
