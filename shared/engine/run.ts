@@ -105,7 +105,7 @@ export async function runPlaybook<R>(
   }
 
   const resource = described.resource;
-  const capture = loaded.record?.capture ?? playbook.capture(resource);
+  const capture = loaded.record?.capture ?? { ...playbook.capture(resource), capturedAt: now().toISOString() };
   const gates = evaluateGates(config, incident, {
     tags: playbook.tags(resource),
     identifiers: playbook.identifiers(incident, resource),

@@ -106,7 +106,7 @@ export async function describeInstance({ incident, clients }: DescribeContext): 
   };
 }
 
-/** The "before" state kept in the ledger: what release needs to restore. */
+/** The "before" state kept in the ledger: what release needs to restore (the engine adds `capturedAt`). */
 export function captureInstance(i: Ec2Instance): Record<string, unknown> {
   return {
     instanceId: i.instanceId,
@@ -119,6 +119,5 @@ export function captureInstance(i: Ec2Instance): Record<string, unknown> {
     networkInterfaces: i.networkInterfaces,
     volumes: i.volumes,
     tags: i.tags,
-    capturedAt: new Date().toISOString(),
   };
 }

@@ -104,6 +104,8 @@ describe('Function: runPlaybook', () => {
     expect(ledger.outcome('isolate')).toMatchObject({ stage: 'contain', status: 'done', summary: 'isolate done', attempts: 1 });
     expect(ledger.outcome('isolate')!.durationMs).toBeGreaterThan(0);
     expect(ledger.begins).toHaveLength(1);
+    // The capture is stamped by the injected clock (its first tick), not the wall clock.
+    expect(ledger.begins[0]!.capture!.capturedAt).toBe(FIXED_NOW.toISOString());
     expect(ledger.begins[0]).toMatchObject({
       mode: 'contain',
       messageId: 'msg-1',
