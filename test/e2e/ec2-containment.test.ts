@@ -1,4 +1,5 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -231,8 +232,10 @@ describe('Safety: observe mode, blast radius, retries', () => {
   });
 
   it('holds containments past the blast-radius limit and changes nothing for them', async () => {
-    // Prepare: this pipeline allows one containment per hour per account
+    // Prepare: this pipeline allows one containment per hour per account; start from an empty
+    // window, so the test also holds when the suite runs again on a running emulator
     const limited = pipeline('limited');
+    await world.dynamo.send(new DeleteCommand({ TableName: limited.ledgerTable, Key: { pk: `blast-radius#${await world.accountId()}`, sk: 'window' } }));
     const scenario = await buildScenario();
     const [first, second] = [await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 0 }), await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 1 })];
     const secondGroups = await eniGroups(scenario.instanceIds[1]);
