@@ -46,7 +46,7 @@ locals {
   # Granted on these exact resources only: the key the snapshot copies are encrypted with, and
   # the role of the isolation instance profile (associating a profile passes its role).
   kms_key_arns   = compact([try(local.ec2_forensics.copy.kms_key_arn, null)])
-  pass_role_arns = [for p in data.aws_iam_instance_profile.isolation : p.role_arn]
+  pass_role_arns = concat([for p in data.aws_iam_instance_profile.isolation : p.role_arn], var.ec2.release_pass_role_arns)
 
   evidence_bucket_name = coalesce(var.evidence_bucket_name, "${var.name_prefix}-evidence-${local.account_id}-${local.region}")
 

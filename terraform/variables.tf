@@ -328,6 +328,7 @@ variable "ec2" {
     - `online_capture.enabled`: capture volatile data (processes, connections, users, recent files) through SSM Run Command. The isolation group then allows HTTPS to the VPC's SSM interface endpoints' security group, and nothing else, when the VPC has them.
     - `online_capture.memory_capture_command`: a shell command run on the instance that captures memory (e.g. AVML) — its output goes to the evidence bucket.
     - `isolation_instance_profile_arn`: replaces the instance's profile during containment (e.g. a role with only AmazonSSMManagedInstanceCore, so online capture keeps working); without it the profile is removed.
+    - `release_pass_role_arns`: roles (ARNs, wildcards allowed) a release through the bus may hand back to an instance with its original profile. Without them the function cannot pass those roles, so a bus release records restoreInstanceProfile as failed and a responder's `firebreak release` (with their own permissions) completes it.
   EOT
   type = object({
     forensics = optional(object({
@@ -349,6 +350,7 @@ variable "ec2" {
       wait_seconds           = optional(number, 10)
     }), {})
     isolation_instance_profile_arn = optional(string)
+    release_pass_role_arns         = optional(list(string), [])
   })
   default  = {}
   nullable = false
@@ -380,6 +382,11 @@ variable "ec2" {
   validation {
     condition     = var.ec2.online_capture.wait_seconds >= 0 && var.ec2.online_capture.wait_seconds <= 30
     error_message = "ec2.online_capture.wait_seconds must be from 0 to 30: how long one invocation waits for the command before looking again later."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.ec2.release_pass_role_arns : can(regex("^arn:aws[a-z-]*:iam::(\\d{12}|\\*):role/.+$", r))])
+    error_message = "ec2.release_pass_role_arns must be role ARNs or ARN patterns, e.g. \"arn:aws:iam::123456789012:role/app-*\"."
   }
 
   validation {

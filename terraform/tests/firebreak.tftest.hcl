@@ -412,6 +412,7 @@ run "forensic_copy_and_isolation_profile_are_granted_on_exact_resources" {
       }
       online_capture                 = { enabled = true, memory_capture_command = "/opt/avml /tmp/mem.lime" }
       isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
+      release_pass_role_arns         = ["arn:aws:iam::123456789012:role/app-*"]
     }
   }
 
@@ -428,8 +429,8 @@ run "forensic_copy_and_isolation_profile_are_granted_on_exact_resources" {
   }
 
   assert {
-    condition     = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "PassIsolationRole"]).Resource == ["arn:aws:iam::123456789012:role/firebreak-isolation-role"]
-    error_message = "PassRole must be granted on the isolation profile's role only."
+    condition     = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "PassIsolationRole"]).Resource == ["arn:aws:iam::123456789012:role/firebreak-isolation-role", "arn:aws:iam::123456789012:role/app-*"]
+    error_message = "PassRole must be granted on the isolation profile's role and the roles release may hand back, only."
   }
 
   assert {
@@ -448,6 +449,22 @@ run "forensic_copy_and_isolation_profile_are_granted_on_exact_resources" {
       isolationInstanceProfileArn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
     }
     error_message = "FIREBREAK_EC2_OPTIONS must carry the EC2 options in the functions' (camelCase) words."
+  }
+}
+
+run "the_function_can_never_change_its_own_role" {
+  variables {
+    dist_dir = "tests/fixtures/playbooks-with-iam"
+  }
+
+  assert {
+    condition = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "NeverChangeOwnRole"]) == {
+      Sid      = "NeverChangeOwnRole"
+      Effect   = "Deny"
+      Action   = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"]
+      Resource = "arn:aws:iam::123456789012:role/mock-role"
+    }
+    error_message = "A playbook that writes role policies must be denied writing its own role's."
   }
 }
 

@@ -135,6 +135,14 @@ resource "aws_iam_role_policy" "this" {
         Action   = local.kms_actions
         Resource = var.kms_key_arns
       }] : [],
+      length([for a in var.iam_actions : a if startswith(a, "iam:") && a != "iam:PassRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) > 0 ? [{
+        # The playbook may write inline policies on compromised roles (the session revocation);
+        # never on its own role, or a compromised function could widen its own permissions.
+        Sid      = "NeverChangeOwnRole"
+        Effect   = "Deny"
+        Action   = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"]
+        Resource = aws_iam_role.this.arn
+      }] : [],
       contains(var.scoped_actions, "iam:PassRole") && length(var.pass_role_arns) > 0 ? [{
         Sid       = "PassIsolationRole"
         Effect    = "Allow"
