@@ -150,17 +150,26 @@ export async function runPlaybook<R>(
   const ctxFor = (step: StepDefinition<R>): StepContext<R> => ({ ...ctx, outcomes, ...(previous[step.name] ? { previous: previous[step.name] } : {}) });
   for (const stage of ['contain', 'evidence', 'investigate'] as const) {
     const steps = playbook.steps.filter((s) => s.stage === stage);
-    await Promise.all(
-      steps.map(async (step) => {
-        const before = previous[step.name];
-        if (before?.status === 'done') return;
-        const outcome = MODE_RANK[config.mode] < MODE_RANK[step.minimumMode ?? 'contain']
-          ? skippedForMode(step, config.mode)
-          : (waitingOn(step, outcomes) ?? boundPending(await runStep(step, ctxFor(step), before), config.followUp.maxAttempts));
-        outcomes[step.name] = outcome;
-        await ledger.recordStep(incident.incidentId, step.name, outcome);
-      }),
-    );
+    // Steps of a stage run concurrently, except that a step whose `requires`/`after` names
+    // another step of the same stage starts when that one has finished (memory before the
+    // volatile-data commands that would disturb it).
+    const finished = new Map<string, Promise<void>>();
+    for (const step of steps) {
+      const sameStage = [...(step.requires ?? []), ...(step.after ?? [])].flatMap((name) => (finished.has(name) ? [finished.get(name)!] : []));
+      finished.set(
+        step.name,
+        Promise.all(sameStage).then(async () => {
+          const before = previous[step.name];
+          if (before?.status === 'done') return;
+          const outcome = MODE_RANK[config.mode] < MODE_RANK[step.minimumMode ?? 'contain']
+            ? skippedForMode(step, config.mode)
+            : (waitingOn(step, outcomes) ?? boundPending(await runStep(step, ctxFor(step), before), config.followUp.maxAttempts));
+          outcomes[step.name] = outcome;
+          await ledger.recordStep(incident.incidentId, step.name, outcome);
+        }),
+      );
+    }
+    await Promise.all(finished.values());
   }
 
   const containFailures = playbook.steps.filter((s) => s.stage === 'contain' && outcomes[s.name]?.status === 'failed');

@@ -68,10 +68,10 @@ export const ec2InstancePlaybook: Playbook<Ec2Instance> = {
     // The instance role's credentials are on the box: kill the copies, stop serving new ones.
     revokeInstanceRoleSessions,
     replaceInstanceProfile,
-    // Preserve evidence (online investigation included: memory and volatile state go first
-    // in the stage, while the instance still runs).
-    captureVolatileData,
+    // Preserve evidence (online investigation included: memory, then volatile state, while
+    // the instance still runs; snapshots and the rest alongside).
     captureMemory,
+    captureVolatileData,
     snapshotVolumes,
     captureConsoleOutput,
     captureConsoleScreenshot,

@@ -344,6 +344,9 @@ const memory: OnlineCapture = {
 export const captureVolatileData: StepDefinition<Ec2Instance> = {
   name: volatileData.step,
   stage: 'evidence',
+  // Order of volatility (RFC 3227): memory first — listing processes and walking the disk
+  // would overwrite some of it.
+  after: [memory.step],
   description: 'Collect volatile data (processes, connections, logins, recent files) through SSM Run Command and save it to the evidence bucket',
   iamActions: [...SSM_IAM_ACTIONS, ...EVIDENCE_IAM_ACTIONS],
   run: (ctx) => runOnlineCapture(volatileData, ctx),

@@ -535,6 +535,46 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     expect(ledger.outcome('stop')).toMatchObject({ status: 'done' });
   });
 
+  it('starts a step after a step of the same stage it names, and the others at once', async () => {
+    // Prepare
+    const order: string[] = [];
+    const memory: StepDefinition<FakeResource> = {
+      name: 'memory',
+      stage: 'evidence',
+      description: 'Capture memory',
+      iamActions: [],
+      run: vi.fn(async () => {
+        order.push('start:memory');
+        await new Promise((r) => setTimeout(r, 20));
+        order.push('end:memory');
+        return { status: 'done' as const, summary: 'dumped' };
+      }),
+    };
+    const volatile: StepDefinition<FakeResource> = {
+      name: 'volatile',
+      stage: 'evidence',
+      description: 'Capture volatile data',
+      iamActions: [],
+      after: ['memory'],
+      run: vi.fn(async () => {
+        order.push('start:volatile');
+        return { status: 'done' as const, summary: 'collected' };
+      }),
+    };
+    const { playbook, events } = fakePlaybook({}, { extraSteps: [memory, volatile] });
+    const { deps, ledger } = engine();
+
+    // Act
+    await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(order).toEqual(['start:memory', 'end:memory', 'start:volatile']);
+    // The stage's other steps did not wait for memory.
+    expect(events.indexOf('start:snapshot')).toBeGreaterThanOrEqual(0);
+    expect(vi.mocked(playbook.steps[2]!.run).mock.invocationCallOrder[0]).toBeLessThan(vi.mocked(volatile.run).mock.invocationCallOrder[0]!);
+    expect(ledger.outcome('volatile')).toMatchObject({ status: 'done' });
+  });
+
   it('gives up on a step pending for too many deliveries, with a failure a responder sees', async () => {
     // Prepare
     const waits = investigate('forensicVolumes', {}, async () => ({ status: 'pending', summary: 'snapshot 10% done' }));

@@ -100,8 +100,8 @@ describe('Playbook: ec2-instance', () => {
       disassociateElasticIps: 'skipped',
       revokeInstanceRoleSessions: 'skipped',
       replaceInstanceProfile: 'skipped',
-      captureVolatileData: 'skipped',
       captureMemory: 'skipped',
+      captureVolatileData: 'skipped',
       snapshotVolumes: 'done',
       captureConsoleOutput: 'done',
       captureConsoleScreenshot: 'failed',
@@ -114,19 +114,23 @@ describe('Playbook: ec2-instance', () => {
     expect(ledger.begins[0]!.capture).toMatchObject({ instanceId: INSTANCE_ID, vpcId: VPC_ID });
   });
 
-  it('orders its steps only after steps it has: every `requires` and `after` names a step of an earlier stage', () => {
+  it('orders its steps only after steps it has: every `requires` and `after` names a step of an earlier stage, or one listed before it in the same stage', () => {
     // Prepare
     const stageRank = { contain: 0, evidence: 1, investigate: 2 } as const;
-    const byName = new Map(ec2InstancePlaybook.steps.map((s) => [s.name, s]));
+    const position = new Map(ec2InstancePlaybook.steps.map((s, n) => [s.name, { step: s, n }]));
 
-    for (const step of ec2InstancePlaybook.steps) {
+    for (const [n, step] of ec2InstancePlaybook.steps.entries()) {
       for (const name of [...(step.requires ?? []), ...(step.after ?? [])]) {
-        // Assess: a missing or same-stage prerequisite would leave the step waiting forever
-        expect(byName.has(name), `${step.name} waits for ${name}`).toBe(true);
-        expect(stageRank[byName.get(name)!.stage], `${step.name} waits for ${name}`).toBeLessThan(stageRank[step.stage]);
+        // Assess: a missing prerequisite, or a later one in the same stage, would leave the step waiting forever
+        const dep = position.get(name);
+        expect(dep, `${step.name} waits for ${name}`).toBeDefined();
+        const earlierStage = stageRank[dep!.step.stage] < stageRank[step.stage];
+        const earlierInStage = dep!.step.stage === step.stage && dep!.n < n;
+        expect(earlierStage || earlierInStage, `${step.name} waits for ${name}`).toBe(true);
       }
     }
-    expect(byName.get('stopForOfflineInvestigation')).toMatchObject({ minimumMode: 'full' });
+    expect(position.get('captureVolatileData')!.step.after).toContain('captureMemory');
+    expect(position.get('stopForOfflineInvestigation')!.step).toMatchObject({ minimumMode: 'full' });
     expect(ec2InstancePlaybook.steps.flatMap((s) => s.iamActions).filter((a) => /Terminate/.test(a))).toEqual([]);
   });
 
