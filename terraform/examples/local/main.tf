@@ -29,9 +29,11 @@ provider "aws" {
 locals {
   dist_dir = abspath(var.dist_dir)
 
-  # Short retry paths so the end-to-end tests see redrives within seconds.
   local_defaults = {
-    lambda_timeout_seconds        = 5
+    # A containment with forensic copies makes ~60 calls; on a loaded two-core machine the
+    # emulator can take more than 5 s for them. The retry pipeline keeps short timeouts so its
+    # redrives happen within seconds.
+    lambda_timeout_seconds        = 30
     event_source_mapping_enabled  = false
     evidence_bucket_force_destroy = true
     # The emulator is served over plain HTTP on loopback, so a TLS-only bucket policy would
@@ -77,7 +79,7 @@ module "firebreak" {
   dist_dir       = local.dist_dir
 
   max_receive_count          = 3
-  visibility_timeout_seconds = 5
+  visibility_timeout_seconds = 30
   # Every end-to-end test contains its own scenario on this pipeline within the hour; the
   # limit itself is tested on fb-limited.
   blast_radius_limit = 100
