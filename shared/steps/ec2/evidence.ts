@@ -37,7 +37,10 @@ export const snapshotVolumes: StepDefinition<Ec2Instance> = {
     const existing = await clients.ec2.send(
       new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag:firebreak:incident-id', Values: [incident.incidentId] }] }),
     );
-    const have = new Map((existing.Snapshots ?? []).map((s) => [s.VolumeId!, s.SnapshotId!]));
+    // A snapshot that failed (`error`) is no evidence, and the copies made for a forensic
+    // account carry the incident's tag too: neither counts as this volume's snapshot.
+    const usable = (existing.Snapshots ?? []).filter((s) => s.State !== 'error' && !s.Tags?.some((t) => t.Key === 'firebreak:source-snapshot'));
+    const have = new Map(usable.map((s) => [s.VolumeId!, s.SnapshotId!]));
     const missing = resource.volumes.filter((v) => !have.has(v.volumeId));
     const tagSpec = [{ ResourceType: 'snapshot' as const, Tags: incidentTags(incident, { 'firebreak:instance-id': resource.instanceId }) }];
     const description = `Firebreak ${incident.incidentId}: ${resource.instanceId}`;

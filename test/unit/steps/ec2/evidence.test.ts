@@ -99,6 +99,34 @@ describe('Step: snapshotVolumes', () => {
     expect(result.summary).toBe('snapshots snap-1 (vol-0aaaaaaaaaaaaaaa1), snap-2 (vol-0aaaaaaaaaaaaaaa2) (2 existed already)');
   });
 
+  it('snapshots again a volume whose incident snapshot failed, and never mistakes a forensic-account copy for a snapshot', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [
+        { SnapshotId: 'snap-failed', VolumeId: 'vol-0aaaaaaaaaaaaaaa1', State: 'error' },
+        { SnapshotId: 'snap-copy', VolumeId: 'vol-0aaaaaaaaaaaaaaa2', State: 'completed', Tags: [{ Key: 'firebreak:source-snapshot', Value: 'snap-0' }] },
+      ],
+    });
+    ec2Mock.on(CreateSnapshotsCommand).resolves({
+      Snapshots: [
+        { SnapshotId: 'snap-1', VolumeId: 'vol-0aaaaaaaaaaaaaaa1' },
+        { SnapshotId: 'snap-2', VolumeId: 'vol-0aaaaaaaaaaaaaaa2' },
+      ],
+    });
+
+    // Act
+    const result = await snapshotVolumes.run(aStepContext({ incident, resource: anInstance({ volumes: twoVolumes }) }));
+
+    // Assess
+    expect(ec2Mock.commandCalls(CreateSnapshotsCommand)).toHaveLength(1);
+    expect(result.data).toEqual({
+      snapshots: [
+        { volumeId: 'vol-0aaaaaaaaaaaaaaa1', deviceName: '/dev/xvda', snapshotId: 'snap-1' },
+        { volumeId: 'vol-0aaaaaaaaaaaaaaa2', deviceName: '/dev/xvdb', snapshotId: 'snap-2' },
+      ],
+    });
+  });
+
   it('snapshots only the volumes still missing after a partial earlier attempt', async () => {
     // Prepare
     ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-1', VolumeId: 'vol-0aaaaaaaaaaaaaaa1' }] });
