@@ -40,6 +40,7 @@ locals {
       memoryCaptureCommand = var.ec2.online_capture.memory_capture_command
       waitSeconds          = var.ec2.online_capture.wait_seconds
     }
+    malwareScan                 = var.ec2.malware_scan
     isolationInstanceProfileArn = var.ec2.isolation_instance_profile_arn
   })
 

@@ -327,6 +327,7 @@ variable "ec2" {
     - `forensics.copy`: also copy the snapshots, re-encrypted with `kms_key_arn` (a customer-managed key the forensic account may use), and share the copies with `account_id`.
     - `online_capture.enabled`: capture volatile data (processes, connections, users, recent files) through SSM Run Command. The isolation group then allows HTTPS to the VPC's SSM interface endpoints' security group, and nothing else, when the VPC has them.
     - `online_capture.memory_capture_command`: a shell command run on the instance that captures memory (e.g. AVML) — its output goes to the evidence bucket.
+    - `malware_scan` (default true): start a GuardDuty Malware Protection scan of the instance's volumes (billed per GB scanned); what it finds arrives as new findings.
     - `isolation_instance_profile_arn`: replaces the instance's profile during containment (e.g. a role with only AmazonSSMManagedInstanceCore, so online capture keeps working); without it the profile is removed.
     - `release_pass_role_arns`: roles (ARNs, wildcards allowed) a release through the bus may hand back to an instance with its original profile. Without them the function cannot pass those roles, so a bus release records restoreInstanceProfile as failed and a responder's `firebreak release` (with their own permissions) completes it.
   EOT
@@ -349,6 +350,7 @@ variable "ec2" {
       memory_capture_command = optional(string)
       wait_seconds           = optional(number, 10)
     }), {})
+    malware_scan                   = optional(bool, true)
     isolation_instance_profile_arn = optional(string)
     release_pass_role_arns         = optional(list(string), [])
   })

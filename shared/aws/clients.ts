@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -18,6 +19,7 @@ export interface Clients {
   /** IAM is global; the client signs for the target's region like the others. */
   iam: IAMClient;
   ssm: SSMClient;
+  guardDuty: GuardDutyClient;
 }
 
 /** Where a playbook acts: the finding's account and region. */
@@ -70,6 +72,7 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
         elb: new ElasticLoadBalancingClient(config),
         iam: new IAMClient(config),
         ssm: new SSMClient(config),
+        guardDuty: new GuardDutyClient(config),
       };
       cache.set(key, clients);
     }

@@ -66,6 +66,8 @@ const Ec2OptionsSchema = z
         waitSeconds: z.number().int().min(0).max(30).default(10),
       })
       .default({ enabled: false, waitSeconds: 10 }),
+    /** Start a GuardDuty Malware Protection scan of the instance's volumes (billed per GB scanned). */
+    malwareScan: z.boolean().default(true),
     /** Instance profile that replaces the instance's own (none: the profile is removed). */
     isolationInstanceProfileArn: z
       .string()

@@ -173,12 +173,17 @@ export function classifyError(error: unknown): ErrorClassification {
   // An answer the SDK could not parse (an HTML error page from a proxy or emulator) carries
   // its status only on the raw response.
   const httpStatus = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
-  const named = e.name && e.name !== 'Error' && e.name !== 'UnknownError' && e.name !== 'Unknown' ? e.name : undefined;
-  const code = String(named ?? e.code ?? e.cause?.code ?? (httpStatus ? `HTTP${httpStatus}` : 'UnknownError'));
   const message = String(e.message ?? error);
+  // The body was not the service's answer at all (an HTML page): the status is what it means.
+  const unparsable = /Deserialization error/.test(message);
+  const named = !unparsable && e.name && e.name !== 'Error' && e.name !== 'UnknownError' && e.name !== 'Unknown' ? e.name : undefined;
+  const code = String(named ?? e.code ?? e.cause?.code ?? (httpStatus ? `HTTP${httpStatus}` : 'UnknownError'));
   const networkCode = e.code ?? e.cause?.code;
+  // 501, an "not implemented" answer, or an HTML 404 for an API route (an endpoint that has no
+  // such API, like an emulator: AWS answers every API it has with its own JSON or XML errors).
   const unsupported =
     httpStatus === 501 ||
+    (unparsable && httpStatus === 404) ||
     /not (yet |been )?implemented|NotImplemented/i.test(`${code} ${message}`);
   const retryable =
     !unsupported &&

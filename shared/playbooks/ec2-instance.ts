@@ -7,6 +7,7 @@ import {
   replaceInstanceProfile,
   revokeInstanceRoleSessions,
   stopForOfflineInvestigation,
+  startMalwareScan,
   captureConsoleOutput,
   captureConsoleScreenshot,
   captureInstance,
@@ -77,6 +78,7 @@ export const ec2InstancePlaybook: Playbook<Ec2Instance> = {
     captureConsoleScreenshot,
     preserveInstanceMetadata,
     tagInstance,
+    startMalwareScan,
     // Investigate, once evidence is safe: disks for the forensic instance and account, then
     // (full mode) stop the instance for offline investigation. Never terminate.
     createForensicVolumes,

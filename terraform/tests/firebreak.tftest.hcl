@@ -344,7 +344,7 @@ run "function_environment" {
       FIREBREAK_EXEMPT_TAG                  = "override:exempt"
       FIREBREAK_BLAST_RADIUS_LIMIT          = "3"
       FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = "3600"
-      FIREBREAK_EC2_OPTIONS                 = "{\"forensics\":null,\"isolationInstanceProfileArn\":null,\"onlineCapture\":{\"enabled\":false,\"memoryCaptureCommand\":null,\"waitSeconds\":10}}"
+      FIREBREAK_EC2_OPTIONS                 = "{\"forensics\":null,\"isolationInstanceProfileArn\":null,\"malwareScan\":true,\"onlineCapture\":{\"enabled\":false,\"memoryCaptureCommand\":null,\"waitSeconds\":10}}"
       FIREBREAK_FOLLOW_UP_SECONDS           = "300"
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
@@ -446,6 +446,7 @@ run "forensic_copy_and_isolation_profile_are_granted_on_exact_resources" {
         copy       = { accountId = "999988887777", kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
       }
       onlineCapture               = { enabled = true, memoryCaptureCommand = "/opt/avml /tmp/mem.lime", waitSeconds = 10 }
+      malwareScan                 = true
       isolationInstanceProfileArn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
     }
     error_message = "FIREBREAK_EC2_OPTIONS must carry the EC2 options in the functions' (camelCase) words."

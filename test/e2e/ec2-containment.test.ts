@@ -97,6 +97,8 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
 
     // Assess: what the emulator cannot do (GetConsoleScreenshot answers HTTP 500) is recorded, not hidden, and held nothing
     expect(record!.steps.captureConsoleScreenshot).toMatchObject({ status: 'failed', error: { code: 'HTTP500' } });
+    // …and so is GuardDuty Malware Protection, which moto does not have: the scan is asked for, and its failure recorded
+    expect(record!.steps.startMalwareScan).toMatchObject({ status: 'failed', error: { unsupported: true } });
 
     // Assess: the "before" needed for release is in the ledger
     const interfaces = record!.steps.isolateNetworkInterfaces!.data!.interfaces as Array<{ groupsBefore: string[] }>;

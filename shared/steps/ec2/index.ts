@@ -9,6 +9,7 @@ export { replaceInstanceProfile, revokeInstanceRoleSessions } from './credential
 export { clientToken, copySnapshotsToForensicAccount, createForensicVolumes, EBS_KMS_IAM_ACTIONS, FORENSIC_DEVICE_NAMES, FORENSIC_MOUNT_RULE, incidentSnapshots } from './forensics.ts';
 export type { ForensicCopy, ForensicVolume, IncidentSnapshot } from './forensics.ts';
 export { stopForOfflineInvestigation } from './offline.ts';
+export { startMalwareScan } from './malware.ts';
 export { captureMemory, captureVolatileData, decodeCaptureOutput, LINUX_VOLATILE_SCRIPT, RUN_COMMAND_STDOUT_LIMIT, WINDOWS_VOLATILE_SCRIPT } from './online.ts';
 export type { DecodedOutput } from './online.ts';
 export {

@@ -33,6 +33,7 @@ describe('Function: loadConfig', () => {
           copy: { accountId: '999988887777', kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
         },
         onlineCapture: { enabled: true, memoryCaptureCommand: '/opt/forensics/capture-memory.sh', waitSeconds: 5 },
+        malwareScan: false,
         isolationInstanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation',
       }),
       FIREBREAK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance',
@@ -64,6 +65,7 @@ describe('Function: loadConfig', () => {
           copy: { accountId: '999988887777', kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
         },
         onlineCapture: { enabled: true, memoryCaptureCommand: '/opt/forensics/capture-memory.sh', waitSeconds: 5 },
+        malwareScan: false,
         isolationInstanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation',
       },
       followUp: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance', delaySeconds: 120, maxAttempts: 10 },
@@ -84,7 +86,7 @@ describe('Function: loadConfig', () => {
     const config = loadConfig(env);
 
     // Assess
-    expect(config.ec2).toEqual({ forensics: { instanceId: 'i-0abcdef1234567890' }, onlineCapture: { enabled: false, waitSeconds: 10 } });
+    expect(config.ec2).toEqual({ forensics: { instanceId: 'i-0abcdef1234567890' }, onlineCapture: { enabled: false, waitSeconds: 10 }, malwareScan: true });
   });
 
   it('refuses EC2 options that are not JSON, unknown, or contradictory, naming each problem', () => {
@@ -119,7 +121,7 @@ describe('Function: loadConfig', () => {
       protectedResources: [],
       exemptTagKey: 'firebreak:exempt',
       blastRadius: { limit: 10, windowSeconds: 3600 },
-      ec2: { onlineCapture: { enabled: false, waitSeconds: 10 } },
+      ec2: { onlineCapture: { enabled: false, waitSeconds: 10 }, malwareScan: true },
       followUp: { delaySeconds: 300, maxAttempts: 72 },
     });
     expect(config.followUp.queueUrl).toBeUndefined();

@@ -14,6 +14,22 @@ import {
 import { awsError, motoNotImplemented } from '../helpers/factories.ts';
 
 describe('Function: classifyError', () => {
+  it('reads an unparsable HTML answer by its status: a 404 for an API route means the endpoint lacks the API, a 5xx stays retryable', () => {
+    // Prepare: what the SDK throws when an emulator answers with an HTML page
+    const html = (status: number) =>
+      Object.assign(new SyntaxError(`Unexpected token '<', "<!doctype "... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.`), {
+        $metadata: { httpStatusCode: status },
+      });
+
+    // Act
+    const missing = classifyError(html(404));
+    const broken = classifyError(html(502));
+
+    // Assess
+    expect(missing).toMatchObject({ code: 'HTTP404', unsupported: true, retryable: false, httpStatus: 404 });
+    expect(broken).toMatchObject({ code: 'HTTP502', unsupported: false, retryable: true });
+  });
+
   it.each([
     ['ThrottlingException', 400],
     ['RequestLimitExceeded', 503],

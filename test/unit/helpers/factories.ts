@@ -7,6 +7,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -71,7 +72,7 @@ export function aConfig(overrides: Partial<Config> = {}): Config {
     protectedResources: [],
     exemptTagKey: 'firebreak:exempt',
     blastRadius: { limit: 10, windowSeconds: 3600 },
-    ec2: { onlineCapture: { enabled: false, waitSeconds: 0 } },
+    ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, malwareScan: false },
     followUp: { delaySeconds: 300, maxAttempts: 72 },
     ...overrides,
   };
@@ -150,6 +151,7 @@ export function someClients(): Clients {
     elb: new ElasticLoadBalancingClient(clientConfig),
     iam: new IAMClient(clientConfig),
     ssm: new SSMClient(clientConfig),
+    guardDuty: new GuardDutyClient(clientConfig),
   };
 }
 

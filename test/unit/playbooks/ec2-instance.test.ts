@@ -107,6 +107,7 @@ describe('Playbook: ec2-instance', () => {
       captureConsoleScreenshot: 'failed',
       preserveInstanceMetadata: 'done',
       tagInstance: 'done',
+      startMalwareScan: 'skipped',
       createForensicVolumes: 'skipped',
       copySnapshotsToForensicAccount: 'skipped',
       stopForOfflineInvestigation: 'skipped',

@@ -246,7 +246,7 @@ describe('Step: revokeInstanceRoleSessions', () => {
     const context = revokeContext({
       resource: anInstance({ instanceProfileArn: ISOLATION_PROFILE_ARN }),
       capture: { instanceId: INSTANCE_ID, instanceProfileArn: PROFILE_ARN },
-      config: aConfig({ ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, isolationInstanceProfileArn: ISOLATION_PROFILE_ARN } }),
+      config: aConfig({ ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, malwareScan: false, isolationInstanceProfileArn: ISOLATION_PROFILE_ARN } }),
     });
 
     // Act
@@ -288,7 +288,7 @@ describe('Step: revokeInstanceRoleSessions', () => {
 });
 
 describe('Step: replaceInstanceProfile', () => {
-  const withIsolationProfile = () => aConfig({ ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, isolationInstanceProfileArn: ISOLATION_PROFILE_ARN } });
+  const withIsolationProfile = () => aConfig({ ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, malwareScan: false, isolationInstanceProfileArn: ISOLATION_PROFILE_ARN } });
 
   it('replaces the instance profile with the isolation profile', async () => {
     // Prepare

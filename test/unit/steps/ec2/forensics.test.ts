@@ -43,7 +43,7 @@ const snapshotVolumesDone: StepOutcome = {
   },
 };
 
-const withForensics = (forensics: NonNullable<Config['ec2']['forensics']>) => aConfig({ ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, forensics } });
+const withForensics = (forensics: NonNullable<Config['ec2']['forensics']>) => aConfig({ ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, malwareScan: false, forensics } });
 const existingInstanceConfig = withForensics({ instanceId: FORENSIC_ID });
 const launchConfig = withForensics({
   launch: { amiId: 'ami-0123456789abcdef0', subnetId: 'subnet-0b0b0b0b0b0b0b0b0', instanceType: 'm5.large', securityGroupIds: ['sg-0c0c0c0c0c0c0c0c0'] },

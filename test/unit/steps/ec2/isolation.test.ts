@@ -347,7 +347,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
   const ENDPOINT_SG = 'sg-0e0e0e0e0e0e0e0e0';
   const MESSAGES_SG = 'sg-0d0d0d0d0d0d0d0d0';
   const DESCRIPTION = 'Firebreak online capture: SSM agent to the SSM interface endpoints only';
-  const captureOn = aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0 } } });
+  const captureOn = aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0 }, malwareScan: false } });
   const endpoint = (service: string, id: string, groupId: string, extra: Partial<VpcEndpoint> = {}): VpcEndpoint => ({
     VpcEndpointId: id,
     VpcEndpointType: 'Interface',

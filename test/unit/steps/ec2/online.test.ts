@@ -30,7 +30,7 @@ const COMMAND_ID = '2d2b7c8e-0d6a-4a53-9f3e-5c1b0a9e8d7f';
 const MEMORY_COMMAND = 'avml /tmp/mem.lime && aws s3 cp /tmp/mem.lime "$FIREBREAK_MEMORY_S3_URI/mem.lime"';
 
 const onlineConfig = (onlineCapture: Partial<Config['ec2']['onlineCapture']> = {}): Config =>
-  aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0, ...onlineCapture } } });
+  aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0, ...onlineCapture }, malwareScan: false } });
 
 const isolated = (egress?: IsolationEgress): Record<string, StepOutcome> => ({
   isolateNetworkInterfaces: { stage: 'contain', status: 'done', summary: 'isolated', attempts: 1, data: { vpcId: VPC_ID, ...(egress ? { egress } : {}) } },
