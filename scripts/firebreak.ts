@@ -99,10 +99,11 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    console.error(`firebreak: ${error.message}`);
-    process.exit(1);
-  },
-);
+// Exit once stdout has drained: `firebreak incidents --json | jq` must get every byte
+// (process.exit right after a large write to a pipe cuts it at 64 KiB).
+const exitAfterFlush = (code: number) => process.stdout.write('', () => process.exit(code));
+
+main(process.argv.slice(2)).then(exitAfterFlush, (error: Error) => {
+  console.error(`firebreak: ${error.message}`);
+  exitAfterFlush(1);
+});

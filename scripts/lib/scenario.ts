@@ -68,6 +68,8 @@ export type WebAppScenarioOptions = {
    * `shared` — the other Auto Scaling instance uses the same role (through its own profile).
    */
   instanceRole?: 'own' | 'shared';
+  /** Launch both Auto Scaling instances with this EC2 key pair. */
+  keyName?: string;
   /** Add interface VPC endpoints for ssm, ssmmessages and ec2messages, in their own security group. */
   ssmEndpoints?: boolean;
   /** Extra tags on the victim, e.g. `{ 'firebreak:exempt': 'true' }`. */
@@ -294,6 +296,7 @@ export async function buildWebAppScenario(
         ImageId: opts.imageId ?? DEFAULT_IMAGE_ID,
         InstanceType: 't3.micro',
         SecurityGroupIds: [webAppSg],
+        ...(opts.keyName ? { KeyName: opts.keyName } : {}),
         MetadataOptions: { HttpTokens: 'required' },
       },
     }),

@@ -8,6 +8,7 @@ import {
   revokeInstanceRoleSessions,
   stopForOfflineInvestigation,
   startMalwareScan,
+  recordKeyPair,
   captureConsoleOutput,
   captureConsoleScreenshot,
   captureInstance,
@@ -79,6 +80,7 @@ export const ec2InstancePlaybook: Playbook<Ec2Instance> = {
     preserveInstanceMetadata,
     tagInstance,
     startMalwareScan,
+    recordKeyPair,
     // Investigate, once evidence is safe: disks for the forensic instance and account, then
     // (full mode) stop the instance for offline investigation. Never terminate.
     createForensicVolumes,

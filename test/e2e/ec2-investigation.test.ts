@@ -2,7 +2,7 @@
 // investigation, and release — through the Terraform-deployed pipeline on the emulator,
 // asserting on AWS state.
 import { spawnSync } from 'node:child_process';
-import { DescribeIamInstanceProfileAssociationsCommand, DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import { CreateKeyPairCommand, DescribeIamInstanceProfileAssociationsCommand, DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
 import { GetRolePolicyCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import type { IncidentRecord } from '../../shared/ledger/index.ts';
@@ -139,6 +139,26 @@ describe('Playbook: compromised EC2 instance — the instance role\'s credential
     expect(String(step.data!.recommendation)).toMatch(/aws:userid/);
     // The other instance keeps its profile and credentials.
     expect(await associationsOf(scenario.instanceIds[1])).toHaveLength(1);
+  });
+});
+
+describe('Playbook: compromised EC2 instance — the launch key pair', () => {
+  it('records the key pair, its fingerprint and the other instance launched with it, and recommends rotation', async () => {
+    // Prepare
+    const keyName = `fb-key-${Date.now().toString(36)}`;
+    const created = await world.ec2.send(new CreateKeyPairCommand({ KeyName: keyName }));
+    const scenario = await buildScenario({ keyName });
+
+    // Act
+    const { record } = await containedOn(main, scenario);
+
+    // Assess
+    expect(record.steps.recordKeyPair).toMatchObject({ status: 'done', data: { keyName, fingerprint: created.KeyFingerprint, stillInEc2: true } });
+    // The other instance, and the replacement the Auto Scaling group launched from the same template
+    const others = record.steps.recordKeyPair!.data!.otherInstances as string[];
+    expect(others).toContain(scenario.instanceIds[1]);
+    expect(others).not.toContain(scenario.victim.instanceId);
+    expect(new Set(others)).toEqual(new Set((await asgState(scenario.asgName)).members));
   });
 });
 

@@ -10,6 +10,7 @@ export { clientToken, copySnapshotsToForensicAccount, createForensicVolumes, EBS
 export type { ForensicCopy, ForensicVolume, IncidentSnapshot } from './forensics.ts';
 export { stopForOfflineInvestigation } from './offline.ts';
 export { startMalwareScan } from './malware.ts';
+export { recordKeyPair } from './keypair.ts';
 export { captureMemory, captureVolatileData, decodeCaptureOutput, LINUX_VOLATILE_SCRIPT, RUN_COMMAND_STDOUT_LIMIT, WINDOWS_VOLATILE_SCRIPT } from './online.ts';
 export type { DecodedOutput } from './online.ts';
 export {

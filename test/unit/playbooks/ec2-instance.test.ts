@@ -108,6 +108,7 @@ describe('Playbook: ec2-instance', () => {
       preserveInstanceMetadata: 'done',
       tagInstance: 'done',
       startMalwareScan: 'skipped',
+      recordKeyPair: 'skipped',
       createForensicVolumes: 'skipped',
       copySnapshotsToForensicAccount: 'skipped',
       stopForOfflineInvestigation: 'skipped',
