@@ -41,13 +41,17 @@ locals {
       waitSeconds          = var.ec2.online_capture.wait_seconds
     }
     malwareScan                 = var.ec2.malware_scan
-    isolationInstanceProfileArn = var.ec2.isolation_instance_profile_arn
+    isolationInstanceProfileArn = var.ec2.create_isolation_profile ? aws_iam_instance_profile.isolation[0].arn : var.ec2.isolation_instance_profile_arn
   })
 
   # Granted on these exact resources only: the key the snapshot copies are encrypted with, and
   # the role of the isolation instance profile (associating a profile passes its role).
-  kms_key_arns   = compact([try(local.ec2_forensics.copy.kms_key_arn, null)])
-  pass_role_arns = concat([for p in data.aws_iam_instance_profile.isolation : p.role_arn], var.ec2.release_pass_role_arns)
+  kms_key_arns = compact([try(local.ec2_forensics.copy.kms_key_arn, null)])
+  pass_role_arns = concat(
+    [for p in data.aws_iam_instance_profile.isolation : p.role_arn],
+    aws_iam_role.isolation[*].arn,
+    var.ec2.release_pass_role_arns,
+  )
 
   evidence_bucket_name = coalesce(var.evidence_bucket_name, "${var.name_prefix}-evidence-${local.account_id}-${local.region}")
 
@@ -216,4 +220,43 @@ module "playbook" {
   account_id = local.account_id
 
   tags = var.tags
+}
+
+################################################################################
+# Isolation instance profile (ec2.create_isolation_profile): what an isolated instance runs
+# with — only what the SSM agent needs, so online capture keeps working after the instance's
+# own role is revoked and removed.
+################################################################################
+
+resource "aws_iam_role" "isolation" {
+  count = var.ec2.create_isolation_profile ? 1 : 0
+
+  name        = "${var.name_prefix}-isolation"
+  description = "Firebreak: the role of isolated EC2 instances (SSM agent only)"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = merge(var.tags, { "firebreak:component" = "isolation-profile" })
+}
+
+resource "aws_iam_role_policy_attachment" "isolation_ssm" {
+  count = var.ec2.create_isolation_profile ? 1 : 0
+
+  role       = aws_iam_role.isolation[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "isolation" {
+  count = var.ec2.create_isolation_profile ? 1 : 0
+
+  name = "${var.name_prefix}-isolation"
+  role = aws_iam_role.isolation[0].name
+
+  tags = merge(var.tags, { "firebreak:component" = "isolation-profile" })
 }

@@ -329,6 +329,7 @@ variable "ec2" {
     - `online_capture.memory_capture_command`: a shell command run on the instance that captures memory (e.g. AVML) — its output goes to the evidence bucket.
     - `malware_scan` (default true): start a GuardDuty Malware Protection scan of the instance's volumes (billed per GB scanned); what it finds arrives as new findings.
     - `isolation_instance_profile_arn`: replaces the instance's profile during containment (e.g. a role with only AmazonSSMManagedInstanceCore, so online capture keeps working); without it the profile is removed.
+    - `create_isolation_profile`: or let this module create that profile: a role trusted by EC2 with only the AWS managed policy AmazonSSMManagedInstanceCore (a different role, so the revocation of the instance's own role does not cut the SSM agent off once it picks up the new credentials).
     - `release_pass_role_arns`: roles (ARNs, wildcards allowed) a release through the bus may hand back to an instance with its original profile. Without them the function cannot pass those roles, so a bus release records restoreInstanceProfile as failed and a responder's `firebreak release` (with their own permissions) completes it.
   EOT
   type = object({
@@ -352,6 +353,7 @@ variable "ec2" {
     }), {})
     malware_scan                   = optional(bool, true)
     isolation_instance_profile_arn = optional(string)
+    create_isolation_profile       = optional(bool, false)
     release_pass_role_arns         = optional(list(string), [])
   })
   default  = {}
@@ -389,6 +391,11 @@ variable "ec2" {
   validation {
     condition     = alltrue([for r in var.ec2.release_pass_role_arns : can(regex("^arn:aws[a-z-]*:iam::(\\d{12}|\\*):role/.+$", r))])
     error_message = "ec2.release_pass_role_arns must be role ARNs or ARN patterns, e.g. \"arn:aws:iam::123456789012:role/app-*\"."
+  }
+
+  validation {
+    condition     = !(var.ec2.create_isolation_profile && try(var.ec2.isolation_instance_profile_arn, null) != null)
+    error_message = "ec2: set isolation_instance_profile_arn (your own profile) or create_isolation_profile = true, not both."
   }
 
   validation {

@@ -24,6 +24,9 @@ mock_provider "aws" {
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/mock-role" }
   }
+  mock_resource "aws_iam_instance_profile" {
+    defaults = { arn = "arn:aws:iam::123456789012:instance-profile/firebreak-isolation" }
+  }
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/mock-rule" }
   }
@@ -467,6 +470,42 @@ run "the_function_can_never_change_its_own_role" {
     }
     error_message = "A playbook that writes role policies must be denied writing its own role's."
   }
+}
+
+run "creates_an_ssm_only_isolation_profile_when_asked" {
+  variables {
+    ec2 = { create_isolation_profile = true, online_capture = { enabled = true } }
+  }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.isolation_ssm[0].policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    error_message = "The isolation role must carry AmazonSSMManagedInstanceCore (and nothing else)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.isolation[0].assume_role_policy).Statement[0].Principal == { Service = "ec2.amazonaws.com" }
+    error_message = "Only EC2 may assume the isolation role."
+  }
+
+  assert {
+    condition     = jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_EC2_OPTIONS).isolationInstanceProfileArn == aws_iam_instance_profile.isolation[0].arn
+    error_message = "The functions must replace instance profiles with the created isolation profile."
+  }
+
+  assert {
+    condition     = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "PassIsolationRole"]).Resource == [aws_iam_role.isolation[0].arn]
+    error_message = "PassRole must be granted on the created isolation role only."
+  }
+}
+
+run "rejects_an_own_and_a_created_isolation_profile_together" {
+  command = plan
+
+  variables {
+    ec2 = { create_isolation_profile = true, isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/mine" }
+  }
+
+  expect_failures = [var.ec2]
 }
 
 run "rejects_forensic_instance_and_launch_together" {
