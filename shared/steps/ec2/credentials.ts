@@ -90,7 +90,8 @@ function otherTrustedPrincipals(trustPolicy: unknown): string[] {
   return [...found].sort();
 }
 
-async function associationsWhere(ec2: EC2Client, filters: Filter[]): Promise<IamInstanceProfileAssociation[]> {
+/** Every instance profile association matching `filters`, across pages. */
+export async function associationsWhere(ec2: EC2Client, filters: Filter[]): Promise<IamInstanceProfileAssociation[]> {
   const associations: IamInstanceProfileAssociation[] = [];
   let token: string | undefined;
   do {

@@ -4,7 +4,6 @@ import {
   AssociateIamInstanceProfileCommand,
   CreateTagsCommand,
   DescribeAddressesCommand,
-  DescribeIamInstanceProfileAssociationsCommand,
   DescribeNetworkInterfacesCommand,
   DisassociateIamInstanceProfileCommand,
   ModifyNetworkInterfaceAttributeCommand,
@@ -15,6 +14,7 @@ import { RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v
 import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { hasErrorCode, StepFailedError } from '../../errors/index.ts';
 import type { ReleaseStepContext, ReleaseStepDefinition, ReleaseStepResult } from '../../release/types.ts';
+import { associationsWhere } from './credentials.ts';
 import type { Ec2Instance } from './describe.ts';
 
 // Release restores only what a containment step recorded as `done`, and only where the
@@ -337,10 +337,8 @@ export const restoreInstanceProfile: ReleaseStepDefinition<Ec2Instance> = {
     const before = arnOf(data.instanceProfileArnBefore);
     const replacedWith = arnOf(data.replacedWith);
     const id = ctx.record.resourceId;
-    const out = await ctx.clients.ec2.send(
-      new DescribeIamInstanceProfileAssociationsCommand({ Filters: [{ Name: 'instance-id', Values: [id] }, { Name: 'state', Values: ['associating', 'associated'] }] }),
-    );
-    const current = out.IamInstanceProfileAssociations?.find((a) => a.InstanceId === id);
+    const associations = await associationsWhere(ctx.clients.ec2, [{ Name: 'instance-id', Values: [id] }, { Name: 'state', Values: ['associating', 'associated'] }]);
+    const current = associations.find((a) => a.InstanceId === id);
     const currentArn = current?.IamInstanceProfile?.Arn;
     const base = { instanceProfileArnBefore: before ?? null, replacedWith: replacedWith ?? null, arnNow: currentArn ?? null };
     if (currentArn === before) {
