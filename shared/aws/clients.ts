@@ -23,13 +23,13 @@ export interface Clients {
 }
 
 /** Where a playbook acts: the finding's account and region. */
-export interface Target {
+export interface AccountRegion {
   accountId: string;
   region: string;
 }
 
-/** Builds (and caches) the clients for a target account and region. */
-export type ClientFactory = (target: Target) => Clients;
+/** Builds (and caches) the clients for an account and region. */
+export type ClientFactory = (where: AccountRegion) => Clients;
 
 export interface ClientOptions {
   /** SDK retry attempts per call before a step fails (default 3, the SDK's standard mode). */
@@ -58,26 +58,42 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };
-  return (target) => {
+  return (where) => {
     // Cross-account roles come with a later issue; today every target is the
     // function's own account, which the engine checks before calling this.
-    const key = `${target.accountId}/${target.region}`;
+    const key = `${where.accountId}/${where.region}`;
     let clients = cache.get(key);
     if (!clients) {
-      const config = { ...common, region: target.region };
-      clients = {
-        ec2: new EC2Client(config),
-        autoScaling: new AutoScalingClient(config),
-        elbv2: new ElasticLoadBalancingV2Client(config),
-        elb: new ElasticLoadBalancingClient(config),
-        iam: new IAMClient(config),
-        ssm: new SSMClient(config),
-        guardDuty: new GuardDutyClient(config),
-      };
+      clients = lazyClients({ ...common, region: where.region });
       cache.set(key, clients);
     }
     return clients;
   };
+}
+
+type ClientConfig = { region: string; maxAttempts: number; endpoint?: string; credentials?: ClientOptions['credentials'] };
+
+const CONSTRUCTORS: { [K in keyof Clients]: new (config: ClientConfig) => Clients[K] } = {
+  ec2: EC2Client,
+  autoScaling: AutoScalingClient,
+  elbv2: ElasticLoadBalancingV2Client,
+  elb: ElasticLoadBalancingClient,
+  iam: IAMClient,
+  ssm: SSMClient,
+  guardDuty: GuardDutyClient,
+};
+
+/** Each client is built when a step first uses it: a playbook that never calls SSM never builds its client. */
+function lazyClients(config: ClientConfig): Clients {
+  const built: Partial<Clients> = {};
+  const clients = {} as Clients;
+  for (const name of Object.keys(CONSTRUCTORS) as Array<keyof Clients>) {
+    Object.defineProperty(clients, name, {
+      enumerable: true,
+      get: () => (built[name] ??= new CONSTRUCTORS[name](config) as never),
+    });
+  }
+  return clients;
 }
 
 /** Clients for Firebreak's own state (ledger and evidence bucket) in its home region. */

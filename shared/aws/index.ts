@@ -1,2 +1,2 @@
 export { createClientFactory, createPlatformClients } from './clients.ts';
-export type { ClientFactory, ClientOptions, Clients, PlatformClients, Target } from './clients.ts';
+export type { AccountRegion, ClientFactory, ClientOptions, Clients, PlatformClients } from './clients.ts';

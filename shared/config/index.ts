@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors/index.ts';
 
-export const MODES = ['observe', 'contain', 'full'] as const;
-export type Mode = (typeof MODES)[number];
+import { MODES, type Mode } from '../vocabulary/index.ts';
+
+export { MODES, type Mode };
 
 const jsonStringList = (name: string) =>
   z
@@ -30,54 +31,6 @@ const numberFrom = (name: string, min: number, max: number, fallback: string) =>
       message: `${name} must be a number between ${min} and ${max}`,
     });
 
-const Ec2OptionsSchema = z
-  .object({
-    /** Where investigators examine copies of the disks. */
-    forensics: z
-      .object({
-        /** An existing forensic instance: volumes are created in its AZ and attached to it. */
-        instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'forensics.instanceId must be an instance id (i-…)').optional(),
-        /** Or launch one forensic instance per incident. */
-        launch: z
-          .object({
-            amiId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'forensics.launch.amiId must be an AMI id (ami-…)'),
-            subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'forensics.launch.subnetId must be a subnet id (subnet-…)'),
-            instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'forensics.launch.instanceType must be an instance type, e.g. m5.large').default('m5.large'),
-            securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/)).default([]),
-          })
-          .optional(),
-        /** Copy the snapshots, re-encrypted with this key, and share the copies with a forensic account. */
-        copy: z
-          .object({
-            accountId: z.string().regex(/^\d{12}$/, 'forensics.copy.accountId must be a 12-digit account id'),
-            kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, 'forensics.copy.kmsKeyArn must be a KMS key or alias ARN'),
-          })
-          .optional(),
-      })
-      .refine((f) => !(f.instanceId && f.launch), { message: 'forensics: give instanceId or launch, not both' })
-      .optional(),
-    /** Online investigation through SSM Run Command. */
-    onlineCapture: z
-      .object({
-        enabled: z.boolean().default(false),
-        /** A shell command that captures memory to the evidence bucket (e.g. AVML + upload); optional. */
-        memoryCaptureCommand: z.string().min(1).max(4096).optional(),
-        /** How long one delivery waits for the command before looking again later. */
-        waitSeconds: z.number().int().min(0).max(30).default(10),
-      })
-      .default({ enabled: false, waitSeconds: 10 }),
-    /** Start a GuardDuty Malware Protection scan of the instance's volumes (billed per GB scanned). */
-    malwareScan: z.boolean().default(true),
-    /** Instance profile that replaces the instance's own (none: the profile is removed). */
-    isolationInstanceProfileArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/.+$/, 'isolationInstanceProfileArn must be an instance profile ARN')
-      .optional(),
-  })
-  .strict();
-
-export type Ec2Options = z.infer<typeof Ec2OptionsSchema>;
-
 /** Terraform's jsonencode writes unset optional attributes as null: null means "not set". */
 function withoutNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNulls);
@@ -85,24 +38,19 @@ function withoutNulls(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
 }
 
-const jsonObject = <T extends z.ZodType>(name: string, schema: T) =>
+const jsonObject = (name: string) =>
   z
     .string()
     .default('{}')
-    .transform((raw, ctx): z.infer<T> => {
-      let parsed: unknown;
+    .transform((raw, ctx): Record<string, unknown> => {
       try {
-        parsed = JSON.parse(raw);
+        const parsed: unknown = JSON.parse(raw);
+        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return withoutNulls(parsed) as Record<string, unknown>;
       } catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a JSON object` });
-        return z.NEVER;
+        // reported below
       }
-      const r = schema.safeParse(withoutNulls(parsed));
-      if (!r.success) {
-        for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: `${name}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}` });
-        return z.NEVER;
-      }
-      return r.data;
+      ctx.addIssue({ code: 'custom', message: `${name} must be a JSON object` });
+      return z.NEVER;
     });
 
 const EnvironmentSchema = z.object({
@@ -119,7 +67,7 @@ const EnvironmentSchema = z.object({
   FIREBREAK_EXEMPT_TAG: z.string().min(1).default('firebreak:exempt'),
   FIREBREAK_BLAST_RADIUS_LIMIT: numberFrom('FIREBREAK_BLAST_RADIUS_LIMIT', 1, 100000, '10').pipe(z.number().int()),
   FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS: numberFrom('FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS', 60, 31 * 24 * 3600, '3600'),
-  FIREBREAK_EC2_OPTIONS: jsonObject('FIREBREAK_EC2_OPTIONS', Ec2OptionsSchema),
+  FIREBREAK_OPTIONS: jsonObject('FIREBREAK_OPTIONS'),
   FIREBREAK_QUEUE_URL: z.string().url('FIREBREAK_QUEUE_URL must be the URL of the function\'s own queue').optional(),
   FIREBREAK_FOLLOW_UP_SECONDS: numberFrom('FIREBREAK_FOLLOW_UP_SECONDS', 0, 900, '300').pipe(z.number().int()),
   FIREBREAK_MAX_FOLLOW_UPS: numberFrom('FIREBREAK_MAX_FOLLOW_UPS', 1, 1000, '72').pipe(z.number().int()),
@@ -141,8 +89,11 @@ export interface Config {
   protectedResources: string[];
   exemptTagKey: string;
   blastRadius: { limit: number; windowSeconds: number };
-  /** Options of the EC2 playbook (forensics, online capture, isolation profile). */
-  ec2: Ec2Options;
+  /**
+   * The playbook's options as Terraform wrote them (`playbooks.<name>.options`, unset
+   * attributes removed); the handler validates them with the playbook's own schema.
+   */
+  options: Record<string, unknown>;
   /**
    * Pending steps (snapshots completing, commands running) are looked at again by
    * re-queuing the message on the function's own queue after `delaySeconds`, at
@@ -184,11 +135,26 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     protectedResources: e.FIREBREAK_PROTECTED_RESOURCES,
     exemptTagKey: e.FIREBREAK_EXEMPT_TAG,
     blastRadius: { limit: e.FIREBREAK_BLAST_RADIUS_LIMIT, windowSeconds: e.FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS },
-    ec2: e.FIREBREAK_EC2_OPTIONS,
+    options: e.FIREBREAK_OPTIONS,
     followUp: {
       ...(e.FIREBREAK_QUEUE_URL ? { queueUrl: e.FIREBREAK_QUEUE_URL } : {}),
       delaySeconds: e.FIREBREAK_FOLLOW_UP_SECONDS,
       maxAttempts: e.FIREBREAK_MAX_FOLLOW_UPS,
     },
   };
+}
+
+/**
+ * Validates a playbook's options with its schema. Throws a {@link ConfigurationError}
+ * naming every problem by its path, as Terraform spells it (`options.forensics.launch.ami_id`).
+ *
+ * @example
+ * ```ts
+ * const options = loadOptions(ec2InstancePlaybook.options, config.options);
+ * ```
+ */
+export function loadOptions<O>(schema: z.ZodType<O>, raw: unknown): O {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new ConfigurationError(r.error.issues.map((i) => `FIREBREAK_OPTIONS${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`));
+  return r.data;
 }

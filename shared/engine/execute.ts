@@ -1,12 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { classifyError } from '../errors/index.ts';
-import type { StepOutcome, StepResult } from './types.ts';
+import type { EvidenceRef, OutcomeStage, StepOutcome } from '../vocabulary/index.ts';
 
 /** What running one step (containment or release) needs: what to call it, and when it is. */
-export interface Execution<S extends string> {
+export interface Execution {
   name: string;
   description: string;
-  stage: S;
+  stage: OutcomeStage;
   now: () => Date;
   logger: Logger;
   /** The step's earlier outcome: attempts are counted across deliveries. */
@@ -15,13 +15,20 @@ export interface Execution<S extends string> {
   detailedFailure?: boolean;
 }
 
-export type ExecutedOutcome<S extends string> = Omit<StepOutcome, 'stage'> & { stage: S };
+/** What a step or release action reported. */
+export interface Reported {
+  status: 'done' | 'skipped' | 'pending';
+  summary: string;
+  retryAfterSeconds?: number;
+  data?: unknown;
+  evidence?: EvidenceRef[];
+}
 
 /**
  * Runs one step, timing it and turning whatever happens — a result or an error —
  * into the outcome the ledger records. Never throws for the step's own failure.
  */
-export async function executeStep<S extends string>(e: Execution<S>, run: () => Promise<StepResult>): Promise<ExecutedOutcome<S>> {
+export async function executeStep(e: Execution, run: () => Promise<Reported>): Promise<StepOutcome> {
   const started = e.now();
   const attempts = (e.before?.attempts ?? 0) + 1;
   const timing = () => {
@@ -38,7 +45,7 @@ export async function executeStep<S extends string>(e: Execution<S>, run: () => 
       attempts,
       ...timing(),
       ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}),
-      ...(result.data ? { data: result.data } : {}),
+      ...(result.data !== undefined ? { data: result.data } : {}),
       ...(result.evidence ? { evidence: result.evidence } : {}),
     };
   } catch (error) {

@@ -1,12 +1,9 @@
 import type { Config } from '../config/index.ts';
 import type { Incident } from '../findings/index.ts';
+import type { GateResult } from '../vocabulary/index.ts';
 
-/** One safety gate's verdict, recorded in the ledger whether it passed or not. */
-export interface GateResult {
-  gate: string;
-  passed: boolean;
-  reason: string;
-}
+export type { GateResult };
+
 
 export interface GateSubject {
   tags: Record<string, string>;
@@ -28,21 +25,19 @@ const anyMatch = (patterns: string[], values: string[]) =>
   patterns.find((p) => values.some((v) => matchesPattern(p, v)));
 
 /**
- * Evaluates every safety gate that decides whether Firebreak may change anything
- * for this incident. All gates are evaluated (not just the first failing one) so
- * the ledger shows the whole picture. The mode and the blast-radius limit are
- * applied by the engine after these.
+ * The gates decided by the finding alone, evaluated before Firebreak reads anything from
+ * AWS: a sample, an archived or low-severity finding, or a denied type never reaches a
+ * playbook's describe. All are evaluated (not just the first failing one) so the ledger
+ * shows the whole picture.
  *
  * @example
  * ```ts
- * const results = evaluateGates(config, incident, { tags: { 'firebreak:exempt': '' }, identifiers: ['i-0abc'], principals: [] });
- * results.every((g) => g.passed) // false: the instance is exempt
+ * evaluateFindingGates(config, { ...incident, sample: true }).find((g) => !g.passed)?.gate // 'not-sample'
  * ```
  */
-export function evaluateGates(config: Config, incident: Incident, subject: GateSubject): GateResult[] {
+export function evaluateFindingGates(config: Config, incident: Incident): GateResult[] {
   const results: GateResult[] = [];
   const gate = (name: string, passed: boolean, reason: string) => results.push({ gate: name, passed, reason });
-
   gate('not-archived', !incident.archived, incident.archived ? 'the finding is archived' : 'the finding is active');
   gate('not-sample', !incident.sample, incident.sample ? 'the finding is a GuardDuty sample finding' : 'the finding is not a sample');
   gate(
@@ -56,6 +51,22 @@ export function evaluateGates(config: Config, incident: Incident, subject: GateS
     const allowed = anyMatch(config.findingTypesAllow, [incident.findingType]);
     gate('finding-type-allowed', Boolean(allowed), allowed ? `finding type matches allow pattern ${allowed}` : 'finding type is not on the allow list');
   }
+  return results;
+}
+
+/**
+ * The gates decided by the resource as described: the exemption tag, protected resources
+ * and principals.
+ *
+ * @example
+ * ```ts
+ * const results = evaluateResourceGates(config, { tags: { 'firebreak:exempt': '' }, identifiers: ['i-0abc'], principals: [] });
+ * results.every((g) => g.passed) // false: the instance is exempt
+ * ```
+ */
+export function evaluateResourceGates(config: Config, subject: GateSubject): GateResult[] {
+  const results: GateResult[] = [];
+  const gate = (name: string, passed: boolean, reason: string) => results.push({ gate: name, passed, reason });
   const exempt = Object.prototype.hasOwnProperty.call(subject.tags, config.exemptTagKey);
   gate('not-exempt', !exempt, exempt ? `the resource carries the exemption tag ${config.exemptTagKey}` : 'the resource has no exemption tag');
   const protectedResource = anyMatch(config.protectedResources, subject.identifiers);

@@ -1,8 +1,26 @@
-export { runPlaybook, iamActionsOf } from './run.ts';
+export { runPlaybook } from './run.ts';
+export type { DeliveryResult, EngineDeps, EngineLedger } from './run.ts';
+export { MAX_REASON_LENGTH, releaseIncident } from './release.ts';
+export type { ReleaseDeps, ReleaseLedger, ReleaseRequest, ReleaseSummary } from './release.ts';
 export { executeStep } from './execute.ts';
-export type { ExecutedOutcome, Execution } from './execute.ts';
-export type { DeliveryResult, EngineDeps } from './run.ts';
-export { evaluateGates, matchesPattern } from './gates.ts';
+export type { Execution, Reported } from './execute.ts';
+export { evaluateFindingGates, evaluateResourceGates, matchesPattern } from './gates.ts';
 export type { GateResult, GateSubject } from './gates.ts';
-export { STAGES, STEP_STATUSES, INCIDENT_STATUSES } from './types.ts';
-export type { DescribeContext, IncidentStatus, Mode, Playbook, Stage, StepContext, StepDefinition, StepOutcome, StepResult, StepStatus } from './types.ts';
+export { defineReleaseAction, definePlaybook, defineStep, iamActionsOf, outputsReader, parseRecorded, releaseNameOf } from './playbook.ts';
+export type { AnyPlaybook, DescribeContext, Playbook } from './playbook.ts';
+export type {
+  AnyStep,
+  PlaybookTypes,
+  ReleaseAction,
+  ReleaseAsk,
+  ReleaseContext,
+  ReleaseEntry,
+  ReleaseResult,
+  Step,
+  StepContext,
+  StepOutputs,
+  StepResult,
+  StepSpec,
+  Undo,
+  UndoContext,
+} from './step.ts';

@@ -4,16 +4,24 @@ import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
 import type { Incident } from '../findings/index.ts';
-import type { IncidentRecord, Ledger } from '../ledger/index.ts';
+import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
+import { modeRank, type GateResult, type IncidentStatus, type StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
-import { evaluateGates, type GateResult } from './gates.ts';
-import type { IncidentStatus, Playbook, StepContext, StepDefinition, StepOutcome } from './types.ts';
+import { evaluateFindingGates, evaluateResourceGates } from './gates.ts';
+import { outputsReader, type Playbook } from './playbook.ts';
+import { STAGES } from '../vocabulary/index.ts';
+import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
+
+/** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
+export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish'>;
 
 /** What the engine needs from the outside world; injected, never global. */
-export interface EngineDeps {
+export interface EngineDeps<O = unknown> {
   config: Config;
+  /** The playbook's options, validated at cold start. */
+  options: O;
   clientsFor: ClientFactory;
-  ledger: Ledger;
+  ledger: EngineLedger;
   evidence: EvidenceStore;
   logger: Logger;
   now?: () => Date;
@@ -29,14 +37,13 @@ export interface DeliveryResult {
   followUpSeconds?: number;
 }
 
-const MODE_RANK = { observe: 0, contain: 1, full: 2 } as const;
-
 /**
- * Runs one incident through a playbook: describe → safety gates → ledger claim
- * (with the blast-radius slot) → containment steps concurrently → evidence steps
- * concurrently, recording every outcome. Finished steps of earlier deliveries are
- * not repeated. Throws {@link ContainmentIncompleteError} when a containment step
- * failed with a retryable error, so the SQS message is redelivered.
+ * Runs one incident through a playbook: the finding's gates (before anything is read
+ * from AWS) → describe → the resource's gates → ledger claim (with the blast-radius slot)
+ * → containment steps concurrently → evidence → investigation, recording every outcome.
+ * Finished steps of earlier deliveries are not repeated. Throws
+ * {@link ContainmentIncompleteError} when a containment step failed with a retryable
+ * error, so the SQS message is redelivered.
  *
  * @example
  * ```ts
@@ -44,9 +51,9 @@ const MODE_RANK = { observe: 0, contain: 1, full: 2 } as const;
  * result.status // 'contained'
  * ```
  */
-export async function runPlaybook<R>(
-  deps: EngineDeps,
-  playbook: Playbook<R>,
+export async function runPlaybook<T extends PlaybookTypes>(
+  deps: EngineDeps<T['options']>,
+  playbook: Playbook<T>,
   incident: Incident,
   delivery: { messageId: string },
 ): Promise<DeliveryResult> {
@@ -61,8 +68,11 @@ export async function runPlaybook<R>(
     logger[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
     return { incidentId: incident.incidentId, status, reason, steps };
   };
-  const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: Parameters<Ledger['begin']>[0]['blastRadius']) =>
+  const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: BeginParams['blastRadius']) =>
     ledger.begin({ incident, mode: config.mode, messageId: delivery.messageId, now: now(), gates, ...(capture ? { capture } : {}), ...(blastRadius ? { blastRadius } : {}) });
+  /** A finding archived or re-published after containment never undoes it. */
+  const notActing = (record: IncidentRecord | undefined, reason: string, steps: Record<string, StepOutcome>) =>
+    finish(record?.status === 'contained' ? 'contained' : 'skipped', `no action: ${reason}`, steps);
 
   if (incident.accountId !== config.accountId) {
     const reason = `the finding is for account ${incident.accountId}; this deployment acts only in account ${config.accountId} (deploy Firebreak in that account)`;
@@ -70,10 +80,18 @@ export async function runPlaybook<R>(
     return finish('skipped', reason, {});
   }
 
+  // Decided by the finding alone: nothing is read from AWS for a sample or a denied type.
+  const findingGates = evaluateFindingGates(config, incident);
+  if (findingGates.some((g) => !g.passed)) {
+    const { record } = await ledger.load(incident.incidentId, incident.accountId);
+    await open(findingGates);
+    return notActing(record, failedReasons(findingGates), record?.steps ?? {});
+  }
+
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
   const [loaded, described] = await Promise.all([
     ledger.load(incident.incidentId, incident.accountId),
-    playbook.describe({ incident, clients, logger }).then(
+    playbook.describe({ incident, clients, logger, options: deps.options }).then(
       (resource) => ({ ok: true as const, resource }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
@@ -84,7 +102,7 @@ export async function runPlaybook<R>(
   // and re-containing what a responder deliberately released would undo their decision.
   if (loaded.record?.status === 'released') {
     const r = loaded.record.release;
-    await open([{ gate: 'not-released', passed: false, reason: 'the incident was released' }]);
+    await open([...findingGates, { gate: 'not-released', passed: false, reason: 'the incident was released' }]);
     return finish(
       'released',
       `released by ${r?.releasedBy ?? 'a responder'} at ${r?.releasedAt ?? '?'}; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
@@ -96,7 +114,7 @@ export async function runPlaybook<R>(
     const c = classifyError(described.error);
     const notFound = described.error instanceof ResourceNotFoundError;
     const reason = notFound ? `${incident.resource.id} was not found in ${incident.accountId}/${incident.region}: nothing to contain` : `could not describe ${incident.resource.id}: ${c.code}: ${c.message}`;
-    await open([{ gate: 'resource-exists', passed: false, reason }]);
+    await open([...findingGates, { gate: 'resource-exists', passed: false, reason }]);
     if (!notFound && c.retryable) {
       await finish('retrying', reason, previous);
       throw new ContainmentIncompleteError(incident.incidentId, ['describe']);
@@ -105,22 +123,19 @@ export async function runPlaybook<R>(
   }
 
   const resource = described.resource;
-  const capture = loaded.record?.capture ?? { ...playbook.capture(resource), capturedAt: now().toISOString() };
-  const gates = evaluateGates(config, incident, {
-    tags: playbook.tags(resource),
-    identifiers: playbook.identifiers(incident, resource),
-    principals: playbook.principals(incident, resource),
-  });
-  const failedGates = gates.filter((g) => !g.passed);
-  if (failedGates.length > 0) {
+  const capture = loaded.record?.capture ?? { ...playbook.capture.of(resource), capturedAt: now().toISOString() };
+  const gates = [
+    ...findingGates,
+    ...evaluateResourceGates(config, {
+      tags: playbook.tags(resource),
+      identifiers: playbook.identifiers(incident, resource),
+      principals: playbook.principals(incident, resource),
+    }),
+  ];
+  if (gates.some((g) => !g.passed)) {
     await open(gates, capture);
-    const reason = failedGates.map((g) => g.reason).join('; ');
-    // A finding archived or re-published after containment never undoes it.
-    const status = loaded.record?.status === 'contained' ? 'contained' : 'skipped';
-    return finish(status, `no action: ${reason}`, previous);
+    return notActing(loaded.record, failedReasons(gates), previous);
   }
-
-  const ctx: StepContext<R> = { incident, resource, capture, clients, evidence: deps.evidence, config, logger, now, outcomes: previous };
 
   if (config.mode === 'observe') {
     await open(gates, capture);
@@ -147,23 +162,45 @@ export async function runPlaybook<R>(
   }
 
   const outcomes: Record<string, StepOutcome> = { ...previous };
-  const ctxFor = (step: StepDefinition<R>): StepContext<R> => ({ ...ctx, outcomes, ...(previous[step.name] ? { previous: previous[step.name] } : {}) });
-  for (const stage of ['contain', 'evidence', 'investigate'] as const) {
+  const typedCapture = playbook.capture.schema.parse(capture);
+  const outputs = outputsReader<T>(() => outcomes);
+  const ctxFor = (step: AnyStep<T>): StepContext<T, unknown> => {
+    const before = previous[step.name];
+    return {
+      ...outputs,
+      incident,
+      resource,
+      capture: typedCapture,
+      options: deps.options,
+      clients,
+      evidence: deps.evidence,
+      config,
+      logger,
+      now,
+      ...(before ? { previous: { ...before, data: step.data.safeParse(before.data).data } } : {}),
+    };
+  };
+  for (const stage of STAGES) {
     const steps = playbook.steps.filter((s) => s.stage === stage);
-    // Steps of a stage run concurrently, except that a step whose `requires`/`after` names
+    // Steps of a stage run concurrently, except that a step that requires or comes after
     // another step of the same stage starts when that one has finished (memory before the
     // volatile-data commands that would disturb it).
-    const finished = new Map<string, Promise<void>>();
+    const finished = new Map<AnyStep<T>, Promise<void>>();
     for (const step of steps) {
-      const sameStage = [...(step.requires ?? []), ...(step.after ?? [])].flatMap((name) => (finished.has(name) ? [finished.get(name)!] : []));
+      const sameStage = [...step.requires, ...step.after].flatMap((s) => (finished.has(s) ? [finished.get(s)!] : []));
       finished.set(
-        step.name,
+        step,
         Promise.all(sameStage).then(async () => {
           const before = previous[step.name];
           if (before?.status === 'done') return;
-          const outcome = MODE_RANK[config.mode] < MODE_RANK[step.minimumMode ?? 'contain']
-            ? skippedForMode(step, config.mode)
-            : (waitingOn(step, outcomes) ?? boundPending(await runStep(step, ctxFor(step), before), config.followUp.maxAttempts));
+          const outcome =
+            modeRank(config.mode) < modeRank(step.minimumMode)
+              ? skippedForMode(step, config.mode)
+              : (waitingOn(step, outcomes) ??
+                boundPending(
+                  await executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                  config.followUp.maxAttempts,
+                ));
           outcomes[step.name] = outcome;
           await ledger.recordStep(incident.incidentId, step.name, outcome);
         }),
@@ -172,41 +209,48 @@ export async function runPlaybook<R>(
     await Promise.all(finished.values());
   }
 
-  const containFailures = playbook.steps.filter((s) => s.stage === 'contain' && outcomes[s.name]?.status === 'failed');
-  const isolatedAt = outcomes[playbook.isolationStep]?.status === 'done' ? outcomes[playbook.isolationStep]?.finishedAt : undefined;
-  const laterFailures = playbook.steps.filter((s) => s.stage !== 'contain' && outcomes[s.name]?.status === 'failed').map((s) => s.name);
-  const pending = playbook.steps.filter((s) => outcomes[s.name]?.status === 'pending');
+  const named = (filter: (s: AnyStep<T>) => boolean) => playbook.steps.filter(filter).map((s) => s.name);
+  const statusOf = (s: AnyStep<T>) => outcomes[s.name]?.status;
+  const containFailures = named((s) => s.stage === 'contain' && statusOf(s) === 'failed');
+  const isolation = outcomes[playbook.isolationStep.name];
+  const isolatedAt = isolation?.status === 'done' ? isolation.finishedAt : undefined;
+  const laterFailures = named((s) => s.stage !== 'contain' && statusOf(s) === 'failed');
+  const pending = named((s) => statusOf(s) === 'pending');
   const followUpSeconds = pending.length
-    ? Math.min(...pending.map((s) => outcomes[s.name]?.retryAfterSeconds ?? config.followUp.delaySeconds), config.followUp.delaySeconds)
+    ? Math.min(...pending.map((name) => outcomes[name]?.retryAfterSeconds ?? config.followUp.delaySeconds), config.followUp.delaySeconds)
     : undefined;
   const evidenceNote =
     (laterFailures.length ? `; evidence steps failed: ${laterFailures.join(', ')}` : '') +
-    (pending.length ? `; waiting on: ${pending.map((s) => s.name).join(', ')} (looked at again in ${followUpSeconds}s)` : '');
-  const retryable = containFailures.filter((s) => outcomes[s.name]?.error?.retryable).map((s) => s.name);
+    (pending.length ? `; waiting on: ${pending.join(', ')} (looked at again in ${followUpSeconds}s)` : '');
+  const retryable = containFailures.filter((name) => outcomes[name]?.error?.retryable);
   if (retryable.length > 0) {
     await finish('retrying', `containment steps failed with retryable errors: ${retryable.join(', ')}${evidenceNote}`, outcomes, isolatedAt);
     throw new ContainmentIncompleteError(incident.incidentId, retryable);
   }
-  const withFollowUp = (r: DeliveryResult): DeliveryResult => (followUpSeconds === undefined ? r : { ...r, followUpSeconds });
-  if (containFailures.length > 0) {
-    return withFollowUp(
-      await finish('failed', `containment steps failed permanently (a responder must act): ${containFailures.map((s) => s.name).join(', ')}${evidenceNote}`, outcomes, isolatedAt),
-    );
-  }
-  return withFollowUp(await finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt));
+  const result =
+    containFailures.length > 0
+      ? await finish('failed', `containment steps failed permanently (a responder must act): ${containFailures.join(', ')}${evidenceNote}`, outcomes, isolatedAt)
+      : await finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt);
+  return followUpSeconds === undefined ? result : { ...result, followUpSeconds };
 }
 
+const failedReasons = (gates: GateResult[]) =>
+  gates
+    .filter((g) => !g.passed)
+    .map((g) => g.reason)
+    .join('; ');
+
 /** A step whose prerequisites have not finished waits (pending) or, if one failed, is skipped. */
-function waitingOn<R>(step: StepDefinition<R>, outcomes: Record<string, StepOutcome>): StepOutcome | undefined {
-  const required = step.requires ?? [];
-  const failed = required.filter((name) => outcomes[name]?.status === 'failed');
+function waitingOn<T extends PlaybookTypes>(step: AnyStep<T>, outcomes: Record<string, StepOutcome>): StepOutcome | undefined {
+  const status = (s: AnyStep<T>) => outcomes[s.name]?.status ?? '';
+  const failed = step.requires.filter((s) => status(s) === 'failed').map((s) => s.name);
   if (failed.length) {
     return { stage: step.stage, status: 'skipped', summary: `${step.description}: not run because ${failed.join(', ')} failed`, attempts: 0, data: { waitingOn: failed } };
   }
   const unfinished = [
-    ...required.filter((name) => !['done', 'skipped'].includes(outcomes[name]?.status ?? '')),
-    ...(step.after ?? []).filter((name) => !['done', 'skipped', 'failed'].includes(outcomes[name]?.status ?? '')),
-  ];
+    ...step.requires.filter((s) => !['done', 'skipped'].includes(status(s))),
+    ...step.after.filter((s) => !['done', 'skipped', 'failed'].includes(status(s))),
+  ].map((s) => s.name);
   if (unfinished.length) {
     return { stage: step.stage, status: 'pending', summary: `${step.description}: waiting for ${unfinished.join(', ')}`, attempts: 0, data: { waitingOn: unfinished } };
   }
@@ -224,11 +268,7 @@ function boundPending(outcome: StepOutcome, maxAttempts: number): StepOutcome {
   };
 }
 
-function runStep<R>(step: StepDefinition<R>, ctx: StepContext<R>, before: StepOutcome | undefined): Promise<StepOutcome> {
-  return executeStep({ name: step.name, description: step.description, stage: step.stage, now: ctx.now, logger: ctx.logger, ...(before ? { before } : {}) }, () => step.run(ctx));
-}
-
-function plannedOutcome<R>(step: StepDefinition<R>, mode: string): StepOutcome {
+function plannedOutcome<T extends PlaybookTypes>(step: AnyStep<T>, mode: string): StepOutcome {
   return {
     stage: step.stage,
     status: 'planned',
@@ -238,13 +278,6 @@ function plannedOutcome<R>(step: StepDefinition<R>, mode: string): StepOutcome {
   };
 }
 
-function skippedForMode<R>(step: StepDefinition<R>, mode: string): StepOutcome {
+function skippedForMode<T extends PlaybookTypes>(step: AnyStep<T>, mode: string): StepOutcome {
   return { stage: step.stage, status: 'skipped', summary: `${step.description}: runs only in ${step.minimumMode} mode (current mode: ${mode})`, attempts: 0 };
 }
-
-/** Every IAM action a playbook may call (containment and release), for the generated Lambda role policy. */
-export function iamActionsOf<R>(playbook: Playbook<R>, platform: readonly string[]): string[] {
-  return [...new Set([...platform, ...playbook.describeIamActions, ...[...playbook.steps, ...(playbook.release ?? [])].flatMap((s) => s.iamActions)])].sort();
-}
-
-export type { IncidentRecord };

@@ -4,21 +4,32 @@
  * "record and delete" (permanent) without string matching at call sites.
  */
 
-/** Base class: `retryable` tells the engine whether SQS redelivery can help. */
+/** What every Firebreak error may carry besides its message: the code the ledger records, whether a retry can help, and the cause. */
+export interface FirebreakErrorOptions extends ErrorOptions {
+  /** The code recorded in the ledger (an AWS code or a step's own, e.g. `GroupAtMaximum`); defaults to the class name. */
+  code?: string;
+  /** Whether SQS redelivery (or running the release again) can help. Default: no. */
+  retryable?: boolean;
+}
+
+/** Base class: `code` is what the ledger records, `retryable` tells the engine whether redelivery can help. */
 export class FirebreakError extends Error {
+  readonly code: string;
   readonly retryable: boolean;
-  constructor(message: string, retryable: boolean, options?: ErrorOptions) {
-    super(message, options);
+  constructor(message: string, options: FirebreakErrorOptions = {}) {
+    const { code, retryable, ...errorOptions } = options;
+    super(message, errorOptions);
     this.name = 'FirebreakError';
-    this.retryable = retryable;
+    this.code = code ?? 'FirebreakError';
+    this.retryable = retryable ?? false;
   }
 }
 
 /** The environment the function runs with is invalid: fix the Terraform variables. */
 export class ConfigurationError extends FirebreakError {
   readonly issues: string[];
-  constructor(issues: string[]) {
-    super(`Invalid Firebreak configuration: ${issues.join('; ')}`, false);
+  constructor(issues: string[], options?: ErrorOptions) {
+    super(`Invalid Firebreak configuration: ${issues.join('; ')}`, { ...options, code: 'ConfigurationError' });
     this.name = 'ConfigurationError';
     this.issues = issues;
   }
@@ -28,7 +39,7 @@ export class ConfigurationError extends FirebreakError {
 export class InvalidFindingError extends FirebreakError {
   readonly reasons: string[];
   constructor(reasons: string[], options?: ErrorOptions) {
-    super(`Not a valid finding: ${reasons.join('; ')}`, false, options);
+    super(`Not a valid finding: ${reasons.join('; ')}`, { ...options, code: 'InvalidFinding' });
     this.name = 'InvalidFindingError';
     this.reasons = reasons;
   }
@@ -38,21 +49,35 @@ export class InvalidFindingError extends FirebreakError {
 export class ResourceNotFoundError extends FirebreakError {
   readonly resourceId: string;
   constructor(resourceId: string, options?: ErrorOptions) {
-    super(`Resource ${resourceId} was not found`, false, options);
+    super(`Resource ${resourceId} was not found`, { ...options, code: 'ResourceNotFound' });
     this.name = 'ResourceNotFoundError';
     this.resourceId = resourceId;
   }
 }
 
-/** A step failed; `retryable` comes from classifying the underlying AWS error. */
+/** A step failed for a reason of its own; `code` says which (`GroupAtMaximum`, `SnapshotFailed`…). */
 export class StepFailedError extends FirebreakError {
   readonly step: string;
-  readonly code: string;
-  constructor(step: string, code: string, message: string, retryable: boolean, options?: ErrorOptions) {
-    super(`Step ${step} failed (${code}): ${message}`, retryable, options);
+  constructor(step: string, code: string, message: string, options: Omit<FirebreakErrorOptions, 'code'> = {}) {
+    super(`Step ${step} failed (${code}): ${message}`, { ...options, code });
     this.name = 'StepFailedError';
     this.step = step;
-    this.code = code;
+  }
+}
+
+/**
+ * What a step recorded in the ledger does not match the schema it declares (a record
+ * edited by hand, or written by a version that recorded something else): permanent,
+ * a responder must look.
+ */
+export class RecordedDataError extends FirebreakError {
+  readonly step: string;
+  readonly issues: string[];
+  constructor(step: string, issues: string[], options?: ErrorOptions) {
+    super(`The ledger's data of step ${step} does not match its schema: ${issues.join('; ')}`, { ...options, code: 'RecordedDataInvalid' });
+    this.name = 'RecordedDataError';
+    this.step = step;
+    this.issues = issues;
   }
 }
 
@@ -61,10 +86,10 @@ export class ContainmentIncompleteError extends FirebreakError {
   readonly incidentId: string;
   readonly failedSteps: string[];
   constructor(incidentId: string, failedSteps: string[]) {
-    super(
-      `Containment of ${incidentId} is incomplete (retryable failures in: ${failedSteps.join(', ')}); the message will be redelivered`,
-      true,
-    );
+    super(`Containment of ${incidentId} is incomplete (retryable failures in: ${failedSteps.join(', ')}); the message will be redelivered`, {
+      code: 'ContainmentIncomplete',
+      retryable: true,
+    });
     this.name = 'ContainmentIncompleteError';
     this.incidentId = incidentId;
     this.failedSteps = failedSteps;
@@ -72,15 +97,7 @@ export class ContainmentIncompleteError extends FirebreakError {
 }
 
 /** Why a release was refused before anything was changed. */
-export const RELEASE_REFUSALS = {
-  invalidRequest: 'invalid-request',
-  notFound: 'not-found',
-  resourceMismatch: 'resource-mismatch',
-  notSupported: 'not-supported',
-  inProgress: 'in-progress',
-  claimLost: 'claim-lost',
-} as const;
-export type ReleaseRefusal = (typeof RELEASE_REFUSALS)[keyof typeof RELEASE_REFUSALS];
+export type ReleaseRefusal = 'invalid-request' | 'not-found' | 'resource-mismatch' | 'not-supported' | 'in-progress' | 'claim-lost';
 
 /**
  * A release was refused and nothing was changed: the incident is unknown, names
@@ -91,7 +108,7 @@ export class ReleaseRefusedError extends FirebreakError {
   readonly incidentId: string;
   readonly refusal: ReleaseRefusal;
   constructor(incidentId: string, refusal: ReleaseRefusal, message: string, options?: ErrorOptions) {
-    super(`Release of ${incidentId} refused: ${message}`, refusal === 'in-progress', options);
+    super(`Release of ${incidentId} refused: ${message}`, { ...options, code: 'ReleaseRefused', retryable: refusal === 'in-progress' });
     this.name = 'ReleaseRefusedError';
     this.incidentId = incidentId;
     this.refusal = refusal;
@@ -103,7 +120,10 @@ export class ReleaseIncompleteError extends FirebreakError {
   readonly incidentId: string;
   readonly failedSteps: string[];
   constructor(incidentId: string, failedSteps: string[]) {
-    super(`Release of ${incidentId} is incomplete (retryable failures in: ${failedSteps.join(', ')}); the message will be redelivered`, true);
+    super(`Release of ${incidentId} is incomplete (retryable failures in: ${failedSteps.join(', ')}); the message will be redelivered`, {
+      code: 'ReleaseIncomplete',
+      retryable: true,
+    });
     this.name = 'ReleaseIncompleteError';
     this.incidentId = incidentId;
     this.failedSteps = failedSteps;
@@ -158,7 +178,9 @@ export interface ErrorClassification {
  */
 export function classifyError(error: unknown): ErrorClassification {
   if (error instanceof FirebreakError) {
-    return { code: error.name, message: error.message, retryable: error.retryable, unsupported: false };
+    // Firebreak's own errors say what happened in their code; a wrapped AWS error's code
+    // would only say where it came from.
+    return { code: error.code, message: error.message, retryable: error.retryable, unsupported: false };
   }
   const e = (error ?? {}) as {
     name?: string;

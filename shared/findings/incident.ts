@@ -14,8 +14,7 @@ export const PLAYBOOK_NAMES = [
 export type PlaybookName = (typeof PLAYBOOK_NAMES)[number];
 
 /** Where a finding came from. */
-export const ORIGINS = { guardduty: 'guardduty', manual: 'manual' } as const;
-export type Origin = (typeof ORIGINS)[keyof typeof ORIGINS];
+export type Origin = 'guardduty' | 'manual';
 
 /** What the finding says about the resource to act on (validated identifiers only). */
 export interface IncidentResource {

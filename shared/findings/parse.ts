@@ -4,7 +4,13 @@ import { incidentIdFor, type Incident, type IncidentResource, type PlaybookName 
 import {
   FindingEventSchema,
   GUARDDUTY_DETAIL_TYPE,
+  AccountIdSchema,
+  BucketNameSchema,
+  ContainerIdSchema,
+  DbInstanceIdSchema,
+  EcsArnSchema,
   GuardDutyDetailSchema,
+  IamNameSchema,
   InstanceIdSchema,
   MANUAL_DETAIL_TYPE,
   MANUAL_RELEASE_DETAIL_TYPE,
@@ -13,7 +19,16 @@ import {
   type GuardDutyDetail,
 } from './schemas.ts';
 
-type Target = { playbook: PlaybookName; resource: IncidentResource };
+/** Where a finding goes: the playbook, and the resource it acts on. */
+type Route = { playbook: PlaybookName; resource: IncidentResource };
+
+/** A well-formed finding that no playbook acts on. */
+class Unhandled {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
 
 const NAME = /^[A-Za-z0-9+=,.@_:\/-]{1,256}$/;
 
@@ -27,17 +42,15 @@ function validId(schema: z.ZodType<string>, value: unknown, what: string): strin
   return r.data;
 }
 
-// IAM user and role names: 1-64 of [\w+=,.@-] (no '/' or ':', which only paths and ARNs have).
-const IamNameSchema = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'not an IAM user or role name');
-
-/** Maps a GuardDuty resource to the playbook that handles it, with the id to act on. */
-function targetsOfGuardDutyFinding(detail: GuardDutyDetail): Target[] {
+/** Maps a GuardDuty resource to the playbook that handles it, with the id to act on (validated: it is what Firebreak acts on). */
+function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled {
   const resource = detail.resource as Record<string, any>;
   const type = detail.resource.resourceType;
   switch (type) {
     case 'Instance': {
       const details = detail.resource.instanceDetails;
       const instanceId = validId(InstanceIdSchema, details?.instanceId, 'resource.instanceDetails.instanceId');
+      // Hints only: the playbook reads the truth from AWS, so a hint that is not an id is dropped, never a reason to reject.
       const enis = details?.networkInterfaces ?? [];
       const hints: Record<string, string | string[]> = {
         eniIds: enis.flatMap((n) => (n.networkInterfaceId ? [n.networkInterfaceId] : [])),
@@ -52,11 +65,7 @@ function targetsOfGuardDutyFinding(detail: GuardDutyDetail): Target[] {
       // One finding can name several buckets: each becomes its own incident.
       return buckets.map((b) => ({
         playbook: 's3-bucket' as const,
-        resource: {
-          type,
-          id: validId(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name'), (b as any)?.name, 'resource.s3BucketDetails[].name'),
-          hints: {},
-        },
+        resource: { type, id: validId(BucketNameSchema, (b as any)?.name, 'resource.s3BucketDetails[].name'), hints: {} },
       }));
     }
     case 'AccessKey': {
@@ -65,32 +74,32 @@ function targetsOfGuardDutyFinding(detail: GuardDutyDetail): Target[] {
       if (userType === 'Root') {
         return [{ playbook: 'account', resource: { type, id: detail.accountId, hints: { userType } } }];
       }
+      const playbook = userType === 'IAMUser' || userType === 'FederatedUser' ? 'iam-user' : userType === 'AssumedRole' ? 'iam-role' : undefined;
+      if (!playbook) return new Unhandled(`access key findings for userType ${JSON.stringify(userType.slice(0, 40))} have no playbook`);
       const userName = validId(IamNameSchema, key.userName, 'resource.accessKeyDetails.userName');
       const hints: Record<string, string | string[]> = { userType };
       if (typeof key.accessKeyId === 'string' && /^(AKIA|ASIA)[A-Z0-9]{12,124}$/.test(key.accessKeyId)) hints.accessKeyId = key.accessKeyId;
       if (typeof key.principalId === 'string' && NAME.test(key.principalId)) hints.principalId = key.principalId;
-      if (userType === 'IAMUser' || userType === 'FederatedUser') return [{ playbook: 'iam-user', resource: { type, id: userName, hints } }];
-      if (userType === 'AssumedRole') return [{ playbook: 'iam-role', resource: { type, id: userName, hints } }];
-      throw new InvalidFindingError([`resource.accessKeyDetails.userType: unsupported value ${JSON.stringify(userType).slice(0, 40)}`]);
+      return [{ playbook, resource: { type, id: userName, hints } }];
     }
     case 'ECSCluster': {
       const cluster = resource.ecsClusterDetails ?? {};
-      const id = validId(z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:(task|cluster)\/[A-Za-z0-9_\/-]+$/, 'not an ECS ARN'), cluster.taskDetails?.arn ?? cluster.arn, 'resource.ecsClusterDetails');
+      const id = validId(EcsArnSchema, cluster.taskDetails?.arn ?? cluster.arn, 'resource.ecsClusterDetails');
       return [{ playbook: 'ecs-task', resource: { type, id, hints: {} } }];
     }
     case 'Container': {
-      const id = validId(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'not a container id'), resource.containerDetails?.id, 'resource.containerDetails.id');
+      const id = validId(ContainerIdSchema, resource.containerDetails?.id, 'resource.containerDetails.id');
       const host = resource.instanceDetails?.instanceId;
       const hints: Record<string, string | string[]> = {};
       if (InstanceIdSchema.safeParse(host).success) hints.instanceId = host;
       return [{ playbook: 'container', resource: { type, id, hints } }];
     }
     case 'RDSDBInstance': {
-      const id = validId(z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'not a DB instance identifier'), resource.rdsDbInstanceDetails?.dbInstanceIdentifier, 'resource.rdsDbInstanceDetails.dbInstanceIdentifier');
+      const id = validId(DbInstanceIdSchema, resource.rdsDbInstanceDetails?.dbInstanceIdentifier, 'resource.rdsDbInstanceDetails.dbInstanceIdentifier');
       return [{ playbook: 'rds-instance', resource: { type, id, hints: {} } }];
     }
     default:
-      throw new InvalidFindingError([`resource.resourceType: unknown resource type ${JSON.stringify(type)}`]);
+      return new Unhandled(`resource type ${JSON.stringify(type)} has no playbook`);
   }
 }
 
@@ -129,8 +138,23 @@ export interface ReleaseMessage {
   region: string;
 }
 
-/** What one SQS message asks for: containment of the incidents of a finding, or a release. */
-export type ParsedMessage = { kind: 'findings'; incidents: Incident[] } | { kind: 'release'; release: ReleaseMessage };
+/** A well-formed GuardDuty finding no playbook acts on: a sample (never acted on), or a resource type no playbook handles. */
+export interface IgnoredFinding {
+  why: 'sample' | 'unhandled';
+  reason: string;
+  findingId: string;
+  findingType: string;
+  resourceType: string;
+  accountId: string;
+  region: string;
+  title: string;
+}
+
+/** What one SQS message asks for: containment of the incidents of a finding, a release, or nothing (an ignored finding). */
+export type ParsedMessage =
+  | { kind: 'findings'; incidents: Incident[] }
+  | { kind: 'release'; release: ReleaseMessage }
+  | { kind: 'ignored'; finding: IgnoredFinding };
 
 /**
  * Parses one SQS message body (an EventBridge event): a finding (GuardDuty or a
@@ -162,8 +186,16 @@ export function parseMessage(body: string): ParsedMessage {
     const parsed = GuardDutyDetailSchema.safeParse(event.detail);
     if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
     const d = parsed.data;
-    const sample = d.service.additionalInfo?.sample === true || d.title.startsWith('[SAMPLE]');
-    const incidents = targetsOfGuardDutyFinding(d).map(({ playbook, resource }): Incident => ({
+    const ignored = (why: IgnoredFinding['why'], reason: string): ParsedMessage => ({
+      kind: 'ignored',
+      finding: { why, reason, findingId: d.id, findingType: d.type, resourceType: d.resource.resourceType, accountId: d.accountId, region: d.region, title: d.title },
+    });
+    // A sample never reaches a playbook: its resource is a placeholder (GeneratedFindingVPCId,
+    // i-99999999), and nothing about it may be acted on.
+    if (isSample(d)) return ignored('sample', 'a GuardDuty sample finding (CreateSampleFindings): never acted on');
+    const routes = routesOfGuardDutyFinding(d);
+    if (routes instanceof Unhandled) return ignored('unhandled', routes.reason);
+    const incidents = routes.map(({ playbook, resource }): Incident => ({
       incidentId: incidentIdFor(d.accountId, d.id, resource.id),
       playbook,
       origin: 'guardduty',
@@ -177,7 +209,7 @@ export function parseMessage(body: string): ParsedMessage {
       partition: d.partition,
       resource,
       archived: d.service.archived,
-      sample,
+      sample: false,
       count: d.service.count,
       createdAt: d.createdAt,
       updatedAt: d.updatedAt,
@@ -192,7 +224,7 @@ export function parseMessage(body: string): ParsedMessage {
     const parsed = ManualReleaseDetailSchema.safeParse(event.detail);
     if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
     const r = parsed.data;
-    const target = manualTarget(r.resource.resourceType, r.resource.id, 'manual releases');
+    const target = manualRoute(r.resource.resourceType, r.resource.id, 'manual releases');
     return {
       kind: 'release',
       release: {
@@ -217,7 +249,7 @@ export function parseMessage(body: string): ParsedMessage {
   const m = parsed.data;
   const accountId = m.accountId ?? event.account;
   const region = m.region ?? event.region;
-  const target = manualTarget(m.resource.resourceType, m.resource.id, 'manual findings');
+  const target = manualRoute(m.resource.resourceType, m.resource.id, 'manual findings');
   const findingId = `manual-${m.ticket.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   return {
     kind: 'findings',
@@ -251,7 +283,7 @@ export function parseMessage(body: string): ParsedMessage {
 
 /**
  * Parses one SQS message body (an EventBridge event) into incidents — one per
- * resource the finding names. Throws {@link InvalidFindingError} with every
+ * resource the finding names; none for a sample or a resource type no playbook handles. Throws {@link InvalidFindingError} with every
  * reason when the message is not a finding Firebreak can act on (a release
  * request included: use {@link parseMessage} to accept those).
  *
@@ -264,14 +296,34 @@ export function parseMessage(body: string): ParsedMessage {
 export function parseFindingMessage(body: string): Incident[] {
   const parsed = parseMessage(body);
   if (parsed.kind === 'release') throw new InvalidFindingError([`a ${MANUAL_RELEASE_DETAIL_TYPE} is a release request, not a finding`]);
-  return parsed.incidents;
+  return parsed.kind === 'findings' ? parsed.incidents : [];
 }
 
-function manualTarget(resourceType: string, id: string, what: string): Target {
-  switch (resourceType) {
-    case 'Instance':
-      return { playbook: 'ec2-instance', resource: { type: resourceType, id: validId(InstanceIdSchema, id, 'detail.resource.id'), hints: {} } };
-    default:
-      throw new InvalidFindingError([`detail.resource.resourceType: ${what} for ${JSON.stringify(resourceType.slice(0, 64))} are not supported yet`]);
+/** The resource types a manual finding or release may name, with the playbook and the grammar of the id. */
+const MANUAL_ROUTES: Record<string, { playbook: PlaybookName; id: z.ZodType<string> }> = {
+  Instance: { playbook: 'ec2-instance', id: InstanceIdSchema },
+  S3Bucket: { playbook: 's3-bucket', id: BucketNameSchema },
+  IAMUser: { playbook: 'iam-user', id: IamNameSchema },
+  IAMRole: { playbook: 'iam-role', id: IamNameSchema },
+  Account: { playbook: 'account', id: AccountIdSchema },
+  ECSTask: { playbook: 'ecs-task', id: EcsArnSchema },
+  Container: { playbook: 'container', id: ContainerIdSchema },
+  RDSDBInstance: { playbook: 'rds-instance', id: DbInstanceIdSchema },
+};
+
+/** The resource types a manual finding (`firebreak contain <type> <id>`) may name. */
+export const MANUAL_RESOURCE_TYPES = Object.keys(MANUAL_ROUTES);
+
+function manualRoute(resourceType: string, id: string, what: string): Route {
+  const route = MANUAL_ROUTES[resourceType];
+  if (!route || !Object.prototype.hasOwnProperty.call(MANUAL_ROUTES, resourceType)) {
+    throw new InvalidFindingError([`detail.resource.resourceType: ${what} name one of ${MANUAL_RESOURCE_TYPES.join(', ')}, not ${JSON.stringify(resourceType.slice(0, 64))}`]);
   }
+  return { playbook: route.playbook, resource: { type: resourceType, id: validId(route.id, id, 'detail.resource.id'), hints: {} } };
+}
+
+/** Sample findings carry `additionalInfo.sample` (true, or "true" in some exports) and a `[SAMPLE]` title. */
+function isSample(d: GuardDutyDetail): boolean {
+  const flag = d.service.additionalInfo?.sample;
+  return flag === true || flag === 'true' || d.title.startsWith('[SAMPLE]');
 }

@@ -1,5 +1,6 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { z } from 'zod';
+import { cleanText } from './text.ts';
 
 // Identifiers come from events that an attacker can influence (tags, names, user
 // agents end up in findings). Everything we act on is matched against AWS's own
@@ -9,31 +10,30 @@ export const RegionSchema = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+
 export const InstanceIdSchema = z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/, 'not an EC2 instance id');
 export const FindingIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'not a GuardDuty finding id');
 export const TicketSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/, 'ticket must be 1-64 characters of A-Z a-z 0-9 . _ : # / -');
+export const BucketNameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name');
+// IAM user and role names: 1-64 of [\w+=,.@-] (no '/' or ':', which only paths and ARNs have).
+export const IamNameSchema = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'not an IAM user or role name');
+export const EcsArnSchema = z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:(task|cluster)\/[A-Za-z0-9_\/-]+$/, 'not an ECS ARN');
+export const ContainerIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'not a container id');
+export const DbInstanceIdSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'not a DB instance identifier');
 export const PrincipalSchema = z.string().regex(/^[A-Za-z0-9._@+=,:\/-]{1,256}$/, 'requestedBy must be an IAM-style name or ARN');
 
-const freeText = (max: number) =>
-  z
-    .string()
-    .transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, max));
+const freeText = (max: number) => z.string().transform((s) => cleanText(s, max));
 
-const TagSchema = z.object({ key: z.string(), value: z.string().optional() });
+/** A hint Firebreak never acts on: kept when it has the grammar of an id, dropped otherwise (sample findings say `GeneratedFindingVPCId`). */
+const hint = (re: RegExp) => z.unknown().transform((v) => (typeof v === 'string' && re.test(v) ? v : undefined));
 
 const NetworkInterfaceSchema = z
   .object({
-    networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/).optional(),
-    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/).optional(),
-    subnetId: z.string().optional(),
-    securityGroups: z.array(z.object({ groupId: z.string().optional(), groupName: z.string().optional() })).optional(),
+    networkInterfaceId: hint(/^eni-[0-9a-f]{8,17}$/),
+    vpcId: hint(/^vpc-[0-9a-f]{8,17}$/),
   })
   .loose();
 
 export const InstanceDetailsSchema = z
   .object({
-    instanceId: z.string(),
-    availabilityZone: z.string().optional(),
-    networkInterfaces: z.array(NetworkInterfaceSchema).optional(),
-    tags: z.array(TagSchema).optional(),
-    iamInstanceProfile: z.object({ arn: z.string().optional(), id: z.string().optional() }).loose().optional(),
+    instanceId: z.unknown(),
+    networkInterfaces: z.array(NetworkInterfaceSchema).optional().catch(undefined),
   })
   .loose();
 
@@ -60,7 +60,7 @@ export const GuardDutyDetailSchema = z
       .object({
         archived: z.boolean().default(false),
         count: z.number().int().nonnegative().default(1),
-        additionalInfo: z.object({ sample: z.boolean().optional() }).loose().optional(),
+        additionalInfo: z.object({ sample: z.unknown().optional() }).loose().optional().catch(undefined),
         action: z.unknown().optional(),
       })
       .loose(),

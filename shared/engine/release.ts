@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import type { ClientFactory } from '../aws/index.ts';
-import type { Playbook } from '../engine/types.ts';
-import { executeStep } from '../engine/execute.ts';
 import { classifyError, hasErrorCode, ReleaseRefusedError, ResourceNotFoundError } from '../errors/index.ts';
-import { IncidentIdSchema, PrincipalSchema, type Incident, type PlaybookName } from '../findings/index.ts';
-import { RELEASE_STALE_AFTER_SECONDS, type IncidentRecord, type Ledger, type ReleaseRecord, type ReleaseStepOutcome } from '../ledger/index.ts';
-import type { ReleaseRequest, ReleaseResult, ReleaseStepContext, ReleaseStepDefinition } from './types.ts';
+import { cleanText, IncidentIdSchema, PrincipalSchema, type PlaybookName } from '../findings/index.ts';
+import { RELEASE_STALE_AFTER_SECONDS, type IncidentRecord, type Ledger, type ReleaseRecord } from '../ledger/index.ts';
+import type { ReleaseOutcome, ReleaseVia, StepOutcome } from '../vocabulary/index.ts';
+import { executeStep } from './execute.ts';
+import { outputsReader, parseRecorded, releaseNameOf, type AnyPlaybook } from './playbook.ts';
+import type { PlaybookTypes, ReleaseContext, ReleaseEntry, ReleaseResult } from './step.ts';
 
 /** The ledger methods a release needs (the real {@link Ledger}, or a fake in tests). */
 export type ReleaseLedger = Pick<Ledger, 'get' | 'beginRelease' | 'recordReleaseStep' | 'finishRelease'>;
@@ -18,8 +19,44 @@ export interface ReleaseDeps {
   clientsFor: ClientFactory;
   logger: Logger;
   now?: () => Date;
-  /** The playbooks by name; each incident is released with its own playbook's `release` steps. */
-  playbooks: Partial<Record<PlaybookName, Playbook<any>>>;
+  /** Finds the playbook an incident is released with (its own). */
+  playbookFor(name: PlaybookName): AnyPlaybook | undefined | Promise<AnyPlaybook | undefined>;
+}
+
+/** A responder's request to undo the containment of one incident. */
+export interface ReleaseRequest {
+  incidentId: string;
+  /** Why: required, 1-512 characters (control characters become spaces). */
+  reason: string;
+  /** Put the resource back where containment took it out of (e.g. its Auto Scaling group). */
+  reattach: boolean;
+  /** Who asked: the caller's ARN (CLI) or the event's `requestedBy`. */
+  requestedBy: string;
+  via: ReleaseVia;
+  /**
+   * What the caller believes the incident is about. Any mismatch with the ledger refuses
+   * the release before anything changes (a bus event names the resource it means).
+   */
+  expect?: { resourceId?: string; resourceType?: string; accountId?: string; playbook?: PlaybookName };
+}
+
+/** How a release call went. */
+export interface ReleaseSummary {
+  incidentId: string;
+  outcome: ReleaseOutcome;
+  /** One sentence for the responder. */
+  summary: string;
+  /** Every release step's latest outcome (earlier attempts' included). */
+  steps: Record<string, StepOutcome>;
+  /** The steps this call ran, in order (done steps of earlier attempts are not repeated). */
+  ran: string[];
+  /** Steps whose latest outcome is failed. */
+  failures: string[];
+  /** The failed steps a retry may fix (throttling, 5xx). */
+  retryableFailures: string[];
+  keptProtections: string[];
+  releasedBy?: string;
+  releasedAt?: string;
 }
 
 export const MAX_REASON_LENGTH = 512;
@@ -28,7 +65,7 @@ const ReleaseRequestSchema = z.object({
   incidentId: IncidentIdSchema,
   reason: z
     .string({ message: 'reason is required' })
-    .transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, ' ').trim())
+    .transform((s) => cleanText(s, Number.MAX_SAFE_INTEGER).trim())
     .pipe(z.string().min(1, 'reason must not be empty').max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`)),
   reattach: z.boolean(),
   requestedBy: PrincipalSchema,
@@ -40,23 +77,24 @@ const ReleaseRequestSchema = z.object({
 
 /**
  * Releases a contained incident: restores what containment changed, from what the
- * ledger recorded, with the playbook's release steps run in order. The release is
- * claimed with a conditional write, so two releases never run at once; each step's
- * outcome is recorded; steps done in an earlier, incomplete release are not repeated.
- * An incident already released is left as it is (nothing is written). Evidence is never
- * touched. Throws {@link ReleaseRefusedError} when nothing may be done (unknown incident,
- * another resource than expected, no release steps, another release in flight).
+ * ledger recorded, with the playbook's release order — each step's undo receives the
+ * data that step recorded, typed by its schema. The release is claimed with a conditional
+ * write, so two releases never run at once; each step's outcome is recorded; steps done in
+ * an earlier, incomplete release are not repeated. An incident already released is left
+ * as it is. Evidence is never touched. Throws {@link ReleaseRefusedError} when nothing may
+ * be done (unknown incident, another resource than expected, no release steps, another
+ * release in flight).
  *
  * @example
  * ```ts
  * const result = await releaseIncident(
- *   { ledger, clientsFor, logger, playbooks: PLAYBOOKS },
+ *   { ledger, clientsFor, logger, playbookFor: () => ec2InstancePlaybook },
  *   { incidentId: 'inc-0123456789abcdef', reason: 'false positive: pen test SEC-42', reattach: false, requestedBy: callerArn, via: 'cli' },
  * );
  * result.outcome // 'released'
  * ```
  */
-export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest): Promise<ReleaseResult> {
+export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest): Promise<ReleaseSummary> {
   const now = deps.now ?? (() => new Date());
   const parsed = ReleaseRequestSchema.safeParse(request);
   if (!parsed.success) {
@@ -75,9 +113,9 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   if (mismatch) throw new ReleaseRefusedError(incidentId, 'resource-mismatch', `${mismatch}; nothing was changed`);
   if (record.status === 'released') return alreadyReleased(record);
 
-  const playbook = deps.playbooks[record.playbook as PlaybookName];
-  const steps = playbook?.release ?? [];
-  if (!playbook || steps.length === 0) {
+  const playbook = await deps.playbookFor(record.playbook);
+  const entries = (playbook?.release ?? []) as ReleaseEntry<PlaybookTypes>[];
+  if (!playbook || entries.length === 0) {
     throw new ReleaseRefusedError(incidentId, 'not-supported', `the ${record.playbook} playbook has no release steps here: undo its containment by hand`);
   }
   const requestedAt = now();
@@ -102,9 +140,9 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   }
 
   const claimed = claim.record;
-  const logger = deps.logger.createChild({ persistentKeys: { incidentId, resourceId: claimed.resourceId, accountId: claimed.accountId, release: true } });
-  const clients = deps.clientsFor({ accountId: claimed.accountId, region: claimed.region });
-  const incident = incidentOf(claimed);
+  const incident = claimed.incident;
+  const logger = deps.logger.createChild({ persistentKeys: { incidentId, resourceId: incident.resource.id, accountId: incident.accountId, release: true } });
+  const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
   let described: Promise<unknown> | undefined;
   const resource = (): Promise<unknown> =>
     (described ??= playbook.describe({ incident, clients, logger }).catch((error: unknown) => {
@@ -113,34 +151,40 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
       throw error;
     }));
 
-  const earlier: Record<string, ReleaseStepOutcome> = claimed.release?.steps ?? {};
-  const outcomes: Record<string, ReleaseStepOutcome> = { ...earlier };
+  const contained: Record<string, StepOutcome> = claimed.steps ?? {};
+  const earlier: Record<string, StepOutcome> = claimed.release?.steps ?? {};
+  const outcomes: Record<string, StepOutcome> = { ...earlier };
   const ran: string[] = [];
-  const base: Omit<ReleaseStepContext<unknown>, 'previous'> = {
-    record: claimed,
+  const base: Omit<ReleaseContext<PlaybookTypes>, 'previous'> = {
+    ...outputsReader<PlaybookTypes>(() => contained),
     incident,
-    capture: claimed.capture ?? {},
-    contained: claimed.steps ?? {},
-    request: req,
+    capture: playbook.capture.schema.parse(claimed.capture ?? {}),
+    request: { requestedBy: req.requestedBy, reason: req.reason, reattach: req.reattach, via: req.via },
     resource,
     clients,
     logger,
     now,
-    outcomes,
+    released: outcomes,
   };
+  const names = entries.map(releaseNameOf);
   logger.info('Release started', { requestedBy: req.requestedBy, via: req.via, reattach: req.reattach });
   try {
-    for (const step of steps) {
-      const before = earlier[step.name];
+    for (const entry of entries) {
+      const name = releaseNameOf(entry);
+      const before = earlier[name];
       if (before?.status === 'done') continue;
-      const outcome = await runReleaseStep(step, { ...base, ...(before ? { previous: before } : {}) }, before);
-      outcomes[step.name] = outcome;
-      ran.push(step.name);
-      await ledger.recordReleaseStep(incidentId, claimId, step.name, outcome);
+      const ctx: ReleaseContext<PlaybookTypes> = { ...base, ...(before ? { previous: before } : {}) };
+      const description = entry.kind === 'step' ? entry.undo!.description : entry.description;
+      const outcome = await executeStep({ name, description, stage: 'release', now, logger, detailedFailure: true, ...(before ? { before } : {}) }, () =>
+        runEntry(entry, ctx, contained).then(toReported),
+      );
+      outcomes[name] = outcome;
+      ran.push(name);
+      await ledger.recordReleaseStep(incidentId, claimId, name, outcome);
     }
-    const failures = steps.filter((s) => outcomes[s.name]?.status === 'failed').map((s) => s.name);
+    const failures = names.filter((name) => outcomes[name]?.status === 'failed');
     const retryableFailures = failures.filter((name) => outcomes[name]?.error?.retryable);
-    const keptProtections = [...new Set(steps.flatMap((s) => keptBy(outcomes[s.name])))];
+    const keptProtections = [...new Set(names.flatMap((name) => keptBy(outcomes[name])))];
     const at = now();
     const done = failures.length === 0;
     const summary = done
@@ -152,7 +196,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
       incidentId,
       outcome: done ? 'released' : 'incomplete',
       summary,
-      steps: Object.fromEntries(steps.flatMap((s) => (outcomes[s.name] ? [[s.name, outcomes[s.name]!]] : []))),
+      steps: Object.fromEntries(names.flatMap((name) => (outcomes[name] ? [[name, outcomes[name]!]] : []))),
       ran,
       failures,
       retryableFailures,
@@ -171,7 +215,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
         now: now(),
         releasedBy: req.requestedBy,
         summary: `release interrupted: ${c.code}: ${c.message.slice(0, 300)}`,
-        failures: steps.filter((s) => outcomes[s.name]?.status !== 'done').map((s) => s.name),
+        failures: names.filter((name) => outcomes[name]?.status !== 'done'),
         keptProtections: [],
       })
       .catch((e: unknown) => logger.error('Could not mark the interrupted release incomplete', { error: e as Error }));
@@ -179,12 +223,30 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   }
 }
 
+/** Runs one release entry: a step's undo with what the step recorded (only when it changed something), or a release action. */
+async function runEntry(entry: ReleaseEntry<PlaybookTypes>, ctx: ReleaseContext<PlaybookTypes>, contained: Record<string, StepOutcome>): Promise<ReleaseResult> {
+  if (entry.kind === 'release-action') return entry.run(ctx);
+  const outcome = contained[entry.name];
+  if (outcome?.status !== 'done') {
+    return { status: 'skipped', summary: `${entry.name} did not change ${ctx.incident.resource.id} (${outcome?.status ?? 'never ran'}): nothing to restore` };
+  }
+  return entry.undo!.run({ ...ctx, recorded: parseRecorded(entry, outcome.data) });
+}
+
+/** A release result as the executor records it: what it kept goes into the data, where the ledger has always kept it. */
+const toReported = (r: ReleaseResult) => ({
+  status: r.status,
+  summary: r.summary,
+  ...(r.data || r.keptProtections ? { data: { ...r.data, ...(r.keptProtections ? { keptProtections: r.keptProtections } : {}) } } : {}),
+});
+
 function mismatchOf(record: IncidentRecord, expect: ReleaseRequest['expect']): string | undefined {
   if (!expect) return undefined;
+  const i = record.incident;
   const checks: Array<[string, string | undefined, string]> = [
-    ['resource', expect.resourceId, record.resourceId],
-    ['resource type', expect.resourceType, record.resourceType],
-    ['account', expect.accountId, record.accountId],
+    ['resource', expect.resourceId, i.resource.id],
+    ['resource type', expect.resourceType, i.resource.type],
+    ['account', expect.accountId, i.accountId],
     ['playbook', expect.playbook, record.playbook],
   ];
   const wrong = checks.filter(([, wanted, actual]) => wanted !== undefined && wanted !== actual);
@@ -206,14 +268,13 @@ function inProgress(record: IncidentRecord): ReleaseRefusedError {
   );
 }
 
-function alreadyReleased(record: IncidentRecord): ReleaseResult {
+function alreadyReleased(record: IncidentRecord): ReleaseSummary {
   const r = record.release;
-  const steps = r?.steps ?? {};
   return {
     incidentId: record.incidentId,
     outcome: 'already-released',
     summary: `already released by ${r?.releasedBy ?? 'a responder'} at ${r?.releasedAt ?? '?'}; nothing was changed`,
-    steps,
+    steps: r?.steps ?? {},
     ran: [],
     failures: [],
     retryableFailures: [],
@@ -223,44 +284,7 @@ function alreadyReleased(record: IncidentRecord): ReleaseResult {
   };
 }
 
-function keptBy(outcome: ReleaseStepOutcome | undefined): string[] {
-  const kept = outcome?.data?.keptProtections;
+function keptBy(outcome: StepOutcome | undefined): string[] {
+  const kept = (outcome?.data as { keptProtections?: unknown } | undefined)?.keptProtections;
   return Array.isArray(kept) ? kept.filter((k): k is string => typeof k === 'string') : [];
-}
-
-/** The incident as the playbook's `describe` and the steps see it, rebuilt from the ledger. */
-function incidentOf(r: IncidentRecord): Incident {
-  const partition = /^arn:(aws[a-z-]*):/.exec(r.findingArn ?? '')?.[1] ?? 'aws';
-  return {
-    incidentId: r.incidentId,
-    playbook: r.playbook as PlaybookName,
-    origin: r.origin === 'manual' ? 'manual' : 'guardduty',
-    findingId: r.findingId,
-    ...(r.findingArn ? { findingArn: r.findingArn } : {}),
-    findingType: r.findingType,
-    title: r.title,
-    severity: r.severity,
-    accountId: r.accountId,
-    region: r.region,
-    partition,
-    resource: { type: r.resourceType, id: r.resourceId, hints: {} },
-    archived: false,
-    sample: false,
-    count: r.findingCount,
-    createdAt: r.firstSeenAt,
-    updatedAt: r.findingUpdatedAt,
-    eventId: r.lastMessageId,
-    eventTime: r.eventTime,
-    ...(r.ticket ? { ticket: r.ticket } : {}),
-    ...(r.requestedBy ? { requestedBy: r.requestedBy } : {}),
-    remoteIps: r.remoteIps ?? [],
-  };
-}
-
-async function runReleaseStep<R>(step: ReleaseStepDefinition<R>, ctx: ReleaseStepContext<R>, before: ReleaseStepOutcome | undefined): Promise<ReleaseStepOutcome> {
-  const { retryAfterSeconds: _ignored, ...outcome } = await executeStep(
-    { name: step.name, description: step.description, stage: 'release' as const, now: ctx.now, logger: ctx.logger, detailedFailure: true, ...(before ? { before } : {}) },
-    () => step.run(ctx),
-  );
-  return outcome;
 }

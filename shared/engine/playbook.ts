@@ -1,0 +1,142 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import type { Clients } from '../aws/index.ts';
+import { RecordedDataError } from '../errors/index.ts';
+import type { Incident, PlaybookName } from '../findings/index.ts';
+import type { StepOutcome } from '../vocabulary/index.ts';
+import type { AnyStep, PlaybookTypes, ReleaseAction, ReleaseContext, ReleaseEntry, Step, StepOutputs, StepSpec } from './step.ts';
+
+/** Context for describing the resource (read-only). */
+export interface DescribeContext<O = unknown> {
+  incident: Incident;
+  clients: Clients;
+  logger: Logger;
+  /** The playbook's options; absent when a release (e.g. from the CLI) describes the resource. */
+  options?: O;
+}
+
+/** A playbook: how to read the resource, its steps in the order of the seeds, and how release undoes them. */
+export interface Playbook<T extends PlaybookTypes> {
+  name: PlaybookName;
+  /** The schema of the playbook's options (Terraform's `playbooks.<name>.options`, the function's FIREBREAK_OPTIONS). */
+  options: z.ZodType<T['options']>;
+  /** Reads the resource (and anything the first containment calls need). Read-only. */
+  describe(ctx: DescribeContext<T['options']>): Promise<T['resource']>;
+  /** The "before" of containment kept in the ledger at the first delivery, and its schema for reading it back. */
+  capture: { schema: z.ZodType<T['capture']>; of(resource: T['resource']): T['capture'] };
+  /** The resource's tags (for the exemption tag). */
+  tags(resource: T['resource']): Record<string, string>;
+  /** Identifiers the protected-resource list is matched against (id, ARN). */
+  identifiers(incident: Incident, resource: T['resource']): string[];
+  /** Principals the protected-principal list is matched against (e.g. an IAM user ARN). */
+  principals(incident: Incident, resource: T['resource']): string[];
+  /** IAM actions `describe` needs. */
+  describeIamActions: readonly string[];
+  /** The step whose completion means the resource is isolated (for time-to-isolation). */
+  isolationStep: AnyStep<T>;
+  steps: readonly AnyStep<T>[];
+  /**
+   * The release order: each step's undo, or a release action, one after another. Reverse
+   * containment order is only a default a playbook may not want (EC2 restores security
+   * groups before load balancers and the Auto Scaling group send traffic again).
+   */
+  release: readonly ReleaseEntry<T>[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPlaybook = Playbook<any>;
+
+const NO_DATA = z.undefined();
+
+/**
+ * Defines the steps of one playbook: fixes the playbook's types, infers each step's
+ * data type from its schema.
+ *
+ * @example
+ * ```ts
+ * const step = defineStep<Ec2>();
+ * export const enableTerminationProtection = step({ name: 'enableTerminationProtection', stage: 'contain', … async run(ctx) { … } });
+ * ```
+ */
+export const defineStep =
+  <T extends PlaybookTypes>() =>
+  <D = undefined>(spec: StepSpec<T, D>): Step<T, D> => ({
+    kind: 'step',
+    minimumMode: 'contain',
+    requires: [],
+    after: [],
+    ...spec,
+    data: spec.data ?? (NO_DATA as unknown as z.ZodType<D>),
+  });
+
+/** Defines a release step that undoes no single containment step. */
+export const defineReleaseAction =
+  <T extends PlaybookTypes>() =>
+  (spec: Omit<ReleaseAction<T>, 'kind'>): ReleaseAction<T> => ({ kind: 'release-action', ...spec });
+
+/** The name a release entry is recorded under. */
+export const releaseNameOf = <T extends PlaybookTypes>(entry: ReleaseEntry<T>): string => (entry.kind === 'step' ? entry.undo!.name : entry.name);
+
+/**
+ * Checks a playbook's structure once, when it is defined: step and release names are
+ * unique, every step a step requires or comes after belongs to the playbook and runs in
+ * its stage or an earlier one, every release entry that is a step has an undo, and every
+ * undo is in the release order. Throws with every problem at once.
+ */
+export function definePlaybook<T extends PlaybookTypes>(playbook: Playbook<T>): Playbook<T> {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  const stageIndex = (s: AnyStep<T>) => ['contain', 'evidence', 'investigate'].indexOf(s.stage);
+  for (const step of playbook.steps) {
+    if (names.has(step.name)) problems.push(`step ${step.name} is defined twice`);
+    names.add(step.name);
+    for (const other of [...step.requires, ...step.after]) {
+      if (!playbook.steps.includes(other)) problems.push(`${step.name} waits for ${other.name}, which is not a step of ${playbook.name}`);
+      else if (stageIndex(other) > stageIndex(step)) problems.push(`${step.name} (${step.stage}) waits for ${other.name} of the later stage ${other.stage}`);
+    }
+  }
+  if (!playbook.steps.includes(playbook.isolationStep)) problems.push(`the isolation step ${playbook.isolationStep.name} is not a step of ${playbook.name}`);
+  const releaseNames = new Set<string>();
+  for (const entry of playbook.release) {
+    if (entry.kind === 'step' && !entry.undo) problems.push(`release lists ${entry.name}, which has no undo`);
+    if (entry.kind === 'step' && !playbook.steps.includes(entry)) problems.push(`release lists ${entry.name}, which is not a step of ${playbook.name}`);
+    const name = entry.kind === 'step' ? (entry.undo?.name ?? entry.name) : entry.name;
+    if (releaseNames.has(name)) problems.push(`release step ${name} is listed twice`);
+    releaseNames.add(name);
+  }
+  for (const step of playbook.steps) {
+    if (step.undo && !playbook.release.includes(step)) problems.push(`${step.name} has an undo (${step.undo.name}) that the release order does not list`);
+  }
+  if (problems.length) throw new Error(`playbook ${playbook.name} is not well formed: ${problems.join('; ')}`);
+  return playbook;
+}
+
+/**
+ * Reads steps' recorded outcomes typed by their schemas: the engine gives this to every
+ * step and undo, so no step re-validates another's data by hand.
+ */
+export function outputsReader<T extends PlaybookTypes>(outcomes: () => Readonly<Record<string, StepOutcome>>): StepOutputs<T> {
+  return {
+    outputOf<D>(step: Step<T, D>): D | undefined {
+      const outcome = outcomes()[step.name];
+      if (outcome?.status !== 'done') return undefined;
+      return parseRecorded(step, outcome.data);
+    },
+    outcomeOf: (step) => outcomes()[step.name],
+  };
+}
+
+/** Parses what `step` recorded with its schema; a mismatch is a {@link RecordedDataError}. */
+export function parseRecorded<T extends PlaybookTypes, D>(step: Step<T, D>, data: unknown): D {
+  const parsed = step.data.safeParse(data);
+  if (!parsed.success) throw new RecordedDataError(step.name, parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`));
+  return parsed.data;
+}
+
+/** Every IAM action a playbook may call (describe, containment and release), with the platform's. */
+export function iamActionsOf(playbook: AnyPlaybook, platform: readonly string[]): string[] {
+  const release = (playbook.release as ReleaseEntry<PlaybookTypes>[]).flatMap((e) => (e.kind === 'step' ? (e.undo?.iamActions ?? []) : e.iamActions));
+  return [...new Set([...platform, ...playbook.describeIamActions, ...playbook.steps.flatMap((s: AnyStep<PlaybookTypes>) => s.iamActions), ...release])].sort();
+}
+
+export type { ReleaseContext };

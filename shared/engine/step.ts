@@ -1,0 +1,160 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { z } from 'zod';
+import type { Clients } from '../aws/index.ts';
+import type { Config } from '../config/index.ts';
+import type { EvidenceStore } from '../evidence/index.ts';
+import type { Incident } from '../findings/index.ts';
+import type { EvidenceRef, Mode, Stage, StepOutcome } from '../vocabulary/index.ts';
+
+/**
+ * The types one playbook works with: the resource as `describe` reads it, the "before"
+ * state kept at the first delivery, and the playbook's options. Steps are typed by it.
+ */
+export interface PlaybookTypes {
+  resource: unknown;
+  capture: object;
+  options: unknown;
+}
+
+/** What a step reports when it finishes without throwing. */
+export interface StepResult<D> {
+  status: 'done' | 'skipped' | 'pending';
+  /** For `pending`: when to look again (seconds; the engine bounds it). */
+  retryAfterSeconds?: number;
+  /** One sentence a responder reads in the ledger: what was done, or why not. */
+  summary: string;
+  /** What the step saw and changed, in the shape of the step's `data` schema (what its undo receives). */
+  data?: D;
+  evidence?: EvidenceRef[];
+}
+
+/** Reads what other steps of this incident recorded, typed by their schemas. */
+export interface StepOutputs<T extends PlaybookTypes> {
+  /** The data `step` recorded when it finished `done`; undefined otherwise. Throws RecordedDataError if it does not match the step's schema. */
+  outputOf<D>(step: Step<T, D>): D | undefined;
+  /** The latest recorded outcome of `step` (any status). */
+  outcomeOf(step: AnyStep<T>): StepOutcome | undefined;
+}
+
+/** Everything a containment step may use; no step reads the raw event. */
+export interface StepContext<T extends PlaybookTypes, D> extends StepOutputs<T> {
+  incident: Incident;
+  /** The resource as described at the start of this delivery. */
+  resource: T['resource'];
+  /** The resource's state captured at the first delivery (the "before" of containment). */
+  capture: T['capture'];
+  /** The playbook's options, validated at cold start. */
+  options: T['options'];
+  clients: Clients;
+  evidence: EvidenceStore;
+  config: Config;
+  logger: Logger;
+  now: () => Date;
+  /** This step's outcome from an earlier delivery (e.g. the command it is waiting on); its data when it matches the schema. */
+  previous?: StepOutcome<D | undefined>;
+}
+
+/** A release request, as the undo steps see it. */
+export interface ReleaseAsk {
+  requestedBy: string;
+  reason: string;
+  /** Put the resource back where containment took it out of (e.g. an Auto Scaling group). */
+  reattach: boolean;
+  via: 'cli' | 'event';
+}
+
+/** What a release action may use: what containment recorded, and clients to undo it with. */
+export interface ReleaseContext<T extends PlaybookTypes> extends StepOutputs<T> {
+  incident: Incident;
+  capture: T['capture'];
+  request: Readonly<ReleaseAsk>;
+  /** The resource as it is now, described once on first use; `undefined` when it no longer exists. */
+  resource(): Promise<T['resource'] | undefined>;
+  clients: Clients;
+  logger: Logger;
+  now: () => Date;
+  /** This action's outcome in an earlier, incomplete release. */
+  previous?: StepOutcome;
+  /** The release outcomes so far (earlier attempts' and this run's). */
+  released: Readonly<Record<string, StepOutcome>>;
+}
+
+/** What an undo or release action reports. */
+export interface ReleaseResult {
+  /** `done`: something was restored (or already was); `skipped`: everything was left alone, and why. */
+  status: 'done' | 'skipped';
+  summary: string;
+  data?: Record<string, unknown>;
+  /** What it deliberately left as containment set it (protections, evidence), for the responder. */
+  keptProtections?: string[];
+}
+
+/** The context of an undo: the release context plus the data its step recorded. */
+export interface UndoContext<T extends PlaybookTypes, D> extends ReleaseContext<T> {
+  /** What the containment step recorded when it finished `done` (an undo runs only then). */
+  recorded: D;
+}
+
+/**
+ * Undoes what its step changed, from what the step recorded. It leaves alone anything a
+ * human changed since, and says so. Runs only when the step finished `done`.
+ */
+export interface Undo<T extends PlaybookTypes, D> {
+  /** The name the ledger records the undo under (release step names never change). */
+  name: string;
+  /** The sentence a responder reads: what this restores. */
+  description: string;
+  iamActions: readonly string[];
+  run(ctx: UndoContext<T, D>): Promise<ReleaseResult>;
+}
+
+/** A release step that undoes no single containment step (saying what is kept; tagging the resource released). */
+export interface ReleaseAction<T extends PlaybookTypes> {
+  kind: 'release-action';
+  name: string;
+  description: string;
+  iamActions: readonly string[];
+  run(ctx: ReleaseContext<T>): Promise<ReleaseResult>;
+}
+
+/** One named, idempotent containment step, with the schema of what it records and, where containment is reversible, its undo. */
+export interface Step<T extends PlaybookTypes, D> {
+  kind: 'step';
+  name: string;
+  stage: Stage;
+  /** The playbook sentence this step implements. */
+  description: string;
+  /** Every IAM action the step may call (the function's role is generated from these). */
+  iamActions: readonly string[];
+  /** Runs only in this mode or above (`full`: disruptive steps). */
+  minimumMode: Exclude<Mode, 'observe'>;
+  /** Steps that must have succeeded (done or skipped) first; while one is pending this one waits, when one failed it is skipped. */
+  requires: readonly AnyStep<T>[];
+  /** Steps that must have finished, whatever their outcome, first. */
+  after: readonly AnyStep<T>[];
+  /** The schema of `data`: what the step records, and what its undo and later steps read back. */
+  data: z.ZodType<D>;
+  run(ctx: StepContext<T, D>): Promise<StepResult<D>>;
+  undo?: Undo<T, D>;
+}
+
+// The variance of D in `run`/`undo` makes a list of different steps need `any` here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyStep<T extends PlaybookTypes> = Step<T, any>;
+
+/** A release order entry: a step (its undo runs) or a release action. */
+export type ReleaseEntry<T extends PlaybookTypes> = AnyStep<T> | ReleaseAction<T>;
+
+export interface StepSpec<T extends PlaybookTypes, D> {
+  name: string;
+  stage: Stage;
+  description: string;
+  iamActions: readonly string[];
+  minimumMode?: Exclude<Mode, 'observe'>;
+  requires?: readonly AnyStep<T>[];
+  after?: readonly AnyStep<T>[];
+  /** Omit for a step that records nothing. */
+  data?: z.ZodType<D>;
+  run(ctx: StepContext<T, D>): Promise<StepResult<D>>;
+  undo?: Undo<T, D>;
+}

@@ -1,0 +1,81 @@
+import { TransactWriteCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { hasErrorCode } from '../errors/index.ts';
+import { windowKey } from './records.ts';
+import type { LedgerTable } from './table.ts';
+
+/** One containment counted against the per-account limit. */
+export interface WindowEntry {
+  incidentId: string;
+  at: number;
+}
+
+/** The per-account sliding window of containments; `version` serialises concurrent writers. */
+export interface BlastRadiusWindow {
+  version: number;
+  entries: WindowEntry[];
+}
+
+export interface BlastRadiusLimit {
+  limit: number;
+  windowSeconds: number;
+  /** The window as the caller read it (with the incident record, in one call). */
+  window: BlastRadiusWindow;
+}
+
+export type SlotOutcome = 'taken' | 'already-held' | 'limit-reached' | 'not-needed';
+
+const MAX_SLOT_ATTEMPTS = 6;
+
+/**
+ * Applies the incident update and, in the same transaction, takes a slot in the account's
+ * blast-radius window — unless the incident already holds one or the window is full (then
+ * only the update is applied). Concurrent containments in one account serialise on the
+ * window item's version, so the limit holds exactly.
+ */
+export async function takeSlot(
+  t: LedgerTable,
+  /** The incident update, with (`true`) or without the slot's `blastRadiusSlotAt`. */
+  updateFor: (withSlot: boolean) => UpdateCommandInput,
+  incident: { incidentId: string; accountId: string },
+  now: Date,
+  br: BlastRadiusLimit,
+  reread: () => Promise<BlastRadiusWindow>,
+): Promise<SlotOutcome> {
+  let window = br.window;
+  for (let attempt = 1; ; attempt++) {
+    const cutoff = now.getTime() - br.windowSeconds * 1000;
+    const live = window.entries.filter((e) => e.at > cutoff);
+    const held = live.some((e) => e.incidentId === incident.incidentId);
+    if (held || live.length >= br.limit) {
+      await t.db.send(new UpdateCommand(updateFor(false)));
+      return held ? 'already-held' : 'limit-reached';
+    }
+    try {
+      await t.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: updateFor(true) as never },
+            {
+              Put: {
+                TableName: t.table,
+                Item: { ...windowKey(incident.accountId), kind: 'blast-radius-window', version: window.version + 1, entries: [...live, { incidentId: incident.incidentId, at: now.getTime() }] },
+                ConditionExpression: 'attribute_not_exists(pk) OR version = :v',
+                ExpressionAttributeValues: { ':v': window.version },
+              },
+            },
+          ],
+        }),
+      );
+      return 'taken';
+    } catch (error) {
+      if (!hasErrorCode(error, 'TransactionCanceledException', 'ConditionalCheckFailedException') || attempt >= MAX_SLOT_ATTEMPTS) throw error;
+      // Another containment in this account took a slot first: re-read and re-decide.
+      window = await reread();
+    }
+  }
+}
+
+/** The window as stored (an absent item is an empty window at version 0). */
+export function windowOf(item: Record<string, unknown> | undefined): BlastRadiusWindow {
+  return { version: Number(item?.version ?? 0), entries: (item?.entries as WindowEntry[] | undefined) ?? [] };
+}

@@ -1,0 +1,194 @@
+import type { Incident, PlaybookName } from '../findings/index.ts';
+import { cleanText } from '../findings/index.ts';
+import type { GateResult, IncidentStatus, Mode, ReleaseVia, StepOutcome } from '../vocabulary/index.ts';
+
+/**
+ * Version of the incident record this code writes. v1 (up to commit 57b6851) flattened the
+ * incident into about twenty top-level attributes; v2 keeps it nested as parsed. Every
+ * reader goes through {@link incidentRecordOf}, which upgrades a v1 item on read.
+ */
+export const INCIDENT_RECORD_VERSION = 2;
+
+/** One request to release an incident (a retry of an incomplete release adds one). */
+export interface ReleaseAttempt {
+  requestedBy: string;
+  reason: string;
+  reattach: boolean;
+  requestedAt: string;
+  via: ReleaseVia;
+}
+
+/** How a release of an incident went: who asked, why, and each restore step's outcome. */
+export interface ReleaseRecord {
+  /** The latest attempt's requester, reason and options (every attempt is in `attempts`). */
+  requestedBy: string;
+  reason: string;
+  reattach: boolean;
+  /** When the latest attempt claimed the release (a `releasing` claim older than 15 min may be taken over). */
+  requestedAt: string;
+  via: ReleaseVia;
+  status: 'releasing' | 'released' | 'incomplete';
+  /** Identifies the run holding the release: step and finish writes of any other run are refused. */
+  claimId?: string;
+  attempts?: ReleaseAttempt[];
+  releasedBy?: string;
+  releasedAt?: string;
+  finishedAt?: string;
+  summary?: string;
+  /** Steps that failed in the latest attempt (a retry runs them again). */
+  failures?: string[];
+  /** What release deliberately left as containment set it (protections, a stopped instance, evidence). */
+  keptProtections?: string[];
+  steps: Record<string, StepOutcome>;
+}
+
+/** The ledger's record of one incident (finding + resource). */
+export interface IncidentRecord {
+  pk: string;
+  sk: string;
+  kind: 'incident';
+  schemaVersion: typeof INCIDENT_RECORD_VERSION;
+  incidentId: string;
+  playbook: PlaybookName;
+  /** The incident as the latest delivery parsed it. */
+  incident: Incident;
+  mode: Mode;
+  status: IncidentStatus;
+  statusReason?: string;
+  gates?: GateResult[];
+  firstSeenAt: string;
+  lastSeenAt: string;
+  deliveries: number;
+  lastMessageId: string;
+  /** The resource as it was at the first delivery: the "before" of containment (with `capturedAt`). */
+  capture?: Record<string, unknown>;
+  steps: Record<string, StepOutcome>;
+  blastRadiusSlotAt?: string;
+  isolatedAt?: string;
+  finishedAt?: string;
+  release?: ReleaseRecord;
+}
+
+/** A message that was not a finding or release Firebreak can act on, kept for the record (its size bounded). */
+export interface RejectedRecord {
+  pk: string;
+  sk: string;
+  kind: 'rejected';
+  messageId: string;
+  playbook: string;
+  /** The first {@link MAX_REJECTION_REASONS} reasons, each at most {@link MAX_REASON_CHARS} characters. */
+  reasons: string[];
+  /** How many reasons there were in all. */
+  reasonCount: number;
+  bodySha256: string;
+  bodyPreview: string;
+  receivedAt: string;
+  expiresAt: number;
+}
+
+/** A well-formed finding no playbook acts on: a GuardDuty sample, or a resource type no playbook handles. */
+export interface IgnoredFindingRecord {
+  pk: string;
+  sk: string;
+  kind: 'ignored';
+  status: 'skipped';
+  why: 'sample' | 'unhandled';
+  reason: string;
+  findingId: string;
+  findingType: string;
+  resourceType: string;
+  accountId: string;
+  region: string;
+  title: string;
+  playbook: string;
+  messageId: string;
+  receivedAt: string;
+  deliveries: number;
+  expiresAt: number;
+}
+
+export type LedgerRecord = IncidentRecord | RejectedRecord | IgnoredFindingRecord;
+
+export const MAX_REJECTION_REASONS = 10;
+export const MAX_REASON_CHARS = 300;
+export const MAX_PREVIEW_CHARS = 2048;
+/** Rejected and ignored messages are kept this long (DynamoDB TTL), incidents forever. */
+export const RECORD_RETENTION_SECONDS = 400 * 24 * 3600;
+
+export const incidentKey = (incidentId: string) => ({ pk: `incident#${incidentId}`, sk: 'incident' });
+export const windowKey = (accountId: string) => ({ pk: `blast-radius#${accountId}`, sk: 'window' });
+
+/** The attributes v1 kept at the top level that v2 keeps inside `incident`; a v2 write removes them. */
+export const V1_INCIDENT_ATTRIBUTES = [
+  'origin',
+  'findingId',
+  'findingArn',
+  'findingType',
+  'title',
+  'severity',
+  'accountId',
+  'region',
+  'resourceType',
+  'resourceId',
+  'ticket',
+  'requestedBy',
+  'remoteIps',
+  'eventTime',
+  'findingUpdatedAt',
+  'findingCount',
+] as const;
+
+/**
+ * An incident record as this code works with it, whichever version wrote it: a v1 item
+ * is upgraded (its incident rebuilt from the flattened attributes); a v2 item is returned
+ * as it is. Anything else is not an incident record.
+ *
+ * @example
+ * ```ts
+ * const record = incidentRecordOf(item); // item from GetItem, v1 or v2
+ * record?.incident.resource.id // 'i-0abc…'
+ * ```
+ */
+export function incidentRecordOf(item: Record<string, unknown> | undefined): IncidentRecord | undefined {
+  if (!item || item.kind !== 'incident') return undefined;
+  if (item.schemaVersion === INCIDENT_RECORD_VERSION) return item as unknown as IncidentRecord;
+  return upgradeV1(item);
+}
+
+function upgradeV1(item: Record<string, unknown>): IncidentRecord {
+  const s = (k: string) => (typeof item[k] === 'string' ? (item[k] as string) : undefined);
+  const findingArn = s('findingArn');
+  const incident: Incident = {
+    incidentId: s('incidentId') ?? '',
+    playbook: item.playbook as PlaybookName,
+    origin: s('origin') === 'manual' ? 'manual' : 'guardduty',
+    findingId: s('findingId') ?? '',
+    ...(findingArn ? { findingArn } : {}),
+    findingType: s('findingType') ?? '',
+    title: s('title') ?? '',
+    severity: Number(item.severity ?? 0),
+    accountId: s('accountId') ?? '',
+    region: s('region') ?? '',
+    partition: /^arn:(aws[a-z-]*):/.exec(findingArn ?? '')?.[1] ?? 'aws',
+    resource: { type: s('resourceType') ?? '', id: s('resourceId') ?? '', hints: {} },
+    archived: false,
+    sample: false,
+    count: Number(item.findingCount ?? 1),
+    createdAt: s('firstSeenAt') ?? '',
+    updatedAt: s('findingUpdatedAt') ?? '',
+    eventId: s('lastMessageId') ?? '',
+    eventTime: s('eventTime') ?? '',
+    ...(s('ticket') ? { ticket: s('ticket')! } : {}),
+    ...(s('requestedBy') ? { requestedBy: s('requestedBy')! } : {}),
+    remoteIps: Array.isArray(item.remoteIps) ? (item.remoteIps as string[]) : [],
+  };
+  const rest = Object.fromEntries(Object.entries(item).filter(([k]) => !(V1_INCIDENT_ATTRIBUTES as readonly string[]).includes(k)));
+  return { ...(rest as unknown as IncidentRecord), schemaVersion: INCIDENT_RECORD_VERSION, incident, steps: (item.steps as IncidentRecord['steps']) ?? {} };
+}
+
+/** Reasons bounded in count and length, so a message listing thousands of problems stays far below DynamoDB's 400 KB item limit. */
+export function boundedReasons(reasons: string[]): { reasons: string[]; reasonCount: number } {
+  const kept = reasons.slice(0, MAX_REJECTION_REASONS).map((r) => cleanText(r, MAX_REASON_CHARS));
+  if (reasons.length > MAX_REJECTION_REASONS) kept.push(`… and ${reasons.length - MAX_REJECTION_REASONS} more`);
+  return { reasons: kept, reasonCount: reasons.length };
+}

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { cleanText } from '../findings/index.ts';
+import { boundedReasons, MAX_PREVIEW_CHARS, RECORD_RETENTION_SECONDS, type IgnoredFindingRecord, type RejectedRecord } from './records.ts';
+import { setClauses, type LedgerTable } from './table.ts';
+
+export interface RejectedMessage {
+  messageId: string;
+  playbook: string;
+  reasons: string[];
+  body: string;
+  receivedAt: string;
+}
+
+/** Keeps a message that was not a valid finding, with why (bounded), for the audit trail. */
+export async function recordRejected(t: LedgerTable, m: RejectedMessage): Promise<RejectedRecord> {
+  const item: RejectedRecord = {
+    pk: `rejected#${m.messageId}`,
+    sk: 'rejected',
+    kind: 'rejected',
+    messageId: m.messageId,
+    playbook: m.playbook,
+    ...boundedReasons(m.reasons),
+    bodySha256: createHash('sha256').update(m.body).digest('hex'),
+    bodyPreview: cleanText(m.body, MAX_PREVIEW_CHARS),
+    receivedAt: m.receivedAt,
+    expiresAt: Math.floor(Date.parse(m.receivedAt) / 1000) + RECORD_RETENTION_SECONDS,
+  };
+  await t.db.send(new PutCommand({ TableName: t.table, Item: item }));
+  return item;
+}
+
+export type IgnoredFinding = Omit<IgnoredFindingRecord, 'pk' | 'sk' | 'kind' | 'status' | 'deliveries' | 'expiresAt'>;
+
+/**
+ * Records a well-formed finding no playbook acts on (a GuardDuty sample, a resource type
+ * no playbook handles) as `skipped`, once per finding however often it is published.
+ */
+export async function recordIgnored(t: LedgerTable, f: IgnoredFinding): Promise<void> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':one': 1, ':zero': 0 };
+  const parts = setClauses(
+    { ...f, kind: 'ignored', status: 'skipped', expiresAt: Math.floor(Date.parse(f.receivedAt) / 1000) + RECORD_RETENTION_SECONDS },
+    names,
+    values,
+  );
+  parts.push('deliveries = if_not_exists(deliveries, :zero) + :one');
+  await t.db.send(
+    new UpdateCommand({
+      TableName: t.table,
+      Key: { pk: `ignored#${f.accountId}#${f.findingId}`, sk: 'ignored' },
+      UpdateExpression: `SET ${parts.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
