@@ -14,11 +14,14 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Clients } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
-import type { IncidentStatus, StepContext, StepOutcome } from '../../../shared/engine/index.ts';
+import { outputsReader, parseRecorded, type ReleaseContext, type Step, type StepContext, type UndoContext } from '../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
 import { incidentIdFor, type Incident } from '../../../shared/findings/index.ts';
 import type { BeginParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
-import type { Ec2Instance } from '../../../shared/steps/ec2/index.ts';
+import type { Ec2Instance } from '../../../shared/playbooks/ec2-instance/describe.ts';
+import { Ec2OptionsSchema, type Ec2Options } from '../../../shared/playbooks/ec2-instance/options.ts';
+import type { Ec2 } from '../../../shared/playbooks/ec2-instance/types.ts';
+import type { IncidentStatus, StepOutcome } from '../../../shared/vocabulary/index.ts';
 
 export const ACCOUNT_ID = '111122223333';
 export const REGION = 'us-east-1';
@@ -72,7 +75,7 @@ export function aConfig(overrides: Partial<Config> = {}): Config {
     protectedResources: [],
     exemptTagKey: 'firebreak:exempt',
     blastRadius: { limit: 10, windowSeconds: 3600 },
-    ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, malwareScan: false },
+    options: {},
     followUp: { delaySeconds: 300, maxAttempts: 72 },
     ...overrides,
   };
@@ -157,20 +160,72 @@ export function someClients(): Clients {
 
 export const anS3Client = (): S3Client => new S3Client(clientConfig);
 
-/** A step context for an EC2 step, with real (mockable) clients and a real evidence store. */
-export function aStepContext(overrides: Partial<StepContext<Ec2Instance>> = {}): StepContext<Ec2Instance> {
+/** EC2 options as the function reads them (schema defaults applied); online capture waits 0 s and no malware scan, unless overridden. */
+export function anEc2Options(overrides: Record<string, unknown> = {}): Ec2Options {
+  return Ec2OptionsSchema.parse({ online_capture: { enabled: false, wait_seconds: 0 }, malware_scan: false, ...overrides });
+}
+
+/** What the engine hands steps and undos: every step's latest outcome, read through the steps' schemas. */
+type WithOutcomes = { outcomes?: Record<string, StepOutcome> };
+
+/**
+ * A step context for an EC2 step, with real (mockable) clients and a real evidence store.
+ * `outcomes` are the other steps' recorded outcomes (read typed with `outputOf`).
+ */
+export function aStepContext<D = any>(overrides: Partial<StepContext<Ec2, D>> & WithOutcomes = {}): StepContext<Ec2, D> {
+  const { outcomes = {}, ...rest } = overrides;
   return {
+    ...outputsReader<Ec2>(() => outcomes),
     incident: anIncident(),
     resource: anInstance(),
-    capture: {},
+    capture: { instanceId: INSTANCE_ID, networkInterfaces: [], volumes: [], tags: {} },
+    options: anEc2Options(),
     clients: someClients(),
     evidence: new EvidenceStore(anS3Client(), EVIDENCE_BUCKET),
     config: aConfig(),
     logger: silentLogger(),
     now: () => FIXED_NOW,
-    outcomes: {},
-    ...overrides,
+    ...rest,
   };
+}
+
+export const RESPONDER = 'arn:aws:sts::111122223333:assumed-role/Responder/alice';
+
+/**
+ * A release context for an EC2 undo or release action. `resource` is what the playbook's
+ * describe finds now (undefined: the instance is gone); `outcomes` the containment steps' outcomes.
+ */
+export function aReleaseContext(
+  overrides: Partial<Omit<ReleaseContext<Ec2>, 'resource'>> & WithOutcomes & { resource?: Ec2Instance | undefined } = {},
+): ReleaseContext<Ec2> {
+  const { outcomes = {}, resource = anInstance(), ...rest } = overrides;
+  return {
+    ...outputsReader<Ec2>(() => outcomes),
+    incident: anIncident(),
+    capture: { instanceId: INSTANCE_ID, networkInterfaces: [], volumes: [], tags: {} },
+    request: { requestedBy: RESPONDER, reason: 'false positive', reattach: false, via: 'cli' },
+    resource: async () => resource,
+    clients: someClients(),
+    logger: silentLogger(),
+    now: () => FIXED_NOW,
+    released: {},
+    ...rest,
+  };
+}
+
+/**
+ * What a step's undo receives after the step ran: its data through a JSON round trip (as
+ * DynamoDB stores it) and the step's schema (as the engine reads it). Release tests use
+ * it on the data the step really returned against mocked AWS, never on invented data.
+ */
+export function recordedBy<D>(step: Step<Ec2, D>, result: { status: string; data?: unknown }): D {
+  if (result.status !== 'done') throw new Error(`${step.name} returned ${result.status}: an undo runs only after done`);
+  return parseRecorded(step, result.data === undefined ? undefined : JSON.parse(JSON.stringify(result.data)));
+}
+
+/** An undo context from what the step really recorded. */
+export function anUndoContext<D>(step: Step<Ec2, D>, result: { status: string; data?: unknown }, overrides: Parameters<typeof aReleaseContext>[0] = {}): UndoContext<Ec2, D> {
+  return { ...aReleaseContext(overrides), recorded: recordedBy(step, result) };
 }
 
 /** An error shaped like the ones AWS SDK v3 throws. */
@@ -241,7 +296,7 @@ export class FakeLedger {
 
   /** Seeds a record from an earlier delivery. */
   withRecord(incident: Incident, record: Partial<IncidentRecord>): this {
-    this.records.set(incident.incidentId, { incidentId: incident.incidentId, steps: {}, status: 'received', ...record } as IncidentRecord);
+    this.records.set(incident.incidentId, { incidentId: incident.incidentId, incident, steps: {}, status: 'received', ...record } as IncidentRecord);
     return this;
   }
 

@@ -1,16 +1,9 @@
-import {
-  DescribeInstancesCommand,
-  DescribeSecurityGroupsCommand,
-  type EC2Client,
-  type Instance,
-  type SecurityGroup,
-} from '@aws-sdk/client-ec2';
-import { hasErrorCode, ResourceNotFoundError } from '../../errors/index.ts';
+import type { Instance, SecurityGroup } from '@aws-sdk/client-ec2';
+import { z } from 'zod';
+import { describeInstanceById } from '../../actions/instances.ts';
+import { findFirebreakGroups } from '../../actions/vpc-isolation.ts';
 import type { DescribeContext } from '../../engine/index.ts';
-
-/** Names of the per-VPC groups Firebreak creates (security group names are unique per VPC). */
-export const ISOLATION_GROUP_NAME = 'firebreak-isolation';
-export const UNTRACKING_GROUP_NAME = 'firebreak-untracking';
+import { ResourceNotFoundError } from '../../errors/index.ts';
 
 export interface NetworkInterfaceState {
   networkInterfaceId: string;
@@ -46,19 +39,6 @@ export interface Ec2Instance {
 
 export const DESCRIBE_IAM_ACTIONS = ['ec2:DescribeInstances', 'ec2:DescribeSecurityGroups'] as const;
 
-/** Finds Firebreak's isolation and untracking groups in a VPC (one call). */
-export async function findFirebreakGroups(ec2: EC2Client, vpcId: string): Promise<SecurityGroup[]> {
-  const out = await ec2.send(
-    new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'group-name', Values: [ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME] },
-      ],
-    }),
-  );
-  return out.SecurityGroups ?? [];
-}
-
 /**
  * Describes the instance and, in parallel, looks up the isolation groups of the
  * VPC the finding names, so that isolation needs no further read.
@@ -67,13 +47,7 @@ export async function describeInstance({ incident, clients }: DescribeContext): 
   const instanceId = incident.resource.id;
   const hintedVpc = typeof incident.resource.hints.vpcId === 'string' ? incident.resource.hints.vpcId : undefined;
   const [instance, hintedGroups] = await Promise.all([
-    clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })).then(
-      (out) => out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId),
-      (error: unknown) => {
-        if (hasErrorCode(error, 'InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed')) return undefined;
-        throw error;
-      },
-    ),
+    describeInstanceById(clients.ec2, instanceId),
     hintedVpc ? findFirebreakGroups(clients.ec2, hintedVpc) : Promise.resolve(undefined),
   ]);
   if (!instance || instance.State?.Name === 'terminated' || instance.State?.Name === 'shutting-down') {
@@ -106,16 +80,46 @@ export async function describeInstance({ incident, clients }: DescribeContext): 
   };
 }
 
-/** The "before" state kept in the ledger: what release needs to restore (the engine adds `capturedAt`). */
-export function captureInstance(i: Ec2Instance): Record<string, unknown> {
+const NetworkInterfaceStateSchema = z
+  .object({
+    networkInterfaceId: z.string(),
+    groupIds: z.array(z.string()),
+    privateIps: z.array(z.string()).default([]),
+    requesterManaged: z.boolean().default(false),
+    deviceIndex: z.number().default(0),
+  });
+
+/**
+ * The "before" state kept in the ledger at the first delivery (the engine adds
+ * `capturedAt`): what release restores and later deliveries compare with.
+ */
+export const Ec2CaptureSchema = z
+  .object({
+    instanceId: z.string(),
+    state: z.string().optional(),
+    vpcId: z.string().optional(),
+    subnetId: z.string().optional(),
+    availabilityZone: z.string().optional(),
+    instanceProfileArn: z.string().optional(),
+    keyName: z.string().optional(),
+    networkInterfaces: z.array(NetworkInterfaceStateSchema).default([]),
+    volumes: z.array(z.object({ volumeId: z.string(), deviceName: z.string(), deleteOnTermination: z.boolean() })).default([]),
+    tags: z.record(z.string(), z.string()).default({}),
+    capturedAt: z.string().optional(),
+  })
+  .loose();
+
+export type Ec2Capture = z.infer<typeof Ec2CaptureSchema>;
+
+export function captureInstance(i: Ec2Instance): Ec2Capture {
   return {
     instanceId: i.instanceId,
     state: i.state,
     vpcId: i.vpcId,
-    subnetId: i.subnetId,
-    availabilityZone: i.availabilityZone,
-    instanceProfileArn: i.instanceProfileArn,
-    keyName: i.keyName,
+    ...(i.subnetId ? { subnetId: i.subnetId } : {}),
+    ...(i.availabilityZone ? { availabilityZone: i.availabilityZone } : {}),
+    ...(i.instanceProfileArn ? { instanceProfileArn: i.instanceProfileArn } : {}),
+    ...(i.keyName ? { keyName: i.keyName } : {}),
     networkInterfaces: i.networkInterfaces,
     volumes: i.volumes,
     tags: i.tags,
