@@ -1,27 +1,36 @@
-// Builds one minified ESM bundle per function and zips it reproducibly into
-// dist/<function>.zip, with dist/<function>.iam.json listing the IAM actions the
-// playbook declares (the Terraform module grants exactly those).
+// `make build`: from the playbook registry, writes each function's entry point
+// (functions/<name>/handler.ts) and terraform/playbooks.generated.tf (both committed; a test
+// fails when they are stale), then bundles each function into dist/<name>.zip (reproducible)
+// with dist/<name>.iam.json listing the IAM actions its playbook declares.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { iamActionsOf } from '../shared/engine/index.ts';
 import { LEDGER_IAM_ACTIONS } from '../shared/ledger/index.ts';
-import { PLAYBOOKS } from '../shared/playbooks/index.ts';
+import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
+import { GENERATED_TF, handlerPath, renderHandler, renderTerraform, root } from './lib/generate.ts';
 import { writeReproducibleZip } from './lib/zip.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 // Granted by the Terraform module on exact resources: Firebreak's own table, bucket and
 // queue; the configured forensic KMS key; the configured isolation instance profile's role.
 const SCOPED_BY_TERRAFORM = /^(s3|dynamodb|sqs|logs|kms):|^iam:PassRole$/;
 
-async function buildFunction(name: string): Promise<void> {
-  const playbook = PLAYBOOKS[name as keyof typeof PLAYBOOKS];
-  if (!playbook) throw new Error(`functions/${name} has no playbook in shared/playbooks`);
+/** Writes a generated file only when it changed (so a build leaves the tree clean). */
+async function writeGenerated(relative: string, text: string): Promise<void> {
+  const path = join(root, relative);
+  const before = await readFile(path, 'utf8').catch(() => undefined);
+  if (before === text) return;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text);
+  console.log(`generated ${relative}`);
+}
+
+async function buildFunction(entry: PlaybookEntry): Promise<void> {
+  const { playbook } = await entry.load();
   const out = await build({
-    entryPoints: [join(root, 'functions', name, 'handler.ts')],
+    entryPoints: [join(root, handlerPath(entry.name))],
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -36,23 +45,21 @@ async function buildFunction(name: string): Promise<void> {
     logLevel: 'warning',
   });
   const code = Buffer.from(out.outputFiles[0]!.contents);
-  const zipPath = join(dist, `${name}.zip`);
+  const zipPath = join(dist, `${entry.name}.zip`);
   await writeReproducibleZip(zipPath, [{ name: 'index.mjs', data: code }]);
   // The handler itself writes the ledger; the steps declare the rest.
   const all = iamActionsOf(playbook, LEDGER_IAM_ACTIONS);
   await writeFile(
-    join(dist, `${name}.iam.json`),
-    `${JSON.stringify({ playbook: name, actions: all.filter((a) => !SCOPED_BY_TERRAFORM.test(a)), scopedActions: all.filter((a) => SCOPED_BY_TERRAFORM.test(a)) }, null, 2)}\n`,
+    join(dist, `${entry.name}.iam.json`),
+    `${JSON.stringify({ playbook: entry.name, actions: all.filter((a) => !SCOPED_BY_TERRAFORM.test(a)), scopedActions: all.filter((a) => SCOPED_BY_TERRAFORM.test(a)) }, null, 2)}\n`,
   );
   const zip = await readFile(zipPath);
   const sha = createHash('sha256').update(zip).digest('base64');
-  console.log(`built dist/${name}.zip  ${(zip.length / 1024).toFixed(0)} KiB  CodeSha256 ${sha}`);
+  console.log(`built dist/${entry.name}.zip  ${(zip.length / 1024).toFixed(0)} KiB  CodeSha256 ${sha}`);
 }
 
 await mkdir(dist, { recursive: true });
+for (const entry of PLAYBOOK_REGISTRY) await writeGenerated(handlerPath(entry.name), renderHandler(entry));
+await writeGenerated(GENERATED_TF, await renderTerraform());
 const only = process.argv.slice(2);
-const functions = (await readdir(join(root, 'functions'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-for (const name of functions.filter((f) => only.length === 0 || only.includes(f)).sort()) {
-  await rm(join(dist, name), { recursive: true, force: true });
-  await buildFunction(name);
-}
+for (const entry of PLAYBOOK_REGISTRY.filter((e) => only.length === 0 || only.includes(e.name))) await buildFunction(entry);

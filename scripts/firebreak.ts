@@ -1,34 +1,42 @@
 // The firebreak command line: local pipeline (deploy, drain), the ledger, release, the demo.
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../shared/ledger/index.ts';
-import { drain } from './lib/drain.ts';
-import { deployLocal } from './lib/local.ts';
+import { PLAYBOOK_REGISTRY } from '../shared/playbooks/registry.ts';
+import { ledgerAt, resolveDeployment, useEmulator } from './lib/aws-cli.ts';
+import { containableTypes } from './lib/contain.ts';
 import { formatLedger } from './lib/report.ts';
 
 const USAGE = `usage:
+  Against the account you deployed to (the SDK's credentials: AWS_PROFILE, SSO, roles, env;
+  the region from AWS_REGION or the profile):
+  firebreak incidents [--json] [--table NAME | --terraform DIR]
+                                      the ledger: incident, resource, status, each step's outcome
+  firebreak contain <resource-type> <id> --ticket T [--reason "why"] [--severity N] [--bus NAME | --terraform DIR]
+                                      put a Firebreak Manual Finding on the bus: the playbook's function
+                                      contains the resource (safety gates apply). Resource types:
+                                      ${containableTypes().join(', ')}
+  firebreak release <incident-id> --reason "why" [--reattach] [--table NAME | --terraform DIR]
+                                      undo the incident's containment with your credentials, from what the
+                                      ledger recorded (for EC2: security groups, Elastic IPs, load balancer
+                                      targets, instance profile, role-session revocation; --reattach also
+                                      puts the instance back in its Auto Scaling group, desired capacity +1).
+                                      Protections and evidence stay. Exits 1 if the release is refused or
+                                      incomplete (run it again to retry).
+  firebreak release <incident-id> --reason "why" --via-bus [--bus NAME] [--reattach] [--table NAME]
+                                      put a Firebreak Manual Release event on the bus for the deployed
+                                      function to run instead
+
+  --table/--bus name the ledger table and event bus (defaults: $FIREBREAK_LEDGER_TABLE or firebreak-ledger,
+  $FIREBREAK_EVENT_BUS or default); --terraform DIR reads them from \`terraform output\` in DIR.
+
+  On the local emulator (AWS_ENDPOINT_URL, default http://127.0.0.1:4566, and its test keys):
   firebreak local deploy              build, then terraform apply terraform/examples/local to the emulator
   firebreak local drain [--function NAME] [--timeout SECONDS]
                                       run queued findings through the deployed functions (Lambda's SQS poller)
-  firebreak incidents [--json] [--table NAME]
-                                      the ledger: incident, resource, status, each step's outcome
-  firebreak release <incident-id> --reason "why" [--reattach] [--table NAME]
-                                      undo the incident's containment with your credentials, from what the
-                                      ledger recorded: security groups, Elastic IPs, load balancer targets,
-                                      instance profile, role-session revocation; --reattach also puts the
-                                      instance back in its Auto Scaling group (desired capacity +1).
-                                      Termination/stop protection, a stopped instance and evidence stay.
-                                      Exits 1 if the release is refused or incomplete (run it again to retry).
-  firebreak release <incident-id> --reason "why" --via-bus [--bus NAME] [--reattach] [--table NAME]
-                                      put a Firebreak Manual Release event on the bus (default: default)
-                                      for the deployed function to run instead
+  firebreak local incidents|contain|release …
+                                      the commands above, against the emulator
   firebreak demo                      the seed scenario, contained end to end on the emulator
 
-  The emulator endpoint comes from AWS_ENDPOINT_URL (default http://127.0.0.1:4566).`;
-
-const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
-const region = process.env.AWS_REGION ?? 'us-east-1';
+  Playbooks: ${PLAYBOOK_REGISTRY.map((e) => `${e.name} (${e.title})`).join('; ')}`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -36,41 +44,50 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       json: { type: 'boolean', default: false },
-      table: { type: 'string', default: 'firebreak-ledger' },
+      table: { type: 'string' },
+      terraform: { type: 'string' },
+      ticket: { type: 'string' },
+      severity: { type: 'string' },
       function: { type: 'string' },
       reason: { type: 'string' },
       reattach: { type: 'boolean', default: false },
       'via-bus': { type: 'boolean', default: false },
-      bus: { type: 'string', default: 'default' },
+      bus: { type: 'string' },
       timeout: { type: 'string', default: '120' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [command, sub] = positionals;
-  if (values.help || !command) {
+  if (values.help || positionals.length === 0) {
     console.log(USAGE);
-    return command ? 0 : 2;
+    return positionals.length ? 0 : 2;
   }
-  if (command === 'local' && sub === 'deploy') {
+  // `local` commands and the demo run against the emulator; everything else against AWS.
+  const local = positionals[0] === 'local' || positionals[0] === 'demo';
+  const args = positionals[0] === 'local' ? positionals.slice(1) : positionals;
+  const [command, sub] = args;
+  const { endpoint, region } = local ? useEmulator() : { endpoint: '', region: '' };
+  if (local && command === 'deploy') {
+    const { deployLocal } = await import('./lib/local.ts');
     await deployLocal({ endpoint, region });
     return 0;
   }
-  if (command === 'local' && sub === 'drain') {
+  if (local && command === 'drain') {
+    const { drain } = await import('./lib/drain.ts');
     const summaries = await drain({ endpoint, region, timeoutSeconds: Number(values.timeout), ...(values.function ? { functionFilter: values.function } : {}) });
     for (const s of summaries) {
       console.log(`${s.functionName.padEnd(32)} batches ${s.batches}  received ${s.received}  deleted ${s.deleted}  failed ${s.failed}  invocation errors ${s.invocationErrors}`);
     }
     return 0;
   }
+  const deployment = resolveDeployment({ ...(values.table ? { table: values.table } : {}), ...(values.bus ? { bus: values.bus } : {}), ...(values.terraform ? { terraform: values.terraform } : {}) });
   if (command === 'incidents') {
-    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
-    const items = await new Ledger(db, values.table!).list();
+    const items = await ledgerAt(deployment.table).list();
     console.log(values.json ? JSON.stringify(items, null, 2) : formatLedger(items));
     return 0;
   }
   if (command === 'release') {
     const incidentId = sub;
-    if (!incidentId || positionals.length > 2) {
+    if (!incidentId || args.length > 2) {
       console.error(`firebreak release needs exactly one incident id\n${USAGE}`);
       return 2;
     }
@@ -79,18 +96,19 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const { releaseCommand } = await import('./lib/release.ts');
-    return releaseCommand({
-      endpoint,
-      region,
-      table: values.table!,
-      incidentId,
-      reason: values.reason,
-      reattach: values.reattach!,
-      viaBus: values['via-bus']!,
-      bus: values.bus!,
-    });
+    return releaseCommand({ table: deployment.table, incidentId, reason: values.reason, reattach: values.reattach!, viaBus: values['via-bus']!, bus: deployment.bus });
   }
-  if (command === 'demo') {
+  if (command === 'contain') {
+    const [, resourceType, id] = args;
+    if (!resourceType || !id || args.length > 3 || !values.ticket) {
+      console.error(`firebreak contain needs a resource type, an id and --ticket T\n${USAGE}`);
+      return 2;
+    }
+    const severity = values.severity === undefined ? undefined : Number(values.severity);
+    const { containCommand } = await import('./lib/contain.ts');
+    return containCommand({ resourceType, id, ticket: values.ticket, ...(values.reason ? { reason: values.reason } : {}), ...(severity !== undefined ? { severity } : {}), bus: deployment.bus });
+  }
+  if (local && command === 'demo') {
     const { runDemo } = await import('./lib/demo.ts');
     await runDemo({ endpoint, region });
     return 0;

@@ -2,62 +2,46 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
-data "aws_iam_instance_profile" "isolation" {
-  count = var.ec2.isolation_instance_profile_arn == null ? 0 : 1
-
-  # The name is the ARN's last path segment (arn:aws:iam::<account>:instance-profile/<path/>name).
-  name = element(split("/", var.ec2.isolation_instance_profile_arn), length(split("/", var.ec2.isolation_instance_profile_arn)) - 1)
-}
-
 locals {
-  # The playbooks this module knows how to deploy: each has event-patterns/<name>.json here and
-  # <name>.zip + <name>.iam.json in the build output. Add new resource types here.
-  known_playbooks = ["ec2-instance"]
+  # The playbooks to deploy: var.playbooks (playbooks.generated.tf) has one typed attribute per
+  # playbook of the registry; a playbook runs unless it says enabled = false.
+  playbooks = { for name, p in var.playbooks : name => p if p.enabled }
 
   dist_dir   = coalesce(var.dist_dir, "${path.module}/../dist")
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.name
   partition  = data.aws_partition.current.partition
 
-  # The EC2 options in the functions' words (shared/config); unset attributes stay null.
-  ec2_forensics = var.ec2.forensics
-  ec2_options = jsonencode({
-    forensics = local.ec2_forensics == null ? null : {
-      instanceId = local.ec2_forensics.instance_id
-      launch = local.ec2_forensics.launch == null ? null : {
-        amiId            = local.ec2_forensics.launch.ami_id
-        subnetId         = local.ec2_forensics.launch.subnet_id
-        instanceType     = local.ec2_forensics.launch.instance_type
-        securityGroupIds = local.ec2_forensics.launch.security_group_ids
-      }
-      copy = local.ec2_forensics.copy == null ? null : {
-        accountId = local.ec2_forensics.copy.account_id
-        kmsKeyArn = local.ec2_forensics.copy.kms_key_arn
-      }
-    }
-    onlineCapture = {
-      enabled              = var.ec2.online_capture.enabled
-      memoryCaptureCommand = var.ec2.online_capture.memory_capture_command
-      waitSeconds          = var.ec2.online_capture.wait_seconds
-    }
-    malwareScan                 = var.ec2.malware_scan
-    isolationInstanceProfileArn = var.ec2.create_isolation_profile ? aws_iam_instance_profile.isolation[0].arn : var.ec2.isolation_instance_profile_arn
-  })
+  # EC2 resources this module creates or grants on exact ARNs, from the EC2 playbook's options.
+  ec2_enabled              = contains(keys(local.playbooks), "ec2-instance")
+  ec2                      = var.playbooks["ec2-instance"].options
+  create_isolation_profile = local.ec2_enabled && local.ec2.create_isolation_profile
+  isolation_profile_arn    = local.create_isolation_profile ? aws_iam_instance_profile.isolation[0].arn : local.ec2.isolation_instance_profile_arn
+
+  # What each function reads as FIREBREAK_OPTIONS: the playbook's options in Terraform's own keys
+  # (the schema in shared/playbooks/<name>/options.ts reads them as they are). For EC2 the
+  # Terraform-only attributes become what they mean to the function: the profile to use.
+  function_options = {
+    for name, p in local.playbooks : name => name == "ec2-instance" ? jsonencode(merge(p.options, {
+      isolation_instance_profile_arn = local.isolation_profile_arn
+      create_isolation_profile       = null
+      release_pass_role_arns         = null
+    })) : jsonencode(p.options)
+  }
 
   # Granted on these exact resources only: the key the snapshot copies are encrypted with, and
   # the role of the isolation instance profile (associating a profile passes its role).
-  kms_key_arns = compact([try(local.ec2_forensics.copy.kms_key_arn, null)])
-  pass_role_arns = concat(
+  kms_key_arns = local.ec2_enabled ? compact([try(local.ec2.forensics.copy.kms_key_arn, null)]) : []
+  pass_role_arns = local.ec2_enabled ? concat(
     [for p in data.aws_iam_instance_profile.isolation : p.role_arn],
     aws_iam_role.isolation[*].arn,
-    var.ec2.release_pass_role_arns,
-  )
+    local.ec2.release_pass_role_arns,
+  ) : []
 
   evidence_bucket_name = coalesce(var.evidence_bucket_name, "${var.name_prefix}-evidence-${local.account_id}-${local.region}")
 
   # Read by shared/config in the functions; names must match the TypeScript side.
   environment = {
-    FIREBREAK_MODE                        = var.mode
     FIREBREAK_ACCOUNT_ID                  = local.account_id
     FIREBREAK_LEDGER_TABLE                = aws_dynamodb_table.ledger.name
     FIREBREAK_EVIDENCE_BUCKET             = aws_s3_bucket.evidence.bucket
@@ -69,7 +53,6 @@ locals {
     FIREBREAK_EXEMPT_TAG                  = var.exempt_tag_key
     FIREBREAK_BLAST_RADIUS_LIMIT          = tostring(var.blast_radius_limit)
     FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = tostring(var.blast_radius_window_seconds)
-    FIREBREAK_EC2_OPTIONS                 = local.ec2_options
     FIREBREAK_FOLLOW_UP_SECONDS           = tostring(var.follow_up_delay_seconds)
     FIREBREAK_MAX_FOLLOW_UPS              = tostring(var.max_follow_ups)
     POWERTOOLS_SERVICE_NAME               = "firebreak"
@@ -185,11 +168,11 @@ resource "aws_s3_bucket_policy" "evidence" {
 
 module "playbook" {
   source   = "./modules/playbook"
-  for_each = var.playbooks
+  for_each = local.playbooks
 
   name           = "${var.name_prefix}-${each.key}"
   playbook       = each.key
-  event_pattern  = file("${path.module}/event-patterns/${each.key}.json")
+  event_pattern  = local.playbook_catalog[each.key].event_pattern
   package_file   = "${local.dist_dir}/${each.key}.zip"
   iam_actions    = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).actions
   scoped_actions = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).scopedActions
@@ -199,9 +182,14 @@ module "playbook" {
   runtime            = var.lambda_runtime
   architecture       = var.lambda_architecture
   timeout_seconds    = var.lambda_timeout_seconds
-  memory_mb          = var.lambda_memory_mb
+  memory_mb          = coalesce(each.value.memory_mb, var.lambda_memory_mb)
   log_retention_days = var.log_retention_days
-  environment        = merge(local.environment, { FIREBREAK_PLAYBOOK = each.key }, var.extra_environment)
+  environment = merge(local.environment, var.extra_environment, {
+    # After extra_environment: the mode and options are what the `playbooks` input says, never overridden.
+    FIREBREAK_PLAYBOOK = each.key
+    FIREBREAK_MODE     = coalesce(each.value.mode, var.mode)
+    FIREBREAK_OPTIONS  = local.function_options[each.key]
+  })
 
   batch_size                      = var.batch_size
   maximum_batching_window_seconds = var.maximum_batching_window_seconds
@@ -223,13 +211,20 @@ module "playbook" {
 }
 
 ################################################################################
-# Isolation instance profile (ec2.create_isolation_profile): what an isolated instance runs
+# Isolation instance profile (playbooks.ec2-instance.options.create_isolation_profile): what an isolated instance runs
 # with — only what the SSM agent needs, so online capture keeps working after the instance's
 # own role is revoked and removed.
 ################################################################################
 
+data "aws_iam_instance_profile" "isolation" {
+  count = local.ec2_enabled && !local.create_isolation_profile && local.ec2.isolation_instance_profile_arn != null ? 1 : 0
+
+  # The name is the ARN's last path segment (arn:aws:iam::<account>:instance-profile/<path/>name).
+  name = element(split("/", local.ec2.isolation_instance_profile_arn), length(split("/", local.ec2.isolation_instance_profile_arn)) - 1)
+}
+
 resource "aws_iam_role" "isolation" {
-  count = var.ec2.create_isolation_profile ? 1 : 0
+  count = local.create_isolation_profile ? 1 : 0
 
   name        = "${var.name_prefix}-isolation"
   description = "Firebreak: the role of isolated EC2 instances (SSM agent only)"
@@ -246,14 +241,14 @@ resource "aws_iam_role" "isolation" {
 }
 
 resource "aws_iam_role_policy_attachment" "isolation_ssm" {
-  count = var.ec2.create_isolation_profile ? 1 : 0
+  count = local.create_isolation_profile ? 1 : 0
 
   role       = aws_iam_role.isolation[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
 resource "aws_iam_instance_profile" "isolation" {
-  count = var.ec2.create_isolation_profile ? 1 : 0
+  count = local.create_isolation_profile ? 1 : 0
 
   name = "${var.name_prefix}-isolation"
   role = aws_iam_role.isolation[0].name

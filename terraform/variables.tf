@@ -3,28 +3,12 @@
 ################################################################################
 
 variable "mode" {
-  description = "How far Firebreak may act on a finding: `observe` (record and plan, change nothing), `contain` (isolate and preserve evidence) or `full` (contain, then stop the resource once evidence is safe). No default: whoever applies this decides."
+  description = "How far Firebreak may act on a finding: `observe` (record and plan, change nothing), `contain` (isolate and preserve evidence) or `full` (contain, then stop the resource once evidence is safe). No default: whoever applies this decides. A playbook may override it (`playbooks.<name>.mode`)."
   type        = string
 
   validation {
     condition     = contains(["observe", "contain", "full"], coalesce(var.mode, "(unset)"))
     error_message = "mode must be set to \"observe\", \"contain\" or \"full\". Start with mode = \"observe\" in a new account, then move to \"contain\"."
-  }
-}
-
-variable "playbooks" {
-  description = "Resource types to respond for. Each needs `<dist_dir>/<playbook>.zip` and `<dist_dir>/<playbook>.iam.json` (from `npm run build`) and `event-patterns/<playbook>.json` in this module."
-  type        = set(string)
-  default     = ["ec2-instance"]
-
-  validation {
-    condition     = length(setsubtract(var.playbooks, local.known_playbooks)) == 0
-    error_message = "playbooks may only contain known playbooks: ${join(", ", local.known_playbooks)}. Remove the others from `playbooks`."
-  }
-
-  validation {
-    condition     = length(var.playbooks) > 0
-    error_message = "playbooks must name at least one playbook, e.g. playbooks = [\"ec2-instance\"]."
   }
 }
 
@@ -246,7 +230,7 @@ variable "log_level" {
 }
 
 variable "extra_environment" {
-  description = "Extra environment variables for every playbook function. They win over Firebreak's own (useful for endpoint overrides in tests)."
+  description = "Extra environment variables for every playbook function (useful for endpoint overrides in tests). They win over Firebreak's own, except the playbook, mode and options, which only `mode` and `playbooks` set."
   type        = map(string)
   default     = {}
 }
@@ -316,93 +300,8 @@ variable "event_source_mapping_enabled" {
 }
 
 ################################################################################
-# EC2 playbook: forensics, online investigation, credentials
+# Playbooks: `variable "playbooks"` is generated from the registry into playbooks.generated.tf
 ################################################################################
-
-variable "ec2" {
-  description = <<-EOT
-    Options of the EC2 playbook.
-    - `forensics.instance_id`: an existing forensic instance; volumes made from the incident's snapshots are created in its Availability Zone and attached to it (never mounted).
-    - `forensics.launch`: or launch one forensic instance per incident from `ami_id` in `subnet_id` (`instance_type`, `security_group_ids`).
-    - `forensics.copy`: also copy the snapshots, re-encrypted with `kms_key_arn` (a customer-managed key the forensic account may use), and share the copies with `account_id`.
-    - `online_capture.enabled`: capture volatile data (processes, connections, users, recent files) through SSM Run Command. The isolation group then allows HTTPS to the VPC's SSM interface endpoints' security group, and nothing else, when the VPC has them.
-    - `online_capture.memory_capture_command`: a shell command run on the instance that captures memory (e.g. AVML) — its output goes to the evidence bucket.
-    - `malware_scan` (default true): start a GuardDuty Malware Protection scan of the instance's volumes (billed per GB scanned); what it finds arrives as new findings.
-    - `isolation_instance_profile_arn`: replaces the instance's profile during containment (e.g. a role with only AmazonSSMManagedInstanceCore, so online capture keeps working); without it the profile is removed.
-    - `create_isolation_profile`: or let this module create that profile: a role trusted by EC2 with only the AWS managed policy AmazonSSMManagedInstanceCore (a different role, so the revocation of the instance's own role does not cut the SSM agent off once it picks up the new credentials).
-    - `release_pass_role_arns`: roles (ARNs, wildcards allowed) a release through the bus may hand back to an instance with its original profile. Without them the function cannot pass those roles, so a bus release records restoreInstanceProfile as failed and a responder's `firebreak release` (with their own permissions) completes it.
-  EOT
-  type = object({
-    forensics = optional(object({
-      instance_id = optional(string)
-      launch = optional(object({
-        ami_id             = string
-        subnet_id          = string
-        instance_type      = optional(string, "m5.large")
-        security_group_ids = optional(list(string), [])
-      }))
-      copy = optional(object({
-        account_id  = string
-        kms_key_arn = string
-      }))
-    }))
-    online_capture = optional(object({
-      enabled                = optional(bool, false)
-      memory_capture_command = optional(string)
-      wait_seconds           = optional(number, 10)
-    }), {})
-    malware_scan                   = optional(bool, true)
-    isolation_instance_profile_arn = optional(string)
-    create_isolation_profile       = optional(bool, false)
-    release_pass_role_arns         = optional(list(string), [])
-  })
-  default  = {}
-  nullable = false
-
-  validation {
-    condition     = try(var.ec2.forensics.instance_id, null) == null || try(var.ec2.forensics.launch, null) == null
-    error_message = "ec2.forensics: set instance_id (an existing forensic instance) or launch (one per incident), not both."
-  }
-
-  validation {
-    condition     = try(var.ec2.forensics.instance_id, null) == null || can(regex("^i-[0-9a-f]{8,17}$", var.ec2.forensics.instance_id))
-    error_message = "ec2.forensics.instance_id must be an instance id such as \"i-0123456789abcdef0\"."
-  }
-
-  validation {
-    condition = try(var.ec2.forensics.launch, null) == null || (
-      can(regex("^ami-[0-9a-f]{8,17}$", var.ec2.forensics.launch.ami_id)) && can(regex("^subnet-[0-9a-f]{8,17}$", var.ec2.forensics.launch.subnet_id))
-    )
-    error_message = "ec2.forensics.launch needs ami_id = \"ami-…\" and subnet_id = \"subnet-…\" (the subnet decides the forensic instance's Availability Zone)."
-  }
-
-  validation {
-    condition = try(var.ec2.forensics.copy, null) == null || (
-      can(regex("^\\d{12}$", var.ec2.forensics.copy.account_id)) && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/.+$", var.ec2.forensics.copy.kms_key_arn))
-    )
-    error_message = "ec2.forensics.copy needs account_id (12 digits, the forensic account) and kms_key_arn (a customer-managed key ARN, arn:aws:kms:<region>:<account>:key/<id>, whose policy lets this account encrypt and the forensic account decrypt)."
-  }
-
-  validation {
-    condition     = var.ec2.online_capture.wait_seconds >= 0 && var.ec2.online_capture.wait_seconds <= 30
-    error_message = "ec2.online_capture.wait_seconds must be from 0 to 30: how long one invocation waits for the command before looking again later."
-  }
-
-  validation {
-    condition     = alltrue([for r in var.ec2.release_pass_role_arns : can(regex("^arn:aws[a-z-]*:iam::(\\d{12}|\\*):role/.+$", r))])
-    error_message = "ec2.release_pass_role_arns must be role ARNs or ARN patterns, e.g. \"arn:aws:iam::123456789012:role/app-*\"."
-  }
-
-  validation {
-    condition     = !(var.ec2.create_isolation_profile && try(var.ec2.isolation_instance_profile_arn, null) != null)
-    error_message = "ec2: set isolation_instance_profile_arn (your own profile) or create_isolation_profile = true, not both."
-  }
-
-  validation {
-    condition     = try(var.ec2.isolation_instance_profile_arn, null) == null || can(regex("^arn:aws[a-z-]*:iam::\\d{12}:instance-profile/.+$", var.ec2.isolation_instance_profile_arn))
-    error_message = "ec2.isolation_instance_profile_arn must be an instance profile ARN (arn:aws:iam::<account>:instance-profile/<name>), or unset to remove the profile."
-  }
-}
 
 variable "follow_up_delay_seconds" {
   description = "Steps that wait for AWS (snapshots completing, Run Command output, an instance stopping) are looked at again this many seconds later, by the same message re-queued on the playbook's queue (0-900)."

@@ -74,8 +74,6 @@ export async function runDemo({ endpoint, region }: { endpoint: string; region: 
 
   console.log(`\n▶ 6/6  A responder finds it was a false positive and releases it: firebreak release ${incidentId} --reason "…" --reattach\n`);
   const code = await releaseCommand({
-    endpoint,
-    region,
     table: ledgerTable,
     incidentId,
     reason: 'Demo: the seed scenario was a drill',
@@ -89,6 +87,6 @@ export async function runDemo({ endpoint, region }: { endpoint: string; region: 
   console.log('\n  AWS state after release:');
   console.log(`    ${victim.instanceId} interfaces carry: ${[...new Set(restored.NetworkInterfaces!.flatMap((n) => n.Groups!.map((x) => x.GroupName)))].join(', ')}`);
   console.log(`    ${scenario.asgName}: desired ${after.AutoScalingGroups![0]!.DesiredCapacity}, members ${after.AutoScalingGroups![0]!.Instances!.map((i) => i.InstanceId).join(', ')}`);
-  console.log(`\n  Demo finished in ${seconds(Date.now() - t0)}. See every incident with: scripts/firebreak.sh incidents`);
+  console.log(`\n  Demo finished in ${seconds(Date.now() - t0)}. See every incident with: scripts/firebreak.sh local incidents`);
   if (code !== 0) throw new Error('the release did not complete: see its steps above');
 }

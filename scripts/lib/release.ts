@@ -1,20 +1,16 @@
 // `firebreak release`: undo an incident's containment, directly with the caller's
 // credentials, or by putting a Firebreak Manual Release event on the bus.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createClientFactory, type ClientFactory } from '../../shared/aws/index.ts';
+import { createClientFactory } from '../../shared/aws/index.ts';
+import { MAX_REASON_LENGTH, releaseIncident, type ReleaseSummary } from '../../shared/engine/index.ts';
 import { ReleaseRefusedError } from '../../shared/errors/index.ts';
-import { MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
-import { Ledger } from '../../shared/ledger/index.ts';
+import { cleanText, MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
 import { createLogger } from '../../shared/logging/index.ts';
-import { PLAYBOOKS } from '../../shared/playbooks/index.ts';
-import { MAX_REASON_LENGTH, releaseIncident, type ReleaseResult } from '../../shared/release/index.ts';
+import { loadPlaybook } from '../../shared/playbooks/registry.ts';
+import { ledgerAt, whoIsCalling } from './aws-cli.ts';
 
 export interface ReleaseCommandOptions {
-  endpoint: string;
-  region: string;
+  /** The ledger table of the deployment. */
   table: string;
   incidentId: string;
   reason: string;
@@ -26,41 +22,10 @@ export interface ReleaseCommandOptions {
   now?: () => Date;
 }
 
-type AwsCredentialIdentity = { accessKeyId: string; secretAccessKey: string };
-
-const EMULATOR_KEYS: AwsCredentialIdentity = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-interface Caller {
-  arn: string;
-  accountId: string;
-  credentials?: AwsCredentialIdentity;
-}
-
-/**
- * Who is asking: the caller's ARN from STS, with the SDK's usual credential chain.
- * Only when that chain finds nothing are the emulator's test keys used (and said so).
- */
-async function whoIsCalling(endpoint: string, region: string, log: (l: string) => void): Promise<Caller> {
-  const ask = async (credentials?: AwsCredentialIdentity): Promise<Caller> => {
-    const out = await new STSClient({ region, endpoint, ...(credentials ? { credentials } : {}) }).send(new GetCallerIdentityCommand({}));
-    return { arn: out.Arn!, accountId: out.Account!, ...(credentials ? { credentials } : {}) };
-  };
-  try {
-    return await ask();
-  } catch (error) {
-    if ((error as Error).name !== 'CredentialsProviderError') throw error;
-    log(`No AWS credentials found: using the emulator's test keys against ${endpoint}.`);
-    return ask(EMULATOR_KEYS);
-  }
-}
-
-const clientsAt = (endpoint: string, credentials?: AwsCredentialIdentity): ClientFactory =>
-  createClientFactory({ endpoint, ...(credentials ? { credentials } : {}) });
-
 const ICON: Record<string, string> = { done: '✔', skipped: '–', failed: '✘' };
 
 /** The release's outcome for a person: every step, what stays as containment left it, and the verdict. */
-export function formatRelease(result: ReleaseResult): string[] {
+export function formatRelease(result: ReleaseSummary): string[] {
   const ranNow = new Set(result.ran);
   const lines = Object.entries(result.steps).map(([name, o]) => {
     const err = o.error ? ` [${o.error.code}${o.error.retryable ? ', retryable' : ''}${o.error.unsupported ? ', unsupported here' : ''}]` : '';
@@ -79,14 +44,11 @@ export function formatRelease(result: ReleaseResult): string[] {
  */
 export async function releaseCommand(opts: ReleaseCommandOptions): Promise<number> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const caller = await whoIsCalling(opts.endpoint, opts.region, log);
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: opts.region, endpoint: opts.endpoint, ...(caller.credentials ? { credentials: caller.credentials } : {}) }), {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
-  });
-  const ledger = new Ledger(db, opts.table);
+  const caller = await whoIsCalling();
+  const ledger = ledgerAt(opts.table);
 
   if (opts.viaBus) {
-    const reason = opts.reason.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+    const reason = cleanText(opts.reason, Number.MAX_SAFE_INTEGER).trim();
     if (!reason || reason.length > MAX_REASON_LENGTH) {
       log(`refused: --reason must be 1-${MAX_REASON_LENGTH} characters`);
       return 1;
@@ -96,8 +58,9 @@ export async function releaseCommand(opts: ReleaseCommandOptions): Promise<numbe
       log(`refused: no incident ${opts.incidentId} in ledger table ${opts.table} (\`firebreak incidents\` lists them)`);
       return 1;
     }
-    const detail = { incidentId: record.incidentId, resource: { resourceType: record.resourceType, id: record.resourceId }, reason, requestedBy: caller.arn, reattach: opts.reattach };
-    const events = new EventBridgeClient({ region: opts.region, endpoint: opts.endpoint, ...(caller.credentials ? { credentials: caller.credentials } : {}) });
+    const { resource } = record.incident;
+    const detail = { incidentId: record.incidentId, resource: { resourceType: resource.type, id: resource.id }, reason, requestedBy: caller.arn, reattach: opts.reattach };
+    const events = new EventBridgeClient({});
     const out = await events.send(
       new PutEventsCommand({ Entries: [{ Source: MANUAL_SOURCE, DetailType: MANUAL_RELEASE_DETAIL_TYPE, Detail: JSON.stringify(detail), EventBusName: opts.bus }] }),
     );
@@ -106,7 +69,7 @@ export async function releaseCommand(opts: ReleaseCommandOptions): Promise<numbe
       log(`the bus refused the event: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`);
       return 1;
     }
-    log(`Put ${MANUAL_RELEASE_DETAIL_TYPE} ${entry.EventId} on bus ${opts.bus} for ${record.incidentId} (${record.resourceType} ${record.resourceId}) as ${caller.arn}.`);
+    log(`Put ${MANUAL_RELEASE_DETAIL_TYPE} ${entry.EventId} on bus ${opts.bus} for ${record.incidentId} (${resource.type} ${resource.id}) as ${caller.arn}.`);
     log(`The ${record.playbook} function releases it (locally: firebreak local drain); \`firebreak incidents\` shows the outcome.`);
     return 0;
   }
@@ -114,7 +77,7 @@ export async function releaseCommand(opts: ReleaseCommandOptions): Promise<numbe
   log(`Releasing ${opts.incidentId} as ${caller.arn}${opts.reattach ? ' (with --reattach)' : ''}`);
   try {
     const result = await releaseIncident(
-      { ledger, clientsFor: clientsAt(opts.endpoint, caller.credentials), logger: quietLogger(), playbooks: PLAYBOOKS, ...(opts.now ? { now: opts.now } : {}) },
+      { ledger, clientsFor: createClientFactory(), logger: quietLogger(), playbookFor: loadPlaybook, ...(opts.now ? { now: opts.now } : {}) },
       { incidentId: opts.incidentId, reason: opts.reason, reattach: opts.reattach, requestedBy: caller.arn, via: 'cli', expect: { accountId: caller.accountId } },
     );
     for (const line of formatRelease(result)) log(line);

@@ -1,6 +1,6 @@
 // Renders ledger records for people: `firebreak incidents` and the demo.
-import type { IncidentRecord, RejectedRecord } from '../../shared/ledger/index.ts';
-import type { StepOutcome } from '../../shared/engine/index.ts';
+import type { IgnoredFindingRecord, IncidentRecord, LedgerRecord, RejectedRecord } from '../../shared/ledger/index.ts';
+import type { StepOutcome } from '../../shared/vocabulary/index.ts';
 
 const ICON: Record<string, string> = { done: '✔', skipped: '–', failed: '✘', planned: '○', pending: '…' };
 const STAGE_ORDER = { contain: 0, evidence: 1, investigate: 2, release: 3 } as Record<string, number>;
@@ -19,7 +19,7 @@ export function formatSteps(steps: Record<string, ShownOutcome>): string[] {
 
 export function formatIncident(r: IncidentRecord): string[] {
   const lines = [
-    `${r.incidentId}  ${r.resourceType} ${r.resourceId}  ${r.status.toUpperCase()}  (${r.findingType}, severity ${r.severity}, mode ${r.mode}, ${r.deliveries} deliver${r.deliveries === 1 ? 'y' : 'ies'})`,
+    `${r.incidentId}  ${r.incident.resource.type} ${r.incident.resource.id}  ${r.status.toUpperCase()}  (${r.incident.findingType}, severity ${r.incident.severity}, mode ${r.mode}, ${r.deliveries} deliver${r.deliveries === 1 ? 'y' : 'ies'})`,
     `    ${r.statusReason ?? ''}`,
   ];
   const failedGates = (r.gates ?? []).filter((g) => !g.passed);
@@ -37,11 +37,18 @@ export function formatIncident(r: IncidentRecord): string[] {
 }
 
 export function formatRejected(r: RejectedRecord): string[] {
-  return [`rejected message ${r.messageId} (${r.playbook})  ${r.reasons.join('; ')}`];
+  const more = (r.reasonCount ?? r.reasons.length) > r.reasons.length ? ` (${r.reasonCount} reasons in all)` : '';
+  return [`rejected message ${r.messageId} (${r.playbook})  ${r.reasons.join('; ')}${more}`];
 }
 
-export function formatLedger(items: Array<IncidentRecord | RejectedRecord>): string {
+export function formatIgnored(r: IgnoredFindingRecord): string[] {
+  return [`finding ${r.findingId}  ${r.resourceType}  SKIPPED (${r.why}: ${r.reason}; ${r.findingType}, ${r.deliveries} deliver${r.deliveries === 1 ? 'y' : 'ies'})`];
+}
+
+const seenAt = (r: LedgerRecord) => (r.kind === 'incident' ? r.firstSeenAt : r.receivedAt);
+
+export function formatLedger(items: LedgerRecord[]): string {
   if (items.length === 0) return 'The ledger is empty.';
-  const sorted = [...items].sort((a, b) => ('firstSeenAt' in a ? a.firstSeenAt : a.receivedAt).localeCompare('firstSeenAt' in b ? b.firstSeenAt : b.receivedAt));
-  return sorted.flatMap((r) => (r.kind === 'incident' ? formatIncident(r) : formatRejected(r))).join('\n');
+  const sorted = [...items].sort((a, b) => seenAt(a).localeCompare(seenAt(b)));
+  return sorted.flatMap((r) => (r.kind === 'incident' ? formatIncident(r) : r.kind === 'rejected' ? formatRejected(r) : formatIgnored(r))).join('\n');
 }

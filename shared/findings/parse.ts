@@ -311,13 +311,13 @@ const MANUAL_ROUTES: Record<string, { playbook: PlaybookName; id: z.ZodType<stri
   RDSDBInstance: { playbook: 'rds-instance', id: DbInstanceIdSchema },
 };
 
-/** The resource types a manual finding (`firebreak contain <type> <id>`) may name. */
-export const MANUAL_RESOURCE_TYPES = Object.keys(MANUAL_ROUTES);
+/** The resource types a manual finding (`firebreak contain <type> <id>`) may name, and the playbook of each. */
+export const MANUAL_RESOURCE_TYPES: Readonly<Record<string, PlaybookName>> = Object.fromEntries(Object.entries(MANUAL_ROUTES).map(([type, r]) => [type, r.playbook]));
 
 function manualRoute(resourceType: string, id: string, what: string): Route {
   const route = MANUAL_ROUTES[resourceType];
   if (!route || !Object.prototype.hasOwnProperty.call(MANUAL_ROUTES, resourceType)) {
-    throw new InvalidFindingError([`detail.resource.resourceType: ${what} name one of ${MANUAL_RESOURCE_TYPES.join(', ')}, not ${JSON.stringify(resourceType.slice(0, 64))}`]);
+    throw new InvalidFindingError([`detail.resource.resourceType: ${what} name one of ${Object.keys(MANUAL_ROUTES).join(', ')}, not ${JSON.stringify(resourceType.slice(0, 64))}`]);
   }
   return { playbook: route.playbook, resource: { type: resourceType, id: validId(route.id, id, 'detail.resource.id'), hints: {} } };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -6,14 +5,13 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
-import { loadConfig, type Config } from '../config/index.ts';
-import { runPlaybook, type Playbook } from '../engine/index.ts';
+import { loadConfig, loadOptions, type Config } from '../config/index.ts';
+import { releaseIncident, runPlaybook, type Playbook, type PlaybookTypes } from '../engine/index.ts';
 import { ConfigurationError, InvalidFindingError, ReleaseIncompleteError, ReleaseRefusedError } from '../errors/index.ts';
 import { EvidenceStore } from '../evidence/index.ts';
-import { parseMessage, type ReleaseMessage } from '../findings/index.ts';
+import { parseMessage, type IgnoredFinding, type ReleaseMessage } from '../findings/index.ts';
 import { Ledger } from '../ledger/index.ts';
 import { createLogger, incidentLogger } from '../logging/index.ts';
-import { releaseIncident } from '../release/index.ts';
 
 export interface HandlerOptions {
   env?: Record<string, string | undefined>;
@@ -22,8 +20,6 @@ export interface HandlerOptions {
   logger?: Logger;
   now?: () => Date;
 }
-
-const preview = (body: string) => body.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 2048);
 
 /**
  * Builds the SQS-triggered Lambda handler of one playbook: every record is parsed,
@@ -38,13 +34,14 @@ const preview = (body: string) => body.replace(/[\u0000-\u001f\u007f]/g, ' ').sl
  * export const handler = createFindingHandler(ec2InstancePlaybook);
  * ```
  */
-export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerOptions = {}) {
+export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook<T>, options: HandlerOptions = {}) {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger();
   const config: Config = loadConfig(env);
   if (config.playbook !== playbook.name) {
     throw new ConfigurationError([`FIREBREAK_PLAYBOOK is ${config.playbook} but this bundle runs ${playbook.name}`]);
   }
+  const playbookOptions = loadOptions(playbook.options, config.options);
   const platform = options.platform ?? createPlatformClients(config.region, env);
   const ledger = new Ledger(platform.dynamo, config.ledgerTable);
   const evidence = new EvidenceStore(platform.s3, config.evidenceBucket);
@@ -53,14 +50,14 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
 
   const rejectMessage = async (record: SQSRecord, reasons: string[]) => {
     logger.warn('Message rejected: not a finding or release Firebreak can act on', { messageId: record.messageId, reasons });
-    await ledger.recordRejected({
-      messageId: record.messageId,
-      playbook: playbook.name,
-      reasons,
-      bodySha256: createHash('sha256').update(record.body ?? '').digest('hex'),
-      bodyPreview: preview(record.body ?? ''),
-      receivedAt: (options.now?.() ?? new Date()).toISOString(),
-    });
+    await ledger.recordRejected({ messageId: record.messageId, playbook: playbook.name, reasons, body: record.body ?? '', receivedAt: (options.now?.() ?? new Date()).toISOString() });
+  };
+
+  // A sample or a resource type no playbook handles is a well-formed finding: recorded as
+  // skipped (not rejected), and nothing is read from or changed in AWS.
+  const ignoreFinding = async (record: SQSRecord, finding: IgnoredFinding) => {
+    logger.info('Finding ignored: no playbook acts on it', { messageId: record.messageId, why: finding.why, findingId: finding.findingId, reason: finding.reason });
+    await ledger.recordIgnored({ ...finding, playbook: playbook.name, messageId: record.messageId, receivedAt: (options.now?.() ?? new Date()).toISOString() });
   };
 
   // Pending steps (snapshots completing, commands running) are looked at again by the
@@ -90,7 +87,7 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
     const releaseLogger = logger.createChild({ persistentKeys: { incidentId: release.incidentId, resourceId: release.resource.id, messageId: record.messageId } });
     try {
       const result = await releaseIncident(
-        { ledger, clientsFor, logger: releaseLogger, playbooks: { [playbook.name]: playbook }, ...(options.now ? { now: options.now } : {}) },
+        { ledger, clientsFor, logger: releaseLogger, playbookFor: (name) => (name === playbook.name ? playbook : undefined), ...(options.now ? { now: options.now } : {}) },
         {
           incidentId: release.incidentId,
           reason: release.reason,
@@ -118,11 +115,12 @@ export function createFindingHandler<R>(playbook: Playbook<R>, options: HandlerO
       throw error;
     }
     if (parsed.kind === 'release') return handleRelease(record, parsed.release);
+    if (parsed.kind === 'ignored') return ignoreFinding(record, parsed.finding);
     const incidents = parsed.incidents;
     const results = await Promise.allSettled(
       incidents.map((incident) =>
         runPlaybook(
-          { config, clientsFor, ledger, evidence, logger: incidentLogger(logger, incident, record.messageId), ...(options.now ? { now: options.now } : {}) },
+          { config, options: playbookOptions, clientsFor, ledger, evidence, logger: incidentLogger(logger, incident, record.messageId), ...(options.now ? { now: options.now } : {}) },
           playbook,
           incident,
           { messageId: record.messageId },

@@ -4,7 +4,7 @@ import { beginIncident, finishIncident, getIncident, loadIncident, recordStep, t
 import { listRecords } from './listing.ts';
 import type { IncidentRecord, LedgerRecord } from './records.ts';
 import { beginRelease, finishRelease, recordReleaseStep, type BeginReleaseOutcome, type BeginReleaseParams, type FinishReleaseParams } from './release-claim.ts';
-import { recordIgnored, recordRejected, type IgnoredFinding, type RejectedMessage } from './rejections.ts';
+import { recordIgnored, recordRejected, type IgnoredMessage, type RejectedMessage } from './rejections.ts';
 import type { SlotOutcome } from './blast-radius.ts';
 import type { LedgerTable } from './table.ts';
 
@@ -52,7 +52,7 @@ export class Ledger {
     await recordRejected(this.#t, m);
   }
 
-  recordIgnored(f: IgnoredFinding): Promise<void> {
+  recordIgnored(f: IgnoredMessage): Promise<void> {
     return recordIgnored(this.#t, f);
   }
 
@@ -80,7 +80,7 @@ export { MAX_SUMMARY_CHARS } from './incidents.ts';
 export type { BeginParams, LoadedState } from './incidents.ts';
 export { RELEASE_STALE_AFTER_SECONDS } from './release-claim.ts';
 export type { BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams } from './release-claim.ts';
-export type { IgnoredFinding, RejectedMessage } from './rejections.ts';
+export type { IgnoredMessage, RejectedMessage } from './rejections.ts';
 export {
   boundedReasons,
   INCIDENT_RECORD_VERSION,

@@ -30,13 +30,13 @@ export async function recordRejected(t: LedgerTable, m: RejectedMessage): Promis
   return item;
 }
 
-export type IgnoredFinding = Omit<IgnoredFindingRecord, 'pk' | 'sk' | 'kind' | 'status' | 'deliveries' | 'expiresAt'>;
+export type IgnoredMessage = Omit<IgnoredFindingRecord, 'pk' | 'sk' | 'kind' | 'status' | 'deliveries' | 'expiresAt'>;
 
 /**
  * Records a well-formed finding no playbook acts on (a GuardDuty sample, a resource type
  * no playbook handles) as `skipped`, once per finding however often it is published.
  */
-export async function recordIgnored(t: LedgerTable, f: IgnoredFinding): Promise<void> {
+export async function recordIgnored(t: LedgerTable, f: IgnoredMessage): Promise<void> {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':one': 1, ':zero': 0 };
   const parts = setClauses(

@@ -81,3 +81,7 @@ export const ec2InstancePlaybook: Playbook<Ec2> = definePlaybook<Ec2>({
 export type { Ec2 } from './types.ts';
 export type { Ec2Instance } from './describe.ts';
 export { Ec2OptionsSchema, type Ec2Options } from './options.ts';
+
+/** What the registry and the generated function entry point look for in every playbook folder. */
+export const playbook = ec2InstancePlaybook;
+export { EC2_TERRAFORM_VALIDATIONS as terraformValidations } from './options.ts';

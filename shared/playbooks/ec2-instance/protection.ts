@@ -1,8 +1,11 @@
 import { ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
-import type { StepDefinition } from '../../engine/index.ts';
-import type { Ec2Instance } from './describe.ts';
+import { z } from 'zod';
+import { ec2Step } from './types.ts';
 
-export const enableTerminationProtection: StepDefinition<Ec2Instance> = {
+// No undo here: release keeps these protections (the release action keepProtectionsAndEvidence
+// says so, and how to lift each), because they keep the evidence safe.
+
+export const enableTerminationProtection = ec2Step({
   name: 'enableTerminationProtection',
   stage: 'contain',
   description: 'Enable termination protection so the instance and its evidence cannot disappear',
@@ -11,9 +14,9 @@ export const enableTerminationProtection: StepDefinition<Ec2Instance> = {
     await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: resource.instanceId, DisableApiTermination: { Value: true } }));
     return { status: 'done', summary: `termination protection enabled on ${resource.instanceId}` };
   },
-};
+});
 
-export const setShutdownBehaviourToStop: StepDefinition<Ec2Instance> = {
+export const setShutdownBehaviourToStop = ec2Step({
   name: 'setShutdownBehaviourToStop',
   stage: 'contain',
   description: 'Set the instance-initiated shutdown behaviour to stop, so a shutdown from inside cannot terminate it',
@@ -22,9 +25,9 @@ export const setShutdownBehaviourToStop: StepDefinition<Ec2Instance> = {
     await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: resource.instanceId, InstanceInitiatedShutdownBehavior: { Value: 'stop' } }));
     return { status: 'done', summary: `shutdown behaviour of ${resource.instanceId} set to stop` };
   },
-};
+});
 
-export const enableStopProtection: StepDefinition<Ec2Instance> = {
+export const enableStopProtection = ec2Step({
   name: 'enableStopProtection',
   stage: 'contain',
   description: 'Enable stop protection so memory and running state survive for online investigation',
@@ -36,13 +39,19 @@ export const enableStopProtection: StepDefinition<Ec2Instance> = {
     await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: resource.instanceId, DisableApiStop: { Value: true } }));
     return { status: 'done', summary: `stop protection enabled on ${resource.instanceId}` };
   },
-};
+});
 
-export const preserveVolumesOnTermination: StepDefinition<Ec2Instance> = {
+/** The volumes whose DeleteOnTermination containment turned off. */
+const PreservedVolumesSchema = z.object({
+  volumes: z.array(z.object({ volumeId: z.string(), deviceName: z.string(), deleteOnTerminationBefore: z.boolean() })),
+});
+
+export const preserveVolumesOnTermination = ec2Step({
   name: 'preserveVolumesOnTermination',
   stage: 'contain',
   description: 'Turn DeleteOnTermination off on every EBS volume so the disks outlive the instance',
   iamActions: ['ec2:ModifyInstanceAttribute'],
+  data: PreservedVolumesSchema,
   async run({ clients, resource }) {
     const toChange = resource.volumes.filter((v) => v.deleteOnTermination && v.deviceName);
     if (toChange.length === 0) {
@@ -60,4 +69,4 @@ export const preserveVolumesOnTermination: StepDefinition<Ec2Instance> = {
       data: { volumes: toChange.map((v) => ({ volumeId: v.volumeId, deviceName: v.deviceName, deleteOnTerminationBefore: true })) },
     };
   },
-};
+});

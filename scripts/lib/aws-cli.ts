@@ -1,0 +1,69 @@
+// How the CLI reaches AWS: the SDK's default endpoint and credential chain (profiles, SSO,
+// roles, environment) — a responder runs `firebreak incidents` against the account they
+// deployed to. Only `firebreak local …` and the demo point at the emulator, and they say so
+// by setting AWS_ENDPOINT_URL (and test keys when none are set) before any client exists.
+import { spawnSync } from 'node:child_process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Ledger } from '../../shared/ledger/index.ts';
+
+export const EMULATOR_ENDPOINT = 'http://127.0.0.1:4566';
+
+/** For `firebreak local …` and the demo: the emulator, unless AWS_ENDPOINT_URL names another; its test keys unless credentials are set. */
+export function useEmulator(env: NodeJS.ProcessEnv = process.env): { endpoint: string; region: string } {
+  env.AWS_ENDPOINT_URL ??= EMULATOR_ENDPOINT;
+  env.AWS_REGION ??= 'us-east-1';
+  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) {
+    env.AWS_ACCESS_KEY_ID = 'test';
+    env.AWS_SECRET_ACCESS_KEY = 'test';
+  }
+  return { endpoint: env.AWS_ENDPOINT_URL, region: env.AWS_REGION };
+}
+
+/** Where the deployment is: its ledger table and event bus, from flags, the environment, or `terraform output`. */
+export interface Deployment {
+  table: string;
+  bus: string;
+}
+
+/**
+ * Resolves the deployment's names: `--table`/`--bus` win; then `--terraform DIR` (the
+ * directory you ran `terraform apply` in; its outputs `ledger_table_name` and
+ * `event_bus_name`, or a module output holding them); then FIREBREAK_LEDGER_TABLE /
+ * FIREBREAK_EVENT_BUS; then the module's defaults.
+ */
+export function resolveDeployment(flags: { table?: string; bus?: string; terraform?: string }, env: NodeJS.ProcessEnv = process.env): Deployment {
+  let fromTerraform: Partial<Deployment> = {};
+  if (flags.terraform) fromTerraform = terraformOutputs(flags.terraform);
+  return {
+    table: flags.table ?? fromTerraform.table ?? env.FIREBREAK_LEDGER_TABLE ?? 'firebreak-ledger',
+    bus: flags.bus ?? fromTerraform.bus ?? env.FIREBREAK_EVENT_BUS ?? 'default',
+  };
+}
+
+function terraformOutputs(dir: string): Partial<Deployment> {
+  const out = spawnSync('terraform', [`-chdir=${dir}`, 'output', '-json'], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`terraform -chdir=${dir} output -json failed: ${(out.stderr || out.stdout).trim().slice(0, 500)}`);
+  const outputs = JSON.parse(out.stdout) as Record<string, { value: unknown }>;
+  // The root module's outputs, or the outputs of a module that wraps Firebreak's (`module.firebreak`).
+  const candidates = [Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])), ...Object.values(outputs).map((v) => v.value)];
+  for (const c of candidates) {
+    const o = c as { ledger_table_name?: unknown; event_bus_name?: unknown } | null;
+    if (o && typeof o === 'object' && typeof o.ledger_table_name === 'string') {
+      return { table: o.ledger_table_name, ...(typeof o.event_bus_name === 'string' ? { bus: o.event_bus_name } : {}) };
+    }
+  }
+  throw new Error(`no ledger_table_name output in ${dir}: name the table with --table`);
+}
+
+export function ledgerAt(table: string): Ledger {
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+  return new Ledger(db, table);
+}
+
+/** Who is asking, from STS: recorded as the requester of every release and manual finding. */
+export async function whoIsCalling(): Promise<{ arn: string; accountId: string }> {
+  const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+  return { arn: out.Arn!, accountId: out.Account! };
+}

@@ -1,0 +1,45 @@
+import type { AnyPlaybook } from '../engine/index.ts';
+import type { PlaybookName } from '../findings/index.ts';
+
+/** A Terraform validation a schema refinement needs (`OPTIONS` stands for the playbook's options value). */
+export interface TerraformValidation {
+  condition: string;
+  error_message: string;
+}
+
+/** What every playbook folder's `index.ts` exports. */
+export interface PlaybookModule {
+  playbook: AnyPlaybook;
+  /** Validations Terraform cannot derive from the options schema (its refinements). */
+  terraformValidations?: readonly TerraformValidation[];
+}
+
+/** One line of the registry: the playbook's name (its folder under shared/playbooks/), what it responds to, and how to load it. */
+export interface PlaybookEntry {
+  name: PlaybookName;
+  /** The seeds' heading for this resource type. */
+  title: string;
+  load(): Promise<PlaybookModule>;
+}
+
+/**
+ * Every playbook Firebreak deploys. From this list `make build` derives the function entry
+ * points (`functions/<name>/handler.ts`), the bundles and their IAM manifests, and
+ * `terraform/playbooks.generated.tf` (each playbook's typed options, event pattern and
+ * settings); the CLI derives its help. A function never imports this file — its entry point
+ * imports only its own playbook, so a bundle carries one playbook.
+ *
+ * Adding a playbook: a folder `shared/playbooks/<name>/` (index.ts exporting `playbook`,
+ * options.ts, event-pattern.json, its steps), and one line here. See docs/adding-a-playbook.md.
+ */
+export const PLAYBOOK_REGISTRY: readonly PlaybookEntry[] = [
+  { name: 'ec2-instance', title: 'Compromised EC2 instance', load: () => import('./ec2-instance/index.ts') },
+];
+
+/** The registry entry of a playbook, or undefined when no playbook of that name is deployed by this version. */
+export const registryEntry = (name: string): PlaybookEntry | undefined => PLAYBOOK_REGISTRY.find((e) => e.name === name);
+
+/** Loads a playbook by name (the CLI's release, the build). */
+export async function loadPlaybook(name: string): Promise<AnyPlaybook | undefined> {
+  return (await registryEntry(name)?.load())?.playbook;
+}
