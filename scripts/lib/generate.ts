@@ -66,7 +66,7 @@ export async function renderTerraform(): Promise<string> {
   const extra = loaded.flatMap((l) =>
     (l.module.terraformValidations ?? []).map((v) => ({
       condition: v.condition.replaceAll('OPTIONS', `var.playbooks["${l.entry.name}"].options`),
-      error_message: `playbooks.${l.entry.name}.options.${v.error_message}`,
+      error_message: `playbooks.${l.entry.name}.options: ${v.error_message}`,
     })),
   );
   const description = [

@@ -126,11 +126,41 @@ run "rejects_unsupported_runtime" {
   expect_failures = [var.lambda_runtime]
 }
 
-run "rejects_unknown_playbook" {
+run "a_disabled_playbook_deploys_nothing" {
   command = plan
 
   variables {
-    playbooks = ["ec2-instance", "mainframe"]
+    playbooks = { ec2-instance = { enabled = false } }
+  }
+
+  assert {
+    condition     = length(module.playbook) == 0
+    error_message = "A playbook with enabled = false must have no rule, queue or function."
+  }
+}
+
+run "a_playbook_may_override_the_mode_and_memory" {
+  variables {
+    mode      = "contain"
+    playbooks = { ec2-instance = { mode = "observe", memory_mb = 1024 } }
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].environment.FIREBREAK_MODE == "observe"
+    error_message = "playbooks.<name>.mode must override the module-wide mode."
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].memory_mb == 1024
+    error_message = "playbooks.<name>.memory_mb must override lambda_memory_mb."
+  }
+}
+
+run "rejects_an_unknown_playbook_mode" {
+  command = plan
+
+  variables {
+    playbooks = { ec2-instance = { mode = "yolo" } }
   }
 
   expect_failures = [var.playbooks]
@@ -328,6 +358,7 @@ run "function_environment" {
     blast_radius_limit   = 3
     extra_environment = {
       FIREBREAK_EXEMPT_TAG = "override:exempt"
+      FIREBREAK_MODE       = "full"
       EXTRA                = "yes"
     }
   }
@@ -347,7 +378,7 @@ run "function_environment" {
       FIREBREAK_EXEMPT_TAG                  = "override:exempt"
       FIREBREAK_BLAST_RADIUS_LIMIT          = "3"
       FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = "3600"
-      FIREBREAK_EC2_OPTIONS                 = "{\"forensics\":null,\"isolationInstanceProfileArn\":null,\"malwareScan\":true,\"onlineCapture\":{\"enabled\":false,\"memoryCaptureCommand\":null,\"waitSeconds\":10}}"
+      FIREBREAK_OPTIONS                     = "{\"create_isolation_profile\":null,\"forensics\":null,\"isolation_instance_profile_arn\":null,\"malware_scan\":true,\"online_capture\":{\"enabled\":false,\"memory_capture_command\":null,\"wait_seconds\":10},\"release_pass_role_arns\":null}"
       FIREBREAK_FOLLOW_UP_SECONDS           = "300"
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
@@ -355,7 +386,7 @@ run "function_environment" {
       POWERTOOLS_LOG_LEVEL                  = "INFO"
       EXTRA                                 = "yes"
     })
-    error_message = "The function environment must carry every FIREBREAK_* setting, with extra_environment winning."
+    error_message = "The function environment must carry every FIREBREAK_* setting, with extra_environment winning except over the playbook, mode and options."
   }
 }
 
@@ -392,7 +423,7 @@ run "role_grants_declared_actions_and_scoped_access" {
 run "no_kms_or_pass_role_without_forensic_copy_or_isolation_profile" {
   assert {
     condition     = length([for s in module.playbook["ec2-instance"].role_policy.Statement : s if contains(["ForensicKey", "PassIsolationRole"], s.Sid)]) == 0
-    error_message = "Without ec2.forensics.copy and ec2.isolation_instance_profile_arn the role must grant no KMS and no PassRole."
+    error_message = "Without forensics.copy and isolation_instance_profile_arn the role must grant no KMS and no PassRole."
   }
 
   assert {
@@ -408,14 +439,18 @@ run "no_kms_or_pass_role_without_forensic_copy_or_isolation_profile" {
 
 run "forensic_copy_and_isolation_profile_are_granted_on_exact_resources" {
   variables {
-    ec2 = {
-      forensics = {
-        launch = { ami_id = "ami-0abcdef1234567890", subnet_id = "subnet-0abcdef1234567890" }
-        copy   = { account_id = "999988887777", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    playbooks = {
+      ec2-instance = {
+        options = {
+          forensics = {
+            launch = { ami_id = "ami-0abcdef1234567890", subnet_id = "subnet-0abcdef1234567890" }
+            copy   = { account_id = "999988887777", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+          }
+          online_capture                 = { enabled = true, memory_capture_command = "/opt/avml /tmp/mem.lime" }
+          isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
+          release_pass_role_arns         = ["arn:aws:iam::123456789012:role/app-*"]
+        }
       }
-      online_capture                 = { enabled = true, memory_capture_command = "/opt/avml /tmp/mem.lime" }
-      isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
-      release_pass_role_arns         = ["arn:aws:iam::123456789012:role/app-*"]
     }
   }
 
@@ -442,17 +477,19 @@ run "forensic_copy_and_isolation_profile_are_granted_on_exact_resources" {
   }
 
   assert {
-    condition = jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_EC2_OPTIONS) == {
+    condition = jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_OPTIONS) == {
       forensics = {
-        instanceId = null
-        launch     = { amiId = "ami-0abcdef1234567890", subnetId = "subnet-0abcdef1234567890", instanceType = "m5.large", securityGroupIds = [] }
-        copy       = { accountId = "999988887777", kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+        instance_id = null
+        launch      = { ami_id = "ami-0abcdef1234567890", subnet_id = "subnet-0abcdef1234567890", instance_type = "m5.large", security_group_ids = [] }
+        copy        = { account_id = "999988887777", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
       }
-      onlineCapture               = { enabled = true, memoryCaptureCommand = "/opt/avml /tmp/mem.lime", waitSeconds = 10 }
-      malwareScan                 = true
-      isolationInstanceProfileArn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
+      online_capture                 = { enabled = true, memory_capture_command = "/opt/avml /tmp/mem.lime", wait_seconds = 10 }
+      malware_scan                   = true
+      isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
+      create_isolation_profile       = null
+      release_pass_role_arns         = null
     }
-    error_message = "FIREBREAK_EC2_OPTIONS must carry the EC2 options in the functions' (camelCase) words."
+    error_message = "FIREBREAK_OPTIONS must carry the EC2 options in Terraform's own keys (the schema reads them as they are), Terraform-only attributes removed."
   }
 }
 
@@ -474,7 +511,7 @@ run "the_function_can_never_change_its_own_role" {
 
 run "creates_an_ssm_only_isolation_profile_when_asked" {
   variables {
-    ec2 = { create_isolation_profile = true, online_capture = { enabled = true } }
+    playbooks = { ec2-instance = { options = { create_isolation_profile = true, online_capture = { enabled = true } } } }
   }
 
   assert {
@@ -488,7 +525,7 @@ run "creates_an_ssm_only_isolation_profile_when_asked" {
   }
 
   assert {
-    condition     = jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_EC2_OPTIONS).isolationInstanceProfileArn == aws_iam_instance_profile.isolation[0].arn
+    condition     = jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_OPTIONS).isolation_instance_profile_arn == aws_iam_instance_profile.isolation[0].arn
     error_message = "The functions must replace instance profiles with the created isolation profile."
   }
 
@@ -502,37 +539,45 @@ run "rejects_an_own_and_a_created_isolation_profile_together" {
   command = plan
 
   variables {
-    ec2 = { create_isolation_profile = true, isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/mine" }
+    playbooks = { ec2-instance = { options = { create_isolation_profile = true, isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/mine" } } }
   }
 
-  expect_failures = [var.ec2]
+  expect_failures = [var.playbooks]
 }
 
 run "rejects_forensic_instance_and_launch_together" {
   command = plan
 
   variables {
-    ec2 = {
-      forensics = {
-        instance_id = "i-0abcdef1234567890"
-        launch      = { ami_id = "ami-0abcdef1234567890", subnet_id = "subnet-0abcdef1234567890" }
+    playbooks = {
+      ec2-instance = {
+        options = {
+          forensics = {
+            instance_id = "i-0abcdef1234567890"
+            launch      = { ami_id = "ami-0abcdef1234567890", subnet_id = "subnet-0abcdef1234567890" }
+          }
+        }
       }
     }
   }
 
-  expect_failures = [var.ec2]
+  expect_failures = [var.playbooks]
 }
 
 run "rejects_forensic_copy_without_a_key_arn" {
   command = plan
 
   variables {
-    ec2 = {
-      forensics = { copy = { account_id = "999988887777", kms_key_arn = "alias/forensics" } }
+    playbooks = {
+      ec2-instance = {
+        options = {
+          forensics = { copy = { account_id = "999988887777", kms_key_arn = "alias/forensics" } }
+        }
+      }
     }
   }
 
-  expect_failures = [var.ec2]
+  expect_failures = [var.playbooks]
 }
 
 run "rejects_follow_up_delay_beyond_sqs_maximum" {

@@ -244,18 +244,17 @@ export const replaceInstanceProfile = ec2Step({
       if (arnNow && arnNow !== replacedWith) {
         return { status: 'skipped', summary: `left alone (changed since containment): ${id} now has ${arnNow}`, data: { ...base, result: 'changed-since' } };
       }
+      // From here the instance has what containment left: the isolation profile, or none.
+      if (!before) {
+        await clients.ec2.send(new DisassociateIamInstanceProfileCommand({ AssociationId: current?.AssociationId }));
+        return { status: 'done', summary: `removed ${arnNow} from ${id}, which had no instance profile before`, data: { ...base, result: 'disassociated' } };
+      }
       if (current?.AssociationId) {
-        // The instance has the isolation profile containment gave it.
-        if (!before) {
-          await clients.ec2.send(new DisassociateIamInstanceProfileCommand({ AssociationId: current.AssociationId }));
-          return { status: 'done', summary: `removed ${arnNow} from ${id}, which had no instance profile before`, data: { ...base, result: 'disassociated' } };
-        }
         await clients.ec2.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current.AssociationId, IamInstanceProfile: { Arn: before } }));
         return { status: 'done', summary: `replaced ${arnNow} with ${before} on ${id}`, data: { ...base, result: 'replaced' } };
       }
-      // Containment removed the profile (here `before` is set: it differs from the `null` now).
       if (!(await resource())) return { status: 'skipped', summary: `${id} no longer exists: nothing to restore`, data: { instanceGone: true } };
-      await clients.ec2.send(new AssociateIamInstanceProfileCommand({ InstanceId: id, IamInstanceProfile: { Arn: before! } }));
+      await clients.ec2.send(new AssociateIamInstanceProfileCommand({ InstanceId: id, IamInstanceProfile: { Arn: before } }));
       return { status: 'done', summary: `associated ${before} with ${id} again`, data: { ...base, result: 'associated' } };
     },
   },

@@ -1,10 +1,21 @@
-import { DescribeInstancesCommand, DescribeKeyPairsCommand } from '@aws-sdk/client-ec2';
+import { DescribeKeyPairsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
+import { z } from 'zod';
 import { hasErrorCode } from '../../errors/index.ts';
-import type { StepDefinition } from '../../engine/index.ts';
-import type { Ec2Instance } from './describe.ts';
+import { ec2Step } from './types.ts';
 
 /** DescribeInstances pages: enough for any fleet that shares one key pair. */
 const PAGE_SIZE = 1000;
+
+/** What recordKeyPair records: the key, what EC2 still knows of it, who else trusts it, and the rotation to do. */
+const KeyPairSchema = z.object({
+  keyName: z.string(),
+  fingerprint: z.string().optional(),
+  keyPairId: z.string().optional(),
+  keyType: z.string().optional(),
+  stillInEc2: z.boolean(),
+  otherInstances: z.array(z.string()),
+  recommendation: z.string(),
+});
 
 /**
  * The instance's launch key pair is credentials too: anyone holding the private key can log
@@ -13,11 +24,12 @@ const PAGE_SIZE = 1000;
  * trusts it, and recommend the rotation — deleting or rotating keys is a decision for people
  * who know which systems depend on it.
  */
-export const recordKeyPair: StepDefinition<Ec2Instance> = {
+export const recordKeyPair = ec2Step({
   name: 'recordKeyPair',
   stage: 'evidence',
   description: "Record the instance's launch key pair, its fingerprint and every other instance launched with it, and recommend rotating it",
   iamActions: ['ec2:DescribeKeyPairs', 'ec2:DescribeInstances'],
+  data: KeyPairSchema,
   async run({ clients, resource }) {
     if (!resource.keyName) return { status: 'skipped', summary: `${resource.instanceId} was launched without a key pair` };
     const keyName = resource.keyName;
@@ -51,24 +63,17 @@ export const recordKeyPair: StepDefinition<Ec2Instance> = {
       },
     };
   },
-};
+});
 
-async function otherInstancesWithKey(ec2: Parameters<StepDefinition<Ec2Instance>['run']>[0]['clients']['ec2'], keyName: string, instanceId: string): Promise<string[]> {
+/** Every other instance launched with the key pair (stopped ones too: they trust it when started). */
+async function otherInstancesWithKey(ec2: EC2Client, keyName: string, instanceId: string): Promise<string[]> {
   const ids: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await ec2.send(
-      new DescribeInstancesCommand({
-        Filters: [
-          { Name: 'key-name', Values: [keyName] },
-          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-        ],
-        MaxResults: PAGE_SIZE,
-        NextToken: token,
-      }),
-    );
-    for (const i of out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) if (i.InstanceId && i.InstanceId !== instanceId) ids.push(i.InstanceId);
-    token = out.NextToken;
-  } while (token);
+  const filters = [
+    { Name: 'key-name', Values: [keyName] },
+    { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+  ];
+  for await (const page of paginateDescribeInstances({ client: ec2, pageSize: PAGE_SIZE }, { Filters: filters })) {
+    for (const i of page.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) if (i.InstanceId && i.InstanceId !== instanceId) ids.push(i.InstanceId);
+  }
   return ids.sort();
 }

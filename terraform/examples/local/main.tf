@@ -84,19 +84,23 @@ module "firebreak" {
   # limit itself is tested on fb-limited.
   blast_radius_limit = 100
 
-  ec2 = {
-    forensics = {
-      launch = {
-        ami_id        = var.forensic_ami_id
-        subnet_id     = aws_subnet.forensics.id
-        instance_type = "t3.large"
-      }
-      copy = {
-        account_id  = "222222222222"
-        kms_key_arn = aws_kms_key.forensics.arn
+  playbooks = {
+    ec2-instance = {
+      options = {
+        forensics = {
+          launch = {
+            ami_id        = var.forensic_ami_id
+            subnet_id     = aws_subnet.forensics.id
+            instance_type = "t3.large"
+          }
+          copy = {
+            account_id  = "222222222222"
+            kms_key_arn = aws_kms_key.forensics.arn
+          }
+        }
+        online_capture = { enabled = true, wait_seconds = 2 }
       }
     }
-    online_capture = { enabled = true, wait_seconds = 2 }
   }
   follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
   max_follow_ups          = local.local_defaults.max_follow_ups

@@ -94,3 +94,8 @@ output "event_source_mapping" {
     event_source_arn                   = aws_lambda_event_source_mapping.this.event_source_arn
   }
 }
+
+output "memory_mb" {
+  description = "Memory of the function, in MB."
+  value       = aws_lambda_function.this.memory_size
+}

@@ -13,9 +13,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StepFailedError } from '../../../../shared/errors/index.ts';
-import { ensureFirebreakGroups, isolateNetworkInterfaces, ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/steps/ec2/index.ts';
-import { aConfig, anInstance, aStepContext, awsError, REGION, someClients, VPC_ID } from '../../helpers/factories.ts';
+import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
+import { isolateNetworkInterfaces } from '../../../../shared/playbooks/ec2-instance/isolation.ts';
+import { anEc2Options, anInstance, aStepContext, awsError, INSTANCE_ID, recordedBy, REGION, VPC_ID } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
@@ -80,14 +80,14 @@ describe('Step: isolateNetworkInterfaces', () => {
     const eni = { networkInterfaceId: 'eni-0000000000000000a', groupIds: [OPEN], privateIps: [], requesterManaged: false, deviceIndex: 0 };
     const ctx = aStepContext({
       resource: anInstance({ networkInterfaces: [eni], firebreakGroups: readyGroups() }),
-      capture: { networkInterfaces: [{ ...eni, groupIds: ['sg-0123456789abcdef0'] }] },
+      capture: { instanceId: INSTANCE_ID, networkInterfaces: [{ ...eni, groupIds: ['sg-0123456789abcdef0'] }], volumes: [], tags: {} },
     });
 
     // Act
     const result = await isolateNetworkInterfaces.run(ctx);
 
     // Assess
-    expect((result.data!.interfaces as Array<{ groupsBefore: string[] }>)[0]!.groupsBefore).toEqual(['sg-0123456789abcdef0']);
+    expect(result.data!.interfaces[0]!.groupsBefore).toEqual(['sg-0123456789abcdef0']);
   });
 
   it('changes nothing on an interface that already carries only the isolation group', async () => {
@@ -162,184 +162,67 @@ describe('Step: isolateNetworkInterfaces', () => {
       ]),
     );
   });
-});
-
-describe('Function: ensureFirebreakGroups', () => {
-  it('creates both groups, then revokes the default egress of the isolation group it read back and opens the untracking group', async () => {
+  it('isolates the interfaces that need it and records the others as already isolated', async () => {
     // Prepare
-    ec2Mock
-      .on(CreateSecurityGroupCommand, { GroupName: ISOLATION_GROUP_NAME })
-      .resolves({ GroupId: ISO })
-      .on(CreateSecurityGroupCommand, { GroupName: UNTRACKING_GROUP_NAME })
-      .resolves({ GroupId: OPEN })
-      .on(DescribeSecurityGroupsCommand)
-      .resolves({
-        SecurityGroups: [
-          { GroupId: ISO, GroupName: ISOLATION_GROUP_NAME, VpcId: VPC_ID, IpPermissions: [], IpPermissionsEgress: DEFAULT_EGRESS },
-          { GroupId: OPEN, GroupName: UNTRACKING_GROUP_NAME, VpcId: VPC_ID, IpPermissions: [], IpPermissionsEgress: DEFAULT_EGRESS },
-        ],
-      });
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const [first, second] = twoInterfaces();
+    const ctx = aStepContext({ resource: anInstance({ networkInterfaces: [{ ...first!, groupIds: [ISO] }, second!], firebreakGroups: readyGroups() }) });
 
     // Act
-    const groups = await ensureFirebreakGroups(someClients().ec2, VPC_ID, []);
+    const result = await isolateNetworkInterfaces.run(ctx);
 
     // Assess
-    expect(groups).toEqual({ isolationGroupId: ISO, untrackingGroupId: OPEN });
-    const created = ec2Mock.commandCalls(CreateSecurityGroupCommand).map((c) => c.args[0].input);
-    expect(created).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          GroupName: ISOLATION_GROUP_NAME,
-          VpcId: VPC_ID,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'firebreak:purpose', Value: 'isolation' }, { Key: 'Name', Value: ISOLATION_GROUP_NAME }] }],
-        }),
-        expect.objectContaining({ GroupName: UNTRACKING_GROUP_NAME, VpcId: VPC_ID }),
-      ]),
-    );
-    expect(created).toHaveLength(2);
-    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input.Filters).toEqual([
-      { Name: 'vpc-id', Values: [VPC_ID] },
-      { Name: 'group-name', Values: [ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME] },
-    ]);
-    const revokes = ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand);
-    expect(revokes.map((c) => c.args[0].input)).toEqual([{ GroupId: ISO, IpPermissions: DEFAULT_EGRESS }]);
-    // The read-back came after both creations and before the revoke.
-    const order = ec2Mock.calls().map((c) => c.args[0].constructor.name);
-    expect(order.indexOf('DescribeSecurityGroupsCommand')).toBeGreaterThan(order.lastIndexOf('CreateSecurityGroupCommand'));
-    expect(order.indexOf('RevokeSecurityGroupEgressCommand')).toBeGreaterThan(order.indexOf('DescribeSecurityGroupsCommand'));
-    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
-    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand).map((c) => c.args[0].input)).toEqual([{ GroupId: OPEN, IpPermissions: ALL_TRAFFIC }]);
-    // The untracking group already had allow-all egress (the default), so only ingress was added.
-    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand)).toHaveLength(0);
+    expect(modifications().map(([id]) => id)).toEqual(['eni-0000000000000000b', 'eni-0000000000000000b']);
+    expect(result.summary).toBe(`1 interface(s) of i-0a1b2c3d4e5f67890 moved to ${OPEN} then isolated in ${ISO}`);
+    expect(result.data!.interfaces.map((i) => i.result)).toEqual(['already-isolated', 'isolated']);
   });
 
-  it('uses the group a concurrent invocation created when the name is already taken', async () => {
+  it('records the current groups of an interface attached after the first delivery', async () => {
     // Prepare
-    ec2Mock
-      .on(CreateSecurityGroupCommand, { GroupName: ISOLATION_GROUP_NAME })
-      .rejects(awsError('InvalidGroup.Duplicate', { message: "The security group 'firebreak-isolation' already exists" }))
-      .on(DescribeSecurityGroupsCommand)
-      .resolves({ SecurityGroups: readyGroups() });
-    const known = [readyGroups()[1]!];
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const [first, second] = twoInterfaces();
+    const ctx = aStepContext({
+      resource: anInstance({ networkInterfaces: [{ ...first!, groupIds: [OPEN] }, second!], firebreakGroups: readyGroups() }),
+      capture: { instanceId: INSTANCE_ID, networkInterfaces: [first!], volumes: [], tags: {} },
+    });
 
     // Act
-    const groups = await ensureFirebreakGroups(someClients().ec2, VPC_ID, known);
+    const result = await isolateNetworkInterfaces.run(ctx);
 
     // Assess
-    expect(groups).toEqual({ isolationGroupId: ISO, untrackingGroupId: OPEN });
-    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand).map((c) => c.args[0].input.GroupName)).toEqual([ISOLATION_GROUP_NAME]);
-    expect(ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand)).toHaveLength(0);
-    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+    expect(result.data!.interfaces.map((i) => i.groupsBefore)).toEqual([first!.groupIds, second!.groupIds]);
   });
 
-  it('fails when the name is taken but the group cannot be found', async () => {
+  it('records what its undo reads back from the ledger, egress included', async () => {
     // Prepare
     ec2Mock
-      .on(CreateSecurityGroupCommand)
-      .rejects(awsError('InvalidGroup.Duplicate'))
-      .on(DescribeSecurityGroupsCommand)
-      .resolves({ SecurityGroups: [] });
+      .on(DescribeVpcEndpointsCommand)
+      .resolves({ VpcEndpoints: [] })
+      .on(ModifyNetworkInterfaceAttributeCommand)
+      .resolves({});
+    const ctx = aStepContext({
+      options: anEc2Options({ online_capture: { enabled: true, wait_seconds: 0 } }),
+      resource: anInstance({ networkInterfaces: twoInterfaces(), firebreakGroups: readyGroups() }),
+    });
 
     // Act
-    const ensure = ensureFirebreakGroups(someClients().ec2, VPC_ID, [readyGroups()[1]!]);
+    const result = await isolateNetworkInterfaces.run(ctx);
 
     // Assess
-    await expect(ensure).rejects.toMatchObject({ name: 'InvalidGroup.Duplicate' });
+    expect(recordedBy(isolateNetworkInterfaces, result)).toEqual(result.data);
   });
 
-  it('lets any other creation error through', async () => {
+  it('isolates nothing when the VPC groups cannot be made ready', async () => {
     // Prepare
     ec2Mock.on(CreateSecurityGroupCommand).rejects(awsError('UnauthorizedOperation', { httpStatusCode: 403 }));
+    const ctx = aStepContext({ resource: anInstance({ firebreakGroups: [] }) });
 
     // Act
-    const ensure = ensureFirebreakGroups(someClients().ec2, VPC_ID, [readyGroups()[1]!]);
+    const run = isolateNetworkInterfaces.run(ctx);
 
     // Assess
-    await expect(ensure).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
-    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
-  });
-
-  it('revokes every rule someone added to an existing isolation group', async () => {
-    // Prepare
-    const ssh = [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '203.0.113.0/24' }] }];
-    const https = [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
-    const [iso, open] = readyGroups();
-    ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({}).on(RevokeSecurityGroupEgressCommand).resolves({});
-
-    // Act
-    await ensureFirebreakGroups(someClients().ec2, VPC_ID, [{ ...iso!, IpPermissions: ssh, IpPermissionsEgress: https }, open!]);
-
-    // Assess
-    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand).map((c) => c.args[0].input)).toEqual([{ GroupId: ISO, IpPermissions: ssh }]);
-    expect(ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand).map((c) => c.args[0].input)).toEqual([{ GroupId: ISO, IpPermissions: https }]);
-    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
-    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
-  });
-
-  it('ignores a rule that was revoked concurrently, but not other revoke errors', async () => {
-    // Prepare
-    const [iso, open] = readyGroups();
-    const rules = { ...iso!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22 }], IpPermissionsEgress: ALL_TRAFFIC };
-    ec2Mock.on(RevokeSecurityGroupIngressCommand).rejects(awsError('InvalidPermission.NotFound')).on(RevokeSecurityGroupEgressCommand).resolves({});
-
-    // Act
-    const groups = await ensureFirebreakGroups(someClients().ec2, VPC_ID, [rules, open!]);
-    ec2Mock.on(RevokeSecurityGroupEgressCommand).rejects(awsError('UnauthorizedOperation', { httpStatusCode: 403 }));
-    const failing = ensureFirebreakGroups(someClients().ec2, VPC_ID, [rules, open!]);
-
-    // Assess
-    expect(groups.isolationGroupId).toBe(ISO);
-    await expect(failing).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
-  });
-
-  it('gives the untracking group allow-all ingress and egress when it lacks them', async () => {
-    // Prepare
-    const [iso, open] = readyGroups();
-    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({}).on(AuthorizeSecurityGroupEgressCommand).rejects(awsError('InvalidPermission.Duplicate'));
-
-    // Act
-    await ensureFirebreakGroups(someClients().ec2, VPC_ID, [iso!, { ...open!, IpPermissions: [], IpPermissionsEgress: [] }]);
-
-    // Assess
-    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand).map((c) => c.args[0].input)).toEqual([{ GroupId: OPEN, IpPermissions: ALL_TRAFFIC }]);
-    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand).map((c) => c.args[0].input)).toEqual([{ GroupId: OPEN, IpPermissions: ALL_TRAFFIC }]);
-  });
-
-  it('lets an authorisation failure other than a duplicate through', async () => {
-    // Prepare
-    const [iso, open] = readyGroups();
-    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).rejects(awsError('RulesPerSecurityGroupLimitExceeded'));
-
-    // Act
-    const ensure = ensureFirebreakGroups(someClients().ec2, VPC_ID, [iso!, { ...open!, IpPermissions: [] }]);
-
-    // Assess
-    await expect(ensure).rejects.toMatchObject({ name: 'RulesPerSecurityGroupLimitExceeded' });
-  });
-
-  it('ignores groups of another VPC', async () => {
-    // Prepare
-    const otherVpc = readyGroups().map((g) => ({ ...g, VpcId: 'vpc-0ffffffffffffffff', GroupId: `${g.GroupId}x` }));
-    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-new' }).on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: readyGroups() });
-
-    // Act
-    const groups = await ensureFirebreakGroups(someClients().ec2, VPC_ID, otherVpc);
-
-    // Assess
-    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(2);
-    expect(groups).toEqual({ isolationGroupId: ISO, untrackingGroupId: OPEN });
-  });
-
-  it('fails retryably when the groups still cannot be found after creating them', async () => {
-    // Prepare
-    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: ISO }).on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
-
-    // Act
-    const ensure = ensureFirebreakGroups(someClients().ec2, VPC_ID, []);
-
-    // Assess
-    await expect(ensure).rejects.toBeInstanceOf(StepFailedError);
-    await expect(ensure).rejects.toMatchObject({ code: 'IsolationGroupMissing', retryable: true });
+    await expect(run).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+    expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)).toHaveLength(0);
   });
 });
 
@@ -347,7 +230,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
   const ENDPOINT_SG = 'sg-0e0e0e0e0e0e0e0e0';
   const MESSAGES_SG = 'sg-0d0d0d0d0d0d0d0d0';
   const DESCRIPTION = 'Firebreak online capture: SSM agent to the SSM interface endpoints only';
-  const captureOn = aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0 }, malwareScan: false } });
+  const captureOn = anEc2Options({ online_capture: { enabled: true, wait_seconds: 0 } });
   const endpoint = (service: string, id: string, groupId: string, extra: Partial<VpcEndpoint> = {}): VpcEndpoint => ({
     VpcEndpointId: id,
     VpcEndpointType: 'Interface',
@@ -370,7 +253,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
   it('lets the isolation group out only to the SSM endpoints\' groups on TCP 443, and says so', async () => {
     // Prepare
     ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: ssmEndpoints() }).on(ModifyNetworkInterfaceAttributeCommand).resolves({}).on(AuthorizeSecurityGroupEgressCommand).resolves({});
-    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
 
     // Act
     const result = await isolateNetworkInterfaces.run(ctx);
@@ -433,7 +316,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
   ])('leaves the isolation group rule-less when capture is enabled but %s', async (_case, endpoints, reason) => {
     // Prepare
     ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: endpoints }).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
-    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
 
     // Act
     const result = await isolateNetworkInterfaces.run(ctx);
@@ -465,7 +348,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
       .resolves({})
       .on(ModifyNetworkInterfaceAttributeCommand)
       .resolves({});
-    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: [{ ...iso!, IpPermissions: ssh, IpPermissionsEgress: egress }, open!] }) });
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ firebreakGroups: [{ ...iso!, IpPermissions: ssh, IpPermissionsEgress: egress }, open!] }) });
 
     // Act
     const result = await isolateNetworkInterfaces.run(ctx);
@@ -476,7 +359,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
       revoked: [{ GroupId: ISO, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [stray] }, anywhere, dns] }],
     });
     expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand).map((c) => c.args[0].input)).toEqual([{ GroupId: ISO, IpPermissions: ssh }]);
-    expect((result.data!.egress as { allowed: unknown[] }).allowed).toEqual([{ protocol: 'tcp', port: 443, groupId: ENDPOINT_SG }]);
+    expect(result.data!.egress!.allowed).toEqual([{ protocol: 'tcp', port: 443, groupId: ENDPOINT_SG }]);
     const order = ec2Mock.calls().map((c) => c.args[0].constructor.name);
     expect(order.indexOf('RevokeSecurityGroupEgressCommand')).toBeLessThan(order.indexOf('ModifyNetworkInterfaceAttributeCommand'));
   });
@@ -485,7 +368,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
     // Prepare
     const [iso, open] = readyGroups();
     ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: [] }).on(RevokeSecurityGroupEgressCommand).resolves({}).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
-    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: [{ ...iso!, IpPermissionsEgress: httpsTo(ENDPOINT_SG) }, open!] }) });
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ firebreakGroups: [{ ...iso!, IpPermissionsEgress: httpsTo(ENDPOINT_SG) }, open!] }) });
 
     // Act
     await isolateNetworkInterfaces.run(ctx);
@@ -503,7 +386,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
       .rejects(awsError('InvalidPermission.Duplicate'))
       .on(ModifyNetworkInterfaceAttributeCommand)
       .resolves({});
-    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
 
     // Act
     const result = await isolateNetworkInterfaces.run(ctx);
@@ -516,7 +399,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
   it('still isolates, with no egress, when the endpoint lookup fails', async () => {
     // Prepare
     ec2Mock.on(DescribeVpcEndpointsCommand).rejects(awsError('UnauthorizedOperation', { httpStatusCode: 403 })).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
-    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ firebreakGroups: readyGroups() }) });
 
     // Act
     const result = await isolateNetworkInterfaces.run(ctx);
@@ -549,7 +432,7 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
       })
       .on(ModifyNetworkInterfaceAttributeCommand)
       .resolves({});
-    const ctx = aStepContext({ config: captureOn, resource: anInstance({ firebreakGroups: [] }) });
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ firebreakGroups: [] }) });
 
     // Act
     await isolateNetworkInterfaces.run(ctx);
