@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-/** Where a piece of evidence lives and how to verify it. */
-export interface EvidenceRef {
-  bucket: string;
-  key: string;
-  sha256: string;
-  bytes: number;
-  versionId?: string;
-}
+import type { EvidenceRef } from '../vocabulary/index.ts';
+
+export type { EvidenceRef };
 
 /** IAM actions the evidence store needs. */
 export const EVIDENCE_IAM_ACTIONS = ['s3:PutObject'] as const;

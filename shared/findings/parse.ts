@@ -322,8 +322,19 @@ function manualRoute(resourceType: string, id: string, what: string): Route {
   return { playbook: route.playbook, resource: { type: resourceType, id: validId(route.id, id, 'detail.resource.id'), hints: {} } };
 }
 
-/** Sample findings carry `additionalInfo.sample` (true, or "true" in some exports) and a `[SAMPLE]` title. */
+/**
+ * Sample findings carry `additionalInfo.sample` (true, or "true" in some exports) and often a
+ * `[SAMPLE]` title; findings that went through an AWS SDK keep additionalInfo only as a JSON
+ * string in `additionalInfo.value`.
+ */
 function isSample(d: GuardDutyDetail): boolean {
-  const flag = d.service.additionalInfo?.sample;
-  return flag === true || flag === 'true' || d.title.startsWith('[SAMPLE]');
+  const info = d.service.additionalInfo as { sample?: unknown; value?: unknown } | undefined;
+  const flagged = (flag: unknown) => flag === true || flag === 'true';
+  if (flagged(info?.sample) || d.title.startsWith('[SAMPLE]')) return true;
+  if (typeof info?.value !== 'string' || !info.value.includes('sample')) return false;
+  try {
+    return flagged((JSON.parse(info.value) as { sample?: unknown } | null)?.sample);
+  } catch {
+    return false;
+  }
 }

@@ -20,8 +20,15 @@ export const PrincipalSchema = z.string().regex(/^[A-Za-z0-9._@+=,:\/-]{1,256}$/
 
 const freeText = (max: number) => z.string().transform((s) => cleanText(s, max));
 
-/** A hint Firebreak never acts on: kept when it has the grammar of an id, dropped otherwise (sample findings say `GeneratedFindingVPCId`). */
-const hint = (re: RegExp) => z.unknown().transform((v) => (typeof v === 'string' && re.test(v) ? v : undefined));
+/**
+ * A hint Firebreak never acts on: kept when it has the grammar of an id, dropped otherwise (sample findings say `GeneratedFindingVPCId`).
+ * Optional: an absent key (a published ENI without `networkInterfaceId`) must not fail the list and lose the other hints.
+ */
+const hint = (re: RegExp) =>
+  z
+    .unknown()
+    .transform((v) => (typeof v === 'string' && re.test(v) ? v : undefined))
+    .optional();
 
 const NetworkInterfaceSchema = z
   .object({
@@ -32,7 +39,8 @@ const NetworkInterfaceSchema = z
 
 export const InstanceDetailsSchema = z
   .object({
-    instanceId: z.unknown(),
+    // Validated where it is acted on (an Instance finding's route); optional here, as a dummy block on other resource types may lack it.
+    instanceId: z.unknown().optional(),
     networkInterfaces: z.array(NetworkInterfaceSchema).optional().catch(undefined),
   })
   .loose();
@@ -53,7 +61,8 @@ export const GuardDutyDetailSchema = z
     resource: z
       .object({
         resourceType: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
-        instanceDetails: InstanceDetailsSchema.optional(),
+        // Any shape: only an Instance finding acts on it (its route rejects a missing or invalid instance id).
+        instanceDetails: InstanceDetailsSchema.optional().catch(undefined),
       })
       .loose(),
     service: z

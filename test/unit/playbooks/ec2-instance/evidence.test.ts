@@ -10,15 +10,17 @@ import {
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RecordedDataError } from '../../../../shared/errors/index.ts';
+import { parseRecorded } from '../../../../shared/engine/index.ts';
+import { captureInstance } from '../../../../shared/playbooks/ec2-instance/describe.ts';
 import {
   captureConsoleOutput,
   captureConsoleScreenshot,
-  incidentTags,
   preserveInstanceMetadata,
   snapshotVolumes,
   tagInstance,
-} from '../../../../shared/steps/ec2/index.ts';
-import { anIncident, anInstance, aStepContext, EVIDENCE_BUCKET, FIXED_NOW, INSTANCE_ID, motoNotImplemented } from '../../helpers/factories.ts';
+} from '../../../../shared/playbooks/ec2-instance/evidence.ts';
+import { anIncident, anInstance, aStepContext, EVIDENCE_BUCKET, FIXED_NOW, INSTANCE_ID, motoNotImplemented, recordedBy } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 const s3Mock = mockClient(S3Client);
@@ -241,8 +243,8 @@ describe('Step: preserveInstanceMetadata', () => {
   it('saves the incident, the capture before containment and the DescribeInstances answer', async () => {
     // Prepare
     s3Mock.on(PutObjectCommand).resolves({});
-    const capture = { instanceId: INSTANCE_ID, networkInterfaces: [{ networkInterfaceId: 'eni-1', groupIds: ['sg-1'] }] };
     const resource = anInstance({ raw: { InstanceId: INSTANCE_ID, InstanceType: 't3.medium' } });
+    const capture = { ...captureInstance(resource), capturedAt: '2025-06-19T14:40:10.000Z' };
 
     // Act
     const result = await preserveInstanceMetadata.run(aStepContext({ incident, capture, resource }));
@@ -283,17 +285,5 @@ describe('Step: tagInstance', () => {
       },
     ]);
     expect(result.status).toBe('done');
-  });
-});
-
-describe('Function: incidentTags', () => {
-  it('leaves the ticket out when there is none and keeps tag values within 256 characters without control characters', () => {
-    // Act
-    const tags = incidentTags(anIncident({ findingType: `T:EC2/${'x'.repeat(300)}\u0007` }));
-
-    // Assess
-    expect(tags.map((t) => t.Key)).toEqual(['firebreak:incident-id', 'firebreak:finding-id', 'firebreak:finding-type']);
-    expect(tags[2]!.Value).toHaveLength(256);
-    expect(incidentTags(anIncident({ findingType: 'a\u0007b' }))[2]!.Value).toBe('a b');
   });
 });

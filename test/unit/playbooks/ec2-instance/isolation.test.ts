@@ -162,6 +162,7 @@ describe('Step: isolateNetworkInterfaces', () => {
       ]),
     );
   });
+
   it('isolates the interfaces that need it and records the others as already isolated', async () => {
     // Prepare
     ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
@@ -191,25 +192,6 @@ describe('Step: isolateNetworkInterfaces', () => {
 
     // Assess
     expect(result.data!.interfaces.map((i) => i.groupsBefore)).toEqual([first!.groupIds, second!.groupIds]);
-  });
-
-  it('records what its undo reads back from the ledger, egress included', async () => {
-    // Prepare
-    ec2Mock
-      .on(DescribeVpcEndpointsCommand)
-      .resolves({ VpcEndpoints: [] })
-      .on(ModifyNetworkInterfaceAttributeCommand)
-      .resolves({});
-    const ctx = aStepContext({
-      options: anEc2Options({ online_capture: { enabled: true, wait_seconds: 0 } }),
-      resource: anInstance({ networkInterfaces: twoInterfaces(), firebreakGroups: readyGroups() }),
-    });
-
-    // Act
-    const result = await isolateNetworkInterfaces.run(ctx);
-
-    // Assess
-    expect(recordedBy(isolateNetworkInterfaces, result)).toEqual(result.data);
   });
 
   it('isolates nothing when the VPC groups cannot be made ready', async () => {
@@ -444,6 +426,19 @@ describe('Step: isolateNetworkInterfaces with online capture', () => {
       authorized: [{ GroupId: ISO, IpPermissions: httpsTo(MESSAGES_SG, ENDPOINT_SG) }],
       revoked: [{ GroupId: ISO, IpPermissions: DEFAULT_EGRESS }],
     });
+  });
+
+  it('records what its undo reads back from the ledger, the allowed egress included', async () => {
+    // Prepare
+    ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: ssmEndpoints() }).on(AuthorizeSecurityGroupEgressCommand).resolves({}).on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const ctx = aStepContext({ options: captureOn, resource: anInstance({ networkInterfaces: twoInterfaces(), firebreakGroups: readyGroups() }) });
+
+    // Act
+    const result = await isolateNetworkInterfaces.run(ctx);
+
+    // Assess
+    expect(result.data!.egress!.allowed).toHaveLength(2);
+    expect(recordedBy(isolateNetworkInterfaces, result)).toEqual(result.data);
   });
 
   it('declares the endpoint lookup among its IAM actions', () => {

@@ -14,8 +14,8 @@ import {
   deregisterFromTargetGroups,
   detachFromAutoScalingGroup,
   disassociateElasticIps,
-} from '../../../../shared/steps/ec2/index.ts';
-import { anInstance, aStepContext, awsError, INSTANCE_ID, VPC_ID } from '../../helpers/factories.ts';
+} from '../../../../shared/playbooks/ec2-instance/membership.ts';
+import { anInstance, aStepContext, awsError, INSTANCE_ID, recordedBy, VPC_ID } from '../../helpers/factories.ts';
 
 const asgMock = mockClient(AutoScalingClient);
 const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);

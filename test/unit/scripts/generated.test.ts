@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GENERATED_TF, handlerPath, renderHandler, renderTerraform, root } from '../../../scripts/lib/generate.ts';
+import { PLAYBOOK_REGISTRY } from '../../../shared/playbooks/registry.ts';
+
+const committed = (relative: string) => readFileSync(join(root, relative), 'utf8');
+
+describe('Generated files', () => {
+  it.each(PLAYBOOK_REGISTRY.map((e) => [e.name, e] as const))('functions/%s/handler.ts is what the registry renders (run make build)', (_name, entry) => {
+    // Act + Assess
+    expect(committed(handlerPath(entry.name))).toBe(renderHandler(entry));
+  });
+
+  it('terraform/playbooks.generated.tf is what the registry renders (run make build)', async () => {
+    // Act
+    const rendered = await renderTerraform();
+
+    // Assess
+    expect(committed(GENERATED_TF)).toBe(rendered);
+  });
+
+  it('gives each registered playbook a typed settings attribute and an event pattern, and nothing else', async () => {
+    // Act
+    const rendered = await renderTerraform();
+
+    // Assess
+    for (const entry of PLAYBOOK_REGISTRY) {
+      expect(rendered).toContain(`    ${entry.name} = optional(object({`);
+      expect(rendered).toContain(`    "${entry.name}" = {`);
+    }
+    expect(rendered.match(/event_pattern = /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
+  });
+
+  it('every function entry point imports its own playbook only', () => {
+    for (const entry of PLAYBOOK_REGISTRY) {
+      // Prepare
+      const source = committed(handlerPath(entry.name));
+
+      // Act
+      const playbookImports = [...source.matchAll(/shared\/playbooks\/([^/'"]+)/g)].map((m) => m[1]);
+
+      // Assess
+      expect(playbookImports).toEqual([entry.name]);
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GENERATED_TF, root } from '../../../scripts/lib/generate.ts';
+import { terraformAccepts } from '../../../scripts/lib/terraform-parity.ts';
+import { loadOptions } from '../../../shared/config/index.ts';
+import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
+
+/** The generated `variable "playbooks"` block, as Terraform reads it. */
+const playbooksVariable = () => {
+  const text = readFileSync(join(root, GENERATED_TF), 'utf8');
+  const start = text.indexOf('variable "playbooks" {');
+  return text.slice(start, text.indexOf('\nlocals {', start));
+};
+
+/** What the function would say of options Terraform handed it (null = unset, as Terraform's jsonencode writes it). */
+const functionAccepts = (options: unknown): boolean => {
+  try {
+    loadOptions(Ec2OptionsSchema, JSON.parse(JSON.stringify(options, (_k, v) => (v === null ? undefined : v))));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const LAUNCH = { ami_id: 'ami-0abcdef1234567890', subnet_id: 'subnet-0abcdef1234567890' };
+
+const CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'forensic instance', options: { forensics: { instance_id: 'i-0abcdef1234567890' } } },
+  { name: 'launch with defaults', options: { forensics: { launch: LAUNCH } } },
+  { name: 'launch with everything', options: { forensics: { launch: { ...LAUNCH, instance_type: 't3.large', security_group_ids: ['sg-0abcdef1234567890'] }, copy: { account_id: '999988887777', kms_key_arn: KEY } } } },
+  { name: 'online capture', options: { online_capture: { enabled: true, memory_capture_command: '/opt/avml /tmp/m.lime', wait_seconds: 30 } } },
+  { name: 'own isolation profile', options: { isolation_instance_profile_arn: 'arn:aws:iam::123456789012:instance-profile/ops/iso' } },
+  { name: 'created isolation profile', options: { create_isolation_profile: true, release_pass_role_arns: ['arn:aws:iam::*:role/app-*'] } },
+  { name: 'instance id not an id', options: { forensics: { instance_id: 'web-01' } } },
+  { name: 'instance and launch together', options: { forensics: { instance_id: 'i-0abcdef1234567890', launch: LAUNCH } } },
+  { name: 'launch without a subnet', options: { forensics: { launch: { ami_id: LAUNCH.ami_id } } } },
+  { name: 'launch with a bad AMI', options: { forensics: { launch: { ...LAUNCH, ami_id: 'ubuntu' } } } },
+  { name: 'launch with a bad group', options: { forensics: { launch: { ...LAUNCH, security_group_ids: ['default'] } } } },
+  { name: 'launch with a bad instance type', options: { forensics: { launch: { ...LAUNCH, instance_type: 'large' } } } },
+  { name: 'copy with an alias instead of a key', options: { forensics: { copy: { account_id: '999988887777', kms_key_arn: 'alias/forensics' } } } },
+  { name: 'copy with a short account', options: { forensics: { copy: { account_id: '9999', kms_key_arn: KEY } } } },
+  { name: 'wait above 30 s', options: { online_capture: { enabled: true, wait_seconds: 31 } } },
+  { name: 'wait below 0 s', options: { online_capture: { wait_seconds: -1 } } },
+  { name: 'fractional wait', options: { online_capture: { wait_seconds: 2.5 } } },
+  { name: 'empty memory command', options: { online_capture: { enabled: true, memory_capture_command: '' } } },
+  { name: 'profile ARN of a role', options: { isolation_instance_profile_arn: 'arn:aws:iam::123456789012:role/iso' } },
+  { name: 'own and created profile together', options: { create_isolation_profile: true, isolation_instance_profile_arn: 'arn:aws:iam::123456789012:instance-profile/iso' } },
+  { name: 'pass role not a role ARN', options: { release_pass_role_arns: ['app-*'] } },
+];
+
+describe('Terraform and the EC2 options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      CASES.map((c) => ({ name: c.name, value: { 'ec2-instance': { options: c.options } } })),
+    );
+
+    // Assess
+    const verdicts = CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    // Both sides really reject something and accept something: the cases are not all one way.
+    expect(verdicts.filter((v) => v.functions).length).toBe(7);
+  });
+});
