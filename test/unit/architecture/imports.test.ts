@@ -13,7 +13,7 @@ function sources(dir: string): string[] {
 /** The repository paths a file imports (static and dynamic, relative specifiers only). */
 function importsOf(file: string): string[] {
   const text = readFileSync(join(root, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*)['"](\.[^'"]+)['"]/g)].map((m) => m[1]!);
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.[^'"]+)['"]/g)].map((m) => m[1]!);
   return specifiers.map((s) => relative(root, resolve(dirname(join(root, file)), s)));
 }
 
