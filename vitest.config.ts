@@ -9,7 +9,15 @@ export default defineConfig({
       provider: 'v8',
       include: ['shared/**/*.ts'],
       reporter: ['text-summary', 'text'],
-      thresholds: { lines: 90, functions: 90, branches: 80, statements: 90 },
+      thresholds: {
+        lines: 90,
+        functions: 90,
+        branches: 80,
+        statements: 90,
+        // The engine and the ledger decide what happens to every incident: held to more.
+        'shared/engine/**': { branches: 95, statements: 95 },
+        'shared/ledger/**': { branches: 95, statements: 95 },
+      },
     },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidFindingError } from '../../../shared/errors/index.ts';
-import { incidentIdFor, parseFindingMessage, parseMessage, type PlaybookName } from '../../../shared/findings/index.ts';
-import { ACCOUNT_ID, INSTANCE_ID, fixtureBody, fixtureEvent, fixtureNames, manualEvent } from '../helpers/factories.ts';
+import { cleanText, incidentIdFor, MANUAL_RESOURCE_TYPES, parseFindingMessage, parseMessage, type IgnoredFinding, type PlaybookName } from '../../../shared/findings/index.ts';
+import { ACCOUNT_ID, INSTANCE_ID, REGION, fixtureBody, fixtureEvent, fixtureNames, manualEvent } from '../helpers/factories.ts';
 
 interface Expected {
   playbook: PlaybookName;
@@ -27,6 +27,7 @@ const ec2 = (findingType: string, severity: number, remoteIps: string[], resourc
 });
 
 // Expected values read off the fixtures by hand (see test/fixtures/guardduty/README.md).
+// Every fixture but the sample becomes incidents; the sample is ignored (see IGNORED).
 const EXPECTED: Record<string, Expected> = {
   'container-runtime-reverseshell.json': {
     playbook: 'container',
@@ -54,7 +55,6 @@ const EXPECTED: Record<string, Expected> = {
   },
   'edge-archived.json': ec2('Backdoor:EC2/C&CActivity.B!DNS', 8, [], 'i-0d4c3b2a1f0e98765', { archived: true, count: 3 }),
   'edge-low-severity.json': ec2('Recon:EC2/PortProbeUnprotectedPort', 2, ['203.0.113.9', '198.51.100.4']),
-  'edge-sample.json': ec2('Backdoor:EC2/C&CActivity.B', 8, ['198.51.100.23'], INSTANCE_ID, { sample: true }),
   'iam-role-instancecredentialexfiltration-outsideaws.json': {
     playbook: 'iam-role',
     resourceId: 'web-app-instance-role',

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -11,6 +12,7 @@ import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Clients } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
@@ -326,4 +328,54 @@ export class FakeLedger {
   outcome(name: string): StepOutcome | undefined {
     return this.recorded.find((r) => r.name === name)?.outcome;
   }
+}
+
+/** A DynamoDB document client configured as the functions' (`removeUndefinedValues`), for `mockClient(DynamoDBDocumentClient)`. */
+export const aDocumentClient = (): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+
+/** A recorded step outcome: `done` in the `contain` stage after one attempt, unless overridden. */
+export function aStepOutcome(overrides: Partial<StepOutcome> = {}): StepOutcome {
+  return { stage: 'contain', status: 'done', summary: 'done', attempts: 1, ...overrides };
+}
+
+const LEDGER_FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'ledger');
+
+/** The names of the ledger item fixtures in `test/fixtures/ledger/<dir>` (`*.json`). */
+export const ledgerFixtureNames = (dir: string): string[] => readdirSync(join(LEDGER_FIXTURE_DIR, dir)).filter((f) => f.endsWith('.json')).sort();
+
+/** A ledger item fixture (`v1/ec2-released.json`), as the document client returns it: a fresh copy each call. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const ledgerFixture = (path: string): Record<string, any> => JSON.parse(readFileSync(join(LEDGER_FIXTURE_DIR, path), 'utf8'));
+
+/** The expression parts of a DynamoDB request (Update, ConditionCheck, Put with a condition). */
+export interface ExpressionInput {
+  UpdateExpression?: string | undefined;
+  ConditionExpression?: string | undefined;
+  ExpressionAttributeNames?: Record<string, string> | undefined;
+  ExpressionAttributeValues?: Record<string, unknown> | undefined;
+}
+
+/**
+ * What DynamoDB would refuse in a request's expressions: a `#name` or `:value` defined but
+ * not used, or used but not defined. Empty when the request is consistent.
+ *
+ * @example
+ * ```ts
+ * expect(expressionProblems(input)).toEqual([]);
+ * ```
+ */
+export function expressionProblems(input: ExpressionInput): string[] {
+  const expr = `${input.UpdateExpression ?? ''} ${input.ConditionExpression ?? ''}`;
+  const used = (prefix: '#' | ':') => new Set(expr.match(new RegExp(`${prefix}[A-Za-z0-9_]+`, 'g')) ?? []);
+  const problems: string[] = [];
+  for (const [prefix, defined, what] of [
+    ['#', Object.keys(input.ExpressionAttributeNames ?? {}), 'name'],
+    [':', Object.keys(input.ExpressionAttributeValues ?? {}), 'value'],
+  ] as const) {
+    const inExpr = used(prefix);
+    problems.push(...defined.filter((d) => !inExpr.has(d)).map((d) => `unused ${what} ${d}`));
+    problems.push(...[...inExpr].filter((u) => !defined.includes(u)).map((u) => `undefined ${what} ${u}`));
+  }
+  return problems;
 }

@@ -65,7 +65,8 @@ const captured = (instanceProfileArn?: string): Ec2Capture => ({
 });
 const withIsolationProfile = () => anEc2Options({ isolation_instance_profile_arn: ISOLATION_PROFILE_ARN });
 
-const revokeContext = (overrides: Parameters<typeof aStepContext>[0] = {}): Parameters<typeof revokeInstanceRoleSessions.run>[0] =>
+type RevokeContext = Parameters<typeof revokeInstanceRoleSessions.run>[0];
+const revokeContext = (overrides: Partial<RevokeContext> = {}): RevokeContext =>
   aStepContext({ resource: anInstance({ instanceProfileArn: PROFILE_ARN }), capture: captured(PROFILE_ARN), incident: INCIDENT, ...overrides });
 
 /** The victim's role, reachable through its own profile and `profiles`, used by `associations`, of which `running` are live. */

@@ -163,6 +163,50 @@ describe('Step: snapshotVolumes', () => {
     expect(result).toEqual({ status: 'skipped', summary: `${INSTANCE_ID} has no EBS volume` });
     expect(ec2Mock.calls()).toHaveLength(0);
   });
+
+  it('records a volume EC2 returned no snapshot of without an id, and says so', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    ec2Mock.on(CreateSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-1', VolumeId: 'vol-0aaaaaaaaaaaaaaa1' }] });
+
+    // Act
+    const result = await snapshotVolumes.run(aStepContext({ incident, resource: anInstance({ volumes: twoVolumes }) }));
+
+    // Assess
+    expect(result).toEqual({
+      status: 'done',
+      summary: 'snapshots snap-1 (vol-0aaaaaaaaaaaaaaa1), none (vol-0aaaaaaaaaaaaaaa2)',
+      data: {
+        snapshots: [
+          { volumeId: 'vol-0aaaaaaaaaaaaaaa1', deviceName: '/dev/xvda', snapshotId: 'snap-1' },
+          { volumeId: 'vol-0aaaaaaaaaaaaaaa2', deviceName: '/dev/xvdb' },
+        ],
+      },
+    });
+    expect(recordedBy(snapshotVolumes, result)).toEqual(result.data);
+  });
+
+  it('reads back what it recorded, and what the ledger holds from before, through its schema', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    ec2Mock.on(CreateSnapshotsCommand).resolves({
+      Snapshots: [
+        { SnapshotId: 'snap-1', VolumeId: 'vol-0aaaaaaaaaaaaaaa1' },
+        { SnapshotId: 'snap-2', VolumeId: 'vol-0aaaaaaaaaaaaaaa2' },
+      ],
+    });
+    const result = await snapshotVolumes.run(aStepContext({ incident, resource: anInstance({ volumes: twoVolumes }) }));
+    const fromTheLedger = { snapshots: [{ volumeId: 'vol-1', deviceName: '/dev/xvda', snapshotId: 'snap-1', progress: 'ignored' }] };
+
+    // Act
+    const recorded = recordedBy(snapshotVolumes, result);
+    const older = parseRecorded(snapshotVolumes, fromTheLedger);
+
+    // Assess
+    expect(recorded).toEqual(result.data);
+    expect(older).toEqual({ snapshots: [{ volumeId: 'vol-1', deviceName: '/dev/xvda', snapshotId: 'snap-1' }] });
+    expect(() => parseRecorded(snapshotVolumes, { snapshots: [{ snapshotId: 'snap-1' }] })).toThrow(RecordedDataError);
+  });
 });
 
 describe('Step: captureConsoleOutput', () => {
@@ -285,5 +329,25 @@ describe('Step: tagInstance', () => {
       },
     ]);
     expect(result.status).toBe('done');
+  });
+
+  it('records the tags it wrote, which its schema reads back', async () => {
+    // Prepare
+    ec2Mock.on(CreateTagsCommand).resolves({});
+
+    // Act
+    const result = await tagInstance.run(aStepContext({ incident: anIncident() }));
+
+    // Assess
+    expect(result.summary).toBe(`tagged ${INSTANCE_ID} with firebreak:incident-id, firebreak:finding-id, firebreak:finding-type, firebreak:status, firebreak:contained-at`);
+    expect(recordedBy(tagInstance, result)).toEqual({
+      tags: {
+        'firebreak:incident-id': anIncident().incidentId,
+        'firebreak:finding-id': anIncident().findingId,
+        'firebreak:finding-type': 'Backdoor:EC2/C&CActivity.B',
+        'firebreak:status': 'contained',
+        'firebreak:contained-at': FIXED_NOW.toISOString(),
+      },
+    });
   });
 });
