@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, matchesPattern, type GateSubject } from '../../../shared/engine/index.ts';
+import { evaluateFindingGates, evaluateResourceGates, matchesPattern, type GateResult, type GateSubject } from '../../../shared/engine/index.ts';
 import { aConfig, anIncident, INSTANCE_ID } from '../helpers/factories.ts';
 
 const subject = (overrides: Partial<GateSubject> = {}): GateSubject => ({
@@ -9,7 +9,7 @@ const subject = (overrides: Partial<GateSubject> = {}): GateSubject => ({
   ...overrides,
 });
 
-const gateNamed = (results: ReturnType<typeof evaluateGates>, gate: string) => {
+const gateNamed = (results: GateResult[], gate: string) => {
   const found = results.find((r) => r.gate === gate);
   if (!found) throw new Error(`no gate ${gate} in ${results.map((r) => r.gate).join(', ')}`);
   return found;
@@ -40,10 +40,10 @@ describe('Function: matchesPattern', () => {
   });
 });
 
-describe('Function: evaluateGates', () => {
-  it('passes every gate for an active, severe, unexempted finding, and evaluates them all', () => {
+describe('Function: evaluateFindingGates', () => {
+  it('passes every gate of an active, severe finding, and evaluates them all', () => {
     // Act
-    const results = evaluateGates(aConfig(), anIncident(), subject());
+    const results = evaluateFindingGates(aConfig(), anIncident());
 
     // Assess
     expect(results).toEqual([
@@ -51,15 +51,12 @@ describe('Function: evaluateGates', () => {
       { gate: 'not-sample', passed: true, reason: 'the finding is not a sample' },
       { gate: 'minimum-severity', passed: true, reason: 'severity 8 >= minimum 4' },
       { gate: 'finding-type-not-denied', passed: true, reason: 'finding type is not on the deny list' },
-      { gate: 'not-exempt', passed: true, reason: 'the resource has no exemption tag' },
-      { gate: 'not-protected-resource', passed: true, reason: 'the resource is not protected' },
-      { gate: 'not-protected-principal', passed: true, reason: 'no protected principal involved' },
     ]);
   });
 
   it('refuses an archived finding', () => {
     // Act
-    const results = evaluateGates(aConfig(), anIncident({ archived: true }), subject());
+    const results = evaluateFindingGates(aConfig(), anIncident({ archived: true }));
 
     // Assess
     expect(gateNamed(results, 'not-archived')).toEqual({ gate: 'not-archived', passed: false, reason: 'the finding is archived' });
@@ -67,7 +64,7 @@ describe('Function: evaluateGates', () => {
 
   it('refuses a sample finding', () => {
     // Act
-    const results = evaluateGates(aConfig(), anIncident({ sample: true }), subject());
+    const results = evaluateFindingGates(aConfig(), anIncident({ sample: true }));
 
     // Assess
     expect(gateNamed(results, 'not-sample')).toEqual({ gate: 'not-sample', passed: false, reason: 'the finding is a GuardDuty sample finding' });
@@ -75,17 +72,17 @@ describe('Function: evaluateGates', () => {
 
   it('refuses a finding below the minimum severity and accepts one exactly at it', () => {
     // Act
-    const below = evaluateGates(aConfig({ minSeverity: 4 }), anIncident({ severity: 3.9 }), subject());
-    const at = evaluateGates(aConfig({ minSeverity: 4 }), anIncident({ severity: 4 }), subject());
+    const below = evaluateFindingGates(aConfig({ minSeverity: 4 }), anIncident({ severity: 3.9 }));
+    const at = evaluateFindingGates(aConfig({ minSeverity: 4 }), anIncident({ severity: 4 }));
 
     // Assess
     expect(gateNamed(below, 'minimum-severity')).toEqual({ gate: 'minimum-severity', passed: false, reason: 'severity 3.9 < minimum 4' });
-    expect(gateNamed(at, 'minimum-severity').passed).toBe(true);
+    expect(gateNamed(at, 'minimum-severity')).toEqual({ gate: 'minimum-severity', passed: true, reason: 'severity 4 >= minimum 4' });
   });
 
   it('refuses a finding type on the deny list, naming the pattern', () => {
     // Act
-    const results = evaluateGates(aConfig({ findingTypesDeny: ['Recon:*', 'Backdoor:EC2/*'] }), anIncident(), subject());
+    const results = evaluateFindingGates(aConfig({ findingTypesDeny: ['Recon:*', 'Backdoor:EC2/*'] }), anIncident());
 
     // Assess
     expect(gateNamed(results, 'finding-type-not-denied')).toEqual({
@@ -97,7 +94,7 @@ describe('Function: evaluateGates', () => {
 
   it('treats deny patterns literally apart from *', () => {
     // Act
-    const results = evaluateGates(aConfig({ findingTypesDeny: ['Backdoor:EC2/C&CActivity.B.'] }), anIncident(), subject());
+    const results = evaluateFindingGates(aConfig({ findingTypesDeny: ['Backdoor:EC2/C&CActivity.B.'] }), anIncident());
 
     // Assess
     expect(gateNamed(results, 'finding-type-not-denied').passed).toBe(true);
@@ -105,7 +102,7 @@ describe('Function: evaluateGates', () => {
 
   it('allows every finding type when the allow list is empty (no allow gate at all)', () => {
     // Act
-    const results = evaluateGates(aConfig({ findingTypesAllow: [] }), anIncident(), subject());
+    const results = evaluateFindingGates(aConfig({ findingTypesAllow: [] }), anIncident());
 
     // Assess
     expect(results.map((r) => r.gate)).not.toContain('finding-type-allowed');
@@ -114,7 +111,7 @@ describe('Function: evaluateGates', () => {
 
   it('accepts a finding type on a non-empty allow list, naming the pattern', () => {
     // Act
-    const results = evaluateGates(aConfig({ findingTypesAllow: ['Backdoor:*'] }), anIncident(), subject());
+    const results = evaluateFindingGates(aConfig({ findingTypesAllow: ['Backdoor:*'] }), anIncident());
 
     // Assess
     expect(gateNamed(results, 'finding-type-allowed')).toEqual({ gate: 'finding-type-allowed', passed: true, reason: 'finding type matches allow pattern Backdoor:*' });
@@ -122,15 +119,37 @@ describe('Function: evaluateGates', () => {
 
   it('refuses a finding type missing from a non-empty allow list', () => {
     // Act
-    const results = evaluateGates(aConfig({ findingTypesAllow: ['CryptoCurrency:*'] }), anIncident(), subject());
+    const results = evaluateFindingGates(aConfig({ findingTypesAllow: ['CryptoCurrency:*'] }), anIncident());
 
     // Assess
     expect(gateNamed(results, 'finding-type-allowed')).toEqual({ gate: 'finding-type-allowed', passed: false, reason: 'finding type is not on the allow list' });
   });
 
+  it('reports every failing gate, not only the first', () => {
+    // Act
+    const results = evaluateFindingGates(aConfig({ minSeverity: 9, findingTypesDeny: ['*'] }), anIncident({ archived: true, sample: true }));
+
+    // Assess
+    expect(results.filter((r) => !r.passed).map((r) => r.gate)).toEqual(['not-archived', 'not-sample', 'minimum-severity', 'finding-type-not-denied']);
+  });
+});
+
+describe('Function: evaluateResourceGates', () => {
+  it('passes every gate of an unexempted, unprotected resource, and evaluates them all', () => {
+    // Act
+    const results = evaluateResourceGates(aConfig(), subject());
+
+    // Assess
+    expect(results).toEqual([
+      { gate: 'not-exempt', passed: true, reason: 'the resource has no exemption tag' },
+      { gate: 'not-protected-resource', passed: true, reason: 'the resource is not protected' },
+      { gate: 'not-protected-principal', passed: true, reason: 'no protected principal involved' },
+    ]);
+  });
+
   it('refuses a resource carrying the exemption tag, even with an empty value', () => {
     // Act
-    const results = evaluateGates(aConfig(), anIncident(), subject({ tags: { 'firebreak:exempt': '' } }));
+    const results = evaluateResourceGates(aConfig(), subject({ tags: { 'firebreak:exempt': '' } }));
 
     // Assess
     expect(gateNamed(results, 'not-exempt')).toEqual({ gate: 'not-exempt', passed: false, reason: 'the resource carries the exemption tag firebreak:exempt' });
@@ -138,7 +157,7 @@ describe('Function: evaluateGates', () => {
 
   it('does not mistake an inherited property for the exemption tag', () => {
     // Act
-    const results = evaluateGates(aConfig({ exemptTagKey: 'constructor' }), anIncident(), subject({ tags: {} }));
+    const results = evaluateResourceGates(aConfig({ exemptTagKey: 'constructor' }), subject({ tags: {} }));
 
     // Assess
     expect(gateNamed(results, 'not-exempt').passed).toBe(true);
@@ -146,8 +165,8 @@ describe('Function: evaluateGates', () => {
 
   it('refuses a protected resource matched by id or ARN pattern', () => {
     // Act
-    const byArn = evaluateGates(aConfig({ protectedResources: ['arn:aws:ec2:*:111122223333:instance/i-0a1b*'] }), anIncident(), subject());
-    const byLiteralDot = evaluateGates(aConfig({ protectedResources: ['i.0a1b2c3d4e5f67890'] }), anIncident(), subject());
+    const byArn = evaluateResourceGates(aConfig({ protectedResources: ['arn:aws:ec2:*:111122223333:instance/i-0a1b*'] }), subject());
+    const byLiteralDot = evaluateResourceGates(aConfig({ protectedResources: ['i.0a1b2c3d4e5f67890'] }), subject());
 
     // Assess
     expect(gateNamed(byArn, 'not-protected-resource')).toEqual({
@@ -160,9 +179,8 @@ describe('Function: evaluateGates', () => {
 
   it('refuses when a protected principal is involved', () => {
     // Act
-    const results = evaluateGates(
+    const results = evaluateResourceGates(
       aConfig({ protectedPrincipals: ['arn:aws:iam::111122223333:role/firebreak-*'] }),
-      anIncident(),
       subject({ principals: ['arn:aws:iam::111122223333:role/firebreak-ec2-instance'] }),
     );
 
@@ -176,9 +194,12 @@ describe('Function: evaluateGates', () => {
 
   it('reports every failing gate, not only the first', () => {
     // Act
-    const results = evaluateGates(aConfig({ minSeverity: 9 }), anIncident({ archived: true, sample: true }), subject({ tags: { 'firebreak:exempt': 'yes' } }));
+    const results = evaluateResourceGates(
+      aConfig({ protectedResources: [INSTANCE_ID], protectedPrincipals: ['*'] }),
+      subject({ tags: { 'firebreak:exempt': 'yes' }, principals: ['arn:aws:iam::111122223333:user/alice'] }),
+    );
 
     // Assess
-    expect(results.filter((r) => !r.passed).map((r) => r.gate)).toEqual(['not-archived', 'not-sample', 'minimum-severity', 'not-exempt']);
+    expect(results.filter((r) => !r.passed).map((r) => r.gate)).toEqual(['not-exempt', 'not-protected-resource', 'not-protected-principal']);
   });
 });

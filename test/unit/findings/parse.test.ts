@@ -117,6 +117,11 @@ const EXPECTED: Record<string, Expected> = {
   },
 };
 
+/** The fixtures GuardDuty publishes that no playbook acts on: ignored, never incidents. */
+const IGNORED: Record<string, Pick<IgnoredFinding, 'why' | 'findingType' | 'resourceType'>> = {
+  'edge-sample.json': { why: 'sample', findingType: 'Backdoor:EC2/C&CActivity.B', resourceType: 'Instance' },
+};
+
 const rejectionOf = (body: string): InvalidFindingError => {
   try {
     parseFindingMessage(body);
@@ -127,11 +132,36 @@ const rejectionOf = (body: string): InvalidFindingError => {
   throw new Error('expected the message to be rejected, but it parsed');
 };
 
-/** The EC2 fixture with `mutate` applied to a copy of its event. */
-const ec2Variant = (mutate: (event: any) => void): string => {
-  const event = fixtureEvent('ec2-c-cactivity-b.json');
+/** What parseMessage made of a finding it ignored; fails the test for any other outcome. */
+const ignoredOf = (body: string): IgnoredFinding => {
+  const parsed = parseMessage(body);
+  if (parsed.kind !== 'ignored') throw new Error(`expected the finding to be ignored, but it parsed as ${parsed.kind}`);
+  return parsed.finding;
+};
+
+/** A fixture with `mutate` applied to a copy of its event. */
+const variantOf = (file: string, mutate: (event: any) => void): string => {
+  const event = fixtureEvent(file);
   mutate(event);
   return JSON.stringify(event);
+};
+
+/** The EC2 fixture with `mutate` applied to a copy of its event. */
+const ec2Variant = (mutate: (event: any) => void): string => variantOf('ec2-c-cactivity-b.json', mutate);
+
+/** What GuardDuty's CreateSampleFindings puts in an EC2 sample: placeholders where the ids would be. */
+const withSamplePlaceholders = (e: any): void => {
+  const details = e.detail.resource.instanceDetails;
+  details.instanceId = 'i-99999999';
+  details.networkInterfaces = [
+    {
+      networkInterfaceId: 'eni-bfcffe88',
+      vpcId: 'GeneratedFindingVPCId',
+      subnetId: 'GeneratedFindingSubnetId',
+      securityGroups: [{ groupName: 'GeneratedFindingSecurityGroupName', groupId: 'GeneratedFindingSecurityId' }],
+    },
+  ];
+  details.tags = [{ key: 'GeneratedFindingInstaceTag1', value: 'GeneratedFindingInstaceValue1' }];
 };
 
 describe('Function: parseFindingMessage', () => {
@@ -141,7 +171,7 @@ describe('Function: parseFindingMessage', () => {
       const files = fixtureNames();
 
       // Act
-      const missing = files.filter((f) => !(f in EXPECTED));
+      const missing = files.filter((f) => !(f in EXPECTED) && !(f in IGNORED));
 
       // Assess
       expect(files).toHaveLength(15);
@@ -181,6 +211,31 @@ describe('Function: parseFindingMessage', () => {
       expect(incident!.remoteIps).toEqual(expected.remoteIps);
       expect(incident!.incidentId).toBe(incidentIdFor(ACCOUNT_ID, event.detail.id, expected.resourceId));
     });
+
+    it.each(Object.entries(IGNORED))('ignores %s: no incident, the finding named for the record', (file, expected) => {
+      // Prepare
+      const event = fixtureEvent(file);
+
+      // Act
+      const parsed = parseMessage(fixtureBody(file));
+      const incidents = parseFindingMessage(fixtureBody(file));
+
+      // Assess
+      expect(parsed).toEqual({
+        kind: 'ignored',
+        finding: {
+          why: expected.why,
+          reason: expect.any(String),
+          findingId: event.detail.id,
+          findingType: expected.findingType,
+          resourceType: expected.resourceType,
+          accountId: ACCOUNT_ID,
+          region: REGION,
+          title: event.detail.title,
+        },
+      });
+      expect(incidents).toEqual([]);
+    });
   });
 
   describe('routing details', () => {
@@ -190,6 +245,86 @@ describe('Function: parseFindingMessage', () => {
 
       // Assess
       expect(incident!.resource.hints).toEqual({ eniIds: ['eni-0b7c1d2e3f4a5b6c7'], vpcId: 'vpc-0a1b2c3d4e5f60718' });
+    });
+
+    it('routes an EC2 finding whose VPC and subnet are placeholders, dropping the hints that are not ids', () => {
+      // Prepare
+      const body = ec2Variant((e) => {
+        const [eni] = e.detail.resource.instanceDetails.networkInterfaces;
+        eni.vpcId = 'GeneratedFindingVPCId';
+        eni.subnetId = 'GeneratedFindingSubnetId';
+        eni.securityGroups = [{ groupName: 'GeneratedFindingSecurityGroupName', groupId: 'GeneratedFindingSecurityId' }];
+      });
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.resource).toEqual({ type: 'Instance', id: INSTANCE_ID, hints: { eniIds: ['eni-0b7c1d2e3f4a5b6c7'] } });
+    });
+
+    it('keeps the real ENIs and VPC and drops the hostile ones', () => {
+      // Prepare
+      const body = ec2Variant((e) => {
+        e.detail.resource.instanceDetails.networkInterfaces = [
+          { networkInterfaceId: 'eni-0123; rm -rf /', vpcId: '../../etc' },
+          { networkInterfaceId: 42, vpcId: { $ne: null } },
+          { networkInterfaceId: 'eni-0b7c1d2e3f4a5b6c7', vpcId: 'vpc-0a1b2c3d4e5f60718' },
+          { networkInterfaceId: 'eni-0fedcba9876543210' },
+        ];
+      });
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.resource.hints).toEqual({ eniIds: ['eni-0b7c1d2e3f4a5b6c7', 'eni-0fedcba9876543210'], vpcId: 'vpc-0a1b2c3d4e5f60718' });
+    });
+
+    it('keeps the VPC of a network interface that has no ENI id (as some published findings have)', () => {
+      // Prepare
+      const body = ec2Variant((e) => {
+        e.detail.resource.instanceDetails.networkInterfaces = [{ privateIpAddress: '10.66.66.39', subnetId: 'subnet-c396b8cf', vpcId: 'vpc-b5a96fcd' }];
+      });
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.resource.hints).toEqual({ eniIds: [], vpcId: 'vpc-b5a96fcd' });
+    });
+
+    it.each([
+      ['network interfaces that are not a list', (e: any) => (e.detail.resource.instanceDetails.networkInterfaces = 'eni-0b7c1d2e3f4a5b6c7')],
+      ['a network interface that is not an object', (e: any) => e.detail.resource.instanceDetails.networkInterfaces.push(null)],
+      ['tags as a map instead of key/value pairs', (e: any) => (e.detail.resource.instanceDetails.tags = { Name: 'web-frontend-01' })],
+      ['tags that are null', (e: any) => (e.detail.resource.instanceDetails.tags = null)],
+      ['additionalInfo that is a string', (e: any) => (e.detail.service.additionalInfo = 'sample')],
+      ['additionalInfo that is a list', (e: any) => (e.detail.service.additionalInfo = [{ sample: true }])],
+    ])('routes an EC2 finding with %s, which Firebreak never acts on', (_what, mutate) => {
+      // Act
+      const [incident] = parseFindingMessage(ec2Variant(mutate));
+
+      // Assess
+      expect(incident).toMatchObject({ playbook: 'ec2-instance', sample: false, resource: { type: 'Instance', id: INSTANCE_ID } });
+    });
+
+    it.each([
+      ['a placeholder instance block', withSamplePlaceholders],
+      ['instanceDetails that are null', (e: any) => (e.detail.resource.instanceDetails = null)],
+      ['instanceDetails without an instance id', (e: any) => (e.detail.resource.instanceDetails = { instanceType: 't3.micro' })],
+    ])('routes an S3 finding that carries %s to its bucket', (_what, mutate) => {
+      // Prepare
+      const body = variantOf('s3-exfiltration-anomalousbehavior.json', (e) => {
+        e.detail.resource.instanceDetails = structuredClone(fixtureEvent('ec2-c-cactivity-b.json').detail.resource.instanceDetails);
+        mutate(e);
+      });
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident).toMatchObject({ playbook: 's3-bucket', resource: { type: 'S3Bucket', id: 'acme-prod-customer-exports', hints: {} } });
     });
 
     it('routes an assumed-role key finding to the role, keeping the session principal and temporary key', () => {
@@ -261,43 +396,155 @@ describe('Function: parseFindingMessage', () => {
       expect(error.reasons).toEqual(['resource.s3BucketDetails: no bucket named']);
     });
 
-    it('rejects a key finding with an unsupported user type', () => {
+  });
+
+  describe('findings no playbook handles', () => {
+    it.each(['EKSCluster', 'Lambda', 'AttackSequence', 'RuntimeMonitoring'])('ignores a %s finding as unhandled, naming the resource type', (resourceType) => {
       // Prepare
-      const body = fixtureBody('iam-user-consoleloginsuccess-b.json').replace('"userType": "IAMUser"', '"userType": "AWSService"');
+      const body = ec2Variant((e) => (e.detail.resource.resourceType = resourceType));
+
+      // Act
+      const finding = ignoredOf(body);
+
+      // Assess
+      expect(finding).toEqual({
+        why: 'unhandled',
+        reason: `resource type "${resourceType}" has no playbook`,
+        findingId: 'c6e8a0b2d4f6b8c0e2a4d6f8a0c2e4b6',
+        findingType: 'Backdoor:EC2/C&CActivity.B',
+        resourceType,
+        accountId: ACCOUNT_ID,
+        region: REGION,
+        title: expect.stringContaining('command and control'),
+      });
+      expect(parseFindingMessage(body)).toEqual([]);
+    });
+
+    it.each(['AWSService', 'GeneratedFindingUserType', 'Role'])('ignores an access key finding with userType %s as unhandled', (userType) => {
+      // Prepare
+      const body = variantOf('iam-user-consoleloginsuccess-b.json', (e) => (e.detail.resource.accessKeyDetails.userType = userType));
+
+      // Act
+      const finding = ignoredOf(body);
+
+      // Assess
+      expect(finding).toMatchObject({ why: 'unhandled', resourceType: 'AccessKey', reason: `access key findings for userType "${userType}" have no playbook` });
+    });
+
+    it('ignores an access key finding that names no user type, rather than guessing a playbook', () => {
+      // Prepare
+      const body = variantOf('iam-user-consoleloginsuccess-b.json', (e) => delete e.detail.resource.accessKeyDetails);
+
+      // Act
+      const finding = ignoredOf(body);
+
+      // Assess
+      expect(finding).toMatchObject({ why: 'unhandled', resourceType: 'AccessKey' });
+    });
+
+    it('cuts a hostile user type to 40 characters in the reason', () => {
+      // Prepare
+      const body = variantOf('iam-user-consoleloginsuccess-b.json', (e) => (e.detail.resource.accessKeyDetails.userType = `X${'y'.repeat(5000)}`));
+
+      // Act
+      const finding = ignoredOf(body);
+
+      // Assess
+      expect(finding.reason).toBe(`access key findings for userType "X${'y'.repeat(39)}" have no playbook`);
+    });
+
+    it('still rejects an unhandled finding whose account, finding id or type is malformed: the record is keyed on them', () => {
+      // Prepare
+      const body = ec2Variant((e) => {
+        e.detail.resource.resourceType = 'EKSCluster';
+        e.detail.accountId = '1234';
+      });
 
       // Act
       const error = rejectionOf(body);
 
       // Assess
-      expect(error.reasons[0]).toMatch(/^resource\.accessKeyDetails\.userType: unsupported value "AWSService"/);
+      expect(error.reasons).toEqual(['detail.accountId: account id must be 12 digits']);
     });
   });
 
   describe('sample, archived and redelivered findings', () => {
-    it('flags a sample finding by its additionalInfo.sample marker alone', () => {
+    it.each([
+      ['additionalInfo.sample true', (e: any) => (e.detail.service.additionalInfo = { sample: true })],
+      ['additionalInfo.sample "true" (as some exports write it)', (e: any) => (e.detail.service.additionalInfo = { sample: 'true' })],
+      ['a [SAMPLE] title', (e: any) => (e.detail.title = '[SAMPLE] EC2 instance is communicating with a C&C server')],
+    ])('ignores a sample finding marked by %s alone', (_what, mutate) => {
       // Prepare
-      const body = ec2Variant((e) => {
-        e.detail.service.additionalInfo = { sample: true };
-      });
+      const body = ec2Variant(mutate);
 
       // Act
-      const [incident] = parseFindingMessage(body);
+      const finding = ignoredOf(body);
 
       // Assess
-      expect(incident!.sample).toBe(true);
+      expect(finding).toMatchObject({ why: 'sample', findingId: 'c6e8a0b2d4f6b8c0e2a4d6f8a0c2e4b6', resourceType: 'Instance' });
+      expect(parseFindingMessage(body)).toEqual([]);
     });
 
-    it('flags a sample finding by its [SAMPLE] title alone', () => {
+    it('does not take additionalInfo.sample "false" for a sample', () => {
+      // Act
+      const [incident] = parseFindingMessage(ec2Variant((e) => (e.detail.service.additionalInfo = { sample: 'false' })));
+
+      // Assess
+      expect(incident).toMatchObject({ playbook: 'ec2-instance', sample: false });
+    });
+
+    it('ignores a CreateSampleFindings sample with placeholder VPC, subnet and i-99999999 instead of rejecting it', () => {
       // Prepare
       const body = ec2Variant((e) => {
-        e.detail.title = '[SAMPLE] EC2 instance is communicating with a C&C server';
+        withSamplePlaceholders(e);
+        e.detail.service.additionalInfo = { sample: true, type: 'default', value: '{"sample":true}' };
       });
 
       // Act
-      const [incident] = parseFindingMessage(body);
+      const finding = ignoredOf(body);
 
       // Assess
-      expect(incident!.sample).toBe(true);
+      expect(finding).toMatchObject({ why: 'sample', resourceType: 'Instance', accountId: ACCOUNT_ID, region: REGION });
+    });
+
+    it.each([
+      ['an instance id that is not one', (e: any) => (e.detail.resource.instanceDetails.instanceId = 'GeneratedFindingInstanceId')],
+      ['no instance block at all', (e: any) => delete e.detail.resource.instanceDetails],
+      ['an unsupported user type on an access key', (e: any) => (e.detail.resource.resourceType = 'AccessKey')],
+    ])('ignores a sample with %s: a sample is never routed', (_what, mutate) => {
+      // Prepare
+      const body = variantOf('edge-sample.json', mutate);
+
+      // Act
+      const finding = ignoredOf(body);
+
+      // Assess
+      expect(finding.why).toBe('sample');
+    });
+
+    it('ignores a sample that names several S3 buckets once, opening no incident', () => {
+      // Prepare
+      const body = variantOf('s3-exfiltration-anomalousbehavior.json', (e) => {
+        e.detail.service.additionalInfo = { sample: true };
+        e.detail.resource.s3BucketDetails.push({ name: 'bucketName' });
+      });
+
+      // Act
+      const parsed = parseMessage(body);
+
+      // Assess
+      expect(parsed).toMatchObject({ kind: 'ignored', finding: { why: 'sample', resourceType: 'S3Bucket' } });
+    });
+
+    it('strips control characters from the title of an ignored finding', () => {
+      // Prepare
+      const body = variantOf('edge-sample.json', (e) => (e.detail.title = '[SAMPLE] evil\u001b[2J\ntitle'));
+
+      // Act
+      const finding = ignoredOf(body);
+
+      // Assess
+      expect(finding.title).toBe('[SAMPLE] evil [2J title');
     });
 
     it('keeps the same incident id when GuardDuty re-publishes the finding with a new envelope and a higher count', () => {
@@ -365,11 +612,14 @@ describe('Function: parseFindingMessage', () => {
     it.each([
       ['the envelope id', (e: any) => delete e.id, 'event.id'],
       ['the finding id', (e: any) => delete e.detail.id, 'detail.id'],
+      ['the finding type', (e: any) => delete e.detail.type, 'detail.type'],
       ['the account id', (e: any) => delete e.detail.accountId, 'detail.accountId'],
+      ['the region', (e: any) => delete e.detail.region, 'detail.region'],
       ['the severity', (e: any) => delete e.detail.severity, 'detail.severity'],
       ['the resource', (e: any) => delete e.detail.resource, 'detail.resource'],
       ['the service', (e: any) => delete e.detail.service, 'detail.service'],
-      ['the instance id', (e: any) => delete e.detail.resource.instanceDetails.instanceId, 'detail.resource.instanceDetails.instanceId'],
+      ['the instance id', (e: any) => delete e.detail.resource.instanceDetails.instanceId, 'resource.instanceDetails.instanceId'],
+      ['the instance block', (e: any) => delete e.detail.resource.instanceDetails, 'resource.instanceDetails.instanceId'],
     ])('rejects a finding without %s, naming the field', (_what, mutate, field) => {
       // Act
       const error = rejectionOf(ec2Variant(mutate));
@@ -378,12 +628,17 @@ describe('Function: parseFindingMessage', () => {
       expect(error.reasons.some((r) => r.startsWith(`${field}:`))).toBe(true);
     });
 
-    it('rejects an unknown resource type', () => {
+    it.each([
+      ['an account id that is not 12 digits', (e: any) => (e.detail.accountId = '12345678910'), /^detail\.accountId: account id must be 12 digits$/],
+      ['a region that is not one', (e: any) => (e.detail.region = 'us-east-1; rm -rf /'), /^detail\.region: not an AWS region name$/],
+      ['a finding type that is not one', (e: any) => (e.detail.type = 'Backdoor EC2 C&C'), /^detail\.type: not a GuardDuty finding type$/],
+      ['a resource type with markup', (e: any) => (e.detail.resource.resourceType = '<Instance>'), /^detail\.resource\.resourceType:/],
+    ])('rejects a finding with %s', (_what, mutate, reason) => {
       // Act
-      const error = rejectionOf(ec2Variant((e) => (e.detail.resource.resourceType = 'Lambda')));
+      const error = rejectionOf(ec2Variant(mutate));
 
       // Assess
-      expect(error.reasons).toEqual(['resource.resourceType: unknown resource type "Lambda"']);
+      expect(error.reasons[0]).toMatch(reason);
     });
 
     it('rejects a severity outside 0-10', () => {
@@ -446,7 +701,7 @@ describe('Function: parseFindingMessage', () => {
       const error = rejectionOf(ec2Variant((e) => (e.detail.resource.instanceDetails.instanceId = 12345)));
 
       // Assess
-      expect(error.reasons[0]).toMatch(/^detail\.resource\.instanceDetails\.instanceId: .*expected string/);
+      expect(error.reasons[0]).toMatch(/^resource\.instanceDetails\.instanceId: .*expected string/);
     });
 
     it('rejects a finding id with path characters', () => {

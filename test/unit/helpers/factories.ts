@@ -19,7 +19,8 @@ import type { Config } from '../../../shared/config/index.ts';
 import { outputsReader, parseRecorded, type ReleaseContext, type Step, type StepContext, type UndoContext } from '../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
 import { incidentIdFor, type Incident } from '../../../shared/findings/index.ts';
-import type { BeginParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
+import type { BeginParams, BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
+import { INCIDENT_RECORD_VERSION, RELEASE_STALE_AFTER_SECONDS } from '../../../shared/ledger/index.ts';
 import type { Ec2Instance } from '../../../shared/playbooks/ec2-instance/describe.ts';
 import { Ec2OptionsSchema, type Ec2Options } from '../../../shared/playbooks/ec2-instance/options.ts';
 import type { Ec2 } from '../../../shared/playbooks/ec2-instance/types.ts';
@@ -378,4 +379,126 @@ export function expressionProblems(input: ExpressionInput): string[] {
     problems.push(...[...inExpr].filter((u) => !defined.includes(u)).map((u) => `undefined ${what} ${u}`));
   }
   return problems;
+}
+
+const conditionFailed = () => awsError('ConditionalCheckFailedException', { message: 'The conditional request failed' });
+/** What DynamoDB gives back: a copy, with what JSON cannot hold (undefined, functions) gone. */
+const stored = <V>(value: V): V => JSON.parse(JSON.stringify(value)) as V;
+
+/**
+ * An in-memory ledger that behaves like the real one for containment and release: one
+ * v2 incident record per incident, the first capture kept, a released incident never
+ * overwritten by a delivery, and release claims with the real conditions (a claim only on
+ * an unreleased incident whose release is absent, incomplete or idle too long; step and
+ * finish writes refused with ConditionalCheckFailedException once another run holds the
+ * claim). Release tests contain an incident through it (`runPlaybook`) and release what
+ * it recorded. `writes` keeps every write, so a test can prove a no-op wrote nothing.
+ */
+export class InMemoryLedger {
+  records = new Map<string, IncidentRecord>();
+  writes: Array<{ method: string; args: unknown[] }> = [];
+  /** The blast-radius limit is reached for every incident that holds no slot yet. */
+  limitReached = false;
+
+  /** The stored record (live: a test may change it, as another writer would). */
+  record(incidentId: string): IncidentRecord {
+    const r = this.records.get(incidentId);
+    if (!r) throw new Error(`no record of ${incidentId}`);
+    return r;
+  }
+
+  async load(incidentId: string, _accountId: string): Promise<LoadedState> {
+    const record = this.records.get(incidentId);
+    return { ...(record ? { record: stored(record) } : {}), window: { version: 0, entries: [] } };
+  }
+
+  async get(incidentId: string): Promise<IncidentRecord | undefined> {
+    const r = this.records.get(incidentId);
+    return r ? stored(r) : undefined;
+  }
+
+  async begin(p: BeginParams): Promise<SlotOutcome> {
+    this.writes.push({ method: 'begin', args: [p] });
+    const i = p.incident;
+    const now = p.now.toISOString();
+    const r: IncidentRecord = this.records.get(i.incidentId) ?? ({ firstSeenAt: now, steps: {}, status: 'received', deliveries: 0 } as IncidentRecord);
+    Object.assign(r, {
+      pk: `incident#${i.incidentId}`,
+      sk: 'incident',
+      kind: 'incident',
+      schemaVersion: INCIDENT_RECORD_VERSION,
+      incidentId: i.incidentId,
+      playbook: i.playbook,
+      incident: stored(i),
+      mode: p.mode,
+      gates: stored(p.gates),
+      lastSeenAt: now,
+      lastMessageId: p.messageId,
+      deliveries: r.deliveries + 1,
+    });
+    if (p.capture && !r.capture) r.capture = stored(p.capture);
+    this.records.set(i.incidentId, r);
+    if (!p.blastRadius) return 'not-needed';
+    if (r.blastRadiusSlotAt) return 'already-held';
+    if (this.limitReached) return 'limit-reached';
+    r.blastRadiusSlotAt = now;
+    return 'taken';
+  }
+
+  async recordStep(incidentId: string, name: string, outcome: StepOutcome): Promise<void> {
+    this.writes.push({ method: 'recordStep', args: [incidentId, name, outcome] });
+    this.record(incidentId).steps[name] = stored(outcome);
+  }
+
+  async finish(incidentId: string, status: IncidentStatus, reason: string, now: Date, isolatedAt?: string): Promise<void> {
+    this.writes.push({ method: 'finish', args: [incidentId, status, reason, now, isolatedAt] });
+    const r = this.record(incidentId);
+    if (r.status === 'released' && status !== 'released') return;
+    Object.assign(r, { status, statusReason: reason, finishedAt: now.toISOString() });
+    if (isolatedAt && !r.isolatedAt) r.isolatedAt = isolatedAt;
+  }
+
+  async beginRelease(p: BeginReleaseParams): Promise<BeginReleaseOutcome> {
+    this.writes.push({ method: 'beginRelease', args: [p] });
+    const r = this.records.get(p.incidentId);
+    if (!r || r.status === 'released') return { claimed: false };
+    const now = p.now.toISOString();
+    const attempt = { requestedBy: p.requestedBy, reason: p.reason, reattach: p.reattach, requestedAt: now, via: p.via };
+    if (!p.seen) {
+      if (r.release) return { claimed: false };
+      r.release = { ...attempt, status: 'releasing', claimId: p.claimId, attempts: [attempt], steps: {} };
+    } else {
+      const rel = r.release;
+      const staleBefore = p.now.getTime() - (p.staleAfterSeconds ?? RELEASE_STALE_AFTER_SECONDS) * 1000;
+      const stale = rel?.status === 'releasing' && Date.parse(rel.requestedAt) < staleBefore;
+      if (!rel || rel.claimId !== p.seen.claimId || !(rel.status === 'incomplete' || stale)) return { claimed: false };
+      const { failures: _failures, ...kept } = rel;
+      r.release = { ...kept, ...attempt, status: 'releasing', claimId: p.claimId, attempts: [...(rel.attempts ?? []), attempt] };
+    }
+    return { claimed: true, record: stored(r) };
+  }
+
+  async recordReleaseStep(incidentId: string, claimId: string, name: string, outcome: StepOutcome): Promise<void> {
+    this.writes.push({ method: 'recordReleaseStep', args: [incidentId, claimId, name, outcome] });
+    const release = this.records.get(incidentId)?.release;
+    if (release?.claimId !== claimId) throw conditionFailed();
+    release.steps[name] = stored(outcome);
+  }
+
+  async finishRelease(incidentId: string, claimId: string, p: FinishReleaseParams): Promise<void> {
+    this.writes.push({ method: 'finishRelease', args: [incidentId, claimId, p] });
+    const r = this.records.get(incidentId);
+    if (r?.release?.claimId !== claimId) throw conditionFailed();
+    const now = p.now.toISOString();
+    Object.assign(r.release, { status: p.status, finishedAt: now, summary: p.summary, keptProtections: p.keptProtections, failures: p.failures });
+    if (p.status === 'released') {
+      Object.assign(r.release, { releasedBy: p.releasedBy, releasedAt: now });
+      Object.assign(r, { status: 'released', statusReason: p.summary });
+    }
+  }
+
+  /** The fake, typed as the real ledger. */
+  asLedger(): Ledger {
+    return this as unknown as Ledger;
+  }
 }

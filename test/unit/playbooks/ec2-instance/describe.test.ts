@@ -1,9 +1,10 @@
 import { DescribeInstancesCommand, DescribeSecurityGroupsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
 import { ResourceNotFoundError } from '../../../../shared/errors/index.ts';
-import { captureInstance, describeInstance, ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/steps/ec2/index.ts';
-import { anIncident, anInstance, awsError, INSTANCE_ID, silentLogger, someClients, VPC_ID } from '../../helpers/factories.ts';
+import { captureInstance, describeInstance, Ec2CaptureSchema } from '../../../../shared/playbooks/ec2-instance/describe.ts';
+import { anEc2Options, anIncident, anInstance, awsError, INSTANCE_ID, silentLogger, someClients, VPC_ID } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
@@ -38,6 +39,7 @@ const ctx = (hints: Record<string, string | string[]> = { vpcId: VPC_ID }) => ({
   incident: anIncident({ resource: { type: 'Instance', id: INSTANCE_ID, hints } }),
   clients: someClients(),
   logger: silentLogger(),
+  options: anEc2Options(),
 });
 
 describe('Function: describeInstance', () => {
@@ -159,5 +161,42 @@ describe('Function: captureInstance', () => {
       tags: { Name: 'web-frontend-01' },
     });
     expect(capture).not.toHaveProperty('raw');
+  });
+});
+
+describe('Schema: Ec2CaptureSchema', () => {
+  it('reads back the capture the engine keeps at the first delivery, unchanged', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [instance()] }] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [ISO_GROUP] });
+    const kept = { ...captureInstance(await describeInstance(ctx())), capturedAt: '2025-06-19T14:40:10.000Z' };
+
+    // Act
+    const read = Ec2CaptureSchema.parse(JSON.parse(JSON.stringify(kept)));
+
+    // Assess
+    expect(read).toEqual(kept);
+    expect(read).toMatchObject({ instanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/web', keyName: 'ops-key', availabilityZone: 'us-east-1a' });
+  });
+
+  it('reads an older, sparser capture from the ledger with empty lists and no tags', () => {
+    // Act
+    const read = Ec2CaptureSchema.parse({ instanceId: INSTANCE_ID, networkInterfaces: [{ networkInterfaceId: 'eni-1', groupIds: ['sg-1'] }] });
+
+    // Assess
+    expect(read).toEqual({
+      instanceId: INSTANCE_ID,
+      networkInterfaces: [{ networkInterfaceId: 'eni-1', groupIds: ['sg-1'], privateIps: [], requesterManaged: false, deviceIndex: 0 }],
+      volumes: [],
+      tags: {},
+    });
+  });
+
+  it('leaves out what the instance does not have', () => {
+    // Act
+    const capture = captureInstance(anInstance({ subnetId: undefined, availabilityZone: undefined, instanceProfileArn: undefined, keyName: undefined }));
+
+    // Assess
+    expect(Object.keys(capture).sort()).toEqual(['instanceId', 'networkInterfaces', 'state', 'tags', 'volumes', 'vpcId']);
   });
 });

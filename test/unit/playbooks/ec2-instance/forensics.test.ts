@@ -1,6 +1,7 @@
 import {
   AttachVolumeCommand,
   CopySnapshotCommand,
+  CreateSnapshotsCommand,
   CreateVolumeCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
@@ -13,11 +14,16 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Config } from '../../../../shared/config/index.ts';
-import type { StepOutcome } from '../../../../shared/engine/index.ts';
+import { clientToken } from '../../../../shared/actions/client-token.ts';
+import { incidentTags } from '../../../../shared/actions/tagging.ts';
+import type { AnyStep, StepResult } from '../../../../shared/engine/index.ts';
 import { StepFailedError } from '../../../../shared/errors/index.ts';
-import { clientToken, copySnapshotsToForensicAccount, createForensicVolumes, incidentTags } from '../../../../shared/steps/ec2/index.ts';
-import { aConfig, anIncident, awsError, aStepContext, INSTANCE_ID } from '../../helpers/factories.ts';
+import { snapshotVolumes } from '../../../../shared/playbooks/ec2-instance/evidence.ts';
+import { copySnapshotsToForensicAccount, createForensicVolumes, EBS_KMS_IAM_ACTIONS } from '../../../../shared/playbooks/ec2-instance/forensics.ts';
+import type { Ec2Options } from '../../../../shared/playbooks/ec2-instance/options.ts';
+import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
+import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
+import { anEc2Options, anIncident, anInstance, awsError, aStepContext, INSTANCE_ID, recordedBy, someClients } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
@@ -29,28 +35,52 @@ const FORENSIC_ACCOUNT = '999988887777';
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const SNAP_ROOT = 'snap-0aaaaaaaaaaaaaaa1';
 const SNAP_DATA = 'snap-0aaaaaaaaaaaaaaa2';
-
-const snapshotVolumesDone: StepOutcome = {
-  stage: 'evidence',
-  status: 'done',
-  summary: 'snapshots',
-  attempts: 1,
-  data: {
-    snapshots: [
-      { volumeId: 'vol-0aaaaaaaaaaaaaaa1', deviceName: '/dev/xvda', snapshotId: SNAP_ROOT },
-      { volumeId: 'vol-0aaaaaaaaaaaaaaa2', deviceName: '/dev/xvdb', snapshotId: SNAP_DATA },
-    ],
-  },
-};
-
-const withForensics = (forensics: NonNullable<Config['ec2']['forensics']>) => aConfig({ ec2: { onlineCapture: { enabled: false, waitSeconds: 0 }, malwareScan: false, forensics } });
-const existingInstanceConfig = withForensics({ instanceId: FORENSIC_ID });
-const launchConfig = withForensics({
-  launch: { amiId: 'ami-0123456789abcdef0', subnetId: 'subnet-0b0b0b0b0b0b0b0b0', instanceType: 'm5.large', securityGroupIds: ['sg-0c0c0c0c0c0c0c0c0'] },
+const suspect = anInstance({
+  volumes: [
+    { volumeId: 'vol-0aaaaaaaaaaaaaaa1', deviceName: '/dev/xvda', deleteOnTermination: true },
+    { volumeId: 'vol-0aaaaaaaaaaaaaaa2', deviceName: '/dev/xvdb', deleteOnTermination: false },
+  ],
 });
-const copyConfig = withForensics({ copy: { accountId: FORENSIC_ACCOUNT, kmsKeyArn: KEY_ARN } });
 
-const context = (config: Config) => aStepContext({ incident, config, outcomes: { snapshotVolumes: snapshotVolumesDone } });
+/** The outcome the engine records for a step's result (its data through DynamoDB's JSON round trip). */
+const outcomeOf = (step: AnyStep<Ec2>, result: StepResult<unknown>): StepOutcome => ({
+  stage: step.stage,
+  status: result.status,
+  summary: result.summary,
+  attempts: 1,
+  ...(result.data !== undefined ? { data: JSON.parse(JSON.stringify(result.data)) } : {}),
+});
+
+/**
+ * snapshotVolumes as it ran for this incident against mocked EC2: its outcome, to put in the
+ * outcomes the investigation steps read. `taken` is what CreateSnapshots answered.
+ */
+async function snapshotted(
+  taken = [
+    { SnapshotId: SNAP_ROOT, VolumeId: 'vol-0aaaaaaaaaaaaaaa1' },
+    { SnapshotId: SNAP_DATA, VolumeId: 'vol-0aaaaaaaaaaaaaaa2' },
+  ],
+  resource = suspect,
+): Promise<Record<string, StepOutcome>> {
+  // Its own client, so that neither its calls nor its answers mix with the step under test's.
+  const clients = someClients();
+  const ec2 = mockClient(clients.ec2);
+  ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+  ec2.on(CreateSnapshotsCommand).resolves({ Snapshots: taken });
+  const result = await snapshotVolumes.run(aStepContext({ incident, resource, clients }));
+  ec2.restore();
+  return { snapshotVolumes: outcomeOf(snapshotVolumes, result) };
+}
+
+const withForensics = (forensics: NonNullable<Ec2Options['forensics']>) => anEc2Options({ forensics });
+const existingInstanceOptions = withForensics({ instance_id: FORENSIC_ID });
+const launchOptions = withForensics({
+  launch: { ami_id: 'ami-0123456789abcdef0', subnet_id: 'subnet-0b0b0b0b0b0b0b0b0', instance_type: 'm5.large', security_group_ids: ['sg-0c0c0c0c0c0c0c0c0'] },
+});
+const copyOptions = withForensics({ copy: { account_id: FORENSIC_ACCOUNT, kms_key_arn: KEY_ARN } });
+
+/** A context for an investigation step of this incident, after snapshotVolumes took both snapshots. */
+const context = async (options: Ec2Options) => aStepContext({ incident, resource: suspect, options, outcomes: await snapshotted() });
 
 const forensicInstance = (overrides: Partial<Instance> = {}): Instance => ({
   InstanceId: FORENSIC_ID,
@@ -102,7 +132,7 @@ describe('Step: createForensicVolumes', () => {
       .resolves({ VolumeId: 'vol-0ccccccccccccccc2', State: 'creating', AvailabilityZone: FORENSIC_AZ });
 
     // Act
-    const result = await createForensicVolumes.run(context(existingInstanceConfig));
+    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(DescribeSnapshotsCommand)[0]!.args[0].input).toEqual({ SnapshotIds: [SNAP_ROOT, SNAP_DATA] });
@@ -159,7 +189,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(AttachVolumeCommand).resolves({ State: 'attaching' });
 
     // Act
-    const result = await createForensicVolumes.run(context(existingInstanceConfig));
+    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CreateVolumeCommand)).toHaveLength(0);
@@ -186,7 +216,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'pending', '42%'));
 
     // Act
-    const result = await createForensicVolumes.run(context(launchConfig));
+    const result = await createForensicVolumes.run(await context(launchOptions));
 
     // Assess
     expect(result).toEqual({ status: 'pending', retryAfterSeconds: 60, summary: `waiting for the snapshots to complete: ${SNAP_DATA} (42%)` });
@@ -198,7 +228,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'error'));
 
     // Act
-    const run = createForensicVolumes.run(context(existingInstanceConfig));
+    const run = createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(StepFailedError);
@@ -215,7 +245,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(CreateVolumeCommand).callsFake((input: { SnapshotId: string }) => ({ VolumeId: `vol-for-${input.SnapshotId}`, State: 'available', AvailabilityZone: 'us-east-1c' }));
 
     // Act
-    const result = await createForensicVolumes.run(context(launchConfig));
+    const result = await createForensicVolumes.run(await context(launchOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]!.args[0].input).toEqual({
@@ -257,7 +287,7 @@ describe('Step: createForensicVolumes', () => {
     });
 
     // Act
-    const result = await createForensicVolumes.run(context(launchConfig));
+    const result = await createForensicVolumes.run(await context(launchOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
@@ -279,7 +309,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(AttachVolumeCommand).rejects(awsError('VolumeInUse', { message: 'vol-0ccccccccccccccc1 is already attached to an instance' }));
 
     // Act
-    const result = await createForensicVolumes.run(context(existingInstanceConfig));
+    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     expect(result.status).toBe('pending');
@@ -289,17 +319,17 @@ describe('Step: createForensicVolumes', () => {
   it.each([
     ['does not exist', () => ec2Mock.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.NotFound'))],
     ['is terminated', () => ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [forensicInstance({ State: { Name: 'terminated', Code: 48 } })] }] })],
-  ])('tells the deployer to fix forensics.instanceId when that instance %s', async (_, prepareInstance) => {
+  ])('tells the deployer to fix forensics.instance_id when that instance %s', async (_, prepareInstance) => {
     // Prepare
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
     prepareInstance();
 
     // Act
-    const run = createForensicVolumes.run(context(existingInstanceConfig));
+    const run = createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ name: 'StepFailedError', code: 'ForensicInstanceNotFound', retryable: false });
-    await expect(run).rejects.toThrow(/fix forensics\.instanceId/);
+    await expect(run).rejects.toThrow(/fix forensics\.instance_id/);
     expect(ec2Mock.commandCalls(CreateVolumeCommand)).toHaveLength(0);
   });
 
@@ -308,7 +338,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
 
     // Act
-    const run = createForensicVolumes.run(context(withForensics({ instanceId: INSTANCE_ID })));
+    const run = createForensicVolumes.run(await context(withForensics({ instance_id: INSTANCE_ID })));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'ForensicInstanceIsTheSuspect', retryable: false });
@@ -328,7 +358,7 @@ describe('Step: createForensicVolumes', () => {
     });
 
     // Act
-    const result = await createForensicVolumes.run(context(existingInstanceConfig));
+    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(AttachVolumeCommand)).toHaveLength(0);
@@ -350,7 +380,7 @@ describe('Step: createForensicVolumes', () => {
     });
 
     // Act
-    const run = createForensicVolumes.run(context(existingInstanceConfig));
+    const run = createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'VolumeFailed', retryable: false });
@@ -363,7 +393,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).rejects(awsError('InvalidSnapshot.NotFound', { message: `The snapshot '${SNAP_DATA}' does not exist.` }));
 
     // Act
-    const run = createForensicVolumes.run(context(existingInstanceConfig));
+    const run = createForensicVolumes.run(await context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'SnapshotNotFound', retryable: false });
@@ -376,7 +406,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [forensicInstance({ State: { Name: 'terminated', Code: 48 } })] });
 
     // Act
-    const run = createForensicVolumes.run(context(launchConfig));
+    const run = createForensicVolumes.run(await context(launchOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'ForensicInstanceTerminated', retryable: false });
@@ -385,17 +415,20 @@ describe('Step: createForensicVolumes', () => {
 
   it('is skipped when no forensic instance is configured', async () => {
     // Act
-    const result = await createForensicVolumes.run(context(copyConfig));
+    const result = await createForensicVolumes.run(await context(copyOptions));
 
     // Assess
     expect(result.status).toBe('skipped');
-    expect(result.summary).toContain('forensics.instanceId or forensics.launch');
+    expect(result.summary).toContain('forensics.instance_id or forensics.launch');
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 
   it('is skipped when snapshotVolumes recorded no snapshot', async () => {
+    // Prepare
+    const outcomes = await snapshotted([], anInstance({ volumes: [] }));
+
     // Act
-    const result = await createForensicVolumes.run(aStepContext({ config: existingInstanceConfig, outcomes: { snapshotVolumes: { ...snapshotVolumesDone, status: 'skipped', data: undefined } } }));
+    const result = await createForensicVolumes.run(aStepContext({ incident, options: existingInstanceOptions, outcomes }));
 
     // Assess
     expect(result.status).toBe('skipped');
@@ -433,7 +466,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(CopySnapshotCommand, { SourceSnapshotId: SNAP_DATA }).resolves({ SnapshotId: 'snap-0ddddddddddddddd2' });
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(context(copyConfig));
+    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(DescribeSnapshotsCommand, { OwnerIds: ['self'] })[0]!.args[0].input).toEqual({
@@ -488,7 +521,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(ModifySnapshotAttributeCommand).resolves({});
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(context(copyConfig));
+    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CopySnapshotCommand)).toHaveLength(0);
@@ -515,7 +548,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(CopySnapshotCommand).resolves({ SnapshotId: 'snap-0ddddddddddddddd1' });
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(context(copyConfig));
+    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotId)).toEqual([SNAP_ROOT]);
@@ -536,7 +569,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(ModifySnapshotAttributeCommand).resolves({});
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(context(copyConfig));
+    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotId)).toEqual([SNAP_DATA]);
@@ -545,8 +578,11 @@ describe('Step: copySnapshotsToForensicAccount', () => {
   });
 
   it('is skipped when snapshotVolumes recorded no snapshot', async () => {
+    // Prepare
+    const outcomes = await snapshotted([]);
+
     // Act
-    const result = await copySnapshotsToForensicAccount.run(aStepContext({ config: copyConfig, outcomes: { snapshotVolumes: { ...snapshotVolumesDone, data: { snapshots: [] } } } }));
+    const result = await copySnapshotsToForensicAccount.run(aStepContext({ incident, options: copyOptions, outcomes }));
 
     // Assess
     expect(result.status).toBe('skipped');
@@ -555,7 +591,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
 
   it('is skipped when no forensic account is configured', async () => {
     // Act
-    const result = await copySnapshotsToForensicAccount.run(context(existingInstanceConfig));
+    const result = await copySnapshotsToForensicAccount.run(await context(existingInstanceOptions));
 
     // Assess
     expect(result.status).toBe('skipped');

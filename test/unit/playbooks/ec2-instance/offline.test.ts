@@ -2,7 +2,7 @@ import { DescribeInstancesCommand, EC2Client, ModifyInstanceAttributeCommand, St
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StepContext, StepResult } from '../../../../shared/engine/index.ts';
-import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/index.ts';
+import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
 import { stopForOfflineInvestigation } from '../../../../shared/playbooks/ec2-instance/offline.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
 import { aStepContext, awsError, FIXED_NOW, INSTANCE_ID } from '../../helpers/factories.ts';
