@@ -55,7 +55,7 @@ export async function instanceProfilesOfRole(iam: IAMClient, roleName: string): 
 }
 
 /** The name of an instance profile from its ARN (`…:instance-profile/<path>/<name>`). */
-export const instanceProfileName = (instanceProfileArn: string): string => instanceProfileArn.split('/').pop() ?? instanceProfileArn;
+export const instanceProfileName = (instanceProfileArn: string): string => instanceProfileArn.slice(instanceProfileArn.lastIndexOf('/') + 1);
 
 /**
  * The pending or running instances (but `except`) whose instance profile carries `roleName`,

@@ -80,7 +80,7 @@ export const releaseNameOf = <T extends PlaybookTypes>(entry: ReleaseEntry<T>): 
 /**
  * Checks a playbook's structure once, when it is defined: step and release names are
  * unique, every step a step requires or comes after belongs to the playbook and runs in
- * its stage or an earlier one, every release entry that is a step has an undo, and every
+ * an earlier stage or before it in its own, every release entry that is a step has an undo, and every
  * undo is in the release order. Throws with every problem at once.
  */
 export function definePlaybook<T extends PlaybookTypes>(playbook: Playbook<T>): Playbook<T> {
@@ -93,6 +93,8 @@ export function definePlaybook<T extends PlaybookTypes>(playbook: Playbook<T>): 
     for (const other of [...step.requires, ...step.after]) {
       if (!playbook.steps.includes(other)) problems.push(`${step.name} waits for ${other.name}, which is not a step of ${playbook.name}`);
       else if (stageIndex(other) > stageIndex(step)) problems.push(`${step.name} (${step.stage}) waits for ${other.name} of the later stage ${other.stage}`);
+      // Steps of a stage start in order: one waiting for a step listed after it would wait for ever.
+      else if (other.stage === step.stage && playbook.steps.indexOf(other) > playbook.steps.indexOf(step)) problems.push(`${step.name} waits for ${other.name}, listed after it in the same stage`);
     }
   }
   if (!playbook.steps.includes(playbook.isolationStep)) problems.push(`the isolation step ${playbook.isolationStep.name} is not a step of ${playbook.name}`);

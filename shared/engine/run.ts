@@ -73,6 +73,18 @@ export async function runPlaybook<T extends PlaybookTypes>(
   /** A finding archived or re-published after containment never undoes it. */
   const notActing = (record: IncidentRecord | undefined, reason: string, steps: Record<string, StepOutcome>) =>
     finish(record?.status === 'contained' ? 'contained' : 'skipped', `no action: ${reason}`, steps);
+  // A released incident stays released: GuardDuty keeps re-publishing an active finding (and
+  // publishes it archived or updated), and re-containing what a responder deliberately
+  // released would undo their decision.
+  const stillReleased = async (record: IncidentRecord, gates: GateResult[]) => {
+    const r = record.release;
+    await open([...gates, { gate: 'not-released', passed: false, reason: 'the incident was released' }]);
+    return finish(
+      'released',
+      `released by ${r?.releasedBy ?? 'a responder'} at ${r?.releasedAt ?? '?'}; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
+      record.steps,
+    );
+  };
 
   if (incident.accountId !== config.accountId) {
     const reason = `the finding is for account ${incident.accountId}; this deployment acts only in account ${config.accountId} (deploy Firebreak in that account)`;
@@ -84,6 +96,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   const findingGates = evaluateFindingGates(config, incident);
   if (findingGates.some((g) => !g.passed)) {
     const { record } = await ledger.load(incident.incidentId, incident.accountId);
+    if (record?.status === 'released') return stillReleased(record, findingGates);
     await open(findingGates);
     return notActing(record, failedReasons(findingGates), record?.steps ?? {});
   }
@@ -98,17 +111,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   ]);
   const previous: Record<string, StepOutcome> = loaded.record?.steps ?? {};
 
-  // A released incident stays released: GuardDuty keeps re-publishing an active finding,
-  // and re-containing what a responder deliberately released would undo their decision.
-  if (loaded.record?.status === 'released') {
-    const r = loaded.record.release;
-    await open([...findingGates, { gate: 'not-released', passed: false, reason: 'the incident was released' }]);
-    return finish(
-      'released',
-      `released by ${r?.releasedBy ?? 'a responder'} at ${r?.releasedAt ?? '?'}; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
-      previous,
-    );
-  }
+  if (loaded.record?.status === 'released') return stillReleased(loaded.record, findingGates);
 
   if (!described.ok) {
     const c = classifyError(described.error);

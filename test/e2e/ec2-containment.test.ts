@@ -3,7 +3,9 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ISOLATION_GROUP_NAME } from '../../shared/steps/ec2/index.ts';
+import { ISOLATION_GROUP_NAME } from '../../shared/actions/vpc-isolation.ts';
+import { isolateNetworkInterfaces } from '../../shared/playbooks/ec2-instance/isolation.ts';
+import { deregisterFromTargetGroups } from '../../shared/playbooks/ec2-instance/membership.ts';
 import { manualFinding } from '../../scripts/lib/findings.ts';
 import {
   addressOf,
@@ -22,6 +24,7 @@ import {
   snapshotsOf,
   targetIds,
   world,
+  recorded,
 } from './support.ts';
 
 const main = pipeline('firebreak');
@@ -101,10 +104,10 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
     expect(record!.steps.startMalwareScan).toMatchObject({ status: 'failed', error: { unsupported: true } });
 
     // Assess: the "before" needed for release is in the ledger
-    const interfaces = record!.steps.isolateNetworkInterfaces!.data!.interfaces as Array<{ groupsBefore: string[] }>;
+    const { interfaces } = recorded(record!, isolateNetworkInterfaces);
     expect(interfaces.every((i) => i.groupsBefore.includes(scenario.webAppSecurityGroupId))).toBe(true);
     expect(record!.steps.detachFromAutoScalingGroup!.data).toMatchObject({ autoScalingGroupName: scenario.asgName });
-    expect((record!.steps.deregisterFromTargetGroups!.data!.registrations as unknown[]).length).toBe(2);
+    expect(recorded(record!, deregisterFromTargetGroups).registrations).toHaveLength(2);
   });
 
   it('changes nothing when the same finding arrives again (redelivery, or re-published with a higher count)', async () => {
@@ -127,7 +130,7 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
     expect(after!.incidentId).toBe(before!.incidentId);
     // Exactly the two new deliveries: `before` already counts the follow-up the first one scheduled.
     expect(after!.deliveries).toBe(before!.deliveries + 2);
-    expect(after!.findingCount).toBe(5);
+    expect(after!.incident.count).toBe(5);
     expect(after!.status).toBe('contained');
     for (const [name, outcome] of Object.entries(before!.steps)) {
       if (outcome.status === 'done') expect(after!.steps[name]).toEqual(outcome);

@@ -6,6 +6,8 @@ import { CreateKeyPairCommand, DescribeIamInstanceProfileAssociationsCommand, De
 import { GetRolePolicyCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import type { IncidentRecord } from '../../shared/ledger/index.ts';
+import { revokeInstanceRoleSessions } from '../../shared/playbooks/ec2-instance/credentials.ts';
+import { recordKeyPair } from '../../shared/playbooks/ec2-instance/keypair.ts';
 import {
   addressOf,
   asgState,
@@ -24,6 +26,7 @@ import {
   snapshotsOf,
   targetIds,
   world,
+  recorded,
 } from './support.ts';
 
 const main = pipeline('firebreak');
@@ -135,8 +138,9 @@ describe('Playbook: compromised EC2 instance — the instance role\'s credential
     expect(policies.PolicyNames).toEqual([]);
     const step = record.steps.revokeInstanceRoleSessions!;
     expect(step.status).toBe('skipped');
-    expect(step.data!.sharedWith).toEqual([scenario.instanceIds[1]]);
-    expect(String(step.data!.recommendation)).toMatch(/aws:userid/);
+    const revocation = recorded(record, revokeInstanceRoleSessions);
+    expect(revocation.sharedWith).toEqual([scenario.instanceIds[1]]);
+    expect(String(revocation.recommendation)).toMatch(/aws:userid/);
     // The other instance keeps its profile and credentials.
     expect(await associationsOf(scenario.instanceIds[1])).toHaveLength(1);
   });
@@ -155,7 +159,7 @@ describe('Playbook: compromised EC2 instance — the launch key pair', () => {
     // Assess
     expect(record.steps.recordKeyPair).toMatchObject({ status: 'done', data: { keyName, fingerprint: created.KeyFingerprint, stillInEc2: true } });
     // The other instance, and the replacement the Auto Scaling group launched from the same template
-    const others = record.steps.recordKeyPair!.data!.otherInstances as string[];
+    const others = recorded(record, recordKeyPair).otherInstances ?? [];
     expect(others).toContain(scenario.instanceIds[1]);
     expect(others).not.toContain(scenario.victim.instanceId);
     expect(new Set(others)).toEqual(new Set((await asgState(scenario.asgName)).members));

@@ -13,7 +13,10 @@ import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balan
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
+import { parseRecorded, type Step } from '../../shared/engine/index.ts';
 import { incidentIdFor } from '../../shared/findings/index.ts';
+import type { IncidentRecord } from '../../shared/ledger/index.ts';
+import type { Ec2 } from '../../shared/playbooks/ec2-instance/index.ts';
 import { drain } from '../../scripts/lib/drain.ts';
 import { loadFixture, retargetInstanceFinding, type FindingEvent } from '../../scripts/lib/findings.ts';
 import { buildWebAppScenario, type WebAppScenario, type WebAppScenarioOptions } from '../../scripts/lib/scenario.ts';
@@ -131,3 +134,6 @@ export async function queueCounts(queueName: string) {
   );
   return { url: QueueUrl!, visible: Number(out.Attributes!.ApproximateNumberOfMessages), inFlight: Number(out.Attributes!.ApproximateNumberOfMessagesNotVisible) };
 }
+
+/** What a step recorded for an incident, read through the step's own schema (as release reads it). */
+export const recorded = <D>(record: IncidentRecord, step: Step<Ec2, D>): D => parseRecorded(step, record.steps[step.name]?.data);

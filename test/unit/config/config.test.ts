@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../shared/config/index.ts';
+import { loadConfig, loadOptions } from '../../../shared/config/index.ts';
 import { ConfigurationError } from '../../../shared/errors/index.ts';
+import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
 import { validEnv } from '../helpers/factories.ts';
 
-const configurationErrorOf = (env: Record<string, string | undefined>): ConfigurationError => {
+const configurationErrorOf = (load: () => unknown): ConfigurationError => {
   try {
-    loadConfig(env);
+    load();
   } catch (error) {
     if (error instanceof ConfigurationError) return error;
     throw error;
@@ -13,9 +14,28 @@ const configurationErrorOf = (env: Record<string, string | undefined>): Configur
   throw new Error('expected a ConfigurationError');
 };
 
+/** EC2 options as Terraform's jsonencode writes them: every attribute, unset ones as null. */
+const TERRAFORM_EC2_OPTIONS = {
+  forensics: { instance_id: 'i-0abcdef1234567890', launch: null, copy: null },
+  online_capture: { enabled: false, memory_capture_command: null, wait_seconds: 10 },
+  malware_scan: null,
+  isolation_instance_profile_arn: null,
+  create_isolation_profile: false,
+  release_pass_role_arns: [],
+};
+
 describe('Function: loadConfig', () => {
   it('reads a complete environment', () => {
     // Prepare
+    const options = {
+      forensics: {
+        launch: { ami_id: 'ami-0abcdef1234567890', subnet_id: 'subnet-0abcdef1234567890', instance_type: 'c6i.large' },
+        copy: { account_id: '999988887777', kms_key_arn: 'arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+      },
+      online_capture: { enabled: true, memory_capture_command: '/opt/forensics/capture-memory.sh', wait_seconds: 5 },
+      malware_scan: false,
+      isolation_instance_profile_arn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation',
+    };
     const env = validEnv({
       FIREBREAK_MODE: 'full',
       AWS_REGION: 'eu-west-1',
@@ -27,15 +47,7 @@ describe('Function: loadConfig', () => {
       FIREBREAK_EXEMPT_TAG: 'security:exempt',
       FIREBREAK_BLAST_RADIUS_LIMIT: '3',
       FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS: '600',
-      FIREBREAK_EC2_OPTIONS: JSON.stringify({
-        forensics: {
-          launch: { amiId: 'ami-0abcdef1234567890', subnetId: 'subnet-0abcdef1234567890', instanceType: 'c6i.large' },
-          copy: { accountId: '999988887777', kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
-        },
-        onlineCapture: { enabled: true, memoryCaptureCommand: '/opt/forensics/capture-memory.sh', waitSeconds: 5 },
-        malwareScan: false,
-        isolationInstanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation',
-      }),
+      FIREBREAK_OPTIONS: JSON.stringify(options),
       FIREBREAK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance',
       FIREBREAK_FOLLOW_UP_SECONDS: '120',
       FIREBREAK_MAX_FOLLOW_UPS: '10',
@@ -59,49 +71,40 @@ describe('Function: loadConfig', () => {
       protectedResources: ['i-0bastion*'],
       exemptTagKey: 'security:exempt',
       blastRadius: { limit: 3, windowSeconds: 600 },
-      ec2: {
-        forensics: {
-          launch: { amiId: 'ami-0abcdef1234567890', subnetId: 'subnet-0abcdef1234567890', instanceType: 'c6i.large', securityGroupIds: [] },
-          copy: { accountId: '999988887777', kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
-        },
-        onlineCapture: { enabled: true, memoryCaptureCommand: '/opt/forensics/capture-memory.sh', waitSeconds: 5 },
-        malwareScan: false,
-        isolationInstanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation',
-      },
+      options,
       followUp: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance', delaySeconds: 120, maxAttempts: 10 },
     });
   });
 
-  it('reads the EC2 options as Terraform writes them, unset attributes as null', () => {
+  it("keeps the playbook's options as Terraform wrote them, unset (null) attributes removed at every depth, without validating them", () => {
     // Prepare
-    const env = validEnv({
-      FIREBREAK_EC2_OPTIONS: JSON.stringify({
-        forensics: { instanceId: 'i-0abcdef1234567890', launch: null, copy: null },
-        onlineCapture: { enabled: false, memoryCaptureCommand: null, waitSeconds: 10 },
-        isolationInstanceProfileArn: null,
-      }),
-    });
+    const env = validEnv({ FIREBREAK_OPTIONS: JSON.stringify({ ...TERRAFORM_EC2_OPTIONS, anything: { the_playbook: 'decides', unset: null } }) });
 
     // Act
     const config = loadConfig(env);
 
     // Assess
-    expect(config.ec2).toEqual({ forensics: { instanceId: 'i-0abcdef1234567890' }, onlineCapture: { enabled: false, waitSeconds: 10 }, malwareScan: true });
+    expect(config.options).toEqual({
+      forensics: { instance_id: 'i-0abcdef1234567890' },
+      online_capture: { enabled: false, wait_seconds: 10 },
+      create_isolation_profile: false,
+      release_pass_role_arns: [],
+      anything: { the_playbook: 'decides' },
+    });
+    expect(config).not.toHaveProperty('ec2');
   });
 
-  it('refuses EC2 options that are not JSON, unknown, or contradictory, naming each problem', () => {
-    // Prepare
-    const bad = [
-      ['not json', 'FIREBREAK_EC2_OPTIONS must be a JSON object'],
-      [JSON.stringify({ forensic: {} }), 'FIREBREAK_EC2_OPTIONS'],
-      [JSON.stringify({ forensics: { instanceId: 'i-0abcdef1234567890', launch: { amiId: 'ami-0abcdef1234567890', subnetId: 'subnet-0abcdef1234567890' } } }), 'give instanceId or launch, not both'],
-      [JSON.stringify({ forensics: { copy: { accountId: '12', kmsKeyArn: 'x' } } }), 'forensics.copy.accountId must be a 12-digit account id'],
-    ] as const;
+  it.each([
+    ['not JSON', 'not json'],
+    ['a JSON list', '[{"malware_scan":false}]'],
+    ['a JSON string', '"malware_scan=false"'],
+    ['JSON null', 'null'],
+  ])('refuses FIREBREAK_OPTIONS that is %s', (_what, raw) => {
+    // Act
+    const error = configurationErrorOf(() => loadConfig(validEnv({ FIREBREAK_OPTIONS: raw })));
 
-    for (const [raw, message] of bad) {
-      // Act / Assess
-      expect(() => loadConfig(validEnv({ FIREBREAK_EC2_OPTIONS: raw }))).toThrow(message);
-    }
+    // Assess
+    expect(error.issues).toEqual(['FIREBREAK_OPTIONS: FIREBREAK_OPTIONS must be a JSON object']);
   });
 
   it('applies defaults for every optional variable', () => {
@@ -121,7 +124,7 @@ describe('Function: loadConfig', () => {
       protectedResources: [],
       exemptTagKey: 'firebreak:exempt',
       blastRadius: { limit: 10, windowSeconds: 3600 },
-      ec2: { onlineCapture: { enabled: false, waitSeconds: 10 }, malwareScan: true },
+      options: {},
       followUp: { delaySeconds: 300, maxAttempts: 72 },
     });
     expect(config.followUp.queueUrl).toBeUndefined();
@@ -146,13 +149,17 @@ describe('Function: loadConfig', () => {
     ['FIREBREAK_BLAST_RADIUS_LIMIT', '0'],
     ['FIREBREAK_BLAST_RADIUS_LIMIT', '2.5'],
     ['FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS', '59'],
+    ['FIREBREAK_OPTIONS', '[]'],
+    ['FIREBREAK_FOLLOW_UP_SECONDS', '901'],
+    ['FIREBREAK_MAX_FOLLOW_UPS', '0'],
+    ['FIREBREAK_QUEUE_URL', 'not a url'],
     ['AWS_REGION', ''],
   ])('names %s when it is %j', (variable, value) => {
     // Prepare
     const env = validEnv({ [variable]: value });
 
     // Act
-    const error = configurationErrorOf(env);
+    const error = configurationErrorOf(() => loadConfig(env));
 
     // Assess
     expect(error.issues).toHaveLength(1);
@@ -164,7 +171,7 @@ describe('Function: loadConfig', () => {
 
   it('says how to fix a bad mode', () => {
     // Act
-    const error = configurationErrorOf(validEnv({ FIREBREAK_MODE: 'contained' }));
+    const error = configurationErrorOf(() => loadConfig(validEnv({ FIREBREAK_MODE: 'contained' })));
 
     // Assess
     expect(error.issues).toEqual(['FIREBREAK_MODE: FIREBREAK_MODE must be one of observe | contain | full']);
@@ -172,7 +179,7 @@ describe('Function: loadConfig', () => {
 
   it('says how to write a JSON list', () => {
     // Act
-    const error = configurationErrorOf(validEnv({ FIREBREAK_FINDING_TYPES_DENY: 'Recon:*' }));
+    const error = configurationErrorOf(() => loadConfig(validEnv({ FIREBREAK_FINDING_TYPES_DENY: 'Recon:*' })));
 
     // Assess
     expect(error.issues).toEqual(['FIREBREAK_FINDING_TYPES_DENY: FIREBREAK_FINDING_TYPES_DENY must be a JSON array of strings, e.g. ["a","b"]']);
@@ -180,7 +187,7 @@ describe('Function: loadConfig', () => {
 
   it('lists every problem at once', () => {
     // Act
-    const error = configurationErrorOf({ FIREBREAK_MODE: 'nope' });
+    const error = configurationErrorOf(() => loadConfig({ FIREBREAK_MODE: 'nope' }));
 
     // Assess
     expect(error.issues.map((i) => i.split(':')[0])).toEqual([
@@ -222,5 +229,98 @@ describe('Function: loadConfig (empty values)', () => {
 
     // Assess
     expect(act).toThrow(/FIREBREAK_LEDGER_TABLE is required/);
+  });
+});
+
+describe('Function: loadOptions (with the EC2 playbook schema)', () => {
+  it('applies the defaults to empty options', () => {
+    // Act
+    const options = loadOptions(Ec2OptionsSchema, loadConfig(validEnv()).options);
+
+    // Assess
+    expect(options).toEqual({
+      online_capture: { enabled: false, wait_seconds: 10 },
+      malware_scan: true,
+      create_isolation_profile: false,
+      release_pass_role_arns: [],
+    });
+  });
+
+  it('reads the options Terraform writes, a null attribute meaning the same as an absent one', () => {
+    // Prepare
+    const config = loadConfig(validEnv({ FIREBREAK_OPTIONS: JSON.stringify(TERRAFORM_EC2_OPTIONS) }));
+
+    // Act
+    const options = loadOptions(Ec2OptionsSchema, config.options);
+
+    // Assess
+    expect(options).toEqual({
+      forensics: { instance_id: 'i-0abcdef1234567890' },
+      online_capture: { enabled: false, wait_seconds: 10 },
+      malware_scan: true,
+      create_isolation_profile: false,
+      release_pass_role_arns: [],
+    });
+  });
+
+  it('fills the defaults inside a block that is given', () => {
+    // Act
+    const options = loadOptions(Ec2OptionsSchema, {
+      forensics: { launch: { ami_id: 'ami-0abcdef1234567890', subnet_id: 'subnet-0abcdef1234567890' } },
+      online_capture: { enabled: true },
+    });
+
+    // Assess
+    expect(options.forensics?.launch).toEqual({ ami_id: 'ami-0abcdef1234567890', subnet_id: 'subnet-0abcdef1234567890', instance_type: 'm5.large', security_group_ids: [] });
+    expect(options.online_capture).toEqual({ enabled: true, wait_seconds: 10 });
+  });
+
+  it.each([
+    ['a wait longer than 30 s', { online_capture: { wait_seconds: 31 } }, 'FIREBREAK_OPTIONS.online_capture.wait_seconds: Too big: expected number to be <=30'],
+    ['a wait that is a string', { online_capture: { wait_seconds: '10' } }, 'FIREBREAK_OPTIONS.online_capture.wait_seconds: Invalid input: expected number, received string'],
+    ['an AMI id that is not one', { forensics: { launch: { ami_id: 'ubuntu', subnet_id: 'subnet-0abcdef1234567890' } } }, 'FIREBREAK_OPTIONS.forensics.launch.ami_id: forensics.launch.ami_id must be an AMI id (ami-…)'],
+    ['a forensic instance that is not an instance id', { forensics: { instance_id: 'forensics-box' } }, 'FIREBREAK_OPTIONS.forensics.instance_id: forensics.instance_id must be an instance id (i-…)'],
+    ['malware_scan as a string', { malware_scan: 'yes' }, 'FIREBREAK_OPTIONS.malware_scan: Invalid input: expected boolean, received string'],
+    [
+      'a pass-role pattern that is not a role ARN',
+      { release_pass_role_arns: ['arn:aws:iam::111122223333:role/app-*', 'app-*'] },
+      'FIREBREAK_OPTIONS.release_pass_role_arns.1: release_pass_role_arns must be role ARNs or ARN patterns, e.g. arn:aws:iam::123456789012:role/app-*',
+    ],
+    ['an unknown key', { forensic: {} }, 'FIREBREAK_OPTIONS: Unrecognized key: "forensic"'],
+    ['the camelCase key of earlier versions', { malwareScan: false }, 'FIREBREAK_OPTIONS: Unrecognized key: "malwareScan"'],
+    ['an unknown key inside a block', { online_capture: { enabled: true, waitSeconds: 5 } }, 'FIREBREAK_OPTIONS.online_capture: Unrecognized key: "waitSeconds"'],
+    [
+      'both an existing forensic instance and one to launch',
+      { forensics: { instance_id: 'i-0abcdef1234567890', launch: { ami_id: 'ami-0abcdef1234567890', subnet_id: 'subnet-0abcdef1234567890' } } },
+      'FIREBREAK_OPTIONS.forensics: forensics: set instance_id (an existing forensic instance) or launch (one per incident), not both',
+    ],
+    [
+      'both an isolation profile and one to create',
+      { create_isolation_profile: true, isolation_instance_profile_arn: 'arn:aws:iam::111122223333:instance-profile/firebreak-isolation' },
+      'FIREBREAK_OPTIONS: set isolation_instance_profile_arn (your own profile) or create_isolation_profile = true, not both',
+    ],
+  ])('names the path of %s', (_what, raw, issue) => {
+    // Act
+    const error = configurationErrorOf(() => loadOptions(Ec2OptionsSchema, raw));
+
+    // Assess
+    expect(error.issues).toEqual([issue]);
+    expect(error.message).toBe(`Invalid Firebreak configuration: ${issue}`);
+    expect(error.retryable).toBe(false);
+  });
+
+  it('lists every problem at once', () => {
+    // Act
+    const error = configurationErrorOf(() =>
+      loadOptions(Ec2OptionsSchema, { forensics: { copy: { account_id: '12', kms_key_arn: 'alias/forensics' } }, malware_scan: 'no', online_capture: { wait_seconds: -1 } }),
+    );
+
+    // Assess
+    expect(error.issues.map((i) => i.split(':')[0])).toEqual([
+      'FIREBREAK_OPTIONS.forensics.copy.account_id',
+      'FIREBREAK_OPTIONS.forensics.copy.kms_key_arn',
+      'FIREBREAK_OPTIONS.online_capture.wait_seconds',
+      'FIREBREAK_OPTIONS.malware_scan',
+    ]);
   });
 });

@@ -1,10 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import type { ClientFactory } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
-import { iamActionsOf, runPlaybook, type Playbook, type StepDefinition, type StepResult } from '../../../shared/engine/index.ts';
-import { ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError } from '../../../shared/errors/index.ts';
+import { definePlaybook, defineStep, runPlaybook, type AnyStep, type EngineDeps, type Playbook, type StepContext, type StepResult } from '../../../shared/engine/index.ts';
+import { ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../../../shared/errors/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
 import type { Incident } from '../../../shared/findings/index.ts';
+import type { StepOutcome } from '../../../shared/vocabulary/index.ts';
 import {
   aConfig,
   anIncident,
@@ -15,6 +17,7 @@ import {
   FIXED_NOW,
   INSTANCE_ID,
   motoNotImplemented,
+  RESPONDER,
   silentLogger,
   someClients,
 } from '../helpers/factories.ts';
@@ -22,52 +25,77 @@ import {
 interface FakeResource {
   id: string;
   tags: Record<string, string>;
+  owner?: string;
 }
 
-/** A playbook whose steps log when they start and finish, and behave as each test says. */
+const FakeCaptureSchema = z.object({ id: z.string(), before: z.string() });
+
+/** The types of the fake playbook: its steps are typed by them, as the EC2 steps are by `Ec2`. */
+interface Fake {
+  resource: FakeResource;
+  capture: z.infer<typeof FakeCaptureSchema>;
+  options: { label: string };
+}
+
+const step = defineStep<Fake>();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Behaviour = (ctx: StepContext<Fake, any>) => Promise<StepResult<any>>;
+type BaseSteps = Record<'isolate' | 'protect' | 'snapshot' | 'screenshot', AnyStep<Fake>>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A playbook of two containment and two evidence steps that log when they start and
+ * finish and behave as each test says; `extraSteps` may require or come after them.
+ */
 function fakePlaybook(
-  behaviour: Record<string, () => Promise<StepResult>> = {},
-  options: { describe?: () => Promise<FakeResource>; extraSteps?: StepDefinition<FakeResource>[] } = {},
+  behaviour: Record<string, Behaviour> = {},
+  options: { describe?: () => Promise<FakeResource>; extraSteps?: (base: BaseSteps) => AnyStep<Fake>[] } = {},
 ) {
   const events: string[] = [];
-  const step = (name: string, stage: 'contain' | 'evidence'): StepDefinition<FakeResource> => ({
-    name,
-    stage,
-    description: `Do ${name}`,
-    iamActions: [`ec2:${name}`],
-    run: vi.fn(async () => {
-      events.push(`start:${name}`);
-      // Let the other steps of the stage start before this one finishes.
-      await new Promise((r) => setTimeout(r, 5));
-      try {
-        return await (behaviour[name]?.() ?? Promise.resolve({ status: 'done' as const, summary: `${name} done` }));
-      } finally {
-        events.push(`end:${name}`);
-      }
-    }),
-  });
-  const steps = [step('isolate', 'contain'), step('protect', 'contain'), step('snapshot', 'evidence'), step('screenshot', 'evidence'), ...(options.extraSteps ?? [])];
-  const describeResource = vi.fn(options.describe ?? (async () => ({ id: INSTANCE_ID, tags: {} })));
-  const playbook: Playbook<FakeResource> = {
+  const make = (name: string, stage: 'contain' | 'evidence') =>
+    step({
+      name,
+      stage,
+      description: `Do ${name}`,
+      iamActions: [`ec2:${name}`],
+      run: vi.fn(async (ctx: StepContext<Fake, undefined>) => {
+        events.push(`start:${name}`);
+        // Let the other steps of the stage start before this one finishes.
+        await sleep(5);
+        try {
+          return await (behaviour[name]?.(ctx) ?? Promise.resolve({ status: 'done' as const, summary: `${name} done` }));
+        } finally {
+          events.push(`end:${name}`);
+        }
+      }),
+    });
+  const base: BaseSteps = { isolate: make('isolate', 'contain'), protect: make('protect', 'contain'), snapshot: make('snapshot', 'evidence'), screenshot: make('screenshot', 'evidence') };
+  const steps = [...Object.values(base), ...(options.extraSteps?.(base) ?? [])];
+  const describeResource = vi.fn<Playbook<Fake>['describe']>(options.describe ?? (async () => ({ id: INSTANCE_ID, tags: {} })));
+  const playbook = definePlaybook<Fake>({
     name: 'ec2-instance',
+    options: z.object({ label: z.string() }),
     describe: describeResource,
-    capture: (r) => ({ id: r.id, before: 'state' }),
+    capture: { schema: FakeCaptureSchema, of: (r) => ({ id: r.id, before: 'state' }) },
     tags: (r) => r.tags,
     identifiers: (_i, r) => [r.id],
-    principals: () => [],
+    principals: (_i, r) => (r.owner ? [r.owner] : []),
     describeIamActions: ['ec2:DescribeInstances'],
-    isolationStep: 'isolate',
+    isolationStep: base.isolate,
     steps,
-  };
+    release: [],
+  });
   const ran = () => steps.filter((s) => vi.mocked(s.run).mock.calls.length > 0).map((s) => s.name);
-  return { playbook, events, ran, describeResource };
+  return { playbook, base, events, ran, describeResource };
 }
 
 function engine(config: Partial<Config> = {}, ledger = new FakeLedger()) {
   const clientsFor = vi.fn<ClientFactory>(() => someClients());
   let tick = 0;
-  const deps = {
+  const deps: EngineDeps<Fake['options']> = {
     config: aConfig(config),
+    options: { label: 'from terraform' },
     clientsFor,
     ledger: ledger.asLedger(),
     evidence: new EvidenceStore(anS3Client(), EVIDENCE_BUCKET),
@@ -79,6 +107,7 @@ function engine(config: Partial<Config> = {}, ledger = new FakeLedger()) {
 }
 
 const delivery = { messageId: 'msg-1' };
+const done = (stage: StepOutcome['stage'], extra: Partial<StepOutcome> = {}): StepOutcome => ({ stage, status: 'done', summary: 'done before', attempts: 1, ...extra });
 
 describe('Function: runPlaybook', () => {
   it('contains: every containment step starts before any evidence step, and all are recorded', async () => {
@@ -93,6 +122,7 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(result.status).toBe('contained');
     expect(result.reason).toBe('contained; evidence complete');
+    expect(result.followUpSeconds).toBeUndefined();
     const firstEvidence = Math.min(events.indexOf('start:snapshot'), events.indexOf('start:screenshot'));
     expect(events.indexOf('start:isolate')).toBeLessThan(firstEvidence);
     expect(events.indexOf('start:protect')).toBeLessThan(firstEvidence);
@@ -112,9 +142,41 @@ describe('Function: runPlaybook', () => {
       capture: { id: INSTANCE_ID, before: 'state' },
       blastRadius: { limit: 10, windowSeconds: 3600, window: { version: 0, entries: [] } },
     });
+    expect(ledger.begins[0]!.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['not-archived', true],
+      ['not-sample', true],
+      ['minimum-severity', true],
+      ['finding-type-not-denied', true],
+      ['not-exempt', true],
+      ['not-protected-resource', true],
+      ['not-protected-principal', true],
+    ]);
     expect(ledger.finished).toEqual([
       { incidentId: incident.incidentId, status: 'contained', reason: 'contained; evidence complete', isolatedAt: ledger.outcome('isolate')!.finishedAt },
     ]);
+  });
+
+  it("gives describe and every step the playbook's options, the resource and the capture read through the playbook's schema", async () => {
+    // Prepare
+    const seen: unknown[] = [];
+    const look: Behaviour = async (ctx) => {
+      seen.push({ options: ctx.options, resource: ctx.resource, capture: ctx.capture, incident: ctx.incident.incidentId, previous: ctx.previous });
+      return { status: 'done', summary: 'looked' };
+    };
+    const { playbook, describeResource } = fakePlaybook({ isolate: look, snapshot: look });
+    const { deps, clientsFor } = engine();
+    const incident = anIncident();
+
+    // Act
+    await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(clientsFor).toHaveBeenCalledWith({ accountId: '111122223333', region: 'us-east-1' });
+    expect(describeResource).toHaveBeenCalledOnce();
+    expect(describeResource.mock.calls[0]![0]).toMatchObject({ incident, options: { label: 'from terraform' } });
+    // The capture's schema does not declare capturedAt: the steps see what it declares.
+    const expected = { options: { label: 'from terraform' }, resource: { id: INSTANCE_ID, tags: {} }, capture: { id: INSTANCE_ID, before: 'state' }, incident: incident.incidentId, previous: undefined };
+    expect(seen).toEqual([expected, expected]);
   });
 
   it('plans every step in observe mode and changes nothing', async () => {
@@ -128,6 +190,7 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(ran()).toEqual([]);
     expect(result.status).toBe('planned');
+    expect(result.reason).toBe('observe mode: every step was planned and recorded; nothing was changed');
     expect(ledger.recorded.map((r) => [r.name, r.outcome.status])).toEqual([
       ['isolate', 'planned'],
       ['protect', 'planned'],
@@ -141,17 +204,18 @@ describe('Function: runPlaybook', () => {
       attempts: 0,
       data: { iamActions: ['ec2:isolate'] },
     });
-    // No blast-radius slot is taken for a plan.
+    // No blast-radius slot is taken for a plan, but the "before" is captured.
     expect(ledger.begins[0]!.blastRadius).toBeUndefined();
+    expect(ledger.begins[0]!.capture).toMatchObject({ id: INSTANCE_ID, before: 'state' });
     expect(ledger.finished[0]!.status).toBe('planned');
   });
 
   it('does not re-plan a step an earlier delivery finished, and says when a step needs full mode', async () => {
     // Prepare
-    const fullOnly: StepDefinition<FakeResource> = { name: 'stop', stage: 'evidence', description: 'Stop it', iamActions: [], minimumMode: 'full', run: vi.fn() };
-    const { playbook } = fakePlaybook({}, { extraSteps: [fullOnly] });
+    const stop = step({ name: 'stop', stage: 'evidence', description: 'Stop it', iamActions: [], minimumMode: 'full', run: vi.fn() });
+    const { playbook } = fakePlaybook({}, { extraSteps: () => [stop] });
     const incident = anIncident();
-    const ledger = new FakeLedger().withRecord(incident, { steps: { isolate: { stage: 'contain', status: 'done', summary: 'done before', attempts: 1 } } });
+    const ledger = new FakeLedger().withRecord(incident, { steps: { isolate: done('contain') } });
     const { deps } = engine({ mode: 'observe' }, ledger);
 
     // Act
@@ -161,49 +225,109 @@ describe('Function: runPlaybook', () => {
     expect(ledger.recorded.map((r) => r.name)).toEqual(['protect', 'snapshot', 'screenshot', 'stop']);
     expect(ledger.outcome('stop')!.summary).toBe('Stop it (planned in observe mode; runs only in full mode)');
     expect(result.steps.isolate!.summary).toBe('done before');
+    expect(stop.run).not.toHaveBeenCalled();
   });
 
-  it('skips when a safety gate fails, runs no step, and records the gates', async () => {
+  it.each<[string, Partial<Incident>, Partial<Config>, string, string]>([
+    ['a sample finding', { sample: true }, {}, 'not-sample', 'the finding is a GuardDuty sample finding'],
+    ['an archived finding', { archived: true }, {}, 'not-archived', 'the finding is archived'],
+    ['a finding below the minimum severity', { severity: 2 }, { minSeverity: 4 }, 'minimum-severity', 'severity 2 < minimum 4'],
+    ['a finding of a denied type', {}, { findingTypesDeny: ['Backdoor:*'] }, 'finding-type-not-denied', 'finding type matches deny pattern Backdoor:*'],
+    ['a finding type missing from the allow list', {}, { findingTypesAllow: ['Recon:*'] }, 'finding-type-allowed', 'finding type is not on the allow list'],
+  ])('never describes the resource of %s, and records why it did nothing', async (_what, finding, config, gate, reason) => {
     // Prepare
-    const { playbook, ran } = fakePlaybook();
-    const { deps, ledger } = engine();
+    const { playbook, ran, describeResource } = fakePlaybook();
+    const { deps, ledger, clientsFor } = engine(config);
 
     // Act
-    const result = await runPlaybook(deps, playbook, anIncident({ archived: true }), delivery);
+    const result = await runPlaybook(deps, playbook, anIncident(finding), delivery);
 
     // Assess
+    expect(describeResource).not.toHaveBeenCalled();
+    expect(clientsFor).not.toHaveBeenCalled();
     expect(ran()).toEqual([]);
-    expect(result).toMatchObject({ status: 'skipped', reason: 'no action: the finding is archived' });
-    expect(ledger.begins[0]!.gates.find((g) => g.gate === 'not-archived')).toEqual({ gate: 'not-archived', passed: false, reason: 'the finding is archived' });
+    expect(result).toEqual({ incidentId: anIncident(finding).incidentId, status: 'skipped', reason: `no action: ${reason}`, steps: {} });
+    // Only the finding's gates: nothing about the resource was read.
+    const gates = ledger.begins[0]!.gates;
+    expect(gates.find((g) => g.gate === gate)).toEqual({ gate, passed: false, reason });
+    expect(gates.map((g) => g.gate)).not.toContain('not-exempt');
+    expect(ledger.begins[0]!.capture).toBeUndefined();
     expect(ledger.begins[0]!.blastRadius).toBeUndefined();
     expect(ledger.recorded).toEqual([]);
+    expect(ledger.finished).toEqual([{ incidentId: anIncident(finding).incidentId, status: 'skipped', reason: `no action: ${reason}` }]);
   });
 
-  it('skips an instance carrying the exemption tag', async () => {
+  it('names every failing gate of the finding in its reason', async () => {
     // Prepare
-    const { playbook, ran } = fakePlaybook({}, { describe: async () => ({ id: INSTANCE_ID, tags: { 'firebreak:exempt': 'true' } }) });
+    const { playbook } = fakePlaybook();
     const { deps } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident({ sample: true, archived: true }), delivery);
+
+    // Assess
+    expect(result.reason).toBe('no action: the finding is archived; the finding is a GuardDuty sample finding');
+  });
+
+  it.each<[string, FakeResource, Partial<Config>, string]>([
+    ['an instance carrying the exemption tag', { id: INSTANCE_ID, tags: { 'firebreak:exempt': 'true' } }, {}, 'the resource carries the exemption tag firebreak:exempt'],
+    ['a protected instance', { id: INSTANCE_ID, tags: {} }, { protectedResources: ['i-0a1b*'] }, 'the resource matches protected pattern i-0a1b*'],
+    [
+      'an instance of a protected principal',
+      { id: INSTANCE_ID, tags: {}, owner: 'arn:aws:iam::111122223333:role/break-glass' },
+      { protectedPrincipals: ['*:role/break-glass'] },
+      'the principal matches protected pattern *:role/break-glass',
+    ],
+  ])('skips %s once described, keeping its capture', async (_what, resource, config, reason) => {
+    // Prepare
+    const { playbook, ran, describeResource } = fakePlaybook({}, { describe: async () => resource });
+    const { deps, ledger } = engine(config);
 
     // Act
     const result = await runPlaybook(deps, playbook, anIncident(), delivery);
 
     // Assess
+    expect(describeResource).toHaveBeenCalledOnce();
     expect(ran()).toEqual([]);
-    expect(result.reason).toBe('no action: the resource carries the exemption tag firebreak:exempt');
+    expect(result).toMatchObject({ status: 'skipped', reason: `no action: ${reason}` });
+    expect(ledger.begins[0]!.gates.filter((g) => !g.passed).map((g) => g.reason)).toEqual([reason]);
+    expect(ledger.begins[0]!.capture).toMatchObject({ id: INSTANCE_ID, before: 'state' });
+    expect(ledger.begins[0]!.blastRadius).toBeUndefined();
+    expect(ledger.recorded).toEqual([]);
   });
 
-  it('never undoes a containment when the finding is later archived', async () => {
+  it('never undoes a containment when the finding is later archived, and does not even describe the resource', async () => {
     // Prepare
-    const { playbook, ran } = fakePlaybook();
+    const { playbook, ran, describeResource } = fakePlaybook();
     const incident = anIncident({ archived: true });
-    const { deps } = engine({}, new FakeLedger().withRecord(incident, { status: 'contained' }));
+    const steps = { isolate: done('contain'), protect: done('contain') };
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', steps });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(describeResource).not.toHaveBeenCalled();
+    expect(ran()).toEqual([]);
+    expect(result).toEqual({ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived', steps });
+    expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived' }]);
+  });
+
+  it('keeps a contained incident contained when the resource is exempted afterwards', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook({}, { describe: async () => ({ id: INSTANCE_ID, tags: { 'firebreak:exempt': '' } }) });
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', capture: { id: INSTANCE_ID, before: 'first' }, steps: { isolate: done('contain') } });
+    const { deps } = engine({}, ledger);
 
     // Act
     const result = await runPlaybook(deps, playbook, incident, delivery);
 
     // Assess
     expect(ran()).toEqual([]);
-    expect(result.status).toBe('contained');
+    expect(result).toMatchObject({ status: 'contained', reason: 'no action: the resource carries the exemption tag firebreak:exempt', steps: { isolate: done('contain') } });
+    expect(ledger.begins[0]!.capture).toEqual({ id: INSTANCE_ID, before: 'first' });
   });
 
   it('holds the incident when the blast-radius limit is reached, running no step', async () => {
@@ -221,6 +345,7 @@ describe('Function: runPlaybook', () => {
     expect(result.status).toBe('held');
     expect(result.reason).toMatch(/^blast-radius limit reached: 2 containments in 600s in account 111122223333/);
     expect(ledger.recorded).toEqual([]);
+    expect(ledger.finished[0]!.status).toBe('held');
   });
 
   it('runs the steps again when this incident already holds its slot', async () => {
@@ -257,9 +382,8 @@ describe('Function: runPlaybook', () => {
       summary: 'Do isolate: failed with RequestLimitExceeded',
       error: { code: 'RequestLimitExceeded', retryable: true, unsupported: false },
     });
-    expect(ledger.finished).toEqual([
-      { incidentId: incident.incidentId, status: 'retrying', reason: 'containment steps failed with retryable errors: isolate' },
-    ]);
+    // Isolation failed: no time of isolation.
+    expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'retrying', reason: 'containment steps failed with retryable errors: isolate' }]);
   });
 
   it('records a permanent containment failure as failed for a responder, without throwing', async () => {
@@ -276,6 +400,24 @@ describe('Function: runPlaybook', () => {
     expect(ledger.outcome('protect')!.error).toMatchObject({ code: 'UnauthorizedOperation', retryable: false });
     // Isolation itself succeeded, so the time of isolation is still recorded.
     expect(ledger.finished[0]!.isolatedAt).toBe(ledger.outcome('isolate')!.finishedAt);
+  });
+
+  it("records a step's own failure under its code, not the error's class", async () => {
+    // Prepare
+    const { playbook } = fakePlaybook({
+      protect: () => Promise.reject(new StepFailedError('protect', 'GroupAtMaximum', 'the Auto Scaling group cannot shrink')),
+      isolate: () => Promise.reject(new StepFailedError('isolate', 'QuarantineBusy', 'try later', { retryable: true })),
+    });
+    const { deps, ledger } = engine();
+
+    // Act
+    const run = runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ failedSteps: ['isolate'] });
+    expect(ledger.outcome('protect')).toMatchObject({ summary: 'Do protect: failed with GroupAtMaximum', error: { code: 'GroupAtMaximum', retryable: false } });
+    expect(ledger.outcome('isolate')!.error).toMatchObject({ code: 'QuarantineBusy', retryable: true });
+    expect(ledger.finished[0]!.reason).toBe('containment steps failed with retryable errors: isolate');
   });
 
   it('does not throw for a failed evidence step, even a retryable one, and records an unsupported API as such', async () => {
@@ -299,17 +441,38 @@ describe('Function: runPlaybook', () => {
     });
   });
 
-  it('on redelivery skips steps already done and reruns the failed ones, counting attempts', async () => {
+  it('records the evidence a step kept and the data it returned', async () => {
     // Prepare
-    const { playbook, ran } = fakePlaybook();
+    const evidence = [{ bucket: EVIDENCE_BUCKET, key: 'incident/console.txt', sha256: 'ab'.repeat(32), bytes: 12 }];
+    const { playbook } = fakePlaybook({ snapshot: async () => ({ status: 'done', summary: 'console kept', evidence }) });
+    const { deps, ledger } = engine();
+
+    // Act
+    await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(ledger.outcome('snapshot')).toMatchObject({ status: 'done', summary: 'console kept', evidence });
+    expect(ledger.outcome('isolate')).not.toHaveProperty('evidence');
+    expect(ledger.outcome('isolate')).not.toHaveProperty('data');
+  });
+
+  it('on redelivery skips steps already done and reruns the failed ones, counting attempts and keeping the first capture', async () => {
+    // Prepare
+    const captures: unknown[] = [];
+    const { playbook, ran } = fakePlaybook({
+      isolate: async (ctx) => {
+        captures.push(ctx.capture);
+        return { status: 'done', summary: 'isolate done' };
+      },
+    });
     const incident = anIncident({ count: 2 });
     const ledger = new FakeLedger().withRecord(incident, {
       status: 'retrying',
-      capture: { id: INSTANCE_ID, before: 'first delivery' },
+      capture: { id: INSTANCE_ID, before: 'first delivery', capturedAt: '2025-06-19T14:00:00.000Z' },
       steps: {
         isolate: { stage: 'contain', status: 'failed', summary: 'throttled', attempts: 2, error: { code: 'Throttling', message: '', retryable: true, unsupported: false } },
-        protect: { stage: 'contain', status: 'done', summary: 'protected', attempts: 1, finishedAt: '2025-06-19T14:00:00.000Z' },
-        snapshot: { stage: 'evidence', status: 'done', summary: 'snapshotted', attempts: 1 },
+        protect: done('contain', { summary: 'protected', finishedAt: '2025-06-19T14:00:00.000Z' }),
+        snapshot: done('evidence', { summary: 'snapshotted' }),
       },
     });
     const { deps } = engine({}, ledger);
@@ -323,34 +486,47 @@ describe('Function: runPlaybook', () => {
     expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'screenshot']);
     expect(result.status).toBe('contained');
     expect(result.steps.protect!.summary).toBe('protected');
-    // The first delivery's capture is kept as the "before" state.
-    expect(ledger.begins[0]!.capture).toEqual({ id: INSTANCE_ID, before: 'first delivery' });
+    // The first delivery's capture is kept as the "before" state, and is what the steps see.
+    expect(ledger.begins[0]!.capture).toEqual({ id: INSTANCE_ID, before: 'first delivery', capturedAt: '2025-06-19T14:00:00.000Z' });
+    expect(captures).toEqual([{ id: INSTANCE_ID, before: 'first delivery' }]);
+  });
+
+  it('records the time of isolation from the delivery that isolated the resource', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, {
+      status: 'retrying',
+      steps: { isolate: done('contain', { finishedAt: '2025-06-19T14:00:00.000Z' }) },
+    });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ran()).toEqual(['protect', 'snapshot', 'screenshot']);
+    expect(ledger.finished[0]).toMatchObject({ status: 'contained', isolatedAt: '2025-06-19T14:00:00.000Z' });
   });
 
   it('skips a step that needs a higher mode, and runs it in that mode', async () => {
     // Prepare
-    const stop: StepDefinition<FakeResource> = {
-      name: 'stop',
-      stage: 'evidence',
-      description: 'Stop the instance',
-      iamActions: ['ec2:StopInstances'],
-      minimumMode: 'full',
-      run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })),
+    const stopIn = (mode: Config['mode']) => {
+      const stop = step({ name: 'stop', stage: 'evidence', description: 'Stop the instance', iamActions: ['ec2:StopInstances'], minimumMode: 'full', run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })) });
+      const { playbook } = fakePlaybook({}, { extraSteps: () => [stop] });
+      return { stop, playbook, ...engine({ mode }) };
     };
-    const contain = fakePlaybook({}, { extraSteps: [stop] });
-    const full = fakePlaybook({}, { extraSteps: [stop] });
-    const inContain = engine({ mode: 'contain' });
-    const inFull = engine({ mode: 'full' });
+    const inContain = stopIn('contain');
+    const inFull = stopIn('full');
 
     // Act
-    await runPlaybook(inContain.deps, contain.playbook, anIncident(), delivery);
-    const callsInContain = vi.mocked(stop.run).mock.calls.length;
-    await runPlaybook(inFull.deps, full.playbook, anIncident(), delivery);
+    await runPlaybook(inContain.deps, inContain.playbook, anIncident(), delivery);
+    await runPlaybook(inFull.deps, inFull.playbook, anIncident(), delivery);
 
     // Assess
-    expect(callsInContain).toBe(0);
+    expect(inContain.stop.run).not.toHaveBeenCalled();
     expect(inContain.ledger.outcome('stop')).toEqual({ stage: 'evidence', status: 'skipped', summary: 'Stop the instance: runs only in full mode (current mode: contain)', attempts: 0 });
-    expect(vi.mocked(stop.run)).toHaveBeenCalledTimes(1);
+    expect(inFull.stop.run).toHaveBeenCalledOnce();
     expect(inFull.ledger.outcome('stop')!.status).toBe('done');
   });
 
@@ -382,7 +558,9 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(ran()).toEqual([]);
     expect(result).toMatchObject({ status: 'skipped', reason: `${INSTANCE_ID} was not found in 111122223333/us-east-1: nothing to contain` });
-    expect(ledger.begins[0]!.gates).toEqual([{ gate: 'resource-exists', passed: false, reason: result.reason }]);
+    expect(ledger.begins[0]!.gates.at(-1)).toEqual({ gate: 'resource-exists', passed: false, reason: result.reason });
+    expect(ledger.begins[0]!.gates.slice(0, -1).every((g) => g.passed)).toBe(true);
+    expect(ledger.begins[0]!.capture).toBeUndefined();
   });
 
   it('throws for redelivery when describing the resource fails with a retryable error', async () => {
@@ -399,21 +577,24 @@ describe('Function: runPlaybook', () => {
     expect(ledger.finished[0]).toMatchObject({ status: 'retrying', reason: `could not describe ${INSTANCE_ID}: RequestLimitExceeded: slow down` });
   });
 
-  it('fails without retrying when describing the resource is denied', async () => {
+  it('fails without retrying when describing the resource is denied, keeping what earlier deliveries did', async () => {
     // Prepare
     const { playbook } = fakePlaybook({}, { describe: () => Promise.reject(awsError('UnauthorizedOperation', { httpStatusCode: 403, message: 'no' })) });
-    const { deps } = engine();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', steps: { isolate: done('contain') } });
+    const { deps } = engine({}, ledger);
 
     // Act
-    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+    const result = await runPlaybook(deps, playbook, incident, delivery);
 
     // Assess
-    expect(result).toMatchObject({ status: 'failed', reason: `could not describe ${INSTANCE_ID}: UnauthorizedOperation: no` });
+    expect(result).toMatchObject({ status: 'failed', reason: `could not describe ${INSTANCE_ID}: UnauthorizedOperation: no`, steps: { isolate: done('contain') } });
+    expect(ledger.recorded).toEqual([]);
   });
 
   it('refuses an incident meant for another playbook', async () => {
     // Prepare
-    const { playbook } = fakePlaybook();
+    const { playbook, describeResource } = fakePlaybook();
     const { deps, ledger } = engine();
     const incident: Incident = anIncident({ playbook: 's3-bucket' });
 
@@ -422,28 +603,152 @@ describe('Function: runPlaybook', () => {
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(InvalidFindingError);
+    await expect(run).rejects.toThrow('finding is for the s3-bucket playbook, but this function runs ec2-instance: check the EventBridge rule');
     expect(ledger.begins).toEqual([]);
+    expect(describeResource).not.toHaveBeenCalled();
+  });
+});
+
+describe('Function: runPlaybook — steps that read what other steps recorded', () => {
+  const quarantineData = z.object({ groupId: z.string(), previousGroups: z.array(z.string()).default([]) });
+  /** A containment step that records, in its schema's shape, what it changed. */
+  const quarantine = (run: () => Promise<StepResult<z.infer<typeof quarantineData>>> = async () => ({ status: 'done', summary: 'moved', data: { groupId: 'sg-q', previousGroups: ['sg-web'] } })) =>
+    step({ name: 'quarantine', stage: 'contain', description: 'Move to the quarantine group', iamActions: [], data: quarantineData, run: vi.fn(run) });
+
+  it("gives a step the data an earlier step recorded, typed by that step's schema", async () => {
+    // Prepare
+    const seen: string[] = [];
+    const q = quarantine();
+    const tag = step({
+      name: 'tagQuarantine',
+      stage: 'evidence',
+      description: 'Tag with the quarantine group',
+      iamActions: [],
+      requires: [q],
+      run: async (ctx) => {
+        const recorded = ctx.outputOf(q);
+        // Typed: groupId is a string, previousGroups an array.
+        seen.push(recorded!.groupId, ...recorded!.previousGroups, ctx.outcomeOf(q)!.summary);
+        return { status: 'done', summary: `tagged with ${recorded!.groupId}` };
+      },
+    });
+    const { playbook } = fakePlaybook({}, { extraSteps: () => [q, tag] });
+    const { deps, ledger } = engine();
+
+    // Act
+    await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(seen).toEqual(['sg-q', 'sg-web', 'moved']);
+    expect(ledger.outcome('quarantine')!.data).toEqual({ groupId: 'sg-q', previousGroups: ['sg-web'] });
+    expect(ledger.outcome('tagQuarantine')).toMatchObject({ status: 'done', summary: 'tagged with sg-q' });
+  });
+
+  it("reads an earlier delivery's data through the schema (its defaults applied), and nothing for a step that was not done", async () => {
+    // Prepare
+    const seen: unknown[] = [];
+    const q = quarantine();
+    const skippedOne = step({ name: 'skippedOne', stage: 'contain', description: 'Skip', iamActions: [], data: z.object({ x: z.number() }), run: vi.fn(async () => ({ status: 'skipped' as const, summary: 'still nothing to do', data: { x: 2 } })) });
+    const read = step({
+      name: 'read',
+      stage: 'evidence',
+      description: 'Read',
+      iamActions: [],
+      run: async (ctx) => {
+        seen.push(ctx.outputOf(q), ctx.outputOf(skippedOne), ctx.outcomeOf(skippedOne)?.status);
+        return { status: 'done', summary: 'read' };
+      },
+    });
+    const { playbook } = fakePlaybook({}, { extraSteps: () => [q, skippedOne, read] });
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, {
+      status: 'retrying',
+      steps: { quarantine: done('contain', { data: { groupId: 'sg-q' } }), skippedOne: { stage: 'contain', status: 'skipped', summary: 'nothing to do', attempts: 1, data: { x: 1 } } },
+    });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(q.run).not.toHaveBeenCalled();
+    expect(seen).toEqual([{ groupId: 'sg-q', previousGroups: [] }, undefined, 'skipped']);
+  });
+
+  it('fails the step that reads recorded data not matching its schema, with RecordedDataInvalid, and carries on', async () => {
+    // Prepare
+    const q = quarantine();
+    const tag = step({
+      name: 'tagQuarantine',
+      stage: 'evidence',
+      description: 'Tag with the quarantine group',
+      iamActions: [],
+      run: vi.fn(async (ctx: StepContext<Fake, undefined>) => ({ status: 'done' as const, summary: `tagged with ${ctx.outputOf(q)?.groupId}` })),
+    });
+    const { playbook, ran } = fakePlaybook({}, { extraSteps: () => [q, tag] });
+    const incident = anIncident();
+    // A record edited by hand, or written by a version that recorded something else.
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', steps: { quarantine: done('contain', { data: { groupId: 42 } }) } });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ledger.outcome('tagQuarantine')).toMatchObject({
+      status: 'failed',
+      summary: 'Tag with the quarantine group: failed with RecordedDataInvalid',
+      error: { code: 'RecordedDataInvalid', retryable: false, unsupported: false },
+    });
+    expect(ledger.outcome('tagQuarantine')!.error!.message).toContain('groupId:');
+    expect(ran()).toEqual(['isolate', 'protect', 'snapshot', 'screenshot', 'tagQuarantine']);
+    expect(result).toMatchObject({ status: 'contained', reason: 'contained; evidence steps failed: tagQuarantine' });
+  });
+
+  it('fails containment permanently when a containment step cannot read what it depends on', async () => {
+    // Prepare
+    const q = quarantine();
+    const narrow = step({
+      name: 'narrow',
+      stage: 'contain',
+      description: 'Narrow the quarantine group',
+      iamActions: [],
+      after: [q],
+      run: async (ctx) => ({ status: 'done', summary: `narrowed ${ctx.outputOf(q)?.groupId}` }),
+    });
+    const { playbook } = fakePlaybook({}, { extraSteps: () => [q, narrow] });
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'retrying', steps: { quarantine: done('contain', { data: 'sg-q' }) } });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'failed', reason: 'containment steps failed permanently (a responder must act): narrow' });
+    expect(ledger.outcome('narrow')!.error).toMatchObject({ code: 'RecordedDataInvalid', retryable: false });
   });
 });
 
 describe('Function: runPlaybook — steps that wait on AWS', () => {
-  const investigate = (name: string, extra: Partial<StepDefinition<FakeResource>>, run: StepDefinition<FakeResource>['run']): StepDefinition<FakeResource> => ({
-    name,
-    stage: 'investigate',
-    description: `Do ${name}`,
-    iamActions: [],
-    run: vi.fn(run),
-    ...extra,
-  });
-
   it('runs investigation steps after evidence, and asks for a follow-up while a step is pending', async () => {
     // Prepare
-    const order: string[] = [];
-    const forensic = investigate('forensicVolumes', { requires: ['snapshot'] }, async () => {
-      order.push('forensicVolumes');
-      return { status: 'pending', summary: 'snapshot 40% done', retryAfterSeconds: 60 };
-    });
-    const { playbook, events } = fakePlaybook({}, { extraSteps: [forensic] });
+    const { playbook, events, base } = fakePlaybook(
+      {},
+      {
+        extraSteps: (b) => [
+          step({
+            name: 'forensicVolumes',
+            stage: 'investigate',
+            description: 'Make forensic volumes',
+            iamActions: [],
+            requires: [b.snapshot],
+            run: vi.fn(async () => ({ status: 'pending' as const, summary: 'snapshot 40% done', retryAfterSeconds: 60 })),
+          }),
+        ],
+      },
+    );
+    const forensic = playbook.steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
@@ -451,34 +756,48 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
 
     // Assess
     expect(events.at(-1)).toMatch(/^end:/);
-    expect(order).toEqual(['forensicVolumes']);
-    expect(vi.mocked(forensic.run).mock.invocationCallOrder[0]).toBeGreaterThan(Math.max(...playbook.steps.slice(0, 4).map((s) => vi.mocked(s.run).mock.invocationCallOrder[0]!)));
+    const firstCall = (s: { run: unknown }) => vi.mocked(s.run as () => void).mock.invocationCallOrder[0]!;
+    expect(firstCall(forensic)).toBeGreaterThan(Math.max(...Object.values(base).map(firstCall)));
     expect(ledger.outcome('forensicVolumes')).toMatchObject({ status: 'pending', attempts: 1, retryAfterSeconds: 60 });
     expect(result.status).toBe('contained');
     expect(result.reason).toBe('contained; waiting on: forensicVolumes (looked at again in 60s)');
     expect(result.followUpSeconds).toBe(60);
   });
 
-  it('gives the step its earlier outcome and every outcome so far, on the follow-up', async () => {
+  it('asks for a follow-up no later than the configured delay', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook({ snapshot: async () => ({ status: 'pending', summary: 'snapshot 1% done', retryAfterSeconds: 3600 }) });
+    const { deps } = engine({ followUp: { delaySeconds: 120, maxAttempts: 72 } });
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(result.followUpSeconds).toBe(120);
+  });
+
+  it('gives a step its earlier outcome, its data read through its schema, on the follow-up', async () => {
     // Prepare
     const seen: unknown[] = [];
-    const capture = investigate('captureVolatile', {}, async (ctx) => {
-      seen.push(ctx.previous?.data, Object.keys(ctx.outcomes).sort());
-      return { status: 'done', summary: 'captured' };
+    const capture = step({
+      name: 'captureVolatile',
+      stage: 'investigate',
+      description: 'Capture volatile data',
+      iamActions: [],
+      data: z.object({ commandId: z.string(), polls: z.number().default(0) }),
+      run: vi.fn(async (ctx) => {
+        seen.push(ctx.previous, ctx.outcomeOf(capture)?.status);
+        const polls = (ctx.previous?.data?.polls ?? 0) + 1;
+        return { status: 'done' as const, summary: 'captured', data: { commandId: ctx.previous?.data?.commandId ?? 'new', polls } };
+      }),
     });
-    const { playbook, ran } = fakePlaybook({}, { extraSteps: [capture] });
+    const { playbook, ran } = fakePlaybook({}, { extraSteps: () => [capture] });
     const incident = anIncident();
-    const done = { stage: 'contain' as const, status: 'done' as const, summary: 'ok', attempts: 1 };
+    const pending: StepOutcome = { stage: 'investigate', status: 'pending', summary: 'running', attempts: 1, data: { commandId: 'cmd-1' } };
     const ledger = new FakeLedger().withRecord(incident, {
       status: 'contained',
       blastRadiusSlotAt: '2025-06-19T14:00:00.000Z',
-      steps: {
-        isolate: done,
-        protect: done,
-        snapshot: { ...done, stage: 'evidence' },
-        screenshot: { ...done, stage: 'evidence' },
-        captureVolatile: { stage: 'investigate', status: 'pending', summary: 'running', attempts: 1, data: { commandId: 'cmd-1' } },
-      },
+      steps: { isolate: done('contain'), protect: done('contain'), snapshot: done('evidence'), screenshot: done('evidence'), captureVolatile: pending },
     });
     const { deps } = engine({}, ledger);
 
@@ -487,18 +806,48 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
 
     // Assess
     expect(ran()).toEqual(['captureVolatile']);
-    expect(seen).toEqual([{ commandId: 'cmd-1' }, ['captureVolatile', 'isolate', 'protect', 'screenshot', 'snapshot']]);
-    expect(ledger.outcome('captureVolatile')).toMatchObject({ status: 'done', attempts: 2 });
+    expect(seen).toEqual([{ ...pending, data: { commandId: 'cmd-1', polls: 0 } }, 'pending']);
+    expect(ledger.outcome('captureVolatile')).toMatchObject({ status: 'done', attempts: 2, data: { commandId: 'cmd-1', polls: 1 } });
     expect(result.followUpSeconds).toBeUndefined();
     expect(result.reason).toBe('contained; evidence complete');
     // A follow-up of a contained incident never takes a second blast-radius slot.
     expect(ledger.begins[0]!.blastRadius).toBeUndefined();
   });
 
+  it("gives a step its earlier outcome without data when that data does not match the step's schema", async () => {
+    // Prepare
+    const seen: unknown[] = [];
+    const poll = step({
+      name: 'poll',
+      stage: 'evidence',
+      description: 'Poll',
+      iamActions: [],
+      data: z.object({ commandId: z.string() }),
+      run: async (ctx) => {
+        seen.push(ctx.previous);
+        return { status: 'done', summary: 'polled', data: { commandId: 'cmd-2' } };
+      },
+    });
+    const { playbook } = fakePlaybook({}, { extraSteps: () => [poll] });
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, {
+      status: 'contained',
+      steps: { poll: { stage: 'evidence', status: 'pending', summary: 'sent', attempts: 1, data: { command: 'cmd-1' } } },
+    });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(seen).toEqual([{ stage: 'evidence', status: 'pending', summary: 'sent', attempts: 1, data: undefined }]);
+    expect(ledger.outcome('poll')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
   it('waits while a required step is pending and skips when it failed, without running', async () => {
     // Prepare
-    const stopWaits = investigate('stopWaits', { requires: ['snapshot'] }, async () => ({ status: 'done', summary: 'stopped' }));
-    const stopSkips = investigate('stopSkips', { requires: ['screenshot'] }, async () => ({ status: 'done', summary: 'stopped' }));
+    const after = (name: string, requires: (b: BaseSteps) => AnyStep<Fake>) => (b: BaseSteps) =>
+      step({ name, stage: 'investigate', description: `Do ${name}`, iamActions: [], requires: [requires(b)], run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })) });
     const { playbook } = fakePlaybook(
       {
         snapshot: async () => ({ status: 'pending', summary: 'snapshot pending' }),
@@ -506,25 +855,30 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
           throw awsError('UnsupportedOperation', { httpStatusCode: 400 });
         },
       },
-      { extraSteps: [stopWaits, stopSkips] },
+      { extraSteps: (b) => [after('stopWaits', (x) => x.snapshot)(b), after('stopSkips', (x) => x.screenshot)(b)] },
     );
+    const [stopWaits, stopSkips] = playbook.steps.slice(-2);
     const { deps, ledger } = engine();
 
     // Act
     const result = await runPlaybook(deps, playbook, anIncident(), delivery);
 
     // Assess
-    expect(stopWaits.run).not.toHaveBeenCalled();
-    expect(stopSkips.run).not.toHaveBeenCalled();
-    expect(ledger.outcome('stopWaits')).toMatchObject({ status: 'pending', summary: 'Do stopWaits: waiting for snapshot', data: { waitingOn: ['snapshot'] } });
-    expect(ledger.outcome('stopSkips')).toMatchObject({ status: 'skipped', summary: 'Do stopSkips: not run because screenshot failed' });
+    expect(stopWaits!.run).not.toHaveBeenCalled();
+    expect(stopSkips!.run).not.toHaveBeenCalled();
+    expect(ledger.outcome('stopWaits')).toEqual({ stage: 'investigate', status: 'pending', summary: 'Do stopWaits: waiting for snapshot', attempts: 0, data: { waitingOn: ['snapshot'] } });
+    expect(ledger.outcome('stopSkips')).toEqual({ stage: 'investigate', status: 'skipped', summary: 'Do stopSkips: not run because screenshot failed', attempts: 0, data: { waitingOn: ['screenshot'] } });
     expect(result.followUpSeconds).toBe(300);
+    expect(result.reason).toBe('contained; evidence steps failed: screenshot; waiting on: snapshot, stopWaits (looked at again in 300s)');
   });
 
   it("runs a step 'after' others once they finished, even when one of them failed", async () => {
     // Prepare
-    const stop = investigate('stop', { after: ['screenshot'] }, async () => ({ status: 'done', summary: 'stopped' }));
-    const { playbook } = fakePlaybook({ screenshot: async () => Promise.reject(motoNotImplemented('GetConsoleScreenshot')) }, { extraSteps: [stop] });
+    const { playbook } = fakePlaybook(
+      { screenshot: async () => Promise.reject(motoNotImplemented('GetConsoleScreenshot')) },
+      { extraSteps: (b) => [step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: [], after: [b.screenshot], run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })) })] },
+    );
+    const stop = playbook.steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
@@ -535,33 +889,51 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     expect(ledger.outcome('stop')).toMatchObject({ status: 'done' });
   });
 
+  it("waits for a step it comes 'after' while that step is pending", async () => {
+    // Prepare
+    const { playbook } = fakePlaybook(
+      { snapshot: async () => ({ status: 'pending', summary: 'snapshot pending', retryAfterSeconds: 30 }) },
+      { extraSteps: (b) => [step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: [], after: [b.snapshot], run: vi.fn() })] },
+    );
+    const stop = playbook.steps.at(-1)!;
+    const { deps, ledger } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(stop.run).not.toHaveBeenCalled();
+    expect(ledger.outcome('stop')).toMatchObject({ status: 'pending', summary: 'Stop: waiting for snapshot' });
+    expect(result.followUpSeconds).toBe(30);
+  });
+
   it('starts a step after a step of the same stage it names, and the others at once', async () => {
     // Prepare
     const order: string[] = [];
-    const memory: StepDefinition<FakeResource> = {
+    const memory = step({
       name: 'memory',
       stage: 'evidence',
       description: 'Capture memory',
       iamActions: [],
       run: vi.fn(async () => {
         order.push('start:memory');
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         order.push('end:memory');
         return { status: 'done' as const, summary: 'dumped' };
       }),
-    };
-    const volatile: StepDefinition<FakeResource> = {
+    });
+    const volatile = step({
       name: 'volatile',
       stage: 'evidence',
       description: 'Capture volatile data',
       iamActions: [],
-      after: ['memory'],
+      after: [memory],
       run: vi.fn(async () => {
         order.push('start:volatile');
         return { status: 'done' as const, summary: 'collected' };
       }),
-    };
-    const { playbook, events } = fakePlaybook({}, { extraSteps: [memory, volatile] });
+    });
+    const { playbook, base } = fakePlaybook({}, { extraSteps: () => [memory, volatile] });
     const { deps, ledger } = engine();
 
     // Act
@@ -570,15 +942,16 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     // Assess
     expect(order).toEqual(['start:memory', 'end:memory', 'start:volatile']);
     // The stage's other steps did not wait for memory.
-    expect(events.indexOf('start:snapshot')).toBeGreaterThanOrEqual(0);
-    expect(vi.mocked(playbook.steps[2]!.run).mock.invocationCallOrder[0]).toBeLessThan(vi.mocked(volatile.run).mock.invocationCallOrder[0]!);
+    expect(vi.mocked(base.snapshot.run).mock.invocationCallOrder[0]).toBeLessThan(vi.mocked(volatile.run).mock.invocationCallOrder[0]!);
     expect(ledger.outcome('volatile')).toMatchObject({ status: 'done' });
   });
 
   it('gives up on a step pending for too many deliveries, with a failure a responder sees', async () => {
     // Prepare
-    const waits = investigate('forensicVolumes', {}, async () => ({ status: 'pending', summary: 'snapshot 10% done' }));
-    const { playbook } = fakePlaybook({}, { extraSteps: [waits] });
+    const { playbook } = fakePlaybook(
+      {},
+      { extraSteps: () => [step({ name: 'forensicVolumes', stage: 'investigate', description: 'Make volumes', iamActions: [], run: async () => ({ status: 'pending', summary: 'snapshot 10% done' }) })] },
+    );
     const incident = anIncident();
     const ledger = new FakeLedger().withRecord(incident, {
       status: 'contained',
@@ -594,7 +967,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
       status: 'failed',
       attempts: 3,
       summary: 'snapshot 10% done — gave up after 3 attempts',
-      error: { code: 'PendingTooLong', retryable: false },
+      error: { code: 'PendingTooLong', message: 'still pending after 3 attempts', retryable: false, unsupported: false },
     });
     expect(result.followUpSeconds).toBeUndefined();
     expect(result.reason).toBe('contained; evidence steps failed: forensicVolumes');
@@ -604,9 +977,11 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     // Prepare
     const { playbook, ran } = fakePlaybook();
     const incident = anIncident({ count: 9 });
+    const steps = { isolate: done('contain') };
     const ledger = new FakeLedger().withRecord(incident, {
       status: 'released',
-      release: { requestedBy: 'arn:aws:iam::111122223333:user/alice', releasedBy: 'arn:aws:iam::111122223333:user/alice', releasedAt: '2025-06-19T16:00:00.000Z', reason: 'false positive', reattach: false, requestedAt: '2025-06-19T16:00:00.000Z', via: 'cli', status: 'released', steps: {} },
+      steps,
+      release: { requestedBy: RESPONDER, releasedBy: RESPONDER, releasedAt: '2025-06-19T16:00:00.000Z', reason: 'false positive', reattach: false, requestedAt: '2025-06-19T16:00:00.000Z', via: 'cli', status: 'released', steps: {} },
     });
     const { deps } = engine({}, ledger);
 
@@ -615,37 +990,50 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
 
     // Assess
     expect(ran()).toEqual([]);
-    expect(result.status).toBe('released');
-    expect(result.reason).toMatch(/^released by arn:aws:iam::111122223333:user\/alice at 2025-06-19T16:00:00.000Z; this delivery changed nothing/);
+    expect(result).toMatchObject({ status: 'released', steps });
+    expect(result.reason).toBe(
+      `released by ${RESPONDER} at 2025-06-19T16:00:00.000Z; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
+    );
     expect(ledger.recorded).toEqual([]);
-    expect(ledger.begins[0]!.gates).toEqual([{ gate: 'not-released', passed: false, reason: 'the incident was released' }]);
-  });
-});
-
-describe('Function: iamActionsOf', () => {
-  it('lists every action of the platform, the describe and the steps once, sorted', () => {
-    // Prepare
-    const { playbook } = fakePlaybook();
-
-    // Act
-    const actions = iamActionsOf(playbook, ['s3:PutObject', 'ec2:isolate']);
-
-    // Assess
-    expect(actions).toEqual(['ec2:DescribeInstances', 'ec2:isolate', 'ec2:protect', 'ec2:screenshot', 'ec2:snapshot', 's3:PutObject']);
+    expect(ledger.begins[0]!.gates.filter((g) => !g.passed)).toEqual([{ gate: 'not-released', passed: false, reason: 'the incident was released' }]);
+    expect(ledger.begins[0]!.blastRadius).toBeUndefined();
   });
 
-  it("includes the release steps' actions, so the function can run a release from the bus", () => {
+  it('says who released an incident even when the ledger lost the details', async () => {
     // Prepare
     const { playbook } = fakePlaybook();
-    const withRelease: Playbook<FakeResource> = {
-      ...playbook,
-      release: [{ name: 'restore', description: 'Restore', iamActions: ['ec2:restore', 'ec2:isolate'], run: async () => ({ status: 'done', summary: 'restored' }) }],
-    };
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'released' });
+    const { deps } = engine({}, ledger);
 
     // Act
-    const actions = iamActionsOf(withRelease, []);
+    const result = await runPlaybook(deps, playbook, incident, delivery);
 
     // Assess
-    expect(actions).toEqual(['ec2:DescribeInstances', 'ec2:isolate', 'ec2:protect', 'ec2:restore', 'ec2:screenshot', 'ec2:snapshot']);
+    expect(result.reason).toMatch(/^released by a responder at \?; this delivery changed nothing/);
+  });
+
+  it.each<[string, Partial<Incident>]>([
+    ['archived', { archived: true }],
+    ['as a sample', { sample: true }],
+  ])('keeps a released incident released when its finding is re-published %s, describing nothing', async (_how, finding) => {
+    // Prepare
+    const { playbook, ran, describeResource } = fakePlaybook();
+    const incident = anIncident(finding);
+    const ledger = new FakeLedger().withRecord(incident, {
+      status: 'released',
+      release: { requestedBy: RESPONDER, releasedBy: RESPONDER, releasedAt: '2025-06-19T16:00:00.000Z', reason: 'false positive', reattach: false, requestedAt: '2025-06-19T16:00:00.000Z', via: 'cli', status: 'released', steps: {} },
+    });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(describeResource).not.toHaveBeenCalled();
+    expect(ran()).toEqual([]);
+    expect(result.status).toBe('released');
+    expect(result.reason).toMatch(new RegExp(`^released by ${RESPONDER.replace(/[/]/g, '\\/')} at 2025-06-19T16:00:00.000Z; this delivery changed nothing`));
+    expect(ledger.finished[0]!.status).toBe('released');
   });
 });

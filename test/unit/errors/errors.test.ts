@@ -6,6 +6,7 @@ import {
   FirebreakError,
   hasErrorCode,
   InvalidFindingError,
+  RecordedDataError,
   ReleaseIncompleteError,
   ReleaseRefusedError,
   ResourceNotFoundError,
@@ -126,14 +127,56 @@ describe('Function: classifyError', () => {
     expect(c).toMatchObject({ retryable: false, unsupported: true });
   });
 
-  it("keeps a Firebreak error's own retryability", () => {
+  it("keeps a Firebreak error's own code and retryability", () => {
     // Act
     const permanent = classifyError(new ResourceNotFoundError('i-0a1b2c3d4e5f67890'));
     const retryable = classifyError(new ContainmentIncompleteError('inc-1', ['isolateNetworkInterfaces']));
 
     // Assess
-    expect(permanent).toEqual({ code: 'ResourceNotFoundError', message: 'Resource i-0a1b2c3d4e5f67890 was not found', retryable: false, unsupported: false });
-    expect(retryable).toMatchObject({ code: 'ContainmentIncompleteError', retryable: true });
+    expect(permanent).toEqual({ code: 'ResourceNotFound', message: 'Resource i-0a1b2c3d4e5f67890 was not found', retryable: false, unsupported: false });
+    expect(retryable).toMatchObject({ code: 'ContainmentIncomplete', retryable: true, unsupported: false });
+  });
+
+  it("records a failed step under the step's own code, not its class name", () => {
+    // Act
+    const c = classifyError(new StepFailedError('detachFromAutoScalingGroup', 'GroupAtMaximum', 'the group is at its maximum size'));
+
+    // Assess
+    expect(c).toEqual({
+      code: 'GroupAtMaximum',
+      message: 'Step detachFromAutoScalingGroup failed (GroupAtMaximum): the group is at its maximum size',
+      retryable: false,
+      unsupported: false,
+    });
+  });
+
+  it('keeps the code of a Firebreak error that wraps an AWS error, and says nothing of the AWS code', () => {
+    // Prepare
+    const cause = awsError('ThrottlingException', { httpStatusCode: 400 });
+
+    // Act
+    const c = classifyError(new StepFailedError('snapshotVolumes', 'SnapshotLimitExceeded', 'too many snapshots in progress', { retryable: true, cause }));
+
+    // Assess
+    expect(c).toMatchObject({ code: 'SnapshotLimitExceeded', retryable: true, unsupported: false });
+    expect(c.httpStatus).toBeUndefined();
+  });
+
+  it.each([
+    ['a ConfigurationError', new ConfigurationError(['FIREBREAK_MODE: bad']), 'ConfigurationError', false],
+    ['an InvalidFindingError', new InvalidFindingError(['message body is not JSON']), 'InvalidFinding', false],
+    ['a RecordedDataError', new RecordedDataError('isolateNetworkInterfaces', ['groups: expected array']), 'RecordedDataInvalid', false],
+    ['a refused release', new ReleaseRefusedError('inc-0123456789abcdef', 'resource-mismatch', 'another instance'), 'ReleaseRefused', false],
+    ['a release in progress', new ReleaseRefusedError('inc-0123456789abcdef', 'in-progress', 'busy'), 'ReleaseRefused', true],
+    ['an incomplete release', new ReleaseIncompleteError('inc-0123456789abcdef', ['restoreSecurityGroups']), 'ReleaseIncomplete', true],
+    ['a plain FirebreakError', new FirebreakError('something'), 'FirebreakError', false],
+    ['a FirebreakError with its own code', new FirebreakError('slow', { code: 'Slow', retryable: true }), 'Slow', true],
+  ])('classifies %s by its code, retryable or permanent as it says', (_what, error, code, retryable) => {
+    // Act
+    const c = classifyError(error);
+
+    // Assess
+    expect(c).toEqual({ code, message: error.message, retryable, unsupported: false });
   });
 
   it('classifies something that is not an error at all', () => {
@@ -168,7 +211,8 @@ describe('Class: FirebreakError and its subclasses', () => {
       config: new ConfigurationError(['FIREBREAK_MODE: bad', 'FIREBREAK_ACCOUNT_ID: bad']),
       invalid: new InvalidFindingError(['message body is not JSON'], { cause }),
       notFound: new ResourceNotFoundError('i-0a1b2c3d4e5f67890'),
-      step: new StepFailedError('isolateNetworkInterfaces', 'IsolationGroupMissing', 'no group', true, { cause }),
+      step: new StepFailedError('isolateNetworkInterfaces', 'IsolationGroupMissing', 'no group', { retryable: true, cause }),
+      recorded: new RecordedDataError('isolateNetworkInterfaces', ['groups: expected array', 'vpcId: required']),
       incomplete: new ContainmentIncompleteError('inc-1', ['a', 'b']),
     };
 
@@ -181,6 +225,77 @@ describe('Class: FirebreakError and its subclasses', () => {
     expect(errors.step).toMatchObject({ name: 'StepFailedError', step: 'isolateNetworkInterfaces', code: 'IsolationGroupMissing', retryable: true, cause });
     expect(errors.step.message).toBe('Step isolateNetworkInterfaces failed (IsolationGroupMissing): no group');
     expect(errors.incomplete).toMatchObject({ name: 'ContainmentIncompleteError', incidentId: 'inc-1', failedSteps: ['a', 'b'], retryable: true });
+    expect(errors.recorded).toMatchObject({ name: 'RecordedDataError', code: 'RecordedDataInvalid', step: 'isolateNetworkInterfaces', issues: ['groups: expected array', 'vpcId: required'], retryable: false });
+    expect(errors.recorded.message).toBe("The ledger's data of step isolateNetworkInterfaces does not match its schema: groups: expected array; vpcId: required");
+  });
+
+  it('carry the code of their class, which the ledger records', () => {
+    // Act
+    const codes = [
+      new ConfigurationError(['x']),
+      new InvalidFindingError(['x']),
+      new ResourceNotFoundError('i-0a1b2c3d4e5f67890'),
+      new ContainmentIncompleteError('inc-1', ['a']),
+      new ReleaseRefusedError('inc-1', 'not-found', 'x'),
+      new ReleaseIncompleteError('inc-1', ['a']),
+      new RecordedDataError('a', ['x']),
+    ].map((e) => e.code);
+
+    // Assess
+    expect(codes).toEqual(['ConfigurationError', 'InvalidFinding', 'ResourceNotFound', 'ContainmentIncomplete', 'ReleaseRefused', 'ReleaseIncomplete', 'RecordedDataInvalid']);
+  });
+});
+
+describe('Class: FirebreakError options', () => {
+  it('is permanent, named by its class, and without a cause unless told otherwise', () => {
+    // Act
+    const error = new FirebreakError('something happened');
+
+    // Assess
+    expect(error).toMatchObject({ name: 'FirebreakError', code: 'FirebreakError', retryable: false, message: 'something happened' });
+    expect(error.cause).toBeUndefined();
+    expect(error).toBeInstanceOf(Error);
+  });
+
+  it('takes its code, retryability and cause from the options object', () => {
+    // Prepare
+    const cause = awsError('ThrottlingException');
+
+    // Act
+    const error = new FirebreakError('rate exceeded', { code: 'Throttled', retryable: true, cause });
+
+    // Assess
+    expect(error).toMatchObject({ code: 'Throttled', retryable: true });
+    expect(error.cause).toBe(cause);
+  });
+
+  it("gives a failed step the code it names, permanent unless it says it is retryable", () => {
+    // Act
+    const permanent = new StepFailedError('detachFromAutoScalingGroup', 'GroupAtMaximum', 'the group is at its maximum size');
+    const retryable = new StepFailedError('snapshotVolumes', 'SnapshotPending', 'still copying', { retryable: true });
+
+    // Assess
+    expect(permanent).toMatchObject({ code: 'GroupAtMaximum', step: 'detachFromAutoScalingGroup', retryable: false });
+    expect(permanent.cause).toBeUndefined();
+    expect(retryable).toMatchObject({ code: 'SnapshotPending', retryable: true });
+  });
+
+  it.each([
+    ['ConfigurationError', (cause: Error) => new ConfigurationError(['x'], { cause })],
+    ['InvalidFindingError', (cause: Error) => new InvalidFindingError(['x'], { cause })],
+    ['ResourceNotFoundError', (cause: Error) => new ResourceNotFoundError('i-0a1b2c3d4e5f67890', { cause })],
+    ['StepFailedError', (cause: Error) => new StepFailedError('s', 'Code', 'x', { cause })],
+    ['RecordedDataError', (cause: Error) => new RecordedDataError('s', ['x'], { cause })],
+    ['ReleaseRefusedError', (cause: Error) => new ReleaseRefusedError('inc-1', 'claim-lost', 'x', { cause })],
+  ])('passes the cause of a %s through', (_name, build) => {
+    // Prepare
+    const cause = awsError('ConditionalCheckFailedException');
+
+    // Act
+    const error = build(cause);
+
+    // Assess
+    expect(error.cause).toBe(cause);
   });
 });
 
@@ -194,7 +309,7 @@ describe('Class: ReleaseRefusedError', () => {
     expect(busy).toMatchObject({ name: 'ReleaseRefusedError', retryable: true, refusal: 'in-progress', incidentId: 'inc-0123456789abcdef' });
     expect(busy.message).toBe('Release of inc-0123456789abcdef refused: a release is running');
     expect(unknown.retryable).toBe(false);
-    expect(classifyError(unknown)).toMatchObject({ code: 'ReleaseRefusedError', retryable: false });
+    expect(classifyError(unknown)).toMatchObject({ code: 'ReleaseRefused', retryable: false });
   });
 });
 

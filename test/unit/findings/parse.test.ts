@@ -759,6 +759,22 @@ describe('Function: parseFindingMessage', () => {
 
   describe('manual findings', () => {
     const valid = { resource: { resourceType: 'Instance', id: INSTANCE_ID }, ticket: 'SEC-1234', requestedBy: 'alice@example.com' };
+    /** Every resource type a responder may contain by hand: its playbook, an id of its grammar, and one that is not. */
+    const MANUAL_CASES: Record<string, { playbook: PlaybookName; valid: string; invalid: string; message: string }> = {
+      Instance: { playbook: 'ec2-instance', valid: INSTANCE_ID, invalid: 'i-123; rm -rf /', message: 'not an EC2 instance id' },
+      S3Bucket: { playbook: 's3-bucket', valid: 'acme-prod-customer-exports', invalid: 'My Bucket', message: 'not an S3 bucket name' },
+      IAMUser: { playbook: 'iam-user', valid: 'alice.nguyen', invalid: '../../admin', message: 'not an IAM user or role name' },
+      IAMRole: { playbook: 'iam-role', valid: 'web-app-instance-role', invalid: 'arn:aws:iam::111122223333:role/web-app-instance-role', message: 'not an IAM user or role name' },
+      Account: { playbook: 'account', valid: ACCOUNT_ID, invalid: '11112222333', message: 'account id must be 12 digits' },
+      ECSTask: {
+        playbook: 'ecs-task',
+        valid: 'arn:aws:ecs:us-east-1:111122223333:task/payments-prod/3f6c0b2a9d8e4f7a8b1c2d3e4f5a6b7c',
+        invalid: 'task/payments-prod/3f6c0b2a9d8e4f7a8b1c2d3e4f5a6b7c',
+        message: 'not an ECS ARN',
+      },
+      Container: { playbook: 'container', valid: '5e2f8a1c4b7d0e3f6a9c2b5d8e1f4a7c0b3d6e9f2a5c8b1d4e7f0a3c6b9d2e5f', invalid: 'abc $(reboot)', message: 'not a container id' },
+      RDSDBInstance: { playbook: 'rds-instance', valid: 'orders-aurora-instance-1', invalid: '1-orders', message: 'not a DB instance identifier' },
+    };
 
     it('turns a manual request into an EC2 incident with the ticket and requester', () => {
       // Act
@@ -826,12 +842,46 @@ describe('Function: parseFindingMessage', () => {
       expect(error.reasons).toEqual(['detail.resource.id: not an EC2 instance id']);
     });
 
-    it('rejects a manual request for a resource type without a manual playbook', () => {
+    it('accepts exactly the resource types of MANUAL_RESOURCE_TYPES, one playbook each', () => {
       // Act
-      const error = rejectionOf(JSON.stringify(manualEvent({ ...valid, resource: { resourceType: 'S3Bucket', id: 'acme-bucket' } })));
+      const types = Object.keys(MANUAL_RESOURCE_TYPES).sort();
 
       // Assess
-      expect(error.reasons).toEqual(['detail.resource.resourceType: manual findings for "S3Bucket" are not supported yet']);
+      expect(types).toEqual(Object.keys(MANUAL_CASES).sort());
+      expect(Object.fromEntries(types.map((t) => [t, MANUAL_RESOURCE_TYPES[t]]))).toEqual(Object.fromEntries(types.map((t) => [t, MANUAL_CASES[t]!.playbook])));
+    });
+
+    it.each(Object.entries(MANUAL_CASES))('turns a manual request for a %s into an incident of its playbook', (resourceType, c) => {
+      // Prepare
+      const body = JSON.stringify(manualEvent({ ...valid, resource: { resourceType, id: c.valid } }));
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident).toMatchObject({ playbook: c.playbook, origin: 'manual', resource: { type: resourceType, id: c.valid, hints: {} }, accountId: ACCOUNT_ID, region: REGION });
+      expect(incident!.incidentId).toBe(incidentIdFor(ACCOUNT_ID, 'manual-SEC-1234', c.valid));
+    });
+
+    it.each(Object.entries(MANUAL_CASES))('rejects a manual request for a %s whose id does not have its grammar', (resourceType, c) => {
+      // Prepare
+      const body = JSON.stringify(manualEvent({ ...valid, resource: { resourceType, id: c.invalid } }));
+
+      // Act
+      const error = rejectionOf(body);
+
+      // Assess
+      expect(error.reasons).toEqual([`detail.resource.id: ${c.message}`]);
+    });
+
+    it.each(['Lambda', 'EKSCluster', 'AccessKey', 'constructor', 'toString'])('rejects a manual request for the resource type %s, listing the ones it may name', (resourceType) => {
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent({ ...valid, resource: { resourceType, id: 'anything' } })));
+
+      // Assess
+      expect(error.reasons).toEqual([
+        `detail.resource.resourceType: manual findings name one of Instance, S3Bucket, IAMUser, IAMRole, Account, ECSTask, Container, RDSDBInstance, not "${resourceType}"`,
+      ]);
     });
 
     it('rejects a manual source with the GuardDuty detail-type', () => {
@@ -891,6 +941,18 @@ describe('Function: parseMessage', () => {
     });
   });
 
+  it.each([
+    ['S3Bucket', 'acme-prod-customer-exports', 's3-bucket'],
+    ['IAMRole', 'web-app-instance-role', 'iam-role'],
+    ['Account', ACCOUNT_ID, 'account'],
+  ] as const)('routes a release of a %s to its playbook', (resourceType, id, playbook) => {
+    // Act
+    const parsed = parseMessage(releaseEvent({ ...valid, resource: { resourceType, id } }));
+
+    // Assess
+    expect(parsed).toMatchObject({ kind: 'release', release: { playbook, resource: { type: resourceType, id } } });
+  });
+
   it('keeps the request to reattach the instance to its Auto Scaling group', () => {
     // Act
     const parsed = parseMessage(releaseEvent({ ...valid, reattach: true }));
@@ -934,7 +996,8 @@ describe('Function: parseMessage', () => {
     ['an incident id with path characters', { incidentId: 'inc-../../../etc/pwd' }, /^detail\.incidentId: incident id must be inc- followed by 16 hex digits$/],
     ['an incident id with upper-case hex', { incidentId: 'inc-0123456789ABCDEF' }, /^detail\.incidentId:/],
     ['a hostile instance id', { resource: { resourceType: 'Instance', id: 'i-123; rm -rf /' } }, /^detail\.resource\.id: not an EC2 instance id$/],
-    ['a resource type without a manual playbook', { resource: { resourceType: 'S3Bucket', id: 'acme' } }, /^detail\.resource\.resourceType: manual releases for "S3Bucket" are not supported yet$/],
+    ['a resource type no playbook handles', { resource: { resourceType: 'Lambda', id: 'fn' } }, /^detail\.resource\.resourceType: manual releases name one of Instance, .*, not "Lambda"$/],
+    ['a bucket name that is not one', { resource: { resourceType: 'S3Bucket', id: 'My Bucket' } }, /^detail\.resource\.id: not an S3 bucket name$/],
     ['reattach as a string', { reattach: 'yes' }, /^detail\.reattach:/],
   ])('rejects a release with %s', (_what, overrides, reason) => {
     // Act
@@ -954,5 +1017,19 @@ describe('Function: parseMessage', () => {
     // Assess
     expect(parsed).toMatchObject({ kind: 'release', release: { resource: { id: INSTANCE_ID } } });
     expect(({} as Record<string, unknown>).resource).toBeUndefined();
+  });
+});
+
+describe('Function: cleanText', () => {
+  it('turns every control character into a space and bounds the length', () => {
+    // Prepare
+    const hostile = 'a\u0000b\u001b[31mc\nd\re\u007ff' + 'x'.repeat(100);
+
+    // Act
+    const cleaned = cleanText(hostile, 12);
+
+    // Assess
+    expect(cleaned).toBe('a b [31mc d ');
+    expect(cleanText('plain text, unicode ünïcödé', 100)).toBe('plain text, unicode ünïcödé');
   });
 });

@@ -201,7 +201,9 @@ export const RESPONDER = 'arn:aws:sts::111122223333:assumed-role/Responder/alice
 export function aReleaseContext(
   overrides: Partial<Omit<ReleaseContext<Ec2>, 'resource'>> & WithOutcomes & { resource?: Ec2Instance | undefined } = {},
 ): ReleaseContext<Ec2> {
-  const { outcomes = {}, resource = anInstance(), ...rest } = overrides;
+  const { outcomes = {}, resource: given, ...rest } = overrides;
+  // An explicit `resource: undefined` means the instance is gone; no key means the usual instance.
+  const resource = 'resource' in overrides ? given : anInstance();
   return {
     ...outputsReader<Ec2>(() => outcomes),
     incident: anIncident(),

@@ -23,7 +23,7 @@ import { copySnapshotsToForensicAccount, createForensicVolumes, EBS_KMS_IAM_ACTI
 import type { Ec2Options } from '../../../../shared/playbooks/ec2-instance/options.ts';
 import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
-import { anEc2Options, anIncident, anInstance, awsError, aStepContext, INSTANCE_ID, recordedBy, someClients } from '../../helpers/factories.ts';
+import { anEc2Options, anIncident, anInstance, awsError, aStepContext, INSTANCE_ID, recordedBy } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
@@ -62,13 +62,10 @@ async function snapshotted(
   ],
   resource = suspect,
 ): Promise<Record<string, StepOutcome>> {
-  // Its own client, so that neither its calls nor its answers mix with the step under test's.
-  const clients = someClients();
-  const ec2 = mockClient(clients.ec2);
-  ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
-  ec2.on(CreateSnapshotsCommand).resolves({ Snapshots: taken });
-  const result = await snapshotVolumes.run(aStepContext({ incident, resource, clients }));
-  ec2.restore();
+  ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+  ec2Mock.on(CreateSnapshotsCommand).resolves({ Snapshots: taken });
+  const result = await snapshotVolumes.run(aStepContext({ incident, resource }));
+  ec2Mock.reset();
   return { snapshotVolumes: outcomeOf(snapshotVolumes, result) };
 }
 
@@ -79,8 +76,11 @@ const launchOptions = withForensics({
 });
 const copyOptions = withForensics({ copy: { account_id: FORENSIC_ACCOUNT, kms_key_arn: KEY_ARN } });
 
+/** What snapshotVolumes recorded for this incident (both volumes), taken once before any test prepares its own mocks. */
+const SNAPSHOTTED = await snapshotted();
+
 /** A context for an investigation step of this incident, after snapshotVolumes took both snapshots. */
-const context = async (options: Ec2Options) => aStepContext({ incident, resource: suspect, options, outcomes: await snapshotted() });
+const context = (options: Ec2Options) => aStepContext({ incident, resource: suspect, options, outcomes: SNAPSHOTTED });
 
 const forensicInstance = (overrides: Partial<Instance> = {}): Instance => ({
   InstanceId: FORENSIC_ID,
@@ -132,7 +132,7 @@ describe('Step: createForensicVolumes', () => {
       .resolves({ VolumeId: 'vol-0ccccccccccccccc2', State: 'creating', AvailabilityZone: FORENSIC_AZ });
 
     // Act
-    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
+    const result = await createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(DescribeSnapshotsCommand)[0]!.args[0].input).toEqual({ SnapshotIds: [SNAP_ROOT, SNAP_DATA] });
@@ -189,7 +189,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(AttachVolumeCommand).resolves({ State: 'attaching' });
 
     // Act
-    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
+    const result = await createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CreateVolumeCommand)).toHaveLength(0);
@@ -216,7 +216,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'pending', '42%'));
 
     // Act
-    const result = await createForensicVolumes.run(await context(launchOptions));
+    const result = await createForensicVolumes.run(context(launchOptions));
 
     // Assess
     expect(result).toEqual({ status: 'pending', retryAfterSeconds: 60, summary: `waiting for the snapshots to complete: ${SNAP_DATA} (42%)` });
@@ -228,7 +228,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'error'));
 
     // Act
-    const run = createForensicVolumes.run(await context(existingInstanceOptions));
+    const run = createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(StepFailedError);
@@ -245,7 +245,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(CreateVolumeCommand).callsFake((input: { SnapshotId: string }) => ({ VolumeId: `vol-for-${input.SnapshotId}`, State: 'available', AvailabilityZone: 'us-east-1c' }));
 
     // Act
-    const result = await createForensicVolumes.run(await context(launchOptions));
+    const result = await createForensicVolumes.run(context(launchOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]!.args[0].input).toEqual({
@@ -287,7 +287,7 @@ describe('Step: createForensicVolumes', () => {
     });
 
     // Act
-    const result = await createForensicVolumes.run(await context(launchOptions));
+    const result = await createForensicVolumes.run(context(launchOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
@@ -309,7 +309,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(AttachVolumeCommand).rejects(awsError('VolumeInUse', { message: 'vol-0ccccccccccccccc1 is already attached to an instance' }));
 
     // Act
-    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
+    const result = await createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     expect(result.status).toBe('pending');
@@ -325,7 +325,7 @@ describe('Step: createForensicVolumes', () => {
     prepareInstance();
 
     // Act
-    const run = createForensicVolumes.run(await context(existingInstanceOptions));
+    const run = createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ name: 'StepFailedError', code: 'ForensicInstanceNotFound', retryable: false });
@@ -338,7 +338,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
 
     // Act
-    const run = createForensicVolumes.run(await context(withForensics({ instance_id: INSTANCE_ID })));
+    const run = createForensicVolumes.run(context(withForensics({ instance_id: INSTANCE_ID })));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'ForensicInstanceIsTheSuspect', retryable: false });
@@ -358,7 +358,7 @@ describe('Step: createForensicVolumes', () => {
     });
 
     // Act
-    const result = await createForensicVolumes.run(await context(existingInstanceOptions));
+    const result = await createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(AttachVolumeCommand)).toHaveLength(0);
@@ -380,7 +380,7 @@ describe('Step: createForensicVolumes', () => {
     });
 
     // Act
-    const run = createForensicVolumes.run(await context(existingInstanceOptions));
+    const run = createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'VolumeFailed', retryable: false });
@@ -393,7 +393,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(DescribeSnapshotsCommand).rejects(awsError('InvalidSnapshot.NotFound', { message: `The snapshot '${SNAP_DATA}' does not exist.` }));
 
     // Act
-    const run = createForensicVolumes.run(await context(existingInstanceOptions));
+    const run = createForensicVolumes.run(context(existingInstanceOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'SnapshotNotFound', retryable: false });
@@ -406,7 +406,7 @@ describe('Step: createForensicVolumes', () => {
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [forensicInstance({ State: { Name: 'terminated', Code: 48 } })] });
 
     // Act
-    const run = createForensicVolumes.run(await context(launchOptions));
+    const run = createForensicVolumes.run(context(launchOptions));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'ForensicInstanceTerminated', retryable: false });
@@ -415,7 +415,7 @@ describe('Step: createForensicVolumes', () => {
 
   it('is skipped when no forensic instance is configured', async () => {
     // Act
-    const result = await createForensicVolumes.run(await context(copyOptions));
+    const result = await createForensicVolumes.run(context(copyOptions));
 
     // Assess
     expect(result.status).toBe('skipped');
@@ -435,9 +435,136 @@ describe('Step: createForensicVolumes', () => {
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 
+  it('uses the oldest forensic instance launched for the incident, whatever page DescribeInstances returns it on', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
+    const older = forensicInstance({ InstanceId: 'i-0f0f0f0f0f0f0f0f1', LaunchTime: new Date('2025-06-19T14:41:00Z') });
+    const newer = forensicInstance({ LaunchTime: new Date('2025-06-19T14:42:00Z') });
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [newer] }], NextToken: 'page-2' })
+      .resolvesOnce({ Reservations: [{ Instances: [older] }] });
+    ec2Mock
+      .on(DescribeVolumesCommand)
+      .resolvesOnce({ Volumes: [forensicVolume(SNAP_ROOT, 'vol-0ccccccccccccccc1')], NextToken: 'page-2' })
+      .resolvesOnce({ Volumes: [forensicVolume(SNAP_DATA, 'vol-0ccccccccccccccc2')] });
+    ec2Mock.on(AttachVolumeCommand).resolves({});
+
+    // Act
+    const result = await createForensicVolumes.run(context(launchOptions));
+
+    // Assess
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+    expect(ec2Mock.commandCalls(DescribeVolumesCommand)).toHaveLength(2);
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(CreateVolumeCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(AttachVolumeCommand).map((c) => c.args[0].input.InstanceId)).toEqual(['i-0f0f0f0f0f0f0f0f1', 'i-0f0f0f0f0f0f0f0f1']);
+    expect(result.status).toBe('done');
+    expect(result.summary).toContain('i-0f0f0f0f0f0f0f0f1 (launched for this incident) in us-east-1b');
+  });
+
+  it('launches without security groups when none is configured', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [forensicInstance({ State: { Name: 'pending', Code: 0 } })] });
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [] });
+    ec2Mock.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-0ccccccccccccccc1', State: 'creating' });
+    const options = withForensics({ launch: { ami_id: 'ami-0123456789abcdef0', subnet_id: 'subnet-0b0b0b0b0b0b0b0b0', instance_type: 'm5.large', security_group_ids: [] } });
+
+    // Act
+    const result = await createForensicVolumes.run(context(options));
+
+    // Assess
+    expect(ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input).not.toHaveProperty('SecurityGroupIds');
+    expect(result.summary).toContain(`${FORENSIC_ID} (launched now) in ${FORENSIC_AZ}`);
+  });
+
+  it('fails for a retry when RunInstances returns no instance', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [] });
+
+    // Act
+    const run = createForensicVolumes.run(context(launchOptions));
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ code: 'ForensicInstanceNotLaunched', retryable: true });
+  });
+
+  it('fails for a retry when EC2 gives the forensic instance no Availability Zone', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [forensicInstance({ Placement: {} })] }] });
+
+    // Act
+    const run = createForensicVolumes.run(context(existingInstanceOptions));
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ code: 'NoAvailabilityZone', retryable: true });
+    expect(ec2Mock.commandCalls(DescribeVolumesCommand)).toHaveLength(0);
+  });
+
+  it('treats an attachment refused because the volume is in use as a race, and lets any other refusal through', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [forensicInstance()] }] });
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [forensicVolume(SNAP_ROOT, 'vol-0ccccccccccccccc1'), forensicVolume(SNAP_DATA, 'vol-0ccccccccccccccc2')] });
+    ec2Mock.on(AttachVolumeCommand).rejects(awsError('InvalidParameterValue', { message: 'vol-0ccccccccccccccc1 is in use' }));
+
+    // Act
+    const raced = await createForensicVolumes.run(context(existingInstanceOptions));
+    ec2Mock.on(AttachVolumeCommand).rejects(awsError('InvalidParameterValue', { message: 'Invalid value for parameter device' }));
+    const refused = createForensicVolumes.run(context(existingInstanceOptions));
+
+    // Assess
+    expect(raced).toMatchObject({ status: 'pending', retryAfterSeconds: 15, summary: expect.stringContaining('an attachment another delivery started at the same time') });
+    await expect(refused).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+  });
+
+  it('makes volumes only from the snapshots snapshotVolumes took', async () => {
+    // Prepare
+    const outcomes = await snapshotted([{ SnapshotId: SNAP_ROOT, VolumeId: 'vol-0aaaaaaaaaaaaaaa1' }]);
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: SNAP_ROOT, State: 'completed' }] });
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [forensicInstance()] }] });
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [] });
+    ec2Mock.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-0ccccccccccccccc1', State: 'creating' });
+
+    // Act
+    const result = await createForensicVolumes.run(aStepContext({ incident, resource: suspect, options: existingInstanceOptions, outcomes }));
+
+    // Assess
+    expect(outcomes.snapshotVolumes!.summary).toContain('none (vol-0aaaaaaaaaaaaaaa2)');
+    expect(ec2Mock.commandCalls(DescribeSnapshotsCommand)[0]!.args[0].input).toEqual({ SnapshotIds: [SNAP_ROOT] });
+    expect(ec2Mock.commandCalls(CreateVolumeCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([SNAP_ROOT]);
+    expect(result.status).toBe('pending');
+  });
+
+  it('records what its schema reads back, pending or done', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [forensicInstance()] }] });
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [] });
+    ec2Mock.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-0ccccccccccccccc1', State: 'creating' });
+    const pending = await createForensicVolumes.run(context(existingInstanceOptions));
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [forensicVolume(SNAP_ROOT, 'vol-0ccccccccccccccc1'), forensicVolume(SNAP_DATA, 'vol-0ccccccccccccccc2')] });
+    ec2Mock.on(AttachVolumeCommand).resolves({});
+
+    // Act
+    const done = await createForensicVolumes.run(context(existingInstanceOptions));
+
+    // Assess
+    expect(pending.status).toBe('pending');
+    expect(createForensicVolumes.data.parse(JSON.parse(JSON.stringify(pending.data)))).toEqual(pending.data);
+    expect(recordedBy(createForensicVolumes, done)).toEqual(done.data);
+  });
+
   it('runs after snapshotVolumes, in the investigate stage', () => {
     // Assess
-    expect(createForensicVolumes).toMatchObject({ stage: 'investigate', requires: ['snapshotVolumes'] });
+    expect(createForensicVolumes.stage).toBe('investigate');
+    expect(createForensicVolumes.requires).toEqual([snapshotVolumes]);
+    expect(createForensicVolumes.iamActions).toEqual(expect.arrayContaining([...EBS_KMS_IAM_ACTIONS]));
     expect(createForensicVolumes.iamActions).toEqual(expect.arrayContaining(['ec2:RunInstances', 'ec2:CreateVolume', 'ec2:AttachVolume', 'ec2:CreateTags', 'kms:CreateGrant']));
   });
 });
@@ -466,7 +593,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(CopySnapshotCommand, { SourceSnapshotId: SNAP_DATA }).resolves({ SnapshotId: 'snap-0ddddddddddddddd2' });
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
+    const result = await copySnapshotsToForensicAccount.run(context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(DescribeSnapshotsCommand, { OwnerIds: ['self'] })[0]!.args[0].input).toEqual({
@@ -521,7 +648,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(ModifySnapshotAttributeCommand).resolves({});
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
+    const result = await copySnapshotsToForensicAccount.run(context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CopySnapshotCommand)).toHaveLength(0);
@@ -548,7 +675,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(CopySnapshotCommand).resolves({ SnapshotId: 'snap-0ddddddddddddddd1' });
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
+    const result = await copySnapshotsToForensicAccount.run(context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotId)).toEqual([SNAP_ROOT]);
@@ -569,7 +696,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
     ec2Mock.on(ModifySnapshotAttributeCommand).resolves({});
 
     // Act
-    const result = await copySnapshotsToForensicAccount.run(await context(copyOptions));
+    const result = await copySnapshotsToForensicAccount.run(context(copyOptions));
 
     // Assess
     expect(ec2Mock.commandCalls(CopySnapshotCommand).map((c) => c.args[0].input.SourceSnapshotId)).toEqual([SNAP_DATA]);
@@ -591,11 +718,63 @@ describe('Step: copySnapshotsToForensicAccount', () => {
 
   it('is skipped when no forensic account is configured', async () => {
     // Act
-    const result = await copySnapshotsToForensicAccount.run(await context(existingInstanceOptions));
+    const result = await copySnapshotsToForensicAccount.run(context(existingInstanceOptions));
 
     // Assess
     expect(result.status).toBe('skipped');
     expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  it('records what its schema reads back, pending or done', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand, { SnapshotIds: [SNAP_ROOT, SNAP_DATA] }).resolves(snapshotsIn('completed', 'pending', '10%'));
+    ec2Mock.on(DescribeSnapshotsCommand, { OwnerIds: ['self'] }).resolves({ Snapshots: [] });
+    ec2Mock.on(CopySnapshotCommand).resolves({ SnapshotId: 'snap-0ddddddddddddddd1' });
+    const pending = await copySnapshotsToForensicAccount.run(context(copyOptions));
+    ec2Mock.on(DescribeSnapshotsCommand, { SnapshotIds: [SNAP_ROOT, SNAP_DATA] }).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock.on(DescribeSnapshotsCommand, { OwnerIds: ['self'] }).resolves({
+      Snapshots: [
+        { SnapshotId: 'snap-0ddddddddddddddd1', State: 'completed', Tags: copyTags(SNAP_ROOT) },
+        { SnapshotId: 'snap-0ddddddddddddddd2', State: 'completed', Tags: copyTags(SNAP_DATA) },
+      ],
+    });
+    ec2Mock.on(ModifySnapshotAttributeCommand).resolves({});
+
+    // Act
+    const done = await copySnapshotsToForensicAccount.run(context(copyOptions));
+
+    // Assess
+    expect((pending.data as { copies: unknown[] }).copies).toEqual([
+      { sourceSnapshotId: SNAP_ROOT, copySnapshotId: 'snap-0ddddddddddddddd1', state: 'pending', shared: false },
+      { sourceSnapshotId: SNAP_DATA, state: 'waiting-for-source', shared: false },
+    ]);
+    expect(copySnapshotsToForensicAccount.data.parse(JSON.parse(JSON.stringify(pending.data)))).toEqual(pending.data);
+    expect(recordedBy(copySnapshotsToForensicAccount, done)).toEqual(done.data);
+  });
+
+  it('settles on the oldest copy of a snapshot when two deliveries raced, whatever page it is on', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand, { SnapshotIds: [SNAP_ROOT, SNAP_DATA] }).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock
+      .on(DescribeSnapshotsCommand, { OwnerIds: ['self'] })
+      .resolvesOnce({
+        Snapshots: [
+          { SnapshotId: 'snap-0ddddddddddddddd3', State: 'completed', StartTime: new Date('2025-06-19T14:52:00Z'), Tags: copyTags(SNAP_ROOT) },
+          { SnapshotId: 'snap-0ddddddddddddddd2', State: 'completed', StartTime: new Date('2025-06-19T14:51:00Z'), Tags: copyTags(SNAP_DATA) },
+        ],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({ Snapshots: [{ SnapshotId: 'snap-0ddddddddddddddd1', State: 'completed', StartTime: new Date('2025-06-19T14:50:00Z'), Tags: copyTags(SNAP_ROOT) }] });
+    ec2Mock.on(ModifySnapshotAttributeCommand).resolves({});
+
+    // Act
+    const result = await copySnapshotsToForensicAccount.run(context(copyOptions));
+
+    // Assess
+    expect(ec2Mock.commandCalls(DescribeSnapshotsCommand, { OwnerIds: ['self'] })).toHaveLength(2);
+    expect(ec2Mock.commandCalls(CopySnapshotCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(ModifySnapshotAttributeCommand).map((c) => c.args[0].input.SnapshotId)).toEqual(['snap-0ddddddddddddddd1', 'snap-0ddddddddddddddd2']);
+    expect(result.status).toBe('done');
   });
 
   it('declares the KMS actions EBS needs to re-encrypt with a customer-managed key', () => {
@@ -612,6 +791,7 @@ describe('Step: copySnapshotsToForensicAccount', () => {
       'kms:ReEncryptFrom',
       'kms:ReEncryptTo',
     ]);
-    expect(copySnapshotsToForensicAccount).toMatchObject({ stage: 'investigate', requires: ['snapshotVolumes'] });
+    expect(copySnapshotsToForensicAccount.stage).toBe('investigate');
+    expect(copySnapshotsToForensicAccount.requires).toEqual([snapshotVolumes]);
   });
 });

@@ -53,6 +53,12 @@ const modifyCalls = () => ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCo
 const restore = isolateNetworkInterfaces.undo!;
 
 describe('Undo: restoreSecurityGroups', () => {
+  it('keeps the name the ledger records it under, and declares the calls it makes', () => {
+    // Assess
+    expect(restore.name).toBe('restoreSecurityGroups');
+    expect(restore.iamActions).toEqual(['ec2:DescribeNetworkInterfaces', 'ec2:ModifyNetworkInterfaceAttribute']);
+  });
+
   it('puts back exactly the groups each interface had before isolation', async () => {
     // Prepare
     const isolated = await isolate(webServer());

@@ -64,7 +64,7 @@ describe('Step: recordKeyPair', () => {
   it('still records the name when the key pair was deleted from EC2, which removes it from no instance', async () => {
     // Prepare
     ec2Mock.on(DescribeKeyPairsCommand).rejects(awsError('InvalidKeyPair.NotFound'));
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2Mock.on(DescribeInstancesCommand).resolves({});
 
     // Act
     const result = await recordKeyPair.run(withKey);
@@ -81,7 +81,7 @@ describe('Step: recordKeyPair', () => {
     // Prepare
     const others = Array.from({ length: 25 }, (_, n) => `i-0${String(n).padStart(16, '0')}`);
     ec2Mock.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [{ KeyName: 'ops-2024', KeyFingerprint: 'ab:cd:ef' }] });
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: others.map((InstanceId) => ({ InstanceId })) }] });
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: others.map((InstanceId) => ({ InstanceId })) }, {}] });
 
     // Act
     const result = await recordKeyPair.run(withKey);

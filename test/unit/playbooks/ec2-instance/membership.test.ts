@@ -49,6 +49,20 @@ describe('Step: detachFromAutoScalingGroup', () => {
     ]);
     expect(result.status).toBe('done');
     expect(result.data).toEqual({ autoScalingGroupName: 'web-asg', lifecycleStateBefore: 'InService', protectedFromScaleIn: false });
+    expect(result.summary).toBe(`${INSTANCE_ID} detached from Auto Scaling group web-asg; desired capacity kept, a replacement is launched`);
+    expect(recordedBy(detachFromAutoScalingGroup, result)).toEqual(result.data);
+  });
+
+  it('records a membership Auto Scaling reports without lifecycle state as the ledger keeps it', async () => {
+    // Prepare
+    asgMock.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [{ InstanceId: INSTANCE_ID, AutoScalingGroupName: 'web-asg' } as never] });
+    asgMock.on(DetachInstancesCommand).resolves({});
+
+    // Act
+    const result = await detachFromAutoScalingGroup.run(aStepContext());
+
+    // Assess
+    expect(recordedBy(detachFromAutoScalingGroup, result)).toEqual({ autoScalingGroupName: 'web-asg' });
   });
 
   it('skips an instance that is in no Auto Scaling group', async () => {
@@ -120,6 +134,12 @@ describe('Step: deregisterFromTargetGroups', () => {
     expect(result.status).toBe('done');
     expect(result.summary).toContain('web-instance (instance i-0a1b2c3d4e5f67890)');
     expect(result.summary).toContain('web-ip (ip 10.20.1.34)');
+    expect(recordedBy(deregisterFromTargetGroups, result).registrations).toEqual(
+      expect.arrayContaining([
+        { targetGroupArn: tgArn('web-instance'), targetType: 'instance', id: INSTANCE_ID, port: 80 },
+        { targetGroupArn: tgArn('web-ip'), targetType: 'ip', id: '10.20.1.34', port: 8080, availabilityZone: 'all' },
+      ]),
+    );
   });
 
   it('follows the pages of target groups', async () => {
@@ -156,6 +176,21 @@ describe('Step: deregisterFromTargetGroups', () => {
     // Assess
     expect(result).toEqual({ status: 'skipped', summary: `${INSTANCE_ID} is not registered in any target group` });
     expect(elbv2Mock.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+  });
+
+  it('looks only at target groups of instance or IP targets that have an ARN', async () => {
+    // Prepare
+    elbv2Mock.on(DescribeTargetGroupsCommand).resolves({
+      TargetGroups: [{ TargetType: 'instance' }, { TargetGroupArn: tgArn('alb'), TargetType: 'alb' }, { TargetGroupArn: tgArn('web'), TargetType: 'instance' }],
+    });
+    elbv2Mock.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [] });
+
+    // Act
+    const result = await deregisterFromTargetGroups.run(aStepContext());
+
+    // Assess
+    expect(elbv2Mock.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input.TargetGroupArn)).toEqual([tgArn('web')]);
+    expect(result.status).toBe('skipped');
   });
 
   it('skips when the account has no target group at all', async () => {
@@ -196,7 +231,8 @@ describe('Step: deregisterFromClassicLoadBalancers', () => {
       { LoadBalancerName: 'legacy-admin', Instances: [{ InstanceId: INSTANCE_ID }] },
     ]);
     expect(elbMock.commandCalls(DescribeLoadBalancersCommand)).toHaveLength(2);
-    expect(result).toMatchObject({ status: 'done', data: { loadBalancerNames: ['legacy-web', 'legacy-admin'] } });
+    expect(result).toEqual({ status: 'done', summary: 'deregistered from Classic Load Balancer(s) legacy-web, legacy-admin', data: { loadBalancerNames: ['legacy-web', 'legacy-admin'] } });
+    expect(recordedBy(deregisterFromClassicLoadBalancers, result)).toEqual(result.data);
   });
 
   it('skips when no Classic Load Balancer has the instance', async () => {
@@ -247,6 +283,8 @@ describe('Step: disassociateElasticIps', () => {
 
     // Assess
     expect(first.status).toBe('done');
+    // An address without allocation id or interface (EC2-Classic) is recorded as AWS described it.
+    expect(recordedBy(disassociateElasticIps, first)).toEqual({ addresses: [{ publicIp: '54.210.33.17' }] });
     await expect(second).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
   });
 

@@ -1,8 +1,7 @@
 import { DescribeInstancesCommand, EC2Client, ModifyInstanceAttributeCommand, StopInstancesCommand, type InstanceStateName } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StepContext, StepResult } from '../../../../shared/engine/index.ts';
-import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
+import type { StepResult } from '../../../../shared/engine/index.ts';
 import { stopForOfflineInvestigation } from '../../../../shared/playbooks/ec2-instance/offline.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
 import { aStepContext, awsError, FIXED_NOW, INSTANCE_ID } from '../../helpers/factories.ts';
@@ -13,7 +12,7 @@ afterEach(() => ec2Mock.reset());
 const inState = (Name: InstanceStateName) => ({ Reservations: [{ Instances: [{ InstanceId: INSTANCE_ID, State: { Name } }] }] });
 const callNames = () => ec2Mock.calls().map((c) => (c.args[0] as object).constructor.name);
 
-type Recorded = NonNullable<StepContext<Ec2, unknown>['previous']>;
+type Recorded = NonNullable<Parameters<typeof stopForOfflineInvestigation.run>[0]['previous']>;
 
 /** This step's outcome as the engine hands it back on the next delivery: recorded, then its data read through the step's schema. */
 const previousOf = (outcome: StepOutcome): Recorded => ({ ...outcome, data: stopForOfflineInvestigation.data.safeParse(JSON.parse(JSON.stringify(outcome.data ?? null))).data });

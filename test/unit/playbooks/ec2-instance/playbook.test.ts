@@ -18,11 +18,14 @@ import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runPlaybook } from '../../../shared/engine/index.ts';
-import { EvidenceStore } from '../../../shared/evidence/index.ts';
-import { ec2InstancePlaybook, PLAYBOOKS } from '../../../shared/playbooks/index.ts';
-import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../shared/steps/ec2/index.ts';
-import { aConfig, anIncident, anS3Client, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, INSTANCE_ID, motoNotImplemented, silentLogger, someClients, VPC_ID } from '../helpers/factories.ts';
+import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
+import { releaseNameOf, runPlaybook } from '../../../../shared/engine/index.ts';
+import { EvidenceStore } from '../../../../shared/evidence/index.ts';
+import { ec2InstancePlaybook } from '../../../../shared/playbooks/ec2-instance/index.ts';
+import { captureVolatileData, captureMemory } from '../../../../shared/playbooks/ec2-instance/online.ts';
+import { stopForOfflineInvestigation } from '../../../../shared/playbooks/ec2-instance/offline.ts';
+import { loadPlaybook, PLAYBOOK_REGISTRY } from '../../../../shared/playbooks/registry.ts';
+import { aConfig, anEc2Options, anIncident, anS3Client, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, INSTANCE_ID, motoNotImplemented, silentLogger, someClients, VPC_ID } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 const asgMock = mockClient(AutoScalingClient);
@@ -73,6 +76,7 @@ describe('Playbook: ec2-instance', () => {
     const ledger = new FakeLedger();
     const deps = {
       config: aConfig(),
+      options: anEc2Options(),
       clientsFor: () => someClients(),
       ledger: ledger.asLedger(),
       evidence: new EvidenceStore(anS3Client(), EVIDENCE_BUCKET),
@@ -116,32 +120,39 @@ describe('Playbook: ec2-instance', () => {
     expect(ledger.begins[0]!.capture).toMatchObject({ instanceId: INSTANCE_ID, vpcId: VPC_ID });
   });
 
-  it('orders its steps only after steps it has: every `requires` and `after` names a step of an earlier stage, or one listed before it in the same stage', () => {
-    // Prepare
-    const stageRank = { contain: 0, evidence: 1, investigate: 2 } as const;
-    const position = new Map(ec2InstancePlaybook.steps.map((s, n) => [s.name, { step: s, n }]));
-
-    for (const [n, step] of ec2InstancePlaybook.steps.entries()) {
-      for (const name of [...(step.requires ?? []), ...(step.after ?? [])]) {
-        // Assess: a missing prerequisite, or a later one in the same stage, would leave the step waiting forever
-        const dep = position.get(name);
-        expect(dep, `${step.name} waits for ${name}`).toBeDefined();
-        const earlierStage = stageRank[dep!.step.stage] < stageRank[step.stage];
-        const earlierInStage = dep!.step.stage === step.stage && dep!.n < n;
-        expect(earlierStage || earlierInStage, `${step.name} waits for ${name}`).toBe(true);
-      }
-    }
-    expect(position.get('captureVolatileData')!.step.after).toContain('captureMemory');
-    expect(position.get('stopForOfflineInvestigation')!.step).toMatchObject({ minimumMode: 'full' });
+  it('captures memory before volatile data, stops the instance only in full mode, and never terminates', () => {
+    // Assess: the structure itself (names, stages, order) is checked by definePlaybook when the module loads
+    expect(captureVolatileData.after).toContain(captureMemory);
+    expect(stopForOfflineInvestigation.minimumMode).toBe('full');
     expect(ec2InstancePlaybook.steps.flatMap((s) => s.iamActions).filter((a) => /Terminate/.test(a))).toEqual([]);
   });
 
-  it('is registered under its name, with the identifiers the protected-resource list is matched against', () => {
+  it('releases in its own order: the profile and role first, the security groups before load balancers and the Auto Scaling group', () => {
+    // Act
+    const order = ec2InstancePlaybook.release.map(releaseNameOf);
+
+    // Assess
+    expect(order).toEqual([
+      'restoreInstanceProfile',
+      'removeRevocationPolicy',
+      'restoreSecurityGroups',
+      'reassociateElasticIps',
+      'reregisterTargets',
+      'reregisterClassicLoadBalancers',
+      'reattachToAutoScalingGroup',
+      'keepProtectionsAndEvidence',
+      'tagReleased',
+    ]);
+  });
+
+  it('is registered under its name, with the identifiers the protected-resource list is matched against', async () => {
     // Act
     const identifiers = ec2InstancePlaybook.identifiers(anIncident(), { instanceId: INSTANCE_ID } as never);
 
     // Assess
-    expect(PLAYBOOKS['ec2-instance']).toBe(ec2InstancePlaybook);
+    expect(PLAYBOOK_REGISTRY.map((e) => e.name)).toContain('ec2-instance');
+    expect(await loadPlaybook('ec2-instance')).toBe(ec2InstancePlaybook);
+    expect(await loadPlaybook('mainframe')).toBeUndefined();
     expect(identifiers).toEqual([INSTANCE_ID, `arn:aws:ec2:us-east-1:111122223333:instance/${INSTANCE_ID}`]);
     expect(ec2InstancePlaybook.principals(anIncident(), {} as never)).toEqual([]);
     expect(ec2InstancePlaybook.tags({ tags: { a: 'b' } } as never)).toEqual({ a: 'b' });
