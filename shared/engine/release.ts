@@ -118,6 +118,20 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   if (!playbook || entries.length === 0) {
     throw new ReleaseRefusedError(incidentId, 'not-supported', `the ${record.playbook} playbook has no release steps here: undo its containment by hand`);
   }
+  // Read before claiming, so an unreadable capture leaves no claim behind. It is written before
+  // any step runs: an incident without one was never changed.
+  const capture = playbook.capture.schema.safeParse(record.capture ?? {});
+  if (!capture.success) {
+    const id = record.incident.resource.id;
+    const issues = capture.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ReleaseRefusedError(
+      incidentId,
+      'not-supported',
+      record.capture
+        ? `the ledger's capture of ${id} does not match the ${record.playbook} playbook's schema (${issues.join(', ')}): undo its containment by hand`
+        : `containment stopped before it captured ${id}, so it changed nothing: there is nothing to release`,
+    );
+  }
   const requestedAt = now();
   if (inFlight(record.release, requestedAt)) throw inProgress(record);
 
@@ -158,7 +172,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   const base: Omit<ReleaseContext<PlaybookTypes>, 'previous'> = {
     ...outputsReader<PlaybookTypes>(() => contained),
     incident,
-    capture: playbook.capture.schema.parse(claimed.capture ?? {}),
+    capture: capture.data,
     request: { requestedBy: req.requestedBy, reason: req.reason, reattach: req.reattach, via: req.via },
     resource,
     clients,

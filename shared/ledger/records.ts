@@ -152,6 +152,10 @@ export const V1_INCIDENT_ATTRIBUTES = [
 export function incidentRecordOf(item: Record<string, unknown> | undefined): IncidentRecord | undefined {
   if (!item || item.kind !== 'incident') return undefined;
   if (item.schemaVersion === INCIDENT_RECORD_VERSION) return item as unknown as IncidentRecord;
+  // Only v1 has no version: a record from a newer Firebreak must not be "upgraded" into an empty incident.
+  if (item.schemaVersion !== undefined) {
+    throw new Error(`incident record ${String(item.incidentId)} has schemaVersion ${String(item.schemaVersion)}; this Firebreak reads versions 1-${INCIDENT_RECORD_VERSION}: upgrade it`);
+  }
   return upgradeV1(item);
 }
 

@@ -1,5 +1,35 @@
-import { describe, expect, it } from 'vitest';
-import { createClientFactory, createPlatformClients } from '../../../shared/aws/index.ts';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { createClientFactory, createPlatformClients, type AccountRegion } from '../../../shared/aws/index.ts';
+
+/** Which SDK clients were constructed, in order: EC2 and SSM are counted (the real clients, subclassed). */
+const constructed = vi.hoisted(() => [] as string[]);
+vi.mock('@aws-sdk/client-ec2', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@aws-sdk/client-ec2')>();
+  class CountedEC2Client extends actual.EC2Client {
+    constructor(...args: ConstructorParameters<typeof actual.EC2Client>) {
+      super(...args);
+      constructed.push('ec2');
+    }
+  }
+  return { ...actual, EC2Client: CountedEC2Client };
+});
+vi.mock('@aws-sdk/client-ssm', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@aws-sdk/client-ssm')>();
+  class CountedSSMClient extends actual.SSMClient {
+    constructor(...args: ConstructorParameters<typeof actual.SSMClient>) {
+      super(...args);
+      constructed.push('ssm');
+    }
+  }
+  return { ...actual, SSMClient: CountedSSMClient };
+});
+beforeEach(() => {
+  constructed.length = 0;
+});
+
+const HERE: AccountRegion = { accountId: '111122223333', region: 'eu-west-1' };
 
 describe('Function: createClientFactory', () => {
   it('builds clients for the target region once and reuses them', async () => {
@@ -32,6 +62,74 @@ describe('Function: createClientFactory', () => {
       expect(`${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`).toBe('http://127.0.0.1:4566');
       expect((await client.config.credentials()).secretAccessKey).toBe('secret');
     }
+  });
+});
+
+describe('Function: createClientFactory (lazy clients)', () => {
+  it('constructs no client until a step first uses one', () => {
+    // Prepare
+    const clientsFor = createClientFactory();
+
+    // Act
+    const clients = clientsFor(HERE);
+
+    // Assess
+    expect(Object.keys(clients).sort()).toEqual(['autoScaling', 'ec2', 'elb', 'elbv2', 'guardDuty', 'iam', 'ssm']);
+    expect(constructed).toEqual([]);
+  });
+
+  it('constructs a client on first use, then hands back the same one', async () => {
+    // Prepare
+    const clients = createClientFactory({ maxAttempts: 2 })(HERE);
+
+    // Act
+    const first = clients.ec2;
+    const again = clients.ec2;
+
+    // Assess
+    expect(first).toBeInstanceOf(EC2Client);
+    expect(again).toBe(first);
+    expect(constructed).toEqual(['ec2']);
+    expect(await first.config.region()).toBe('eu-west-1');
+    expect(await first.config.maxAttempts()).toBe(2);
+  });
+
+  it('constructs only the clients that are used', () => {
+    // Prepare
+    const clients = createClientFactory()(HERE);
+
+    // Act
+    void clients.ec2;
+    void clients.iam;
+
+    // Assess
+    expect(constructed).toEqual(['ec2']);
+    expect(constructed).not.toContain('ssm');
+  });
+
+  it('keeps the clients built for an account and region across calls of the factory', () => {
+    // Prepare
+    const clientsFor = createClientFactory();
+    const ssm = clientsFor(HERE).ssm;
+
+    // Act
+    const again = clientsFor({ ...HERE }).ssm;
+    const elsewhere = clientsFor({ ...HERE, region: 'us-east-1' }).ssm;
+
+    // Assess
+    expect(again).toBe(ssm);
+    expect(again).toBeInstanceOf(SSMClient);
+    expect(elsewhere).not.toBe(ssm);
+    expect(constructed).toEqual(['ssm', 'ssm']);
+  });
+
+  it('gives each factory its own clients', () => {
+    // Act
+    const a = createClientFactory()(HERE).ec2;
+    const b = createClientFactory()(HERE).ec2;
+
+    // Assess
+    expect(b).not.toBe(a);
   });
 });
 

@@ -212,3 +212,13 @@ describe('Ledger records', () => {
     });
   });
 });
+
+describe('Ledger records: versions', () => {
+  it('refuses a record written by a newer Firebreak instead of upgrading it into an empty incident', () => {
+    // Prepare
+    const item = { kind: 'incident', incidentId: 'inc-0123456789abcdef', schemaVersion: INCIDENT_RECORD_VERSION + 1, incident: anIncident() };
+
+    // Act + Assess
+    expect(() => incidentRecordOf(item)).toThrow(/schemaVersion 3; this Firebreak reads versions 1-2/);
+  });
+});

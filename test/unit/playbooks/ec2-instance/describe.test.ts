@@ -105,6 +105,40 @@ describe('Function: describeInstance', () => {
     expect(described).toMatchObject({ networkInterfaces: [], volumes: [], tags: {}, firebreakGroups: [] });
   });
 
+  it('reads a sparse answer with safe defaults, and looks for no group without a VPC', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: INSTANCE_ID,
+              NetworkInterfaces: [{ RequesterManaged: true, Groups: [{}], PrivateIpAddresses: [{}] } as never],
+              BlockDeviceMappings: [{ Ebs: { VolumeId: 'vol-0aaaaaaaaaaaaaaa1' } }],
+              Tags: [{ Key: 'Name' }, { Value: 'orphan' }],
+            },
+          ],
+        },
+      ],
+    });
+
+    // Act
+    const described = await describeInstance(ctx({}));
+
+    // Assess
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
+    expect(described).toEqual({
+      instanceId: INSTANCE_ID,
+      state: 'unknown',
+      vpcId: '',
+      networkInterfaces: [{ networkInterfaceId: '', groupIds: [''], privateIps: [], requesterManaged: true, deviceIndex: 0 }],
+      volumes: [{ volumeId: 'vol-0aaaaaaaaaaaaaaa1', deviceName: '', deleteOnTermination: false }],
+      tags: { Name: '', '': 'orphan' },
+      firebreakGroups: [],
+      raw: expect.objectContaining({ InstanceId: INSTANCE_ID }),
+    });
+  });
+
   it.each([
     ['is not returned', { Reservations: [] }],
     ['is terminated', { Reservations: [{ Instances: [instance({ State: { Name: 'terminated' } })] }] }],

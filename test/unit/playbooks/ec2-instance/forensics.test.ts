@@ -541,6 +541,34 @@ describe('Step: createForensicVolumes', () => {
     expect(result.status).toBe('pending');
   });
 
+  it('reads sparse EC2 answers with safe defaults, and waits for an instance whose state it cannot tell', async () => {
+    // Prepare
+    ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: FORENSIC_ID, Placement: { AvailabilityZone: FORENSIC_AZ } }] }] });
+    ec2Mock
+      .on(DescribeVolumesCommand)
+      .resolvesOnce({ NextToken: 'page-2' })
+      .resolvesOnce({
+        Volumes: [
+          forensicVolume(SNAP_ROOT, 'vol-0ccccccccccccccc1', { State: undefined }),
+          forensicVolume(SNAP_DATA, 'vol-0ccccccccccccccc2', { Attachments: [{ InstanceId: FORENSIC_ID, Device: '/dev/sdf' }] }),
+          forensicVolume(SNAP_DATA, 'vol-0ccccccccccccccc3', { Tags: [] }),
+        ],
+      });
+
+    // Act
+    const result = await createForensicVolumes.run(context(existingInstanceOptions));
+
+    // Assess
+    expect(ec2Mock.commandCalls(AttachVolumeCommand)).toHaveLength(0);
+    expect(result.status).toBe('pending');
+    expect(result.summary).toContain(`waiting for forensic instance ${FORENSIC_ID} to be running or stopped (it is unknown)`);
+    expect((result.data as { volumes: unknown[] }).volumes).toEqual([
+      expect.objectContaining({ volumeId: 'vol-0ccccccccccccccc1', state: 'unknown' }),
+      expect.objectContaining({ volumeId: 'vol-0ccccccccccccccc2', device: '/dev/sdf', state: 'attaching' }),
+    ]);
+  });
+
   it('records what its schema reads back, pending or done', async () => {
     // Prepare
     ec2Mock.on(DescribeSnapshotsCommand).resolves(snapshotsIn('completed', 'completed'));

@@ -3,13 +3,27 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
 import { definePlaybook, executeStep, releaseIncident, type AnyStep, type ReleaseLedger } from '../../../../shared/engine/index.ts';
+import type { Incident } from '../../../../shared/findings/index.ts';
 import type { IncidentRecord } from '../../../../shared/ledger/index.ts';
-import { captureInstance, Ec2CaptureSchema, type Ec2Capture, type NetworkInterfaceState } from '../../../../shared/playbooks/ec2-instance/describe.ts';
+import { captureInstance, Ec2CaptureSchema, type Ec2Capture, type Ec2Instance, type NetworkInterfaceState } from '../../../../shared/playbooks/ec2-instance/describe.ts';
 import { isolateNetworkInterfaces } from '../../../../shared/playbooks/ec2-instance/isolation.ts';
 import { Ec2OptionsSchema } from '../../../../shared/playbooks/ec2-instance/options.ts';
 import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
-import { anIncident, anInstance, anUndoContext, aStepContext, awsError, FIXED_NOW, INSTANCE_ID, RESPONDER, silentLogger, someClients, VPC_ID } from '../../helpers/factories.ts';
+import {
+  anIncident,
+  anInstance,
+  anUndoContext,
+  aStepContext,
+  awsError,
+  FIXED_NOW,
+  INSTANCE_ID,
+  ledgerFixture,
+  RESPONDER,
+  silentLogger,
+  someClients,
+  VPC_ID,
+} from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
@@ -189,9 +203,12 @@ describe('Undo: restoreSecurityGroups', () => {
   });
 });
 
-/** Releases, through the engine, an incident whose containment recorded `steps`, with a playbook of only `steps`' steps. */
-async function releaseThroughEngine(steps: Record<string, StepOutcome>, playbookSteps: AnyStep<Ec2>[]) {
-  const incident = anIncident();
+/** Releases, through the engine, an incident whose containment recorded `steps`, with a playbook of only `playbookSteps`; describe finds `resource`. */
+async function releaseThroughEngine(
+  steps: Record<string, StepOutcome>,
+  playbookSteps: AnyStep<Ec2>[],
+  { incident = anIncident(), resource = anInstance(), reattach = false }: { incident?: Incident; resource?: Ec2Instance; reattach?: boolean } = {},
+) {
   const record = { incidentId: incident.incidentId, incident, playbook: 'ec2-instance', status: 'contained', steps, capture: { instanceId: INSTANCE_ID } } as unknown as IncidentRecord;
   const ledger: ReleaseLedger = {
     get: async () => record,
@@ -202,7 +219,7 @@ async function releaseThroughEngine(steps: Record<string, StepOutcome>, playbook
   const playbook = definePlaybook<Ec2>({
     name: 'ec2-instance',
     options: Ec2OptionsSchema,
-    describe: async () => anInstance(),
+    describe: async () => resource,
     capture: { schema: Ec2CaptureSchema, of: captureInstance },
     tags: (i) => i.tags,
     identifiers: (_incident, i) => [i.instanceId],
@@ -214,7 +231,7 @@ async function releaseThroughEngine(steps: Record<string, StepOutcome>, playbook
   });
   return releaseIncident(
     { ledger, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW, playbookFor: () => playbook },
-    { incidentId: incident.incidentId, reason: 'false positive', reattach: false, requestedBy: RESPONDER, via: 'cli' },
+    { incidentId: incident.incidentId, reason: 'false positive', reattach, requestedBy: RESPONDER, via: 'cli' },
   );
 }
 
@@ -242,6 +259,22 @@ describe('Release: restoreSecurityGroups through the engine', () => {
     // Assess
     expect(summary.outcome).toBe('released');
     expect(summary.steps.restoreSecurityGroups).toMatchObject({ status: 'done', summary: `restored ${ENI} → ${WEB}; ${ENI2} → ${WEB}, ${ADMIN}` });
+  });
+
+  it('restores from a record the previous version wrote (test/fixtures/ledger/v1/ec2-contained.json)', async () => {
+    // Prepare
+    const v1 = ledgerFixture('v1/ec2-contained.json');
+    const { isolationGroupId, interfaces } = v1.steps.isolateNetworkInterfaces.data as { isolationGroupId: string; interfaces: Array<{ networkInterfaceId: string; groupsBefore: string[] }> };
+    const incident = anIncident({ resource: { type: 'Instance', id: v1.resourceId, hints: {} } });
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: interfaces.map((i) => eniNow(i.networkInterfaceId, [isolationGroupId], v1.resourceId)) });
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+
+    // Act
+    const summary = await releaseThroughEngine(v1.steps, [isolateNetworkInterfaces], { incident });
+
+    // Assess
+    expect(summary.steps.restoreSecurityGroups).toMatchObject({ status: 'done' });
+    expect(modifyCalls()).toEqual(interfaces.map((i) => ({ NetworkInterfaceId: i.networkInterfaceId, Groups: i.groupsBefore })));
   });
 
   it.each([

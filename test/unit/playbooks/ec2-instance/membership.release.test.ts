@@ -18,6 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { definePlaybook, executeStep, releaseIncident, type AnyStep, type ReleaseLedger } from '../../../../shared/engine/index.ts';
 import { StepFailedError } from '../../../../shared/errors/index.ts';
+import type { Incident } from '../../../../shared/findings/index.ts';
 import type { IncidentRecord } from '../../../../shared/ledger/index.ts';
 import { captureInstance, Ec2CaptureSchema, type Ec2Instance } from '../../../../shared/playbooks/ec2-instance/describe.ts';
 import {
@@ -29,7 +30,20 @@ import {
 import { Ec2OptionsSchema } from '../../../../shared/playbooks/ec2-instance/options.ts';
 import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
-import { anIncident, anInstance, anUndoContext, aStepContext, awsError, FIXED_NOW, INSTANCE_ID, RESPONDER, silentLogger, someClients, VPC_ID } from '../../helpers/factories.ts';
+import {
+  anIncident,
+  anInstance,
+  anUndoContext,
+  aStepContext,
+  awsError,
+  FIXED_NOW,
+  INSTANCE_ID,
+  ledgerFixture,
+  RESPONDER,
+  silentLogger,
+  someClients,
+  VPC_ID,
+} from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
 const asgMock = mockClient(AutoScalingClient);
@@ -488,9 +502,12 @@ describe('Undo: reattachToAutoScalingGroup', () => {
 
 // Through the engine: an undo runs only after its step finished `done`.
 
-/** Releases, through the engine, an incident whose containment recorded `steps`, with a playbook of only `playbookSteps`. */
-async function releaseThroughEngine(steps: Record<string, StepOutcome>, playbookSteps: AnyStep<Ec2>[], reattach = false) {
-  const incident = anIncident();
+/** Releases, through the engine, an incident whose containment recorded `steps`, with a playbook of only `playbookSteps`; describe finds `resource`. */
+async function releaseThroughEngine(
+  steps: Record<string, StepOutcome>,
+  playbookSteps: AnyStep<Ec2>[],
+  { incident = anIncident(), resource = twoEnis(), reattach = false }: { incident?: Incident; resource?: Ec2Instance; reattach?: boolean } = {},
+) {
   const record = { incidentId: incident.incidentId, incident, playbook: 'ec2-instance', status: 'contained', steps, capture: { instanceId: INSTANCE_ID } } as unknown as IncidentRecord;
   const ledger: ReleaseLedger = {
     get: async () => record,
@@ -501,7 +518,7 @@ async function releaseThroughEngine(steps: Record<string, StepOutcome>, playbook
   const playbook = definePlaybook<Ec2>({
     name: 'ec2-instance',
     options: Ec2OptionsSchema,
-    describe: async () => twoEnis(),
+    describe: async () => resource,
     capture: { schema: Ec2CaptureSchema, of: captureInstance },
     tags: (i) => i.tags,
     identifiers: (_incident, i) => [i.instanceId],
@@ -571,7 +588,7 @@ describe('Release: membership undos through the engine', () => {
     };
 
     // Act
-    const summary = await releaseThroughEngine(steps, MEMBERSHIP, true);
+    const summary = await releaseThroughEngine(steps, MEMBERSHIP, { reattach: true });
 
     // Assess
     expect(summary.outcome).toBe('released');
@@ -580,6 +597,36 @@ describe('Release: membership undos through the engine', () => {
     expect(elbv2Mock.commandCalls(RegisterTargetsCommand).map((c) => c.args[0].input)).toEqual([{ TargetGroupArn: tg('web'), Targets: [{ Id: INSTANCE_ID, Port: 80 }] }]);
     expect(elbMock.commandCalls(RegisterInstancesWithLoadBalancerCommand)).toHaveLength(1);
     expect(ec2Mock.commandCalls(AssociateAddressCommand)).toHaveLength(1);
+  });
+
+  it('puts the instance back from a record the previous version wrote (test/fixtures/ledger/v1/ec2-contained.json)', async () => {
+    // Prepare
+    const v1 = ledgerFixture('v1/ec2-contained.json');
+    const capture = Ec2CaptureSchema.parse(v1.capture);
+    const incident = anIncident({ resource: { type: 'Instance', id: v1.resourceId, hints: {} } });
+    const resource = anInstance({ instanceId: v1.resourceId, vpcId: capture.vpcId!, networkInterfaces: capture.networkInterfaces });
+    const { autoScalingGroupName } = v1.steps.detachFromAutoScalingGroup.data as { autoScalingGroupName: string };
+    const { addresses } = v1.steps.disassociateElasticIps.data as { addresses: Array<{ allocationId: string; networkInterfaceId: string; privateIpAddress: string }> };
+    asgMock.on(DescribeAutoScalingInstancesCommand).resolves({});
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ AutoScalingGroupName: autoScalingGroupName, DesiredCapacity: 1, MaxSize: 3 } as never] });
+    asgMock.on(AttachInstancesCommand).resolves({});
+    elbv2Mock.on(RegisterTargetsCommand).resolves({});
+    elbMock.on(RegisterInstancesWithLoadBalancerCommand).resolves({});
+    ec2Mock.on(DescribeAddressesCommand).resolves({ Addresses: addresses.map((a) => ({ AllocationId: a.allocationId })) }).on(AssociateAddressCommand).resolves({});
+
+    // Act
+    const summary = await releaseThroughEngine(v1.steps, MEMBERSHIP, { incident, resource, reattach: true });
+
+    // Assess
+    expect(undoNames.map((name) => summary.steps[name]?.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(asgMock.commandCalls(AttachInstancesCommand).map((c) => c.args[0].input)).toEqual([{ AutoScalingGroupName: autoScalingGroupName, InstanceIds: [v1.resourceId] }]);
+    expect(elbv2Mock.commandCalls(RegisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual(
+      expect.arrayContaining([[{ Id: '10.0.1.4', Port: 80 }], [{ Id: v1.resourceId, Port: 80 }]]),
+    );
+    expect(elbMock.commandCalls(RegisterInstancesWithLoadBalancerCommand).map((c) => c.args[0].input.LoadBalancerName)).toEqual(v1.steps.deregisterFromClassicLoadBalancers.data.loadBalancerNames);
+    expect(ec2Mock.commandCalls(AssociateAddressCommand).map((c) => c.args[0].input)).toEqual(
+      addresses.map((a) => ({ AllocationId: a.allocationId, NetworkInterfaceId: a.networkInterfaceId, PrivateIpAddress: a.privateIpAddress, AllowReassociation: false })),
+    );
   });
 
   it('restores nothing, touching nothing, where containment found nothing to take the instance out of', async () => {
@@ -593,7 +640,7 @@ describe('Release: membership undos through the engine', () => {
     resetAll();
 
     // Act
-    const summary = await releaseThroughEngine(steps, MEMBERSHIP, true);
+    const summary = await releaseThroughEngine(steps, MEMBERSHIP, { reattach: true });
 
     // Assess
     expect(MEMBERSHIP.map((s) => steps[s.name]!.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
@@ -620,7 +667,7 @@ describe('Release: membership undos through the engine', () => {
     resetAll();
 
     // Act
-    const summary = await releaseThroughEngine(steps, MEMBERSHIP, true);
+    const summary = await releaseThroughEngine(steps, MEMBERSHIP, { reattach: true });
 
     // Assess
     expect(undoNames.map((name) => summary.steps[name]!.summary)).toEqual([
