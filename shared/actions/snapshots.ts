@@ -14,7 +14,6 @@ import {
   type Filter,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
 import { hasErrorCode, StepFailedError } from '../errors/index.ts';
 import type { Incident } from '../findings/index.ts';
 import { INCIDENT_ID_TAG, incidentTags, SOURCE_SNAPSHOT_TAG } from './tagging.ts';
@@ -23,12 +22,11 @@ import { INCIDENT_ID_TAG, incidentTags, SOURCE_SNAPSHOT_TAG } from './tagging.ts
 export const SNAPSHOT_IAM_ACTIONS = ['ec2:DescribeSnapshots', 'ec2:CreateSnapshots', 'ec2:CreateSnapshot', 'ec2:CreateTags'] as const;
 
 /** One evidence snapshot of one volume. */
-export const IncidentSnapshotSchema = z.object({
-  volumeId: z.string(),
-  deviceName: z.string(),
-  snapshotId: z.string(),
-});
-export type IncidentSnapshot = z.infer<typeof IncidentSnapshotSchema>;
+export interface IncidentSnapshot {
+  volumeId: string;
+  deviceName: string;
+  snapshotId: string;
+}
 
 /** A volume to snapshot, with the device name it is attached as. */
 export interface VolumeToSnapshot {

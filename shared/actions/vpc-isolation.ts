@@ -18,7 +18,7 @@ import {
   type SecurityGroup,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
-import { hasErrorCode, StepFailedError } from '../errors/index.ts';
+import { FirebreakError, hasErrorCode } from '../errors/index.ts';
 
 
 /** Names of the per-VPC groups Firebreak creates (security group names are unique per VPC). */
@@ -85,7 +85,7 @@ export async function ensureFirebreakGroups(
   const [groups, desiredEgress] = await Promise.all([findOrCreateGroups(ec2, vpcId, known), allowedEgress]);
   const iso = groups.find((g) => g.GroupName === ISOLATION_GROUP_NAME);
   const open = groups.find((g) => g.GroupName === UNTRACKING_GROUP_NAME);
-  if (!iso?.GroupId || !open?.GroupId) throw new StepFailedError('isolateNetworkInterfaces', 'IsolationGroupMissing', `could not create or find the Firebreak groups in ${vpcId}`, { retryable: true });
+  if (!iso?.GroupId || !open?.GroupId) throw new FirebreakError(`could not create or find the Firebreak groups in ${vpcId}`, { code: 'IsolationGroupMissing', retryable: true });
 
   // Rules are compared one source at a time: AWS folds every source of a protocol and port
   // range into one IpPermission, and the group is shared by every isolated instance of the VPC.

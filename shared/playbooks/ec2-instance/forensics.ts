@@ -334,11 +334,7 @@ export const copySnapshotsToForensicAccount = ec2Step({
     // CopySnapshot takes no client token: the tag lookup is what keeps a redelivery from copying twice.
     const [sources, copyOf] = await Promise.all([
       describeIncidentSnapshots(clients.ec2, STEP_COPY, snapshots),
-      findSnapshotCopies(
-        clients.ec2,
-        incident.incidentId,
-        snapshots.map((s) => s.snapshotId),
-      ),
+      findSnapshotCopies(clients.ec2, incident.incidentId, snapshots.map((s) => s.snapshotId)),
     ]);
 
     const copies: ForensicCopy[] = await Promise.all(

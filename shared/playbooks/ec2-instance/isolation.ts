@@ -1,3 +1,4 @@
+import { settleAll } from '../../actions/settle.ts';
 import { DescribeNetworkInterfacesCommand, ModifyNetworkInterfaceAttributeCommand } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { egressPermissions, ensureFirebreakGroups, findSsmEgress, isolateInterface, type IsolationEgress } from '../../actions/vpc-isolation.ts';
@@ -28,14 +29,6 @@ const IsolatedInterfacesSchema = z.object({
 });
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && new Set([...a, ...b]).size === new Set(a).size;
-
-/** Waits for every call, so one failure does not leave the others unmade; then throws the first failure. */
-async function settleAll<T>(calls: Array<Promise<T>>): Promise<T[]> {
-  const results = await Promise.allSettled(calls);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
-}
 
 type InterfaceResult = 'restored' | 'already-restored' | 'changed-since' | 'moved' | 'gone';
 

@@ -1,3 +1,4 @@
+import { settleAll } from '../../actions/settle.ts';
 import { AttachInstancesCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, DetachInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { AssociateAddressCommand, DescribeAddressesCommand, DisassociateAddressCommand } from '@aws-sdk/client-ec2';
 import {
@@ -19,14 +20,6 @@ import { ec2Step } from './types.ts';
 
 // Each undo here puts the instance back only where it still belongs: anything a human changed
 // since containment is left alone, and the summary says so.
-
-/** Waits for every call, so one failure does not leave the others unmade; then throws the first failure. */
-async function settleAll<T>(calls: Array<Promise<T>>): Promise<T[]> {
-  const results = await Promise.allSettled(calls);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
-}
 
 const instanceGone = (instanceId: string): ReleaseResult => ({ status: 'skipped', summary: `${instanceId} no longer exists: nothing to restore`, data: { instanceGone: true } });
 

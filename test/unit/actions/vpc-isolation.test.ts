@@ -22,7 +22,7 @@ import {
   ISOLATION_GROUP_NAME,
   UNTRACKING_GROUP_NAME,
 } from '../../../shared/actions/vpc-isolation.ts';
-import { StepFailedError } from '../../../shared/errors/index.ts';
+import { FirebreakError } from '../../../shared/errors/index.ts';
 import { awsError, REGION, someClients, VPC_ID } from '../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
@@ -239,7 +239,7 @@ describe('Function: ensureFirebreakGroups', () => {
     const ensure = ensureFirebreakGroups(someClients().ec2, VPC_ID, []);
 
     // Assess
-    await expect(ensure).rejects.toBeInstanceOf(StepFailedError);
+    await expect(ensure).rejects.toBeInstanceOf(FirebreakError);
     await expect(ensure).rejects.toMatchObject({ code: 'IsolationGroupMissing', retryable: true });
   });
 

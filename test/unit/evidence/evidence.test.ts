@@ -3,6 +3,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
+import type { EvidenceRef } from '../../../shared/vocabulary/index.ts';
 import { anS3Client, awsError, EVIDENCE_BUCKET } from '../helpers/factories.ts';
 
 const s3Mock = mockClient(S3Client);
@@ -16,8 +17,8 @@ describe('Class: EvidenceStore', () => {
     s3Mock.on(PutObjectCommand).resolves({ VersionId: 'v1' });
     const store = new EvidenceStore(anS3Client(), EVIDENCE_BUCKET);
 
-    // Act
-    const ref = await store.putText('inc-0123456789abcdef', 'console-output.txt', 'login: root');
+    // Act (typed as the ledger records it: a step's evidence is the store's ref, unchanged)
+    const ref: EvidenceRef = await store.putText('inc-0123456789abcdef', 'console-output.txt', 'login: root');
 
     // Assess
     const [call] = s3Mock.commandCalls(PutObjectCommand);
