@@ -1,26 +1,32 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Playbook, StepDefinition } from '../../../shared/engine/index.ts';
+import { z } from 'zod';
+import type { ClientFactory } from '../../../shared/aws/index.ts';
+import { definePlaybook, defineStep, type AnyStep, type Playbook, type ReleaseResult, type StepContext, type StepResult, type UndoContext } from '../../../shared/engine/index.ts';
 import { ConfigurationError } from '../../../shared/errors/index.ts';
+import type { PlaybookName } from '../../../shared/findings/index.ts';
 import { createFindingHandler } from '../../../shared/handler/index.ts';
-import type { ReleaseStepDefinition } from '../../../shared/release/index.ts';
-import { aRecord, contained, INCIDENT_ID, RESPONDER } from '../release/helpers.ts';
+import { INCIDENT_RECORD_VERSION, Ledger, type IncidentRecord } from '../../../shared/ledger/index.ts';
+import type { StepOutcome } from '../../../shared/vocabulary/index.ts';
 import {
+  ACCOUNT_ID,
   aLambdaContext,
+  anIncident,
   anS3Client,
   anSqsEvent,
   anSqsRecord,
   awsError,
   FIXED_NOW,
   fixtureBody,
+  fixtureEvent,
   INSTANCE_ID,
-  LEDGER_TABLE,
   manualEvent,
   REGION,
+  RESPONDER,
   silentLogger,
   someClients,
   validEnv,
@@ -37,51 +43,102 @@ beforeEach(() => {
 afterEach(() => {
   dbMock.reset();
   sqsMock.reset();
+  vi.restoreAllMocks();
 });
 
 const THROTTLED_INSTANCE = 'i-0d4c3b2a1f0e98765';
 
-/** An EC2 playbook with one containment step, which is throttled for one instance. */
-function playbookThrottling(instanceId: string | undefined) {
-  const isolate: StepDefinition<{ id: string }> = {
+/** The options of the fake playbook: Terraform's snake_case keys, validated by the playbook's own schema at cold start. */
+const FakeOptionsSchema = z
+  .object({
+    online_capture: z
+      .object({ wait_seconds: z.number().int().min(0).max(30).default(10) })
+      .strict()
+      .default({ wait_seconds: 10 }),
+    label: z.string().min(1).default('fake'),
+  })
+  .strict();
+
+/** The types of a playbook for one instance-like resource. */
+interface Fake {
+  resource: { id: string };
+  capture: { id: string };
+  options: z.infer<typeof FakeOptionsSchema>;
+}
+
+const step = defineStep<Fake>();
+
+/**
+ * A playbook with one containment step, `isolate` (throttled for `throttled`), whose undo
+ * `restore` fails with `releaseFailure` when given; `extraSteps` run after it.
+ */
+function fakePlaybook(options: { throttled?: string; releaseFailure?: Error; name?: PlaybookName; extraSteps?: AnyStep<Fake>[] } = {}) {
+  const restore = {
+    name: 'restore',
+    description: 'Restore',
+    iamActions: [],
+    run: vi.fn(async (_ctx: UndoContext<Fake, undefined>): Promise<ReleaseResult> => {
+      if (options.releaseFailure) throw options.releaseFailure;
+      return { status: 'done', summary: 'restored' };
+    }),
+  };
+  const isolate = step({
     name: 'isolate',
     stage: 'contain',
     description: 'Isolate',
     iamActions: [],
-    run: vi.fn(async ({ resource }) => {
-      if (resource.id === instanceId) throw awsError('RequestLimitExceeded', { httpStatusCode: 503 });
-      return { status: 'done' as const, summary: `isolated ${resource.id}` };
+    run: vi.fn(async ({ resource }: StepContext<Fake, undefined>): Promise<StepResult<undefined>> => {
+      if (resource.id === options.throttled) throw awsError('RequestLimitExceeded', { httpStatusCode: 503 });
+      return { status: 'done', summary: `isolated ${resource.id}` };
     }),
-  };
-  const playbook: Playbook<{ id: string }> = {
-    name: 'ec2-instance',
+    undo: restore,
+  });
+  const playbook: Playbook<Fake> = definePlaybook<Fake>({
+    name: options.name ?? 'ec2-instance',
+    options: FakeOptionsSchema,
     describe: async ({ incident }) => ({ id: incident.resource.id }),
-    capture: (r) => ({ ...r }),
+    capture: { schema: z.object({ id: z.string() }), of: (r) => ({ id: r.id }) },
     tags: () => ({}),
     identifiers: (_i, r) => [r.id],
     principals: () => [],
     describeIamActions: [],
-    isolationStep: 'isolate',
-    steps: [isolate],
-  };
-  return { playbook, isolate };
+    isolationStep: isolate,
+    steps: [isolate, ...(options.extraSteps ?? [])],
+    release: [isolate],
+  });
+  return { playbook, isolate, restore };
 }
 
-function handlerFor(playbook: Playbook<{ id: string }>, env = validEnv()) {
+function handlerFor(playbook: Playbook<Fake>, env = validEnv(), clientsFor: ClientFactory = () => someClients()) {
   const platform = {
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } })),
     s3: anS3Client(),
     sqs: new SQSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
   };
-  return createFindingHandler(playbook, { env, platform, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW });
+  return createFindingHandler(playbook, { env, platform, clientsFor, logger: silentLogger(), now: () => FIXED_NOW });
 }
 
 const rejectedPuts = () => dbMock.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
+/** The ignored-finding writes, as the items they set (attribute names resolved). */
+const ignoredWrites = () =>
+  dbMock
+    .commandCalls(UpdateCommand)
+    .map((c) => c.args[0].input)
+    .filter((i) => String(i.Key?.pk).startsWith('ignored#'))
+    .map((i) => ({
+      key: i.Key,
+      item: Object.fromEntries(
+        Object.entries(i.ExpressionAttributeNames ?? {}).flatMap(([name, attribute]) => {
+          const value = i.ExpressionAttributeValues?.[`:${name.slice(1)}`];
+          return value === undefined ? [] : [[attribute, value]];
+        }),
+      ),
+    }));
 
 describe('Function: createFindingHandler', () => {
   it('records a malformed message as rejected without failing it, and contains the valid findings of the batch', async () => {
     // Prepare
-    const { playbook, isolate } = playbookThrottling(undefined);
+    const { playbook, isolate } = fakePlaybook();
     const handler = handlerFor(playbook);
     const malformed = '{"source":"aws.guardduty", oops';
     const event = anSqsEvent(
@@ -104,6 +161,7 @@ describe('Function: createFindingHandler', () => {
         messageId: 'msg-2',
         playbook: 'ec2-instance',
         reasons: ['message body is not JSON'],
+        reasonCount: 1,
         bodySha256: createHash('sha256').update(malformed).digest('hex'),
         bodyPreview: malformed,
         receivedAt: FIXED_NOW.toISOString(),
@@ -116,9 +174,38 @@ describe('Function: createFindingHandler', () => {
     expect(finishes.map((i) => i.ExpressionAttributeValues![':s'])).toEqual(['contained', 'contained']);
   });
 
-  it("reports only the message whose containment must be retried as a batch-item failure", async () => {
+  it('hands the steps the options validated at cold start, defaults applied', async () => {
     // Prepare
-    const { playbook } = playbookThrottling(THROTTLED_INSTANCE);
+    const { playbook, isolate } = fakePlaybook();
+    const handler = handlerFor(playbook, validEnv({ FIREBREAK_OPTIONS: JSON.stringify({ online_capture: { wait_seconds: 3 }, label: null }) }));
+
+    // Act
+    await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(vi.mocked(isolate.run).mock.calls[0]![0].options).toEqual({ online_capture: { wait_seconds: 3 }, label: 'fake' });
+  });
+
+  it('keeps the whole body of a rejected message out of the ledger: a bounded, cleaned preview and the hash of all of it', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const handler = handlerFor(playbook);
+    const huge = `{"oops":"\u001b[2J${'x'.repeat(100_000)}`;
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(huge, 'msg-huge')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [put] = rejectedPuts();
+    expect(put!.bodySha256).toBe(createHash('sha256').update(huge).digest('hex'));
+    expect(put!.bodyPreview).toHaveLength(2048);
+    expect(put!.bodyPreview.startsWith('{"oops":" [2Jxxx')).toBe(true);
+  });
+
+  it('reports only the message whose containment must be retried as a batch-item failure', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook({ throttled: THROTTLED_INSTANCE });
     const handler = handlerFor(playbook);
     const event = anSqsEvent(
       anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-ok'),
@@ -136,7 +223,7 @@ describe('Function: createFindingHandler', () => {
 
   it('returns every message as a failure, rather than throwing, when the whole batch must be retried', async () => {
     // Prepare
-    const { playbook } = playbookThrottling(THROTTLED_INSTANCE);
+    const { playbook } = fakePlaybook({ throttled: THROTTLED_INSTANCE });
     const handler = handlerFor(playbook);
 
     // Act
@@ -149,7 +236,7 @@ describe('Function: createFindingHandler', () => {
   it('keeps the message when the ledger cannot record a rejection', async () => {
     // Prepare
     dbMock.on(PutCommand).rejects(awsError('ProvisionedThroughputExceededException'));
-    const { playbook } = playbookThrottling(undefined);
+    const { playbook } = fakePlaybook();
     const handler = handlerFor(playbook);
 
     // Act
@@ -161,7 +248,7 @@ describe('Function: createFindingHandler', () => {
 
   it('rejects a finding meant for another playbook (an S3 finding on the EC2 queue) without retrying it', async () => {
     // Prepare
-    const { playbook, isolate } = playbookThrottling(undefined);
+    const { playbook, isolate } = fakePlaybook();
     const handler = handlerFor(playbook);
 
     // Act
@@ -180,17 +267,17 @@ describe('Function: createFindingHandler', () => {
 
   it('re-queues the same message, delayed, when a step waits on AWS, and acknowledges this delivery', async () => {
     // Prepare
-    const { playbook } = playbookThrottling(undefined);
-    const waiting: StepDefinition<{ id: string }> = {
+    const waiting = step({
       name: 'forensicVolumes',
       stage: 'investigate',
       description: 'Create forensic volumes',
       iamActions: [],
       run: async () => ({ status: 'pending', summary: 'snapshot 20% done', retryAfterSeconds: 60 }),
-    };
+    });
+    const { playbook } = fakePlaybook({ extraSteps: [waiting] });
     const queueUrl = 'https://sqs.us-east-1.amazonaws.com/111122223333/firebreak-ec2-instance';
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'follow-up-1' });
-    const handler = handlerFor({ ...playbook, steps: [...playbook.steps, waiting] }, validEnv({ FIREBREAK_QUEUE_URL: queueUrl }));
+    const handler = handlerFor(playbook, validEnv({ FIREBREAK_QUEUE_URL: queueUrl }));
     const body = fixtureBody('ec2-c-cactivity-b.json');
 
     // Act
@@ -203,17 +290,11 @@ describe('Function: createFindingHandler', () => {
 
   it('still acknowledges the delivery when the follow-up cannot be queued, or no queue is configured', async () => {
     // Prepare
-    const { playbook } = playbookThrottling(undefined);
-    const waiting: StepDefinition<{ id: string }> = {
-      name: 'stop',
-      stage: 'investigate',
-      description: 'Stop',
-      iamActions: [],
-      run: async () => ({ status: 'pending', summary: 'stopping' }),
-    };
+    const waiting = step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: [], run: async () => ({ status: 'pending', summary: 'stopping' }) });
+    const { playbook } = fakePlaybook({ extraSteps: [waiting] });
     sqsMock.on(SendMessageCommand).rejects(awsError('AccessDenied', { httpStatusCode: 403 }));
-    const withQueue = handlerFor({ ...playbook, steps: [...playbook.steps, waiting] }, validEnv({ FIREBREAK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/q' }));
-    const withoutQueue = handlerFor({ ...playbook, steps: [...playbook.steps, waiting] });
+    const withQueue = handlerFor(playbook, validEnv({ FIREBREAK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/q' }));
+    const withoutQueue = handlerFor(playbook);
 
     // Act
     const responses = [
@@ -228,7 +309,7 @@ describe('Function: createFindingHandler', () => {
 
   it('refuses to start with an invalid configuration, naming the variable', () => {
     // Prepare
-    const { playbook } = playbookThrottling(undefined);
+    const { playbook } = fakePlaybook();
 
     // Act
     const build = () => handlerFor(playbook, validEnv({ FIREBREAK_MODE: 'destroy' }));
@@ -238,9 +319,31 @@ describe('Function: createFindingHandler', () => {
     expect(build).toThrow(/FIREBREAK_MODE/);
   });
 
+  it("refuses to start with options the playbook's schema refuses, naming each by its path", () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const env = validEnv({ FIREBREAK_OPTIONS: JSON.stringify({ online_capture: { wait_seconds: 31 }, lable: 'typo' }) });
+
+    // Act
+    let error: unknown;
+    try {
+      handlerFor(playbook, env);
+    } catch (e) {
+      error = e;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).issues).toEqual([
+      'FIREBREAK_OPTIONS.online_capture.wait_seconds: Too big: expected number to be <=30',
+      'FIREBREAK_OPTIONS: Unrecognized key: "lable"',
+    ]);
+    expect(dbMock.calls()).toHaveLength(0);
+  });
+
   it('refuses to start when the configured playbook is not the one bundled', () => {
     // Prepare
-    const { playbook } = playbookThrottling(undefined);
+    const { playbook } = fakePlaybook();
 
     // Act
     const build = () => handlerFor(playbook, validEnv({ FIREBREAK_PLAYBOOK: 's3-bucket' }));
@@ -252,7 +355,7 @@ describe('Function: createFindingHandler', () => {
 
   it('builds its own platform clients, client factory and logger when none are injected', () => {
     // Prepare
-    const { playbook } = playbookThrottling(undefined);
+    const { playbook } = fakePlaybook();
 
     // Act
     const handler = createFindingHandler(playbook, { env: validEnv() });
@@ -262,21 +365,130 @@ describe('Function: createFindingHandler', () => {
   });
 });
 
+describe('Function: createFindingHandler — findings no playbook acts on', () => {
+  it.each([
+    ['a GuardDuty sample', fixtureBody('edge-sample.json'), 'sample', 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', 'Instance'],
+    [
+      'a sample whose resource is all placeholders',
+      JSON.stringify(
+        Object.assign(fixtureEvent('edge-sample.json'), {}).detail
+          ? (() => {
+              const e = fixtureEvent('edge-sample.json');
+              e.detail.resource.instanceDetails.instanceId = 'i-99999999';
+              e.detail.resource.instanceDetails.networkInterfaces[0].vpcId = 'GeneratedFindingVPCId';
+              e.detail.resource.instanceDetails.networkInterfaces[0].subnetId = 'GeneratedFindingSubnetId';
+              return e;
+            })()
+          : {},
+      ),
+      'sample',
+      'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1',
+      'Instance',
+    ],
+    [
+      'a resource type no playbook handles',
+      JSON.stringify(
+        (() => {
+          const e = fixtureEvent('ec2-c-cactivity-b.json');
+          e.detail.resource.resourceType = 'EKSCluster';
+          return e;
+        })(),
+      ),
+      'unhandled',
+      'c6e8a0b2d4f6b8c0e2a4d6f8a0c2e4b6',
+      'EKSCluster',
+    ],
+    [
+      'an access key of a user type no playbook handles',
+      fixtureBody('iam-user-consoleloginsuccess-b.json').replace('"userType": "IAMUser"', '"userType": "AWSService"'),
+      'unhandled',
+      'f2b4d6e8a0c2f4b6d8e0a2c4f6b8d0e2',
+      'AccessKey',
+    ],
+  ])('records %s as ignored, reads nothing from AWS, and acknowledges the message', async (_what, body, why, findingId, resourceType) => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    const clientsFor = vi.fn(() => someClients());
+    const recordIgnored = vi.spyOn(Ledger.prototype, 'recordIgnored');
+    const recordRejected = vi.spyOn(Ledger.prototype, 'recordRejected');
+    const handler = handlerFor(playbook, validEnv(), clientsFor);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(body, 'msg-ignored')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(recordIgnored).toHaveBeenCalledTimes(1);
+    expect(recordIgnored.mock.calls[0]![0]).toMatchObject({ why, findingId, resourceType, accountId: ACCOUNT_ID, region: REGION, playbook: 'ec2-instance', messageId: 'msg-ignored', receivedAt: FIXED_NOW.toISOString() });
+    expect(recordRejected).not.toHaveBeenCalled();
+    expect(clientsFor).not.toHaveBeenCalled();
+    expect(isolate.run).not.toHaveBeenCalled();
+    expect(dbMock.commandCalls(BatchGetCommand)).toHaveLength(0);
+    expect(dbMock.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(rejectedPuts()).toEqual([]);
+    expect(ignoredWrites()).toEqual([
+      {
+        key: { pk: `ignored#${ACCOUNT_ID}#${findingId}`, sk: 'ignored' },
+        item: expect.objectContaining({ kind: 'ignored', status: 'skipped', why, findingId, resourceType, messageId: 'msg-ignored' }),
+      },
+    ]);
+  });
+
+  it('keeps the message when the ledger cannot record an ignored finding', async () => {
+    // Prepare
+    dbMock.on(UpdateCommand).rejects(awsError('ProvisionedThroughputExceededException'));
+    const { playbook } = fakePlaybook();
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(fixtureBody('edge-sample.json'), 'msg-sample')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-sample' }] });
+    expect(rejectedPuts()).toEqual([]);
+  });
+
+  it('contains the findings of a batch and ignores its sample, each on its own', async () => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    const handler = handlerFor(playbook);
+    const event = anSqsEvent(anSqsRecord(fixtureBody('edge-sample.json'), 'msg-sample'), anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'msg-real'));
+
+    // Act
+    const response = await handler(event, aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(vi.mocked(isolate.run).mock.calls.map(([ctx]) => ctx.resource.id)).toEqual([THROTTLED_INSTANCE]);
+    expect(ignoredWrites().map((w) => w.item.messageId)).toEqual(['msg-sample']);
+  });
+});
+
 describe('Function: createFindingHandler — Firebreak Manual Release', () => {
-  /** A playbook with one release step, which fails as the test says. */
-  function playbookReleasing(failure?: Error, name: Playbook<{ id: string }>['name'] = 'ec2-instance') {
-    const restore: ReleaseStepDefinition<{ id: string }> = {
-      name: 'restore',
-      description: 'Restore',
-      iamActions: [],
-      run: vi.fn(async () => {
-        if (failure) throw failure;
-        return { status: 'done' as const, summary: 'restored' };
-      }),
-    };
-    const { playbook, isolate } = playbookThrottling(undefined);
-    return { playbook: { ...playbook, name, release: [restore] }, restore, isolate };
-  }
+  const incident = anIncident();
+  const INCIDENT_ID = incident.incidentId;
+  const containedOutcome: StepOutcome = { stage: 'contain', status: 'done', summary: 'isolated', attempts: 1, finishedAt: '2025-06-19T14:40:12.000Z' };
+  /** The ledger's record of the contained incident (v2: the incident nested as parsed). */
+  const record = (overrides: Partial<IncidentRecord> = {}): IncidentRecord => ({
+    pk: `incident#${INCIDENT_ID}`,
+    sk: 'incident',
+    kind: 'incident',
+    schemaVersion: INCIDENT_RECORD_VERSION,
+    incidentId: INCIDENT_ID,
+    playbook: 'ec2-instance',
+    incident,
+    mode: 'contain',
+    status: 'contained',
+    firstSeenAt: '2025-06-19T14:40:10.000Z',
+    lastSeenAt: '2025-06-19T14:40:10.000Z',
+    deliveries: 1,
+    lastMessageId: 'msg-1',
+    capture: { id: INSTANCE_ID, capturedAt: '2025-06-19T14:40:10.000Z' },
+    steps: { isolate: containedOutcome },
+    ...overrides,
+  });
+  const claimed = () =>
+    record({ release: { requestedBy: RESPONDER, reason: 'false positive', reattach: false, requestedAt: FIXED_NOW.toISOString(), via: 'event', status: 'releasing', claimId: 'c', steps: {} } });
   const releaseBody = (detail: Record<string, unknown> = {}) =>
     JSON.stringify(
       manualEvent(
@@ -284,18 +496,16 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
         { 'detail-type': 'Firebreak Manual Release', source: 'firebreak.manual' },
       ),
     );
-  const record = aRecord({ steps: { isolate: contained('done') } });
-  const claimed = () => ({ ...record, release: { requestedBy: RESPONDER, reason: 'false positive', reattach: false, requestedAt: FIXED_NOW.toISOString(), via: 'event', status: 'releasing', claimId: 'c', steps: {} } });
   const releaseWrites = () => dbMock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
 
   beforeEach(() => {
-    dbMock.on(GetCommand).resolves({ Item: record });
+    dbMock.on(GetCommand).resolves({ Item: record() });
     dbMock.on(UpdateCommand, { ReturnValues: 'ALL_NEW' }).resolves({ Attributes: claimed() });
   });
 
   it('runs the release of the incident the event names, on the function of its resource type', async () => {
     // Prepare
-    const { playbook, restore, isolate } = playbookReleasing();
+    const { playbook, restore, isolate } = fakePlaybook();
     const handler = handlerFor(playbook);
 
     // Act
@@ -305,7 +515,8 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(isolate.run).not.toHaveBeenCalled();
     expect(restore.run).toHaveBeenCalledTimes(1);
-    expect(vi.mocked(restore.run).mock.calls[0]![0].request).toMatchObject({ incidentId: INCIDENT_ID, via: 'event', reattach: true, requestedBy: RESPONDER, reason: 'false positive' });
+    expect(vi.mocked(restore.run).mock.calls[0]![0].request).toEqual({ via: 'event', reattach: true, requestedBy: RESPONDER, reason: 'false positive' });
+    expect(vi.mocked(restore.run).mock.calls[0]![0].capture).toEqual({ id: INSTANCE_ID });
     const writes = releaseWrites();
     expect(writes[0]!.ExpressionAttributeValues![':release']).toMatchObject({ via: 'event', requestedBy: RESPONDER, reattach: true, status: 'releasing' });
     expect(writes.at(-1)!.ExpressionAttributeValues).toMatchObject({ ':r_status': 'released', ':released': 'released' });
@@ -314,7 +525,7 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
 
   it('rejects, and never acts on, a release whose incident is about another resource', async () => {
     // Prepare
-    const { playbook, restore } = playbookReleasing();
+    const { playbook, restore } = fakePlaybook();
     const handler = handlerFor(playbook);
     const other = 'i-0fffffffffffffff0';
 
@@ -333,10 +544,26 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
     ]);
   });
 
+  it("rejects a release whose incident the ledger keeps under another playbook, without changing anything", async () => {
+    // Prepare
+    dbMock.on(GetCommand).resolves({ Item: record({ playbook: 's3-bucket' }) });
+    const { playbook, restore } = fakePlaybook();
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody(), 'msg-other-playbook')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(restore.run).not.toHaveBeenCalled();
+    expect(releaseWrites()).toEqual([]);
+    expect(rejectedPuts()[0]!.reasons).toEqual([`Release of ${INCIDENT_ID} refused: the request names playbook "ec2-instance" but ${INCIDENT_ID} is about s3-bucket; nothing was changed`]);
+  });
+
   it('rejects a release of an unknown incident without retrying it', async () => {
     // Prepare
     dbMock.on(GetCommand).resolves({});
-    const { playbook, restore } = playbookReleasing();
+    const { playbook, restore } = fakePlaybook();
     const handler = handlerFor(playbook);
 
     // Act
@@ -350,7 +577,7 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
 
   it('rejects a release meant for another playbook', async () => {
     // Prepare
-    const { playbook, restore } = playbookReleasing(undefined, 's3-bucket');
+    const { playbook, restore } = fakePlaybook({ name: 's3-bucket' });
     const handler = handlerFor(playbook, validEnv({ FIREBREAK_PLAYBOOK: 's3-bucket' }));
 
     // Act
@@ -364,7 +591,7 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
 
   it('keeps the message when a release step failed with a retryable error', async () => {
     // Prepare
-    const { playbook } = playbookReleasing(awsError('RequestLimitExceeded', { httpStatusCode: 503 }));
+    const { playbook } = fakePlaybook({ releaseFailure: awsError('RequestLimitExceeded', { httpStatusCode: 503 }) });
     const handler = handlerFor(playbook);
 
     // Act
@@ -378,7 +605,7 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
 
   it('deletes the message when a release step failed permanently, leaving the failure in the ledger', async () => {
     // Prepare
-    const { playbook } = playbookReleasing(awsError('AccessDenied', { httpStatusCode: 403 }));
+    const { playbook } = fakePlaybook({ releaseFailure: awsError('AccessDenied', { httpStatusCode: 403 }) });
     const handler = handlerFor(playbook);
 
     // Act
@@ -386,13 +613,13 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(releaseWrites().at(-1)!.ExpressionAttributeValues).toMatchObject({ ':r_status': 'incomplete' });
+    expect(releaseWrites().at(-1)!.ExpressionAttributeValues).toMatchObject({ ':r_status': 'incomplete', ':r_failures': ['restore'] });
   });
 
   it('keeps the message while another release of the incident is running', async () => {
     // Prepare
     dbMock.on(GetCommand).resolves({ Item: claimed() });
-    const { playbook, restore } = playbookReleasing();
+    const { playbook, restore } = fakePlaybook();
     const handler = handlerFor(playbook);
 
     // Act
@@ -405,7 +632,7 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
 
   it('rejects a release event with a hostile reason-less body like any invalid message', async () => {
     // Prepare
-    const { playbook, restore } = playbookReleasing();
+    const { playbook, restore } = fakePlaybook();
     const handler = handlerFor(playbook);
 
     // Act

@@ -38,7 +38,7 @@ describe('Generated files', () => {
       const source = committed(handlerPath(entry.name));
 
       // Act
-      const playbookImports = [...source.matchAll(/shared\/playbooks\/([^/'"]+)/g)].map((m) => m[1]);
+      const playbookImports = [...source.matchAll(/from '[./]*\/shared\/playbooks\/([^/'"]+)/g)].map((m) => m[1]);
 
       // Assess
       expect(playbookImports).toEqual([entry.name]);
