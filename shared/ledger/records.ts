@@ -1,4 +1,4 @@
-import type { Incident, PlaybookName } from '../findings/index.ts';
+import type { IgnoredFinding, Incident, PlaybookName } from '../findings/index.ts';
 import { cleanText } from '../findings/index.ts';
 import type { GateResult, IncidentStatus, Mode, ReleaseVia, StepOutcome } from '../vocabulary/index.ts';
 
@@ -86,20 +86,12 @@ export interface RejectedRecord {
   expiresAt: number;
 }
 
-/** A well-formed finding no playbook acts on: a GuardDuty sample, or a resource type no playbook handles. */
-export interface IgnoredFindingRecord {
+/** A well-formed finding no playbook acts on (a GuardDuty sample, a resource type no playbook handles), recorded as skipped. */
+export interface IgnoredFindingRecord extends IgnoredFinding {
   pk: string;
   sk: string;
   kind: 'ignored';
   status: 'skipped';
-  why: 'sample' | 'unhandled';
-  reason: string;
-  findingId: string;
-  findingType: string;
-  resourceType: string;
-  accountId: string;
-  region: string;
-  title: string;
   playbook: string;
   messageId: string;
   receivedAt: string;

@@ -1,31 +1,37 @@
-import { ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
+import { ModifyInstanceAttributeCommand, type ModifyInstanceAttributeRequest } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { ec2Step } from './types.ts';
 
 // No undo here: release keeps these protections (the release action keepProtectionsAndEvidence
 // says so, and how to lift each), because they keep the evidence safe.
 
-export const enableTerminationProtection = ec2Step({
-  name: 'enableTerminationProtection',
-  stage: 'contain',
-  description: 'Enable termination protection so the instance and its evidence cannot disappear',
-  iamActions: ['ec2:ModifyInstanceAttribute'],
-  async run({ clients, resource }) {
-    await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: resource.instanceId, DisableApiTermination: { Value: true } }));
-    return { status: 'done', summary: `termination protection enabled on ${resource.instanceId}` };
-  },
-});
+/** A containment step that sets one attribute of the instance (ModifyInstanceAttribute takes one per call). */
+function setInstanceAttribute(name: string, description: string, attribute: Omit<ModifyInstanceAttributeRequest, 'InstanceId'>, said: (instanceId: string) => string) {
+  return ec2Step({
+    name,
+    stage: 'contain',
+    description,
+    iamActions: ['ec2:ModifyInstanceAttribute'],
+    async run({ clients, resource }) {
+      await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: resource.instanceId, ...attribute }));
+      return { status: 'done', summary: said(resource.instanceId) };
+    },
+  });
+}
 
-export const setShutdownBehaviourToStop = ec2Step({
-  name: 'setShutdownBehaviourToStop',
-  stage: 'contain',
-  description: 'Set the instance-initiated shutdown behaviour to stop, so a shutdown from inside cannot terminate it',
-  iamActions: ['ec2:ModifyInstanceAttribute'],
-  async run({ clients, resource }) {
-    await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: resource.instanceId, InstanceInitiatedShutdownBehavior: { Value: 'stop' } }));
-    return { status: 'done', summary: `shutdown behaviour of ${resource.instanceId} set to stop` };
-  },
-});
+export const enableTerminationProtection = setInstanceAttribute(
+  'enableTerminationProtection',
+  'Enable termination protection so the instance and its evidence cannot disappear',
+  { DisableApiTermination: { Value: true } },
+  (id) => `termination protection enabled on ${id}`,
+);
+
+export const setShutdownBehaviourToStop = setInstanceAttribute(
+  'setShutdownBehaviourToStop',
+  'Set the instance-initiated shutdown behaviour to stop, so a shutdown from inside cannot terminate it',
+  { InstanceInitiatedShutdownBehavior: { Value: 'stop' } },
+  (id) => `shutdown behaviour of ${id} set to stop`,
+);
 
 export const enableStopProtection = ec2Step({
   name: 'enableStopProtection',

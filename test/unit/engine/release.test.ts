@@ -463,6 +463,44 @@ describe('Function: releaseIncident', () => {
     Object.values(undos).forEach((u) => expect(u).not.toHaveBeenCalled());
   });
 
+  it('says the incident is already released even when the ledger lost who released it', async () => {
+    // Prepare
+    const { playbook, ledger, undos } = await containedWith();
+    // A record edited by hand: released, without the release's details.
+    ledger.record(INCIDENT_ID).status = 'released';
+
+    // Act
+    const result = await releaseIncident(deps(playbook, ledger).deps, aReleaseRequest());
+
+    // Assess
+    expect(result).toEqual({
+      incidentId: INCIDENT_ID,
+      outcome: 'already-released',
+      summary: 'already released by a responder at ?; nothing was changed',
+      steps: {},
+      ran: [],
+      failures: [],
+      retryableFailures: [],
+      keptProtections: [],
+    });
+    Object.values(undos).forEach((u) => expect(u).not.toHaveBeenCalled());
+  });
+
+  it('stamps the release with the wall clock when no clock is injected', async () => {
+    // Prepare
+    const { playbook, ledger } = await containedWith();
+    const { now: _injected, ...withoutClock } = deps(playbook, ledger).deps;
+    const before = Date.now();
+
+    // Act
+    const result = await releaseIncident(withoutClock, aReleaseRequest());
+
+    // Assess
+    expect(Date.parse(result.releasedAt!)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(result.releasedAt!)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(ledger.record(INCIDENT_ID).release!.requestedAt)).toBeGreaterThanOrEqual(before);
+  });
+
   it('keeps a failed release incomplete, and a second release retries only what did not finish', async () => {
     // Prepare
     let throttled = true;

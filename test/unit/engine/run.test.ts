@@ -592,6 +592,23 @@ describe('Function: runPlaybook', () => {
     expect(ledger.recorded).toEqual([]);
   });
 
+  it('stamps the capture and the steps with the wall clock when no clock is injected', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const { deps, ledger } = engine();
+    const { now: _injected, ...withoutClock } = deps;
+    const before = Date.now();
+
+    // Act
+    await runPlaybook(withoutClock, playbook, anIncident(), delivery);
+
+    // Assess
+    const capturedAt = Date.parse(String(ledger.begins[0]!.capture!.capturedAt));
+    expect(capturedAt).toBeGreaterThanOrEqual(before);
+    expect(capturedAt).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(ledger.outcome('isolate')!.finishedAt!)).toBeGreaterThanOrEqual(capturedAt);
+  });
+
   it('refuses an incident meant for another playbook', async () => {
     // Prepare
     const { playbook, describeResource } = fakePlaybook();

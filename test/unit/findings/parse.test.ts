@@ -485,6 +485,30 @@ describe('Function: parseFindingMessage', () => {
       expect(parseFindingMessage(body)).toEqual([]);
     });
 
+    it('ignores a sample whose marker survives only in additionalInfo.value, as an SDK keeps it', () => {
+      // Prepare
+      const body = ec2Variant((e) => (e.detail.service.additionalInfo = { value: '{"unusual":{"userNames":["GeneratedFindingUserName"]},"sample":true}', type: 'default' }));
+
+      // Act
+      const finding = ignoredOf(body);
+
+      // Assess
+      expect(finding.why).toBe('sample');
+    });
+
+    it.each([
+      ['a value whose sample is false', '{"sample":false}'],
+      ['a value that mentions samples but has no marker', '{"threatName":"sample-malware"}'],
+      ['a value that is not JSON', '{sample: true'],
+      ['a value that is JSON null', 'null'],
+    ])('routes a finding with %s like any other', (_what, value) => {
+      // Act
+      const [incident] = parseFindingMessage(ec2Variant((e) => (e.detail.service.additionalInfo = { value, type: 'default' })));
+
+      // Assess
+      expect(incident).toMatchObject({ playbook: 'ec2-instance', sample: false });
+    });
+
     it('does not take additionalInfo.sample "false" for a sample', () => {
       // Act
       const [incident] = parseFindingMessage(ec2Variant((e) => (e.detail.service.additionalInfo = { sample: 'false' })));

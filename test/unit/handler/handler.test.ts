@@ -366,41 +366,39 @@ describe('Function: createFindingHandler', () => {
 });
 
 describe('Function: createFindingHandler — findings no playbook acts on', () => {
+  /** A fixture's body with `mutate` applied to a copy of its event. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const variantOf = (file: string, mutate: (e: any) => void): string => {
+    const event = fixtureEvent(file);
+    mutate(event);
+    return JSON.stringify(event);
+  };
+  const SAMPLE_ID = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
+
   it.each([
-    ['a GuardDuty sample', fixtureBody('edge-sample.json'), 'sample', 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', 'Instance'],
+    ['a GuardDuty sample', fixtureBody('edge-sample.json'), 'sample', SAMPLE_ID, 'Instance'],
     [
       'a sample whose resource is all placeholders',
-      JSON.stringify(
-        Object.assign(fixtureEvent('edge-sample.json'), {}).detail
-          ? (() => {
-              const e = fixtureEvent('edge-sample.json');
-              e.detail.resource.instanceDetails.instanceId = 'i-99999999';
-              e.detail.resource.instanceDetails.networkInterfaces[0].vpcId = 'GeneratedFindingVPCId';
-              e.detail.resource.instanceDetails.networkInterfaces[0].subnetId = 'GeneratedFindingSubnetId';
-              return e;
-            })()
-          : {},
-      ),
+      variantOf('edge-sample.json', (e) => {
+        const details = e.detail.resource.instanceDetails;
+        details.instanceId = 'i-99999999';
+        details.networkInterfaces[0].vpcId = 'GeneratedFindingVPCId';
+        details.networkInterfaces[0].subnetId = 'GeneratedFindingSubnetId';
+      }),
       'sample',
-      'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1',
+      SAMPLE_ID,
       'Instance',
     ],
     [
       'a resource type no playbook handles',
-      JSON.stringify(
-        (() => {
-          const e = fixtureEvent('ec2-c-cactivity-b.json');
-          e.detail.resource.resourceType = 'EKSCluster';
-          return e;
-        })(),
-      ),
+      variantOf('ec2-c-cactivity-b.json', (e) => (e.detail.resource.resourceType = 'EKSCluster')),
       'unhandled',
       'c6e8a0b2d4f6b8c0e2a4d6f8a0c2e4b6',
       'EKSCluster',
     ],
     [
       'an access key of a user type no playbook handles',
-      fixtureBody('iam-user-consoleloginsuccess-b.json').replace('"userType": "IAMUser"', '"userType": "AWSService"'),
+      variantOf('iam-user-consoleloginsuccess-b.json', (e) => (e.detail.resource.accessKeyDetails.userType = 'AWSService')),
       'unhandled',
       'f2b4d6e8a0c2f4b6d8e0a2c4f6b8d0e2',
       'AccessKey',
