@@ -173,7 +173,7 @@ function fakePlaybook(
 }
 
 /** Contains `incident` with `playbook` as a delivery would: what it records is what release reads. */
-async function contain(playbook: AnyPlaybook, ledger: InMemoryLedger, incident: Incident = anIncident(), config: Partial<Config> = {}): Promise<Incident> {
+async function contain(playbook: AnyPlaybook, ledger: InMemoryLedger, incident: Incident = anIncident(), config: Partial<Config> = {}): Promise<void> {
   await runPlaybook(
     {
       config: aConfig(config),
@@ -188,7 +188,6 @@ async function contain(playbook: AnyPlaybook, ledger: InMemoryLedger, incident: 
     incident,
     { messageId: 'msg-1' },
   );
-  return incident;
 }
 
 /** A contained incident's ledger, and the playbook that contained it. */

@@ -863,8 +863,8 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
 
   it('waits while a required step is pending and skips when it failed, without running', async () => {
     // Prepare
-    const after = (name: string, requires: (b: BaseSteps) => AnyStep<Fake>) => (b: BaseSteps) =>
-      step({ name, stage: 'investigate', description: `Do ${name}`, iamActions: [], requires: [requires(b)], run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })) });
+    const requiring = (name: string, required: AnyStep<Fake>) =>
+      step({ name, stage: 'investigate', description: `Do ${name}`, iamActions: [], requires: [required], run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })) });
     const { playbook } = fakePlaybook(
       {
         snapshot: async () => ({ status: 'pending', summary: 'snapshot pending' }),
@@ -872,7 +872,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
           throw awsError('UnsupportedOperation', { httpStatusCode: 400 });
         },
       },
-      { extraSteps: (b) => [after('stopWaits', (x) => x.snapshot)(b), after('stopSkips', (x) => x.screenshot)(b)] },
+      { extraSteps: (b) => [requiring('stopWaits', b.snapshot), requiring('stopSkips', b.screenshot)] },
     );
     const [stopWaits, stopSkips] = playbook.steps.slice(-2);
     const { deps, ledger } = engine();
