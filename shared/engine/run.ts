@@ -70,9 +70,12 @@ export async function runPlaybook<T extends PlaybookTypes>(
   };
   const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: BeginParams['blastRadius']) =>
     ledger.begin({ incident, mode: config.mode, messageId: delivery.messageId, now: now(), gates, ...(capture ? { capture } : {}), ...(blastRadius ? { blastRadius } : {}) });
-  /** A finding archived or re-published after containment never undoes it. */
+  /**
+   * A finding archived or re-published after containment never undoes it, and an incident whose
+   * containment failed stays failed (a responder must act): only what never acted is skipped.
+   */
   const notActing = (record: IncidentRecord | undefined, reason: string, steps: Record<string, StepOutcome>) =>
-    finish(record?.status === 'contained' ? 'contained' : 'skipped', `no action: ${reason}`, steps);
+    finish(record?.status === 'contained' || record?.status === 'failed' ? record.status : 'skipped', `no action: ${reason}`, steps);
   // A released incident stays released: GuardDuty keeps re-publishing an active finding (and
   // publishes it archived or updated), and re-containing what a responder deliberately
   // released would undo their decision.
@@ -127,6 +130,17 @@ export async function runPlaybook<T extends PlaybookTypes>(
 
   const resource = described.resource;
   const capture = loaded.record?.capture ?? { ...playbook.capture.of(resource), capturedAt: now().toISOString() };
+  // The capture is what release restores from: one the playbook cannot read is a record a
+  // person must look at, before anything is changed (and before a blast-radius slot is taken).
+  const typedCapture = playbook.capture.schema.safeParse(capture);
+  if (!typedCapture.success) {
+    const reason = `the ledger's capture of ${incident.resource.id} does not match the ${playbook.name} playbook's schema (${typedCapture.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || '(capture)'}: ${i.message}`)
+      .join('; ')}): nothing was changed; a responder must look at the record`;
+    await open([...findingGates, { gate: 'capture-readable', passed: false, reason }]);
+    return finish('failed', reason, previous);
+  }
   const gates = [
     ...findingGates,
     ...evaluateResourceGates(config, {
@@ -165,7 +179,6 @@ export async function runPlaybook<T extends PlaybookTypes>(
   }
 
   const outcomes: Record<string, StepOutcome> = { ...previous };
-  const typedCapture = playbook.capture.schema.parse(capture);
   const outputs = outputsReader<T>(() => outcomes);
   const ctxFor = (step: AnyStep<T>): StepContext<T, unknown> => {
     const before = previous[step.name];
@@ -173,7 +186,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
       ...outputs,
       incident,
       resource,
-      capture: typedCapture,
+      capture: typedCapture.data,
       options: deps.options,
       clients,
       evidence: deps.evidence,

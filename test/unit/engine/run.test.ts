@@ -314,6 +314,39 @@ describe('Function: runPlaybook', () => {
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived' }]);
   });
 
+  it('keeps an incident whose containment failed failed when the finding is later archived, so it never drops out of sight', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident({ archived: true });
+    const ledger = new FakeLedger().withRecord(incident, { status: 'failed', steps: { isolate: done('contain') } });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result.status).toBe('failed');
+    expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'failed', reason: 'no action: the finding is archived' }]);
+  });
+
+  it('fails, changing nothing and taking no blast-radius slot, when the ledger holds a capture the playbook cannot read', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'retrying', capture: { id: INSTANCE_ID } });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ran()).toEqual([]);
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(/capture of .* does not match the .* playbook's schema \(before: .*\): nothing was changed/);
+    expect(ledger.begins.every((b) => b.blastRadius === undefined)).toBe(true);
+    expect(ledger.begins.at(-1)!.gates.at(-1)).toMatchObject({ gate: 'capture-readable', passed: false });
+  });
+
   it('keeps a contained incident contained when the resource is exempted afterwards', async () => {
     // Prepare
     const { playbook, ran } = fakePlaybook({}, { describe: async () => ({ id: INSTANCE_ID, tags: { 'firebreak:exempt': '' } }) });
