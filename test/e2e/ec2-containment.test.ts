@@ -24,6 +24,7 @@ import {
   snapshotsOf,
   targetIds,
   world,
+  ignoredRecord,
   recorded,
 } from './support.ts';
 
@@ -141,7 +142,6 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
   it.each([
     ['exempt (tag firebreak:exempt)', 'ec2-c-cactivity-b', { 'firebreak:exempt': 'true' }, /exemption tag/],
     ['archived', 'edge-archived', {}, /archived/],
-    ['a GuardDuty sample', 'edge-sample', {}, /sample/],
     ['low severity', 'edge-low-severity', {}, /severity 2 < minimum 4/],
   ] as const)('changes nothing and records why when the finding is %s', async (_label, fixture, tags, reason) => {
     // Prepare
@@ -159,6 +159,26 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
     expect(record!.status).toBe('skipped');
     expect(record!.statusReason).toMatch(reason);
     expect(record!.steps).toEqual({});
+    expect(await eniGroups(victim)).toEqual(groupsBefore);
+    expect((await asgState(scenario.asgName)).members).toContain(victim);
+    expect(await instanceAttribute(victim, 'disableApiTermination')).toBe(false);
+  });
+
+  it('records a GuardDuty sample finding as skipped, never reaches the playbook, and changes nothing', async () => {
+    // Prepare: a sample naming a real instance (CreateSampleFindings' own name placeholders)
+    const scenario = await buildScenario();
+    const victim = scenario.victim.instanceId;
+    const groupsBefore = await eniGroups(victim);
+    const event = await findingFor(scenario, 'edge-sample');
+    event.detail.resource.instanceDetails!.networkInterfaces![0]!.vpcId = 'GeneratedFindingVPCId';
+
+    // Act
+    await world.putFinding(event);
+    await drainAll(main.functionName);
+
+    // Assess
+    expect(await ignoredRecord(main, event)).toMatchObject({ status: 'skipped', why: 'sample', findingType: event.detail.type });
+    expect(await incidentRecord(main, event)).toBeUndefined();
     expect(await eniGroups(victim)).toEqual(groupsBefore);
     expect((await asgState(scenario.asgName)).members).toContain(victim);
     expect(await instanceAttribute(victim, 'disableApiTermination')).toBe(false);

@@ -77,6 +77,12 @@ export async function incidentRecord(p: Pipeline, event: FindingEvent) {
   return world.ledger(p.ledgerTable).get(id);
 }
 
+/** The ledger's record of a finding no playbook acted on (a sample, an unhandled type). */
+export async function ignoredRecord(p: Pipeline, event: FindingEvent) {
+  const items = await world.ledger(p.ledgerTable).list();
+  return items.find((r) => r.kind === 'ignored' && r.findingId === event.detail.id && r.accountId === event.detail.accountId);
+}
+
 export const drainAll = (functionFilter?: string) =>
   drain({ endpoint, region: 'us-east-1', log: () => undefined, timeoutSeconds: 60, ...(functionFilter ? { functionFilter } : {}) });
 
