@@ -37,7 +37,7 @@ export interface FunctionDrainSummary {
   invocationErrors: number;
 }
 
-interface Target {
+interface MappedFunction {
   mapping: EventSourceMappingConfiguration;
   functionName: string;
   functionArn: string;
@@ -67,9 +67,9 @@ export function unzipSingleFile(zip: Buffer, name: string): Buffer {
   throw new Error(`${name} not found in the function's zip`);
 }
 
-async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainOptions): Promise<Target[]> {
+async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainOptions): Promise<MappedFunction[]> {
   const distDir = opts.distDir ?? join(root, 'dist');
-  const targets: Target[] = [];
+  const targets: MappedFunction[] = [];
   for await (const page of paginateListEventSourceMappings({ client: lambda }, {})) {
     for (const mapping of page.EventSourceMappings ?? []) {
       if (!mapping.EventSourceArn?.startsWith('arn:aws:sqs:') || !mapping.FunctionArn) continue;
@@ -117,11 +117,11 @@ async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainO
 class Worker {
   #child: ChildProcess | undefined;
   #ready: Promise<void> | undefined;
-  readonly #target: Target;
+  readonly #target: MappedFunction;
   readonly #env: Record<string, string>;
   readonly #logStream: WriteStream;
 
-  constructor(target: Target, env: Record<string, string>, logStream: WriteStream) {
+  constructor(target: MappedFunction, env: Record<string, string>, logStream: WriteStream) {
     this.#target = target;
     this.#env = env;
     this.#logStream = logStream;
@@ -175,7 +175,7 @@ class Worker {
   }
 }
 
-function toSqsEvent(messages: Message[], target: Target, region: string) {
+function toSqsEvent(messages: Message[], target: MappedFunction, region: string) {
   return {
     Records: messages.map((m) => ({
       messageId: m.MessageId!,

@@ -25,10 +25,10 @@ import {
   CreateVpcCommand,
   AssociateIamInstanceProfileCommand,
   CreateVpcEndpointCommand,
-  DescribeInstancesCommand,
   DescribeRouteTablesCommand,
 } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
+import { describeInstanceById } from '../../shared/actions/instances.ts';
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
 import type { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import {
@@ -500,8 +500,7 @@ async function giveInstanceRole(iam: IAMClient, ec2: EC2Client, name: (what: str
 }
 
 async function describeInstance(ec2: EC2Client, instanceId: string): Promise<Instance> {
-  const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  return required(Reservations?.[0]?.Instances?.[0], `instance ${instanceId}`);
+  return required(await describeInstanceById(ec2, instanceId), `instance ${instanceId}`);
 }
 
 /**

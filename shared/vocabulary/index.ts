@@ -25,12 +25,10 @@ export type OutcomeStage = Stage | 'release';
  * `pending`: the step started something that finishes later (a snapshot, a Run Command)
  * and must be looked at again; the engine schedules a follow-up delivery.
  */
-export const STEP_STATUSES = ['done', 'skipped', 'failed', 'planned', 'pending'] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
+export type StepStatus = 'done' | 'skipped' | 'failed' | 'planned' | 'pending';
 
 /** How an incident stands after a delivery. */
-export const INCIDENT_STATUSES = ['received', 'planned', 'skipped', 'held', 'contained', 'retrying', 'failed', 'released'] as const;
-export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+export type IncidentStatus = 'received' | 'planned' | 'skipped' | 'held' | 'contained' | 'retrying' | 'failed' | 'released';
 
 /** Where a piece of evidence lives and how to verify it. */
 export interface EvidenceRef {
