@@ -43,7 +43,7 @@ export function resolveDeployment(flags: { table?: string; bus?: string; terrafo
 }
 
 function terraformOutputs(dir: string): Partial<Deployment> {
-  const out = spawnSync('terraform', [`-chdir=${dir}`, 'output', '-json'], { encoding: 'utf8' });
+  const out = spawnSync(process.env.FIREBREAK_TERRAFORM ?? 'terraform', [`-chdir=${dir}`, 'output', '-json'], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`terraform -chdir=${dir} output -json failed: ${(out.stderr || out.stdout).trim().slice(0, 500)}`);
   const outputs = JSON.parse(out.stdout) as Record<string, { value: unknown }>;
   // The root module's outputs, or the outputs of a module that wraps Firebreak's (`module.firebreak`).

@@ -29,6 +29,8 @@ export interface World {
   dynamo: DynamoDBDocumentClient;
   ledger: (table: string) => Ledger;
   accountId: () => Promise<string>;
+  /** Who the emulator says is calling (what the CLI records as the requester). */
+  callerArn: () => Promise<string>;
   putFinding: (event: FindingEvent, busName?: string) => Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export function emulatorWorld(endpoint: string, region = 'us-east-1'): World {
     dynamo,
     ledger: (table) => new Ledger(dynamo, table),
     accountId: () => (account ??= sts.send(new GetCallerIdentityCommand({})).then((r) => r.Account!)),
+    callerArn: () => sts.send(new GetCallerIdentityCommand({})).then((r) => r.Arn!),
     // In AWS only GuardDuty can put aws.guardduty events on a bus; the emulator lets us.
     putFinding: async (event, busName = 'default') => {
       const out = await events.send(

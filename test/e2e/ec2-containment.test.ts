@@ -1,9 +1,11 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ISOLATION_GROUP_NAME } from '../../shared/actions/vpc-isolation.ts';
+import type { IncidentRecord } from '../../shared/ledger/index.ts';
 import { isolateNetworkInterfaces } from '../../shared/playbooks/ec2-instance/isolation.ts';
 import { deregisterFromTargetGroups } from '../../shared/playbooks/ec2-instance/membership.ts';
 import { manualFinding } from '../../scripts/lib/findings.ts';
@@ -24,6 +26,7 @@ import {
   snapshotsOf,
   targetIds,
   world,
+  endpoint,
   ignoredRecord,
   recorded,
 } from './support.ts';
@@ -229,6 +232,45 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
     expect((await securityGroup(groups[0]!)).GroupName).toBe(ISOLATION_GROUP_NAME);
     const tags = Object.fromEntries((await instance(scenario.victim.instanceId)).Tags!.map((t) => [t.Key, t.Value]));
     expect(tags['firebreak:ticket']).toBe('SEC-1234');
+  });
+});
+
+describe('The CLI, as a responder runs it against the account (here the emulator, named only by AWS_ENDPOINT_URL)', () => {
+  /** The CLI with the SDK's default endpoint and credential chain: what the test sets is what a profile would. */
+  const cli = (...args: string[]) => {
+    const out = spawnSync(process.execPath, ['scripts/firebreak.ts', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    });
+    return { code: out.status, stdout: out.stdout, stderr: out.stderr };
+  };
+
+  it('contains an instance an analyst names with `firebreak contain`, recording who asked (from STS), and lists it with `firebreak incidents`', async () => {
+    // Prepare
+    const scenario = await buildScenario();
+    const victim = scenario.victim.instanceId;
+    const caller = await world.callerArn();
+
+    // Act
+    const put = cli('contain', 'Instance', victim, '--ticket', 'SEC-7777', '--reason', 'analyst saw beaconing', '--bus', main.bus, '--table', main.ledgerTable);
+    await drainAll(main.functionName);
+    const listed = cli('incidents', '--json', '--table', main.ledgerTable);
+
+    // Assess
+    expect(put.code, put.stderr + put.stdout).toBe(0);
+    const record = (JSON.parse(listed.stdout) as IncidentRecord[]).find((r) => r.kind === 'incident' && r.incident.ticket === 'SEC-7777');
+    expect(record).toMatchObject({ status: 'contained', incident: { origin: 'manual', requestedBy: caller, resource: { type: 'Instance', id: victim } } });
+    const groups = Object.values(await eniGroups(victim)).flat();
+    expect((await securityGroup(groups[0]!)).GroupName).toBe(ISOLATION_GROUP_NAME);
+  });
+
+  it('refuses a resource type no deployed playbook handles, putting nothing on the bus', () => {
+    // Act
+    const put = cli('contain', 'Mainframe', 'mf-01', '--ticket', 'SEC-1', '--bus', main.bus);
+
+    // Assess
+    expect(put.code).toBe(1);
+    expect(put.stdout).toMatch(/firebreak contain takes Instance/);
   });
 });
 
