@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
-import { iamActionsOf } from '../shared/engine/index.ts';
+import { iamActionsOf, iamManifestOf } from '../shared/engine/index.ts';
 import { LEDGER_IAM_ACTIONS } from '../shared/ledger/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
 import { GENERATED_TF, handlerPath, renderHandler, renderTerraform, root } from './lib/generate.ts';
@@ -49,9 +49,15 @@ async function buildFunction(entry: PlaybookEntry): Promise<void> {
   await writeReproducibleZip(zipPath, [{ name: 'index.mjs', data: code }]);
   // The handler itself writes the ledger; the steps declare the rest.
   const all = iamActionsOf(playbook, LEDGER_IAM_ACTIONS);
+  // What Terraform grants is decided per statement by the function's mode and options; the
+  // actions scoped to exact resources (ledger, evidence, queue, key, isolation role) are granted
+  // by the module on those resources.
+  const statements = iamManifestOf(playbook)
+    .map((s) => ({ ...s, actions: s.actions.filter((a) => !SCOPED_BY_TERRAFORM.test(a)) }))
+    .filter((s) => s.actions.length > 0);
   await writeFile(
     join(dist, `${entry.name}.iam.json`),
-    `${JSON.stringify({ playbook: entry.name, actions: all.filter((a) => !SCOPED_BY_TERRAFORM.test(a)), scopedActions: all.filter((a) => SCOPED_BY_TERRAFORM.test(a)) }, null, 2)}\n`,
+    `${JSON.stringify({ playbook: entry.name, actions: all.filter((a) => !SCOPED_BY_TERRAFORM.test(a)), scopedActions: all.filter((a) => SCOPED_BY_TERRAFORM.test(a)), statements }, null, 2)}\n`,
   );
   const zip = await readFile(zipPath);
   const sha = createHash('sha256').update(zip).digest('base64');

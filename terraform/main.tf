@@ -170,12 +170,14 @@ module "playbook" {
   source   = "./modules/playbook"
   for_each = local.playbooks
 
-  name           = "${var.name_prefix}-${each.key}"
-  playbook       = each.key
-  event_pattern  = local.playbook_catalog[each.key].event_pattern
-  package_file   = "${local.dist_dir}/${each.key}.zip"
-  iam_actions    = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).actions
-  scoped_actions = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).scopedActions
+  name            = "${var.name_prefix}-${each.key}"
+  playbook        = each.key
+  event_pattern   = local.playbook_catalog[each.key].event_pattern
+  package_file    = "${local.dist_dir}/${each.key}.zip"
+  iam_statements  = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).statements
+  scoped_actions  = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).scopedActions
+  mode            = coalesce(each.value.mode, var.mode)
+  enabled_options = local.playbook_switches[each.key]
 
   event_bus_name = var.event_bus_name
 

@@ -176,4 +176,17 @@ locals {
       event_pattern = "{\"source\":[\"aws.guardduty\",\"firebreak.manual\"],\"detail-type\":[\"GuardDuty Finding\",\"Firebreak Manual Finding\",\"Firebreak Manual Release\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
     }
   }
+
+  # Per playbook, whether each option that enables steps is set: the function's role is granted a
+  # step's actions only when its options are (dist/<playbook>.iam.json says which).
+  playbook_switches = {
+    "ec2-instance" = {
+      "forensics"                             = try(var.playbooks["ec2-instance"].options.forensics, null) != null && try(var.playbooks["ec2-instance"].options.forensics, null) != false
+      "forensics.copy"                        = try(var.playbooks["ec2-instance"].options.forensics.copy, null) != null && try(var.playbooks["ec2-instance"].options.forensics.copy, null) != false
+      "forensics.launch"                      = try(var.playbooks["ec2-instance"].options.forensics.launch, null) != null && try(var.playbooks["ec2-instance"].options.forensics.launch, null) != false
+      "malware_scan"                          = try(var.playbooks["ec2-instance"].options.malware_scan, null) != null && try(var.playbooks["ec2-instance"].options.malware_scan, null) != false
+      "online_capture.enabled"                = try(var.playbooks["ec2-instance"].options.online_capture.enabled, null) != null && try(var.playbooks["ec2-instance"].options.online_capture.enabled, null) != false
+      "online_capture.memory_capture_command" = try(var.playbooks["ec2-instance"].options.online_capture.memory_capture_command, null) != null && try(var.playbooks["ec2-instance"].options.online_capture.memory_capture_command, null) != false
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { iamManifestOf } from '../../shared/engine/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry, type PlaybookModule } from '../../shared/playbooks/registry.ts';
 import { MODES } from '../../shared/vocabulary/index.ts';
 import { hclString, terraformVariable } from './terraform-schema.ts';
@@ -77,6 +78,15 @@ export async function renderTerraform(): Promise<string> {
   const catalog = loaded
     .map((l) => `    ${hclString(l.entry.name)} = {\n      title         = ${hclString(l.entry.title)}\n      event_pattern = ${hclString(JSON.stringify(l.pattern))}\n    }`)
     .join('\n');
+  const switches = loaded
+    .map((l) => {
+      const paths = [...new Set(iamManifestOf(l.module.playbook).flatMap((s) => s.enabledBy))].sort();
+      const ref = (path: string) => `try(var.playbooks[${hclString(l.entry.name)}].options.${path}, null)`;
+      const width = Math.max(0, ...paths.map((p) => hclString(p).length));
+      const lines = paths.map((p) => `      ${hclString(p).padEnd(width)} = ${ref(p)} != null && ${ref(p)} != false`);
+      return `    ${hclString(l.entry.name)} = {\n${lines.join('\n')}\n    }`;
+    })
+    .join('\n');
   return `# ${HEADER}
 
 ${variable}
@@ -85,6 +95,12 @@ locals {
   # (shared/playbooks/<name>/event-pattern.json).
   playbook_catalog = {
 ${catalog}
+  }
+
+  # Per playbook, whether each option that enables steps is set: the function's role is granted a
+  # step's actions only when its options are (dist/<playbook>.iam.json says which).
+  playbook_switches = {
+${switches}
   }
 }
 `;

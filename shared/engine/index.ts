@@ -6,8 +6,8 @@ export { executeStep } from './execute.ts';
 export type { Execution, Reported } from './execute.ts';
 export { evaluateFindingGates, evaluateResourceGates, matchesPattern } from './gates.ts';
 export type { GateResult, GateSubject } from './gates.ts';
-export { defineReleaseAction, definePlaybook, defineStep, iamActionsOf, outputsReader, parseRecorded, releaseNameOf } from './playbook.ts';
-export type { AnyPlaybook, DescribeContext, Playbook } from './playbook.ts';
+export { defineReleaseAction, definePlaybook, defineStep, iamActionsOf, iamManifestOf, outputsReader, parseRecorded, releaseNameOf } from './playbook.ts';
+export type { AnyPlaybook, DescribeContext, ManifestStatement, Playbook } from './playbook.ts';
 export type {
   AnyStep,
   PlaybookTypes,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clients } from '../aws/index.ts';
 import { RecordedDataError } from '../errors/index.ts';
 import type { Incident, PlaybookName } from '../findings/index.ts';
-import type { StepOutcome } from '../vocabulary/index.ts';
+import type { Mode, StepOutcome } from '../vocabulary/index.ts';
 import type { AnyStep, PlaybookTypes, ReleaseAction, ReleaseContext, ReleaseEntry, Step, StepOutputs, StepSpec } from './step.ts';
 
 /** Context for describing the resource (read-only). */
@@ -63,6 +63,7 @@ export const defineStep =
   <D = undefined>(spec: StepSpec<T, D>): Step<T, D> => ({
     kind: 'step',
     minimumMode: 'contain',
+    enabledBy: [],
     requires: [],
     after: [],
     ...spec,
@@ -133,6 +134,48 @@ export function parseRecorded<T extends PlaybookTypes, D>(step: Step<T, D>, data
   const parsed = step.data.safeParse(data);
   if (!parsed.success) throw new RecordedDataError(step.name, parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`));
   return parsed.data;
+}
+
+/** One statement of a function's IAM manifest: actions, and when the deployment needs them. */
+export interface ManifestStatement {
+  /** What the actions are for: `describe`, a step's name, or an undo's or release action's name. */
+  sid: string;
+  actions: string[];
+  /** The modes whose functions may call them. */
+  modes: Mode[];
+  /** Option paths that must all be set (Terraform decides them from the deployment's options). */
+  enabledBy: string[];
+}
+
+const CONTAINING: Mode[] = ['contain', 'full'];
+
+/**
+ * The IAM manifest of a playbook: every action it may call, grouped by what needs it, with the
+ * modes and options that enable it. Terraform grants a function only the statements its mode
+ * and options enable (observe: describe only; online capture's commands only with online capture…).
+ * Release steps run in the function only for a release over the bus, so they follow the
+ * containment modes and their step's options.
+ */
+export function iamManifestOf(playbook: AnyPlaybook): ManifestStatement[] {
+  const statements: ManifestStatement[] = [{ sid: 'describe', actions: [...playbook.describeIamActions], modes: ['observe', ...CONTAINING], enabledBy: [] }];
+  const add = (sid: string, actions: readonly string[], modes: Mode[], enabledBy: readonly string[], when: Readonly<Record<string, readonly string[]>> = {}) => {
+    const plain = actions.filter((a) => !when[a]);
+    if (plain.length) statements.push({ sid, actions: [...plain], modes, enabledBy: [...enabledBy] });
+    const extra = new Map<string, string[]>();
+    for (const action of actions.filter((a) => when[a])) {
+      const key = JSON.stringify([...enabledBy, ...when[action]!]);
+      extra.set(key, [...(extra.get(key) ?? []), action]);
+    }
+    for (const [key, extraActions] of extra) statements.push({ sid: `${sid}-when`, actions: extraActions, modes, enabledBy: JSON.parse(key) as string[] });
+  };
+  for (const step of playbook.steps as AnyStep<PlaybookTypes>[]) {
+    add(step.name, step.iamActions, step.minimumMode === 'full' ? ['full'] : CONTAINING, step.enabledBy, step.iamWhen);
+  }
+  for (const entry of playbook.release as ReleaseEntry<PlaybookTypes>[]) {
+    if (entry.kind === 'step') add(entry.undo!.name, entry.undo!.iamActions, CONTAINING, entry.enabledBy);
+    else add(entry.name, entry.iamActions, CONTAINING, []);
+  }
+  return statements;
 }
 
 /** Every IAM action a playbook may call (describe, containment and release), with the platform's. */

@@ -128,6 +128,13 @@ export interface Step<T extends PlaybookTypes, D> {
   iamActions: readonly string[];
   /** Runs only in this mode or above (`full`: disruptive steps). */
   minimumMode: Exclude<Mode, 'observe'>;
+  /**
+   * Option paths (Terraform's keys, e.g. `online_capture.enabled`) that must all be set for the
+   * step to do anything: without them its actions are not granted to the function at all.
+   */
+  enabledBy: readonly string[];
+  /** Actions needed only when further options are set (e.g. `ec2:RunInstances` only with `forensics.launch`). */
+  iamWhen?: Readonly<Record<string, readonly string[]>>;
   /** Steps that must have succeeded (done or skipped) first; while one is pending this one waits, when one failed it is skipped. */
   requires: readonly AnyStep<T>[];
   /** Steps that must have finished, whatever their outcome, first. */
@@ -151,6 +158,8 @@ export interface StepSpec<T extends PlaybookTypes, D> {
   description: string;
   iamActions: readonly string[];
   minimumMode?: Exclude<Mode, 'observe'>;
+  enabledBy?: readonly string[];
+  iamWhen?: Readonly<Record<string, readonly string[]>>;
   requires?: readonly AnyStep<T>[];
   after?: readonly AnyStep<T>[];
   /** Omit for a step that records nothing. */

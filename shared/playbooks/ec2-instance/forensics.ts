@@ -173,6 +173,9 @@ export const createForensicVolumes = ec2Step({
     'ec2:AttachVolume',
     ...EBS_KMS_IAM_ACTIONS,
   ],
+  // Only with a forensic instance (an existing one, or launched per incident: RunInstances then).
+  enabledBy: ['forensics'],
+  iamWhen: { 'ec2:RunInstances': ['forensics.launch'] },
   requires: [snapshotVolumes],
   data: ForensicVolumesDataSchema,
   async run(ctx) {
@@ -322,6 +325,7 @@ export const copySnapshotsToForensicAccount = ec2Step({
   stage: 'investigate',
   description: 'Copy every evidence snapshot, re-encrypted with the forensic KMS key, and share the copies with the forensic account',
   iamActions: ['ec2:DescribeSnapshots', 'ec2:CopySnapshot', 'ec2:CreateTags', 'ec2:ModifySnapshotAttribute', ...EBS_KMS_IAM_ACTIONS],
+  enabledBy: ['forensics.copy'],
   requires: [snapshotVolumes],
   data: ForensicCopiesDataSchema,
   async run(ctx) {

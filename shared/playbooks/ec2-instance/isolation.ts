@@ -47,6 +47,8 @@ export const isolateNetworkInterfaces = ec2Step({
     'ec2:AuthorizeSecurityGroupEgress',
     'ec2:ModifyNetworkInterfaceAttribute',
   ],
+  // The SSM endpoints are looked up only to let online capture through the isolation group.
+  iamWhen: { 'ec2:DescribeVpcEndpoints': ['online_capture.enabled'] },
   data: IsolatedInterfacesSchema,
   async run({ clients, resource, capture, options, incident, logger }) {
     if (resource.networkInterfaces.length === 0) {

@@ -288,6 +288,7 @@ export const captureMemory = ec2Step({
   stage: 'evidence',
   description: 'Run the configured memory capture command through SSM Run Command, its output going to the evidence bucket',
   iamActions: [...SSM_RUN_COMMAND_IAM_ACTIONS],
+  enabledBy: ['online_capture.enabled', 'online_capture.memory_capture_command'],
   data: MemoryCaptureSchema,
   run: (ctx) => runOnlineCapture(memory, ctx),
 });
@@ -300,6 +301,7 @@ export const captureVolatileData = ec2Step({
   after: [captureMemory],
   description: 'Collect volatile data (processes, connections, logins, recent files) through SSM Run Command and save it to the evidence bucket',
   iamActions: [...SSM_RUN_COMMAND_IAM_ACTIONS, ...EVIDENCE_IAM_ACTIONS],
+  enabledBy: ['online_capture.enabled'],
   data: VolatileDataSchema,
   run: (ctx) => runOnlineCapture(volatileData, ctx),
 });

@@ -11,6 +11,14 @@ locals {
   queue_arn = "arn:${var.partition}:sqs:${var.region}:${var.account_id}:${var.name}"
 
   kms_actions = sort([for a in var.scoped_actions : a if startswith(a, "kms:")])
+
+  # What this function may call besides its own resources: the manifest's statements that its
+  # mode and options enable (observe: describe only; online capture's Run Command only with it…).
+  granted_statements = [
+    for s in var.iam_statements : s
+    if contains(s.modes, var.mode) && alltrue([for o in s.enabledBy : lookup(var.enabled_options, o, false)])
+  ]
+  granted_actions = sort(distinct(flatten([for s in local.granted_statements : s.actions])))
 }
 
 ################################################################################
@@ -95,11 +103,11 @@ resource "aws_iam_role_policy" "this" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
-      length(var.iam_actions) > 0 ? [{
+      length(local.granted_actions) > 0 ? [{
         # The actions the playbook's steps declare next to their code (dist/<playbook>.iam.json).
         Sid      = "PlaybookSteps"
         Effect   = "Allow"
-        Action   = sort(distinct(var.iam_actions))
+        Action   = local.granted_actions
         Resource = "*"
       }] : [],
       [
@@ -135,7 +143,7 @@ resource "aws_iam_role_policy" "this" {
         Action   = local.kms_actions
         Resource = var.kms_key_arns
       }] : [],
-      length([for a in var.iam_actions : a if startswith(a, "iam:") && a != "iam:PassRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) > 0 ? [{
+      length([for a in local.granted_actions : a if startswith(a, "iam:") && a != "iam:PassRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) > 0 ? [{
         # The playbook may write inline policies on compromised roles (the session revocation);
         # never on its own role, or a compromised function could widen its own permissions.
         Sid      = "NeverChangeOwnRole"

@@ -99,3 +99,8 @@ output "memory_mb" {
   description = "Memory of the function, in MB."
   value       = aws_lambda_function.this.memory_size
 }
+
+output "granted_actions" {
+  description = "The playbook actions this function's role is granted (its mode and options decide), on `*` or on the resources the statements name."
+  value       = local.granted_actions
+}

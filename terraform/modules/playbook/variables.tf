@@ -31,9 +31,25 @@ variable "scoped_actions" {
   type        = list(string)
 }
 
-variable "iam_actions" {
-  description = "IAM actions the playbook's code declares; granted on `*`."
-  type        = list(string)
+variable "iam_statements" {
+  description = "The playbook's IAM manifest (`statements` of `<playbook>.iam.json`): actions per step, with the modes and options that enable them. The role is granted the actions of the statements this function's mode and options enable."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    modes     = list(string)
+    enabledBy = list(string)
+  }))
+}
+
+variable "mode" {
+  description = "The function's mode (`observe`, `contain` or `full`): only the statements for it are granted."
+  type        = string
+}
+
+variable "enabled_options" {
+  description = "Whether each option path that enables steps is set (`playbook_switches` of playbooks.generated.tf); a statement is granted only when all its `enabledBy` paths are."
+  type        = map(bool)
+  default     = {}
 }
 
 variable "kms_key_arns" {

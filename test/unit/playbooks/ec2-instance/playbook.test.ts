@@ -19,7 +19,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
-import { releaseNameOf, runPlaybook } from '../../../../shared/engine/index.ts';
+import { iamManifestOf, releaseNameOf, runPlaybook } from '../../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../../shared/evidence/index.ts';
 import { ec2InstancePlaybook } from '../../../../shared/playbooks/ec2-instance/index.ts';
 import { captureVolatileData, captureMemory } from '../../../../shared/playbooks/ec2-instance/online.ts';
@@ -156,5 +156,48 @@ describe('Playbook: ec2-instance', () => {
     expect(identifiers).toEqual([INSTANCE_ID, `arn:aws:ec2:us-east-1:111122223333:instance/${INSTANCE_ID}`]);
     expect(ec2InstancePlaybook.principals(anIncident(), {} as never)).toEqual([]);
     expect(ec2InstancePlaybook.tags({ tags: { a: 'b' } } as never)).toEqual({ a: 'b' });
+  });
+});
+
+describe('Playbook: ec2-instance — what its functions are granted', () => {
+  /** The actions a function with this mode and these options set would be granted. */
+  const granted = (mode: 'observe' | 'contain' | 'full', options: string[] = []) =>
+    new Set(iamManifestOf(ec2InstancePlaybook).flatMap((s) => (s.modes.includes(mode) && s.enabledBy.every((o) => options.includes(o)) ? s.actions : [])));
+
+  it('grants an observe function only what describe reads', () => {
+    expect([...granted('observe', ['online_capture.enabled', 'forensics', 'forensics.launch', 'malware_scan'])].sort()).toEqual([...ec2InstancePlaybook.describeIamActions].sort());
+  });
+
+  it('grants Run Command only with online capture, RunInstances only with a forensic launch, the stop only in full mode', () => {
+    // Act
+    const plain = granted('contain', ['malware_scan']);
+    const online = granted('contain', ['online_capture.enabled']);
+    const launch = granted('contain', ['forensics', 'forensics.launch']);
+    const existing = granted('contain', ['forensics']);
+
+    // Assess
+    expect(plain.has('ssm:SendCommand') || plain.has('ec2:RunInstances') || plain.has('ec2:StopInstances') || plain.has('ec2:CopySnapshot')).toBe(false);
+    expect(online.has('ssm:SendCommand')).toBe(true);
+    expect(launch.has('ec2:RunInstances')).toBe(true);
+    expect(existing.has('ec2:RunInstances')).toBe(false);
+    expect(existing.has('ec2:CreateVolume')).toBe(true);
+    expect(granted('full').has('ec2:StopInstances')).toBe(true);
+    expect(granted('contain').has('guardduty:StartMalwareScan')).toBe(false);
+  });
+
+  it('grants every action of every step and undo in each mode that runs it, once its options are set', () => {
+    // Prepare
+    const everything = ['online_capture.enabled', 'online_capture.memory_capture_command', 'forensics', 'forensics.launch', 'forensics.copy', 'malware_scan'];
+
+    // Act + Assess
+    for (const mode of ['contain', 'full'] as const) {
+      const actions = granted(mode, everything);
+      for (const step of ec2InstancePlaybook.steps.filter((s) => mode === 'full' || s.minimumMode === 'contain')) {
+        for (const action of step.iamActions) expect(actions.has(action), `${mode}: ${step.name} calls ${action}`).toBe(true);
+      }
+      for (const entry of ec2InstancePlaybook.release) {
+        for (const action of entry.kind === 'step' ? entry.undo!.iamActions : entry.iamActions) expect(actions.has(action), `${mode}: release calls ${action}`).toBe(true);
+      }
+    }
   });
 });
