@@ -101,6 +101,156 @@ variable "blast_radius_window_seconds" {
 }
 
 ################################################################################
+# Storage, encryption and concurrency
+################################################################################
+
+variable "kms_key_arn" {
+  description = "ARN of a customer-managed KMS key (symmetric) that encrypts Firebreak's own data: the queues and DLQs, the ledger table, the evidence bucket (SSE-KMS with a bucket key) and the function log groups. Its key policy must let `logs.<region>.amazonaws.com` use it for log groups named `/aws/lambda/<name_prefix>-*` and `events.amazonaws.com` use it (kms:GenerateDataKey, kms:Decrypt) to deliver findings to the queues, and must allow IAM policies of this account (the function roles get kms:Decrypt and kms:GenerateDataKey on it, through SQS, S3 and DynamoDB only). Responders who read the ledger, the evidence or the DLQs need kms:Decrypt on it too. Null with `create_kms_key = false`: AWS-managed encryption (SSE-SQS, DynamoDB's AWS managed key, SSE-S3, CloudWatch Logs' own)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be the ARN of a KMS key, e.g. \"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\" (an alias cannot be granted in IAM policies), or null."
+  }
+
+  validation {
+    condition     = !(var.kms_key_arn != null && var.create_kms_key)
+    error_message = "Set either kms_key_arn (your own key) or create_kms_key = true (Firebreak creates one), not both."
+  }
+}
+
+variable "create_kms_key" {
+  description = "Create a customer-managed KMS key for Firebreak's own data (queues, ledger, evidence, log groups), with automatic rotation and a key policy that lets this account's IAM policies administer and use it, CloudWatch Logs encrypt the function log groups and EventBridge deliver to the queues. Mutually exclusive with `kms_key_arn`."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "kms_key_deletion_window_days" {
+  description = "Waiting period, in days (7-30), before a key created by `create_kms_key` is deleted after `terraform destroy`. Everything it encrypted is unreadable once it is gone."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30 && floor(var.kms_key_deletion_window_days) == var.kms_key_deletion_window_days
+    error_message = "kms_key_deletion_window_days must be a whole number from 7 to 30 (KMS's limits)."
+  }
+}
+
+variable "evidence_object_lock_mode" {
+  description = "S3 Object Lock default retention of the evidence bucket: `GOVERNANCE` (nobody can overwrite or delete an evidence version during `evidence_object_lock_days` unless they hold s3:BypassGovernanceRetention and ask for the bypass), `COMPLIANCE` (nobody can, not even the account root, until the period ends), or null (no default retention; a bucket that already has Object Lock keeps it enabled, AWS cannot turn it off)."
+  type        = string
+  default     = "GOVERNANCE"
+
+  validation {
+    condition     = var.evidence_object_lock_mode == null || contains(["GOVERNANCE", "COMPLIANCE"], coalesce(var.evidence_object_lock_mode, "-"))
+    error_message = "evidence_object_lock_mode must be \"GOVERNANCE\", \"COMPLIANCE\" (upper case, as S3 spells them) or null for no default retention."
+  }
+}
+
+variable "evidence_object_lock_days" {
+  description = "Default retention of every evidence object version, in days (1-36500), when `evidence_object_lock_mode` is set."
+  type        = number
+  default     = 365
+  nullable    = false
+
+  validation {
+    condition     = var.evidence_object_lock_days >= 1 && var.evidence_object_lock_days <= 36500 && floor(var.evidence_object_lock_days) == var.evidence_object_lock_days
+    error_message = "evidence_object_lock_days must be a whole number of days from 1 to 36500 (S3's 100-year maximum)."
+  }
+}
+
+variable "access_log_bucket_name" {
+  description = "Name of the bucket that receives the evidence bucket's S3 server access logs. Defaults to `<name_prefix>-access-logs-<account id>-<region>` (set it when that exceeds 63 characters: a 24-character prefix in a 14-character region)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_log_bucket_name))
+    error_message = "access_log_bucket_name must be a valid S3 bucket name (3-63 characters of lowercase letters, digits, '.' and '-'), or null to use the default name."
+  }
+}
+
+variable "access_log_expiration_days" {
+  description = "Server access logs of the evidence bucket (and their noncurrent versions) expire after this many days."
+  type        = number
+  default     = 365
+  nullable    = false
+
+  validation {
+    condition     = var.access_log_expiration_days >= 1 && floor(var.access_log_expiration_days) == var.access_log_expiration_days
+    error_message = "access_log_expiration_days must be a whole number of days >= 1."
+  }
+}
+
+variable "evidence_replication" {
+  description = "Replicate every new evidence object version to a bucket in a forensic account, so that evidence survives the compromise of this one: `destination_bucket_arn`, `destination_account_id` (replicas become that account's), and `kms_key_arn` (the destination's key for replicas; required when the evidence is SSE-KMS-encrypted). The destination bucket must be versioned, have Object Lock enabled when the evidence bucket does, and its policy must let this account's replication role `<name_prefix>-evidence-replication` replicate (s3:ReplicateObject, s3:ReplicateTags, s3:ObjectOwnerOverrideToBucketOwner; s3:List*, s3:GetBucketVersioning on the bucket); its key must let that role encrypt. Deletions are not replicated. Null: no replication."
+  type = object({
+    destination_bucket_arn = string
+    destination_account_id = string
+    kms_key_arn            = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.evidence_replication == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.evidence_replication.destination_bucket_arn))
+    error_message = "evidence_replication.destination_bucket_arn must be an S3 bucket ARN, e.g. \"arn:aws:s3:::forensics-evidence-replica\"."
+  }
+
+  validation {
+    condition     = var.evidence_replication == null || can(regex("^[0-9]{12}$", var.evidence_replication.destination_account_id))
+    error_message = "evidence_replication.destination_account_id must be a 12-digit AWS account id."
+  }
+
+  validation {
+    condition     = var.evidence_replication == null || try(var.evidence_replication.kms_key_arn == null, true) || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.evidence_replication.kms_key_arn))
+    error_message = "evidence_replication.kms_key_arn must be the ARN of a KMS key in the destination's region (not an alias), or null."
+  }
+
+  validation {
+    condition     = var.evidence_replication == null || (var.kms_key_arn == null && !var.create_kms_key) || try(var.evidence_replication.kms_key_arn != null, false)
+    error_message = "With kms_key_arn or create_kms_key the evidence is SSE-KMS-encrypted, and S3 replicates SSE-KMS objects only with a key for the replicas: set evidence_replication.kms_key_arn (a key in the forensic account that lets this account's replication role encrypt)."
+  }
+}
+
+variable "ledger_deletion_protection" {
+  description = "DynamoDB deletion protection on the ledger table: `terraform destroy` (or anyone) cannot delete it until this is turned off. Keep true outside emulators and throwaway accounts."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Concurrency reserved for each playbook function (>= 1): it can never take more of the account's Lambda concurrency, and never gets less. Null: unreserved (the event source mapping's `max_concurrency` still caps it)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == null || try(var.lambda_reserved_concurrency >= 1 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency, false)
+    error_message = "lambda_reserved_concurrency must be a whole number >= 1, or null for unreserved concurrency. (0 would stop every function: use mode = \"observe\" or disable the playbook instead.)"
+  }
+}
+
+variable "max_concurrency" {
+  description = "Most concurrent invocations each queue's event source mapping may start (2-1000, Lambda's range), so that a storm of findings cannot take the account's Lambda concurrency. Must not exceed `lambda_reserved_concurrency` when that is set (Lambda would throttle, and throttled messages count towards the DLQ)."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.max_concurrency >= 2 && var.max_concurrency <= 1000 && floor(var.max_concurrency) == var.max_concurrency
+    error_message = "max_concurrency must be a whole number from 2 to 1000 (the range Lambda accepts for an SQS event source's maximum concurrency)."
+  }
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == null || try(var.max_concurrency <= var.lambda_reserved_concurrency, true)
+    error_message = "max_concurrency must not exceed lambda_reserved_concurrency: the mapping would start invocations Lambda throttles, and each throttled receive brings a message closer to the DLQ. Lower max_concurrency or raise the reservation."
+  }
+}
+
+################################################################################
 # Naming and wiring
 ################################################################################
 
@@ -151,7 +301,7 @@ variable "evidence_bucket_deny_insecure_transport" {
 }
 
 variable "evidence_bucket_force_destroy" {
-  description = "Allow `terraform destroy` to delete the evidence bucket with its objects. Leave false outside test accounts: the bucket holds incident evidence."
+  description = "Allow `terraform destroy` to delete the evidence bucket with its objects, and the access-log bucket with its logs. Leave false outside test accounts: the buckets hold incident evidence. With Object Lock in GOVERNANCE mode the locked versions are deleted only by bypassing governance retention, so whoever runs `destroy` needs s3:BypassGovernanceRetention; versions locked in COMPLIANCE mode cannot be deleted by anyone before they expire, and `destroy` fails on them."
   type        = bool
   default     = false
 }

@@ -6,6 +6,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -102,6 +103,8 @@ export interface PlatformClients {
   s3: S3Client;
   /** For follow-up deliveries on the function's own queue. */
   sqs: SQSClient;
+  /** For notifications on the deployment's topic. */
+  sns: SNSClient;
 }
 
 export function createPlatformClients(region: string, env: Record<string, string | undefined> = process.env): PlatformClients {
@@ -113,5 +116,7 @@ export function createPlatformClients(region: string, env: Record<string, string
     // (VPC endpoints, emulators) are reached by path.
     s3: new S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) }),
     sqs: new SQSClient({ region }),
+    // Telling people must never hold up a batch: one retry, then the failure is recorded.
+    sns: new SNSClient({ region, maxAttempts: 2 }),
   };
 }

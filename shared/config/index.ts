@@ -71,6 +71,11 @@ const EnvironmentSchema = z.object({
   FIREBREAK_QUEUE_URL: z.string().url('FIREBREAK_QUEUE_URL must be the URL of the function\'s own queue').optional(),
   FIREBREAK_FOLLOW_UP_SECONDS: numberFrom('FIREBREAK_FOLLOW_UP_SECONDS', 0, 900, '300').pipe(z.number().int()),
   FIREBREAK_MAX_FOLLOW_UPS: numberFrom('FIREBREAK_MAX_FOLLOW_UPS', 1, 1000, '72').pipe(z.number().int()),
+  // A standard topic: a FIFO topic would refuse every publication without a message group.
+  FIREBREAK_TOPIC_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'FIREBREAK_TOPIC_ARN must be the ARN of a standard SNS topic (arn:aws:sns:<region>:<account>:<name>)')
+    .optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 });
 
@@ -101,6 +106,11 @@ export interface Config {
    * re-publication of the finding is the only follow-up.
    */
   followUp: { queueUrl?: string; delaySeconds: number; maxAttempts: number };
+  /**
+   * The SNS topic people are told on (an incident contained, held, failed or released; a
+   * finding no playbook handles). Without it nothing is published.
+   */
+  notificationTopicArn?: string;
 }
 
 /**
@@ -141,6 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       delaySeconds: e.FIREBREAK_FOLLOW_UP_SECONDS,
       maxAttempts: e.FIREBREAK_MAX_FOLLOW_UPS,
     },
+    ...(e.FIREBREAK_TOPIC_ARN ? { notificationTopicArn: e.FIREBREAK_TOPIC_ARN } : {}),
   };
 }
 

@@ -3,9 +3,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import type { ClientFactory } from '../aws/index.ts';
 import { classifyError, hasErrorCode, ReleaseRefusedError, ResourceNotFoundError } from '../errors/index.ts';
-import { cleanText, IncidentIdSchema, PrincipalSchema, type PlaybookName } from '../findings/index.ts';
+import { cleanText, IncidentIdSchema, PrincipalSchema, type Incident, type PlaybookName } from '../findings/index.ts';
 import { RELEASE_STALE_AFTER_SECONDS, type IncidentRecord, type Ledger, type ReleaseRecord } from '../ledger/index.ts';
-import type { ReleaseOutcome, ReleaseVia, StepOutcome } from '../vocabulary/index.ts';
+import type { IncidentStatus, ReleaseOutcome, ReleaseVia, StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
 import { outputsReader, parseRecorded, releaseNameOf, type AnyPlaybook } from './playbook.ts';
 import type { PlaybookTypes, ReleaseContext, ReleaseEntry, ReleaseResult } from './step.ts';
@@ -57,6 +57,13 @@ export interface ReleaseSummary {
   keptProtections: string[];
   releasedBy?: string;
   releasedAt?: string;
+  /**
+   * The incident's status before this call, and the incident itself: set when this call ran
+   * the release (absent when it was already released, and nothing changed). People are told
+   * when the outcome is `released`.
+   */
+  previousStatus?: IncidentStatus;
+  incident?: Incident;
 }
 
 export const MAX_REASON_LENGTH = 512;
@@ -216,6 +223,8 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
       retryableFailures,
       keptProtections,
       ...(done ? { releasedBy: req.requestedBy, releasedAt: at.toISOString() } : {}),
+      previousStatus: claimed.status,
+      incident,
     };
   } catch (error) {
     if (hasErrorCode(error, 'ConditionalCheckFailedException')) {

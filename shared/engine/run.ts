@@ -33,6 +33,12 @@ export interface DeliveryResult {
   status: IncidentStatus;
   reason: string;
   steps: Record<string, StepOutcome>;
+  /**
+   * The incident's status before this delivery, as the ledger had it (absent: a new incident,
+   * or a finding for another account, whose record is not read). People are told only when
+   * `status` differs from it: a redelivery or a follow-up that changes nothing says nothing.
+   */
+  previousStatus?: IncidentStatus;
   /** Steps are pending: deliver the message again after this many seconds. */
   followUpSeconds?: number;
 }
@@ -55,7 +61,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   deps: EngineDeps<T['options']>,
   playbook: Playbook<T>,
   incident: Incident,
-  delivery: { messageId: string },
+  delivery: { messageId: string; senderId?: string },
 ): Promise<DeliveryResult> {
   const { config, ledger, logger } = deps;
   const now = deps.now ?? (() => new Date());
@@ -63,13 +69,15 @@ export async function runPlaybook<T extends PlaybookTypes>(
     throw new InvalidFindingError([`finding is for the ${incident.playbook} playbook, but this function runs ${playbook.name}: check the EventBridge rule`]);
   }
 
+  // Set once the ledger's record has been read: every result reports it as the status before.
+  let previousStatus: IncidentStatus | undefined;
   const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string): Promise<DeliveryResult> => {
     await ledger.finish(incident.incidentId, status, reason, now(), isolatedAt);
     logger[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
-    return { incidentId: incident.incidentId, status, reason, steps };
+    return { incidentId: incident.incidentId, status, reason, steps, ...(previousStatus ? { previousStatus } : {}) };
   };
   const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: BeginParams['blastRadius']) =>
-    ledger.begin({ incident, mode: config.mode, messageId: delivery.messageId, now: now(), gates, ...(capture ? { capture } : {}), ...(blastRadius ? { blastRadius } : {}) });
+    ledger.begin({ incident, mode: config.mode, messageId: delivery.messageId, ...(delivery.senderId ? { senderId: delivery.senderId } : {}), now: now(), gates, ...(capture ? { capture } : {}), ...(blastRadius ? { blastRadius } : {}) });
   /**
    * A finding archived or re-published after containment never undoes it, and an incident whose
    * containment failed stays failed (a responder must act): only what never acted is skipped.
@@ -98,7 +106,8 @@ export async function runPlaybook<T extends PlaybookTypes>(
   // Decided by the finding alone: nothing is read from AWS for a sample or a denied type.
   const findingGates = evaluateFindingGates(config, incident);
   if (findingGates.some((g) => !g.passed)) {
-    const { record } = await ledger.load(incident.incidentId, incident.accountId);
+    const { record } = await ledger.load(incident.incidentId, incident.accountId, incident.origin);
+    previousStatus = record?.status;
     if (record?.status === 'released') return stillReleased(record, findingGates);
     await open(findingGates);
     return notActing(record, failedReasons(findingGates), record?.steps ?? {});
@@ -106,13 +115,14 @@ export async function runPlaybook<T extends PlaybookTypes>(
 
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
   const [loaded, described] = await Promise.all([
-    ledger.load(incident.incidentId, incident.accountId),
+    ledger.load(incident.incidentId, incident.accountId, incident.origin),
     playbook.describe({ incident, clients, logger, options: deps.options }).then(
       (resource) => ({ ok: true as const, resource }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
   ]);
   const previous: Record<string, StepOutcome> = loaded.record?.steps ?? {};
+  previousStatus = loaded.record?.status;
 
   if (loaded.record?.status === 'released') return stillReleased(loaded.record, findingGates);
 

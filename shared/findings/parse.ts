@@ -247,8 +247,15 @@ export function parseMessage(body: string): ParsedMessage {
   const parsed = ManualDetailSchema.safeParse(event.detail);
   if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
   const m = parsed.data;
-  const accountId = m.accountId ?? event.account;
-  const region = m.region ?? event.region;
+  // A manual finding acts where it was put on the bus: EventBridge sets `account` and `region` to
+  // the sender's, the detail is only what the sender wrote. Naming another account is refused.
+  const accountId = event.account;
+  const region = event.region;
+  const elsewhere = [
+    ...(m.accountId !== undefined && m.accountId !== accountId ? [`detail.accountId ${m.accountId} is not the account that put the event on the bus (${accountId})`] : []),
+    ...(m.region !== undefined && m.region !== region ? [`detail.region ${m.region} is not the region of the bus (${region})`] : []),
+  ];
+  if (elsewhere.length) throw new InvalidFindingError(elsewhere);
   const target = manualRoute(m.resource.resourceType, m.resource.id, 'manual findings');
   const findingId = `manual-${m.ticket.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   return {

@@ -13,6 +13,9 @@ import { parseMessage, type IgnoredFinding, type ReleaseMessage } from '../findi
 import { Ledger } from '../ledger/index.ts';
 import { createLogger, incidentLogger } from '../logging/index.ts';
 
+/** Who put the message on the queue: a function role's unique id for a follow-up, AWS's own id for EventBridge. */
+const senderOf = (record: SQSRecord): string | undefined => record.attributes?.SenderId || undefined;
+
 export interface HandlerOptions {
   env?: Record<string, string | undefined>;
   clientsFor?: ClientFactory;
@@ -49,8 +52,15 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
   const processor = new BatchProcessor(EventType.SQS);
 
   const rejectMessage = async (record: SQSRecord, reasons: string[]) => {
-    logger.warn('Message rejected: not a finding or release Firebreak can act on', { messageId: record.messageId, reasons });
-    await ledger.recordRejected({ messageId: record.messageId, playbook: playbook.name, reasons, body: record.body ?? '', receivedAt: (options.now?.() ?? new Date()).toISOString() });
+    logger.warn('Message rejected: not a finding or release Firebreak can act on', { messageId: record.messageId, senderId: senderOf(record), reasons });
+    await ledger.recordRejected({
+      messageId: record.messageId,
+      playbook: playbook.name,
+      reasons,
+      body: record.body ?? '',
+      receivedAt: (options.now?.() ?? new Date()).toISOString(),
+      ...(senderOf(record) ? { senderId: senderOf(record)! } : {}),
+    });
   };
 
   // A sample or a resource type no playbook handles is a well-formed finding: recorded as
@@ -123,7 +133,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
           { config, options: playbookOptions, clientsFor, ledger, evidence, logger: incidentLogger(logger, incident, record.messageId), ...(options.now ? { now: options.now } : {}) },
           playbook,
           incident,
-          { messageId: record.messageId },
+          { messageId: record.messageId, ...(senderOf(record) ? { senderId: senderOf(record)! } : {}) },
         ),
       ),
     );

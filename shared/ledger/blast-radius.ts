@@ -36,7 +36,7 @@ export async function takeSlot(
   t: LedgerTable,
   /** The incident update, with (`true`) or without the slot's `blastRadiusSlotAt`. */
   updateFor: (withSlot: boolean) => UpdateCommandInput,
-  incident: { incidentId: string; accountId: string },
+  incident: { incidentId: string; accountId: string; origin?: string },
   now: Date,
   br: BlastRadiusLimit,
   reread: () => Promise<BlastRadiusWindow>,
@@ -58,7 +58,7 @@ export async function takeSlot(
             {
               Put: {
                 TableName: t.table,
-                Item: { ...windowKey(incident.accountId), kind: 'blast-radius-window', version: window.version + 1, entries: [...live, { incidentId: incident.incidentId, at: now.getTime() }] },
+                Item: { ...windowKey(incident.accountId, incident.origin), kind: 'blast-radius-window', version: window.version + 1, entries: [...live, { incidentId: incident.incidentId, at: now.getTime() }] },
                 ConditionExpression: 'attribute_not_exists(pk) OR version = :v',
                 ExpressionAttributeValues: { ':v': window.version },
               },

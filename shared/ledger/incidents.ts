@@ -15,6 +15,8 @@ export interface BeginParams {
   incident: Incident;
   mode: Mode;
   messageId: string;
+  /** The SQS SenderId of the message (a function role's unique id for a follow-up; AWS's own for EventBridge). */
+  senderId?: string;
   now: Date;
   capture?: Record<string, unknown>;
   gates: GateResult[];
@@ -26,8 +28,8 @@ export interface BeginParams {
 export const MAX_SUMMARY_CHARS = 4000;
 
 /** Reads the incident record and the account's blast-radius window in one call. */
-export async function loadIncident(t: LedgerTable, incidentId: string, accountId: string): Promise<LoadedState> {
-  const keys = [incidentKey(incidentId), windowKey(accountId)];
+export async function loadIncident(t: LedgerTable, incidentId: string, accountId: string, origin?: string): Promise<LoadedState> {
+  const keys = [incidentKey(incidentId), windowKey(accountId, origin)];
   const out = await t.db.send(new BatchGetCommand({ RequestItems: { [t.table]: { Keys: keys, ConsistentRead: true } } }));
   let items = out.Responses?.[t.table] ?? [];
   if (Object.keys(out.UnprocessedKeys ?? {}).length > 0) {
@@ -35,7 +37,7 @@ export async function loadIncident(t: LedgerTable, incidentId: string, accountId
     items = rest.flatMap((r) => (r.Item ? [r.Item] : []));
   }
   const record = incidentRecordOf(items.find((i) => i.pk === incidentKey(incidentId).pk));
-  return { ...(record ? { record } : {}), window: windowOf(items.find((i) => i.pk === windowKey(accountId).pk)) };
+  return { ...(record ? { record } : {}), window: windowOf(items.find((i) => i.pk === windowKey(accountId, origin).pk)) };
 }
 
 /** The incident record, upgraded to the current version, or undefined. */
@@ -72,6 +74,7 @@ function openIncidentUpdate(t: LedgerTable, p: BeginParams, withSlot: boolean): 
       gates: p.gates,
       lastSeenAt: p.now.toISOString(),
       lastMessageId: p.messageId,
+      ...(p.senderId ? { lastSenderId: p.senderId } : {}),
     },
     names,
     values,

@@ -28,8 +28,9 @@ export class Ledger {
     this.table = table;
   }
 
-  load(incidentId: string, accountId: string): Promise<LoadedState> {
-    return loadIncident(this.#t, incidentId, accountId);
+  /** The incident and the blast-radius window of its origin's budget in the account. */
+  load(incidentId: string, accountId: string, origin?: string): Promise<LoadedState> {
+    return loadIncident(this.#t, incidentId, accountId, origin);
   }
 
   get(incidentId: string): Promise<IncidentRecord | undefined> {
@@ -37,7 +38,8 @@ export class Ledger {
   }
 
   begin(params: BeginParams): Promise<SlotOutcome> {
-    return beginIncident(this.#t, params, async () => (await loadIncident(this.#t, params.incident.incidentId, params.incident.accountId)).window);
+    const { incidentId, accountId, origin } = params.incident;
+    return beginIncident(this.#t, params, async () => (await loadIncident(this.#t, incidentId, accountId, origin)).window);
   }
 
   recordStep(incidentId: string, name: string, outcome: StepOutcome): Promise<void> {

@@ -60,6 +60,8 @@ export interface IncidentRecord {
   lastSeenAt: string;
   deliveries: number;
   lastMessageId: string;
+  /** The SQS SenderId of the latest delivery. */
+  lastSenderId?: string;
   /** The resource as it was at the first delivery: the "before" of containment (with `capturedAt`). */
   capture?: Record<string, unknown>;
   steps: Record<string, StepOutcome>;
@@ -83,6 +85,8 @@ export interface RejectedRecord {
   bodySha256: string;
   bodyPreview: string;
   receivedAt: string;
+  /** The SQS SenderId of the message: who put it on the queue. */
+  senderId?: string;
   expiresAt: number;
 }
 
@@ -108,7 +112,12 @@ export const MAX_PREVIEW_CHARS = 2048;
 export const RECORD_RETENTION_SECONDS = 400 * 24 * 3600;
 
 export const incidentKey = (incidentId: string) => ({ pk: `incident#${incidentId}`, sk: 'incident' });
-export const windowKey = (accountId: string) => ({ pk: `blast-radius#${accountId}`, sk: 'window' });
+/**
+ * Each origin has its own blast-radius budget in an account: a flood of manual findings cannot
+ * use up what GuardDuty's findings need, nor the other way round. GuardDuty's keeps the key it
+ * always had.
+ */
+export const windowKey = (accountId: string, origin: string = 'guardduty') => ({ pk: origin === 'guardduty' ? `blast-radius#${accountId}` : `blast-radius#${accountId}#${origin}`, sk: 'window' });
 
 /** The attributes v1 kept at the top level that v2 keeps inside `incident`; a v2 write removes them. */
 export const V1_INCIDENT_ATTRIBUTES = [

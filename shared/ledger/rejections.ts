@@ -10,6 +10,8 @@ export interface RejectedMessage {
   reasons: string[];
   body: string;
   receivedAt: string;
+  /** The SQS SenderId of the message: who put it on the queue. */
+  senderId?: string;
 }
 
 /** Keeps a message that was not a valid finding, with why (bounded), for the audit trail. */
@@ -24,6 +26,7 @@ export async function recordRejected(t: LedgerTable, m: RejectedMessage): Promis
     bodySha256: createHash('sha256').update(m.body).digest('hex'),
     bodyPreview: cleanText(m.body, MAX_PREVIEW_CHARS),
     receivedAt: m.receivedAt,
+    ...(m.senderId ? { senderId: m.senderId } : {}),
     expiresAt: Math.floor(Date.parse(m.receivedAt) / 1000) + RECORD_RETENTION_SECONDS,
   };
   await t.db.send(new PutCommand({ TableName: t.table, Item: item }));

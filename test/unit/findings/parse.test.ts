@@ -825,15 +825,26 @@ describe('Function: parseFindingMessage', () => {
       expect(incident!.incidentId).toBe(incidentIdFor(ACCOUNT_ID, 'manual-SEC-1234', INSTANCE_ID));
     });
 
-    it('acts in the account, region and severity the request names, and keeps its reason', () => {
+    it('acts in the account and region that put it on the bus, with the severity it names, and keeps its reason', () => {
       // Prepare
-      const detail = { ...valid, ticket: 'INC#42/b', accountId: '444455556666', region: 'eu-west-1', severity: 6, reason: 'seen on the honeypot' };
+      const detail = { ...valid, ticket: 'INC#42/b', accountId: ACCOUNT_ID, region: REGION, severity: 6, reason: 'seen on the honeypot' };
 
       // Act
       const [incident] = parseFindingMessage(JSON.stringify(manualEvent(detail)));
 
       // Assess
-      expect(incident).toMatchObject({ accountId: '444455556666', region: 'eu-west-1', severity: 6, title: 'seen on the honeypot', findingId: 'manual-INC_42_b' });
+      expect(incident).toMatchObject({ accountId: ACCOUNT_ID, region: REGION, severity: 6, title: 'seen on the honeypot', findingId: 'manual-INC_42_b' });
+    });
+
+    it('refuses a manual finding that names another account or region than the bus it was put on', () => {
+      // Act
+      const error = rejectionOf(JSON.stringify(manualEvent({ ...valid, accountId: '444455556666', region: 'eu-west-1' })));
+
+      // Assess
+      expect(error.reasons).toEqual([
+        `detail.accountId 444455556666 is not the account that put the event on the bus (${ACCOUNT_ID})`,
+        `detail.region eu-west-1 is not the region of the bus (${REGION})`,
+      ]);
     });
 
     it.each([

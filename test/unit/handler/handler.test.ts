@@ -165,6 +165,8 @@ describe('Function: createFindingHandler', () => {
         bodySha256: createHash('sha256').update(malformed).digest('hex'),
         bodyPreview: malformed,
         receivedAt: FIXED_NOW.toISOString(),
+        // Who put it on the queue: recorded for every message (anSqsRecord's SenderId)
+        senderId: 'AIDAEXAMPLE',
         expiresAt: FIXED_NOW.getTime() / 1000 + 400 * 24 * 3600,
       },
     ]);

@@ -320,3 +320,41 @@ describe('Ledger: incidents', () => {
     });
   });
 });
+
+describe('Ledger: trusted triggers', () => {
+  it("reads a manual finding's blast-radius window from its own budget, so manual findings cannot use up GuardDuty's", async () => {
+    // Prepare
+    dbMock.on(BatchGetCommand).resolves({ Responses: { [LEDGER_TABLE]: [{ pk: `blast-radius#${ACCOUNT_ID}#manual`, sk: 'window', version: 3, entries: [] }] } });
+
+    // Act
+    const loaded = await newLedger().load(incident.incidentId, ACCOUNT_ID, 'manual');
+
+    // Assess
+    expect(dbMock.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems![LEDGER_TABLE]!.Keys).toEqual([incidentKey, { pk: `blast-radius#${ACCOUNT_ID}#manual`, sk: 'window' }]);
+    expect(loaded.window.version).toBe(3);
+  });
+
+  it("takes a manual finding's slot in the manual budget's window", async () => {
+    // Prepare
+    dbMock.on(TransactWriteCommand).resolves({});
+    const manual = anIncident({ origin: 'manual', ticket: 'SEC-9' });
+
+    // Act
+    const outcome = await newLedger().begin(params({ incident: manual, blastRadius: { limit: 1, windowSeconds: 3600, window: { version: 0, entries: [] } } }));
+
+    // Assess
+    expect(outcome).toBe('taken');
+    expect(dbMock.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![1]!.Put!.Item).toMatchObject({ pk: `blast-radius#${ACCOUNT_ID}#manual`, version: 1 });
+  });
+
+  it('records who put the message on the queue (its SQS SenderId)', async () => {
+    // Prepare
+    dbMock.on(UpdateCommand).resolves({});
+
+    // Act
+    await newLedger().begin(params({ senderId: 'AROAFUNCTIONROLE:firebreak-ec2-instance' }));
+
+    // Assess
+    expect(plainlySet(dbMock.commandCalls(UpdateCommand)[0]!.args[0].input)).toMatchObject({ lastSenderId: 'AROAFUNCTIONROLE:firebreak-ec2-instance' });
+  });
+});
