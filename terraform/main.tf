@@ -55,9 +55,70 @@ locals {
     FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = tostring(var.blast_radius_window_seconds)
     FIREBREAK_FOLLOW_UP_SECONDS           = tostring(var.follow_up_delay_seconds)
     FIREBREAK_MAX_FOLLOW_UPS              = tostring(var.max_follow_ups)
+    FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }
+}
+
+################################################################################
+# Encryption key: one customer-managed key for Firebreak's own data, when asked for
+# (kms_key_arn, or create_kms_key). Without one, every store keeps AWS-managed encryption.
+################################################################################
+
+locals {
+  kms_key_arn = var.create_kms_key ? aws_kms_key.firebreak[0].arn : var.kms_key_arn
+  dns_suffix  = data.aws_partition.current.dns_suffix
+
+  access_log_bucket_name = coalesce(var.access_log_bucket_name, "${var.name_prefix}-access-logs-${local.account_id}-${local.region}")
+  evidence_object_lock   = var.evidence_object_lock_mode != null
+}
+
+resource "aws_kms_key" "firebreak" {
+  count = var.create_kms_key ? 1 : 0
+
+  description             = "Firebreak (${var.name_prefix}): queues, ledger, evidence and function logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_key_deletion_window_days
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # Administration and use are granted by this account's IAM policies (the function roles
+        # get exactly what they need, through SQS, S3 and DynamoDB only); nothing outside it.
+        Sid       = "AccountAdministersThroughIam"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        # CloudWatch Logs encrypts log groups itself, as its service principal: only Firebreak's
+        # function log groups.
+        Sid       = "CloudWatchLogsFunctionLogGroups"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.${local.dns_suffix}" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}-*" }
+        }
+      },
+      {
+        # EventBridge sends findings to the encrypted queues as its service principal, which no
+        # IAM policy of this account can authorise: only for rules of this account.
+        Sid       = "EventBridgeDeliversToQueues"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      },
+    ]
+  })
+
+  tags = merge(var.tags, { "firebreak:component" = "kms-key" })
 }
 
 ################################################################################
@@ -69,6 +130,10 @@ resource "aws_dynamodb_table" "ledger" {
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "pk"
   range_key    = "sk"
+
+  # Nobody deletes the record of what Firebreak did, `terraform destroy` included, until this is
+  # turned off (examples/local turns it off so that the emulator can be reset).
+  deletion_protection_enabled = var.ledger_deletion_protection
 
   attribute {
     name = "pk"
@@ -89,22 +154,34 @@ resource "aws_dynamodb_table" "ledger" {
     enabled        = true
   }
 
+  # The customer-managed key when there is one; otherwise DynamoDB's AWS managed key.
   server_side_encryption {
-    enabled = true
+    enabled     = true
+    kms_key_arn = local.kms_key_arn
   }
 
   tags = merge(var.tags, { "firebreak:component" = "ledger" })
 }
 
 ################################################################################
-# Evidence bucket
+# Evidence bucket: versioned, Object Lock, SSE (KMS when there is a key), access logs to a
+# bucket of their own, optional replication to a forensic account
 ################################################################################
 
 resource "aws_s3_bucket" "evidence" {
   bucket        = local.evidence_bucket_name
   force_destroy = var.evidence_bucket_force_destroy
 
+  # Object Lock from creation. A bucket deployed before Object Lock existed here is not replaced
+  # (that would delete the evidence): aws_s3_bucket_object_lock_configuration enables Object Lock
+  # on the existing, versioned bucket, which S3 allows since 2023.
+  object_lock_enabled = local.evidence_object_lock
+
   tags = merge(var.tags, { "firebreak:component" = "evidence" })
+
+  lifecycle {
+    ignore_changes = [object_lock_enabled]
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "evidence" {
@@ -132,13 +209,35 @@ resource "aws_s3_bucket_versioning" "evidence" {
   }
 }
 
+# Every new evidence version is locked for evidence_object_lock_days: a compromised principal of
+# this account (Firebreak's own functions included) can add versions, never rewrite or delete one.
+resource "aws_s3_bucket_object_lock_configuration" "evidence" {
+  count = local.evidence_object_lock ? 1 : 0
+
+  bucket              = aws_s3_bucket.evidence.bucket
+  object_lock_enabled = "Enabled"
+
+  rule {
+    default_retention {
+      mode = var.evidence_object_lock_mode
+      days = var.evidence_object_lock_days
+    }
+  }
+
+  # Object Lock requires versioning.
+  depends_on = [aws_s3_bucket_versioning.evidence]
+}
+
 resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
   bucket = aws_s3_bucket.evidence.bucket
 
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
+      sse_algorithm     = local.kms_key_arn != null ? "aws:kms" : "AES256"
+      kms_master_key_id = local.kms_key_arn
     }
+    # A bucket key cuts the KMS requests (and their cost) per object to one per bucket and period.
+    bucket_key_enabled = local.kms_key_arn != null ? true : null
   }
 }
 
@@ -160,6 +259,258 @@ resource "aws_s3_bucket_policy" "evidence" {
 
   # S3 refuses a bucket policy while a public-access-block update is in flight on the bucket.
   depends_on = [aws_s3_bucket_public_access_block.evidence]
+}
+
+# Who read or wrote which piece of evidence, from S3 itself.
+resource "aws_s3_bucket_logging" "evidence" {
+  bucket        = aws_s3_bucket.evidence.bucket
+  target_bucket = aws_s3_bucket.access_logs.bucket
+  target_prefix = "evidence/"
+
+  # S3 checks, when logging is configured, that the target bucket lets the logging service write.
+  depends_on = [aws_s3_bucket_policy.access_logs]
+}
+
+################################################################################
+# Access-log bucket: the evidence bucket's S3 server access logs. No Object Lock (S3 cannot log
+# to a bucket with Object Lock) and SSE-S3 (the encryption S3 documents for log targets).
+################################################################################
+
+resource "aws_s3_bucket" "access_logs" {
+  bucket        = local.access_log_bucket_name
+  force_destroy = var.evidence_bucket_force_destroy
+
+  tags = merge(var.tags, { "firebreak:component" = "access-logs" })
+
+  lifecycle {
+    precondition {
+      condition     = length(local.access_log_bucket_name) <= 63
+      error_message = "The access-log bucket name \"${local.access_log_bucket_name}\" is longer than S3's 63 characters: set access_log_bucket_name, or a shorter name_prefix."
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.bucket
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.bucket
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.bucket
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.bucket
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.bucket
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+
+    filter {
+      prefix = "evidence/"
+    }
+
+    expiration {
+      days = var.access_log_expiration_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.access_log_expiration_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.access_logs]
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.bucket
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [{
+        # Only S3's logging service, only for the evidence bucket of this account, only under its
+        # prefix (BucketOwnerEnforced rules out log-delivery ACL grants).
+        Sid       = "S3ServerAccessLogsOfTheEvidenceBucket"
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.access_logs.arn}/evidence/*"
+        Condition = {
+          ArnLike      = { "aws:SourceArn" = aws_s3_bucket.evidence.arn }
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      }],
+      var.evidence_bucket_deny_insecure_transport ? [{
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      }] : [],
+    )
+  })
+
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}
+
+################################################################################
+# Evidence replication to a forensic account (evidence_replication): the role S3 assumes may read
+# the evidence bucket's versions and write replicas to that one bucket, nothing else.
+################################################################################
+
+locals {
+  replication            = var.evidence_replication
+  replication_bucket_arn = try(var.evidence_replication.destination_bucket_arn, null)
+  replication_kms_key    = try(var.evidence_replication.kms_key_arn, null)
+}
+
+resource "aws_iam_role" "evidence_replication" {
+  count = local.replication != null ? 1 : 0
+
+  name        = "${var.name_prefix}-evidence-replication"
+  description = "Firebreak: S3 replicates the evidence bucket to the forensic account's bucket"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "s3.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = merge(var.tags, { "firebreak:component" = "evidence-replication" })
+}
+
+resource "aws_iam_role_policy" "evidence_replication" {
+  count = local.replication != null ? 1 : 0
+
+  name = "firebreak-evidence-replication"
+  role = aws_iam_role.evidence_replication[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid      = "SourceBucket"
+          Effect   = "Allow"
+          Action   = ["s3:GetReplicationConfiguration", "s3:ListBucket"]
+          Resource = aws_s3_bucket.evidence.arn
+        },
+        {
+          # Retention and legal hold travel with the replica (Object Lock).
+          Sid      = "SourceObjectVersions"
+          Effect   = "Allow"
+          Action   = ["s3:GetObjectLegalHold", "s3:GetObjectRetention", "s3:GetObjectVersionAcl", "s3:GetObjectVersionForReplication", "s3:GetObjectVersionTagging"]
+          Resource = "${aws_s3_bucket.evidence.arn}/*"
+        },
+        {
+          # No s3:ReplicateDelete: a deletion here never reaches the forensic copy.
+          Sid      = "DestinationObjects"
+          Effect   = "Allow"
+          Action   = ["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateObject", "s3:ReplicateTags"]
+          Resource = "${local.replication_bucket_arn}/*"
+        },
+      ],
+      local.kms_key_arn != null ? [{
+        Sid      = "DecryptEvidence"
+        Effect   = "Allow"
+        Action   = "kms:Decrypt"
+        Resource = local.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = "s3.${local.region}.${local.dns_suffix}" }
+          StringLike   = { "kms:EncryptionContext:aws:s3:arn" = [aws_s3_bucket.evidence.arn, "${aws_s3_bucket.evidence.arn}/*"] }
+        }
+      }] : [],
+      local.replication_kms_key != null ? [{
+        Sid      = "EncryptReplicas"
+        Effect   = "Allow"
+        Action   = ["kms:Encrypt", "kms:GenerateDataKey"]
+        Resource = local.replication_kms_key
+        Condition = {
+          StringEquals = { "kms:ViaService" = "s3.${split(":", local.replication_kms_key)[3]}.${local.dns_suffix}" }
+          StringLike   = { "kms:EncryptionContext:aws:s3:arn" = [local.replication_bucket_arn, "${local.replication_bucket_arn}/*"] }
+        }
+      }] : [],
+    )
+  })
+}
+
+resource "aws_s3_bucket_replication_configuration" "evidence" {
+  count = local.replication != null ? 1 : 0
+
+  bucket = aws_s3_bucket.evidence.bucket
+  role   = aws_iam_role.evidence_replication[0].arn
+
+  rule {
+    id     = "forensic-account"
+    status = "Enabled"
+
+    filter {}
+
+    delete_marker_replication {
+      status = "Disabled"
+    }
+
+    dynamic "source_selection_criteria" {
+      for_each = local.kms_key_arn != null ? [1] : []
+      content {
+        sse_kms_encrypted_objects {
+          status = "Enabled"
+        }
+      }
+    }
+
+    destination {
+      bucket  = local.replication_bucket_arn
+      account = local.replication.destination_account_id
+
+      # Replicas belong to the forensic account, whoever owns them here.
+      access_control_translation {
+        owner = "Destination"
+      }
+
+      dynamic "encryption_configuration" {
+        for_each = local.replication_kms_key != null ? [1] : []
+        content {
+          replica_kms_key_id = local.replication_kms_key
+        }
+      }
+    }
+  }
+
+  # S3 replicates only from a versioned bucket, and needs the role's policy to do so.
+  depends_on = [aws_s3_bucket_versioning.evidence, aws_iam_role_policy.evidence_replication]
 }
 
 ################################################################################
@@ -198,9 +549,19 @@ module "playbook" {
   max_receive_count               = var.max_receive_count
   visibility_timeout_seconds      = coalesce(var.visibility_timeout_seconds, 6 * var.lambda_timeout_seconds)
   event_source_mapping_enabled    = var.event_source_mapping_enabled
+  max_concurrency                 = var.max_concurrency
+  reserved_concurrency            = var.lambda_reserved_concurrency
+
+  # Firebreak's own key (queues, log group; the role may use it through SQS, S3 and DynamoDB only).
+  firebreak_kms_key_arn = local.kms_key_arn
+  dns_suffix            = local.dns_suffix
 
   kms_key_arns   = local.kms_key_arns
   pass_role_arns = local.pass_role_arns
+
+  # Telling people (notifications.tf): sns:Publish on the topic; the use of its key when it is a given one.
+  notification_topic_arn   = local.notification_topic_arn
+  notification_kms_key_arn = var.notifications_kms_key_arn
 
   ledger_table_arn    = aws_dynamodb_table.ledger.arn
   evidence_bucket_arn = aws_s3_bucket.evidence.arn

@@ -48,3 +48,13 @@ output "playbooks" {
     }
   }
 }
+
+output "kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the queues, ledger, evidence and function logs (`kms_key_arn`, or the key `create_kms_key` made); null when they use AWS-managed encryption."
+  value       = local.kms_key_arn
+}
+
+output "access_log_bucket_name" {
+  description = "Name of the S3 bucket that receives the evidence bucket's server access logs (prefix `evidence/`)."
+  value       = aws_s3_bucket.access_logs.bucket
+}

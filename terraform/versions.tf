@@ -6,7 +6,7 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.100: the oldest release this module is tested with. Below 7: a major release may remove
+      # 5.100: the release this module is tested with. Below 7: a major release may remove
       # or rename arguments (6.0 did), so it is adopted deliberately. No lock file is committed:
       # the root module that calls this one owns it (docs/decisions.md).
       version = ">= 5.100, < 7"

@@ -26,7 +26,9 @@ from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.instances import InstanceResponse
 from moto.dynamodb.models import DynamoDBBackend
 from moto.events.utils import EventTemplateParser
+from moto.s3.responses import S3Response
 from moto.sqs.models import Queue
+from werkzeug.datastructures import Headers
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
 
@@ -295,6 +297,29 @@ def attach_volume_checks_state_zone_and_device() -> None:
     EBSBackend.attach_volume = attach_volume  # type: ignore[method-assign]
 
 
+def object_lock_accepts_any_checksum_header() -> None:
+    """AWS: a PutObject into a bucket with Object Lock needs Content-MD5 or an x-amz-checksum-* header.
+
+    S3's own error says "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object
+    requests with Object Lock parameters". moto 5.2.5 accepts only Content-MD5 or
+    x-amz-sdk-checksum-algorithm, so an SDK call that sends the checksum itself
+    (ChecksumSHA256: x-amz-checksum-sha256 only) is refused with
+    MissingUploadObjectWithObjectLockHeaders, although AWS stores it.
+    """
+    original = S3Response._key_response_put
+
+    @functools.wraps(original)
+    def key_response_put(self: S3Response, *args: Any, **kwargs: Any) -> Any:
+        checksums = [k for k in self.headers.keys() if k.lower().startswith("x-amz-checksum-") and k.lower() != "x-amz-checksum-type"]
+        if checksums and not self.headers.get("x-amz-sdk-checksum-algorithm"):
+            headers = Headers(self.headers)
+            headers["x-amz-sdk-checksum-algorithm"] = checksums[0].lower().removeprefix("x-amz-checksum-").upper()
+            self.headers = headers
+        return original(self, *args, **kwargs)
+
+    S3Response._key_response_put = key_response_put  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -307,6 +332,7 @@ PATCHES = (
     run_instances_honours_the_client_token,
     create_volume_honours_the_client_token,
     attach_volume_checks_state_zone_and_device,
+    object_lock_accepts_any_checksum_header,
 )
 
 

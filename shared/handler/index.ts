@@ -10,8 +10,9 @@ import { releaseIncident, runPlaybook, type Playbook, type PlaybookTypes } from 
 import { ConfigurationError, InvalidFindingError, ReleaseIncompleteError, ReleaseRefusedError } from '../errors/index.ts';
 import { EvidenceStore } from '../evidence/index.ts';
 import { parseMessage, type IgnoredFinding, type ReleaseMessage } from '../findings/index.ts';
-import { Ledger } from '../ledger/index.ts';
+import { Ledger, type NotificationTarget } from '../ledger/index.ts';
 import { createLogger, incidentLogger } from '../logging/index.ts';
+import { isNotifiedChange, Notifier, type Notice } from '../notifications/index.ts';
 
 /** Who put the message on the queue: a function role's unique id for a follow-up, AWS's own id for EventBridge. */
 const senderOf = (record: SQSRecord): string | undefined => record.attributes?.SenderId || undefined;
@@ -50,6 +51,24 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
   const evidence = new EvidenceStore(platform.s3, config.evidenceBucket);
   const clientsFor = options.clientsFor ?? createClientFactory();
   const processor = new BatchProcessor(EventType.SQS);
+  const now = () => options.now?.() ?? new Date();
+
+  // People are told after a delivery has finished, and telling them never fails it: a publish
+  // error is logged and recorded on the record it was about, never thrown.
+  const notifier = new Notifier(platform.sns, config.notificationTopicArn, logger);
+  const tell = async (notice: Notice, target: NotificationTarget, log: Logger): Promise<void> => {
+    if (!notifier.configured) return;
+    const sent = await notifier.notify(notice);
+    await ledger
+      .recordNotification(target, {
+        status: notice.kind === 'incident' ? notice.status : 'unhandled',
+        at: notice.at.toISOString(),
+        published: sent.outcome === 'published',
+        ...(sent.outcome === 'published' ? { messageId: sent.messageId } : {}),
+        ...(sent.outcome === 'failed' ? { error: sent.error } : {}),
+      })
+      .catch((error: unknown) => log.error('Could not record the notification in the ledger', { error: error as Error }));
+  };
 
   const rejectMessage = async (record: SQSRecord, reasons: string[]) => {
     logger.warn('Message rejected: not a finding or release Firebreak can act on', { messageId: record.messageId, senderId: senderOf(record), reasons });
@@ -67,7 +86,11 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
   // skipped (not rejected), and nothing is read from or changed in AWS.
   const ignoreFinding = async (record: SQSRecord, finding: IgnoredFinding) => {
     logger.info('Finding ignored: no playbook acts on it', { messageId: record.messageId, why: finding.why, findingId: finding.findingId, reason: finding.reason });
-    await ledger.recordIgnored({ ...finding, playbook: playbook.name, messageId: record.messageId, receivedAt: (options.now?.() ?? new Date()).toISOString() });
+    const deliveries = await ledger.recordIgnored({ ...finding, playbook: playbook.name, messageId: record.messageId, receivedAt: (options.now?.() ?? new Date()).toISOString() });
+    // A resource type no playbook handles is something a responder must see: told once per finding.
+    if (finding.why === 'unhandled' && deliveries === 1) {
+      await tell({ kind: 'unhandled', finding, playbook: playbook.name, at: now() }, { ignoredFinding: { accountId: finding.accountId, findingId: finding.findingId } }, logger);
+    }
   };
 
   // Pending steps (snapshots completing, commands running) are looked at again by the
@@ -108,6 +131,22 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
         },
       );
       releaseLogger.info('Release request handled', { outcome: result.outcome, summary: result.summary });
+      if (result.outcome === 'released' && result.incident && isNotifiedChange('released', result.previousStatus)) {
+        await tell(
+          {
+            kind: 'incident',
+            incident: result.incident,
+            status: 'released',
+            ...(result.previousStatus ? { previousStatus: result.previousStatus } : {}),
+            reason: result.summary,
+            steps: result.steps,
+            release: { by: release.requestedBy, reason: release.reason, via: 'event', keptProtections: result.keptProtections },
+            at: now(),
+          },
+          { incidentId: release.incidentId },
+          releaseLogger,
+        );
+      }
       // Like containment: retryable failures keep the message; permanent ones are in the ledger for a responder.
       if (result.retryableFailures.length > 0) throw new ReleaseIncompleteError(release.incidentId, result.retryableFailures);
     } catch (error) {
@@ -139,6 +178,20 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
     );
     const followUps = results.flatMap((r) => (r.status === 'fulfilled' && r.value.followUpSeconds !== undefined ? [r.value.followUpSeconds] : []));
     if (followUps.length > 0) await scheduleFollowUp(record, Math.min(...followUps));
+    // Only a change says something: a redelivery, a follow-up or a re-publication that leaves
+    // the incident as it was is silent.
+    await Promise.all(
+      results.map((r, i) => {
+        const incident = incidents[i]!;
+        if (r.status !== 'fulfilled' || !isNotifiedChange(r.value.status, r.value.previousStatus)) return undefined;
+        const { status, previousStatus, reason, steps } = r.value;
+        return tell(
+          { kind: 'incident', incident, status, ...(previousStatus ? { previousStatus } : {}), reason, steps, mode: config.mode, at: now() },
+          { incidentId: incident.incidentId },
+          incidentLogger(logger, incident, record.messageId),
+        );
+      }),
+    );
     const invalid = results.flatMap((r) => (r.status === 'rejected' && r.reason instanceof InvalidFindingError ? [r.reason] : []));
     if (invalid.length > 0) await rejectMessage(record, invalid.flatMap((e) => e.reasons));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof InvalidFindingError));

@@ -2,7 +2,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { IncidentStatus, StepOutcome } from '../vocabulary/index.ts';
 import { beginIncident, finishIncident, getIncident, loadIncident, recordStep, type BeginParams, type LoadedState } from './incidents.ts';
 import { listRecords } from './listing.ts';
-import type { IncidentRecord, LedgerRecord } from './records.ts';
+import { recordNotification, type NotificationTarget } from './notifications.ts';
+import type { IncidentRecord, LedgerRecord, NotificationRecord } from './records.ts';
 import { beginRelease, finishRelease, recordReleaseStep, type BeginReleaseOutcome, type BeginReleaseParams, type FinishReleaseParams } from './release-claim.ts';
 import { recordIgnored, recordRejected, type IgnoredMessage, type RejectedMessage } from './rejections.ts';
 import type { SlotOutcome } from './blast-radius.ts';
@@ -54,8 +55,13 @@ export class Ledger {
     await recordRejected(this.#t, m);
   }
 
-  recordIgnored(f: IgnoredMessage): Promise<void> {
+  /** Returns how many deliveries of the finding the record counts (1: the first). */
+  recordIgnored(f: IgnoredMessage): Promise<number> {
     return recordIgnored(this.#t, f);
+  }
+
+  recordNotification(target: NotificationTarget, n: NotificationRecord): Promise<void> {
+    return recordNotification(this.#t, target, n);
   }
 
   beginRelease(p: BeginReleaseParams): Promise<BeginReleaseOutcome> {
@@ -83,6 +89,7 @@ export type { BeginParams, LoadedState } from './incidents.ts';
 export { RELEASE_STALE_AFTER_SECONDS } from './release-claim.ts';
 export type { BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams } from './release-claim.ts';
 export type { IgnoredMessage, RejectedMessage } from './rejections.ts';
+export type { NotificationTarget } from './notifications.ts';
 export {
   boundedReasons,
   INCIDENT_RECORD_VERSION,
@@ -90,4 +97,4 @@ export {
   MAX_REASON_CHARS,
   MAX_REJECTION_REASONS,
 } from './records.ts';
-export type { IgnoredFindingRecord, IncidentRecord, LedgerRecord, RejectedRecord, ReleaseAttempt, ReleaseRecord } from './records.ts';
+export type { IgnoredFindingRecord, IncidentRecord, LedgerRecord, NotificationRecord, RejectedRecord, ReleaseAttempt, ReleaseRecord } from './records.ts';

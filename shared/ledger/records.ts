@@ -69,6 +69,20 @@ export interface IncidentRecord {
   isolatedAt?: string;
   finishedAt?: string;
   release?: ReleaseRecord;
+  /** The latest message people were sent about the incident (or that could not be sent). */
+  notification?: NotificationRecord;
+}
+
+/** A notification Firebreak published, or failed to publish, about a record. */
+export interface NotificationRecord {
+  /** The status it told (`contained`, `held`, `failed`, `released`, `unhandled`). */
+  status: string;
+  at: string;
+  published: boolean;
+  /** SNS's message id, when published. */
+  messageId?: string;
+  /** Why it was not published (bounded). */
+  error?: { code: string; message: string };
 }
 
 /** A message that was not a finding or release Firebreak can act on, kept for the record (its size bounded). */
@@ -101,6 +115,8 @@ export interface IgnoredFindingRecord extends IgnoredFinding {
   receivedAt: string;
   deliveries: number;
   expiresAt: number;
+  /** For an `unhandled` finding: the one message people were sent about it. */
+  notification?: NotificationRecord;
 }
 
 export type LedgerRecord = IncidentRecord | RejectedRecord | IgnoredFindingRecord;
@@ -112,6 +128,8 @@ export const MAX_PREVIEW_CHARS = 2048;
 export const RECORD_RETENTION_SECONDS = 400 * 24 * 3600;
 
 export const incidentKey = (incidentId: string) => ({ pk: `incident#${incidentId}`, sk: 'incident' });
+/** One record per ignored finding, however often it is published. */
+export const ignoredKey = (accountId: string, findingId: string) => ({ pk: `ignored#${accountId}#${findingId}`, sk: 'ignored' });
 /**
  * Each origin has its own blast-radius budget in an account: a flood of manual findings cannot
  * use up what GuardDuty's findings need, nor the other way round. GuardDuty's keeps the key it

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cleanText } from '../findings/index.ts';
-import { boundedReasons, MAX_PREVIEW_CHARS, RECORD_RETENTION_SECONDS, type IgnoredFindingRecord, type RejectedRecord } from './records.ts';
+import { boundedReasons, ignoredKey, MAX_PREVIEW_CHARS, RECORD_RETENTION_SECONDS, type IgnoredFindingRecord, type RejectedRecord } from './records.ts';
 import { setClauses, type LedgerTable } from './table.ts';
 
 export interface RejectedMessage {
@@ -33,13 +33,15 @@ export async function recordRejected(t: LedgerTable, m: RejectedMessage): Promis
   return item;
 }
 
-export type IgnoredMessage = Omit<IgnoredFindingRecord, 'pk' | 'sk' | 'kind' | 'status' | 'deliveries' | 'expiresAt'>;
+export type IgnoredMessage = Omit<IgnoredFindingRecord, 'pk' | 'sk' | 'kind' | 'status' | 'deliveries' | 'expiresAt' | 'notification'>;
 
 /**
  * Records a well-formed finding no playbook acts on (a GuardDuty sample, a resource type
  * no playbook handles) as `skipped`, once per finding however often it is published.
+ * Returns how many deliveries of the finding the record now counts (1: the first), so that
+ * people are told about an unhandled finding once.
  */
-export async function recordIgnored(t: LedgerTable, f: IgnoredMessage): Promise<void> {
+export async function recordIgnored(t: LedgerTable, f: IgnoredMessage): Promise<number> {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':one': 1, ':zero': 0 };
   const parts = setClauses(
@@ -48,13 +50,17 @@ export async function recordIgnored(t: LedgerTable, f: IgnoredMessage): Promise<
     values,
   );
   parts.push('deliveries = if_not_exists(deliveries, :zero) + :one');
-  await t.db.send(
+  const out = await t.db.send(
     new UpdateCommand({
       TableName: t.table,
-      Key: { pk: `ignored#${f.accountId}#${f.findingId}`, sk: 'ignored' },
+      Key: ignoredKey(f.accountId, f.findingId),
       UpdateExpression: `SET ${parts.join(', ')}`,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
+      ReturnValues: 'UPDATED_NEW',
     }),
   );
+  // DynamoDB always returns what it updated; should a store not, telling twice beats never.
+  const deliveries = Number(out.Attributes?.deliveries);
+  return Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 1;
 }

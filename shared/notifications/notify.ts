@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import { classifyError } from '../errors/index.ts';
 import { cleanText, type IgnoredFinding, type Incident } from '../findings/index.ts';
-import { STAGES, type IncidentStatus, type Mode, type StepOutcome } from '../vocabulary/index.ts';
+import { STAGES, type IncidentStatus, type Mode, type OutcomeStage, type StepOutcome } from '../vocabulary/index.ts';
 
 /** The incident statuses people are told about: each one asks something of a responder, or answers them. */
 export const NOTIFIED_STATUSES = ['contained', 'held', 'failed', 'released'] as const;
@@ -11,10 +11,12 @@ export type NotifiedStatus = (typeof NOTIFIED_STATUSES)[number];
 /** The `status` attribute of a message: an incident's new status, or an unhandled finding. */
 export type NotificationStatus = NotifiedStatus | 'unhandled';
 
-/** Failed steps listed in a message; the rest are counted. */
+/**
+ * Failed steps (and kept protections) listed in a message; the rest are counted. With every
+ * piece of free text cut as well, a body stays below 40 KB whatever the ledger holds: far
+ * from SNS's 256 KB limit.
+ */
 export const MAX_LISTED_STEPS = 20;
-/** A message body is cut here: at most 3 bytes per UTF-16 unit keeps it far below SNS's 256 KB. */
-export const MAX_BODY_CHARS = 50_000;
 /** SNS refuses a subject of 100 characters or more, or one that is not ASCII. */
 export const MAX_SUBJECT_CHARS = 99;
 
@@ -78,7 +80,7 @@ export function isNotifiedChange(status: IncidentStatus, previousStatus: Inciden
 /**
  * Renders a notice as the message subscribers get: an ASCII subject under 100 characters,
  * a plain-text body bounded far below SNS's 256 KB (every piece of free text cleaned and
- * cut), and the message attributes subscription filter policies match on (`status`,
+ * cut, at most {@link MAX_LISTED_STEPS} failed steps listed), and the message attributes subscription filter policies match on (`status`,
  * `playbook`, `severity` as a Number, `accountId`, `resourceType` and, for an incident,
  * `incidentId`). Pure: the same notice always renders the same message.
  *
@@ -137,7 +139,7 @@ function renderStatusChange(n: IncidentStatusChange): RenderedMessage {
     field('Region', i.region),
     field('Finding id', text(i.findingId, 256)),
     field('Origin', i.origin === 'manual' ? `manual${i.ticket ? `, ticket ${text(i.ticket, 128)}` : ''}${i.requestedBy ? `, requested by ${text(i.requestedBy, 512)}` : ''}` : 'GuardDuty'),
-    ...(failed.length ? ['', `Failed steps (${failed.length})`, ...listed(failed.map(([name, o]) => `  - ${text(name, 128)} [${o.stage}]: ${text(o.error?.code ?? 'failed', 128)}${o.error ? (o.error.retryable ? ' (retryable)' : ' (permanent)') : ''}: ${text(o.error?.message ?? o.summary, 300)}`))] : []),
+    ...(failed.length ? ['', `Failed steps (${failed.length})`, ...listed(failed, ([name, o]) => `  - ${text(name, 128)} [${o.stage}]: ${text(o.error?.code ?? 'failed', 128)}${o.error ? (o.error.retryable ? ' (retryable)' : ' (permanent)') : ''}: ${text(o.error?.message ?? o.summary, 300)}`)] : []),
     '',
     'The record',
     field('Incident', i.incidentId),
@@ -146,7 +148,7 @@ function renderStatusChange(n: IncidentStatusChange): RenderedMessage {
   ];
   return {
     subject: subject(`Firebreak ${HEADLINE[n.status]}: ${i.resource.type} ${i.resource.id} in ${i.accountId} ${i.region}`),
-    body: bounded(lines),
+    body: lines.join('\n'),
     attributes: {
       status: str(n.status),
       playbook: str(i.playbook),
@@ -192,7 +194,7 @@ function renderUnhandled(n: UnhandledFindingNotice): RenderedMessage {
   ];
   return {
     subject: subject(`Firebreak ${HEADLINE.unhandled}: ${f.resourceType} in ${f.accountId} ${f.region}`),
-    body: bounded(lines),
+    body: lines.join('\n'),
     attributes: {
       status: str('unhandled'),
       playbook: str(n.playbook),
@@ -202,20 +204,19 @@ function renderUnhandled(n: UnhandledFindingNotice): RenderedMessage {
   };
 }
 
+const STAGE_ORDER: readonly OutcomeStage[] = [...STAGES, 'release'];
+
 /** Failed steps, containment first (the stages' order), then by name. */
 function failedSteps(steps: Record<string, StepOutcome>): Array<[string, StepOutcome]> {
-  const rank = (o: StepOutcome) => {
-    const at = (STAGES as readonly string[]).indexOf(o.stage);
-    return at === -1 ? STAGES.length : at;
-  };
+  const rank = (o: StepOutcome) => STAGE_ORDER.indexOf(o.stage);
   return Object.entries(steps)
     .filter(([, o]) => o.status === 'failed')
     .sort(([a, x], [b, y]) => rank(x) - rank(y) || a.localeCompare(b));
 }
 
-function listed(lines: string[]): string[] {
-  if (lines.length <= MAX_LISTED_STEPS) return lines;
-  return [...lines.slice(0, MAX_LISTED_STEPS), `  … and ${lines.length - MAX_LISTED_STEPS} more (the ledger has them all)`];
+function listed<T>(items: T[], line: (item: T) => string): string[] {
+  const lines = items.slice(0, MAX_LISTED_STEPS).map(line);
+  return items.length > MAX_LISTED_STEPS ? [...lines, `  … and ${items.length - MAX_LISTED_STEPS} more (the ledger has them all)`] : lines;
 }
 
 /** GuardDuty's severity levels. */
@@ -227,17 +228,12 @@ function severityLabel(severity: number): string {
 }
 
 const field = (name: string, value: string) => `  ${`${name}:`.padEnd(14)}${value}`;
-const text = (value: string, max: number) => cleanText(value, max);
-const str = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: cleanText(value, 256) || '-' });
+// Cut before cleaning (it maps one unit to one): a huge value costs nothing.
+const text = (value: string, max: number) => cleanText(value.slice(0, max), max);
+const str = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: text(value, 256) || '-' });
 /** SNS subjects must be printable ASCII, on one line, under 100 characters. */
 const subject = (value: string) => value.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT_CHARS);
 
-function bounded(lines: string[]): string {
-  const body = lines.join('\n');
-  if (body.length <= MAX_BODY_CHARS) return body;
-  // Every piece is clean already: cut on a code point, never half a surrogate pair.
-  return `${body.slice(0, MAX_BODY_CHARS - 40).replace(/[\ud800-\udbff]$/, '')}\n… (cut: the ledger has it all)`;
-}
 
 export interface NotifierOptions {
   /** A publication that takes longer is abandoned (and recorded as failed): default 5000 ms. */
@@ -277,6 +273,7 @@ export class Notifier {
   async notify(notice: Notice): Promise<NotifyOutcome> {
     if (this.#topicArn === undefined) return { outcome: 'not-configured' };
     const status = notice.kind === 'incident' ? notice.status : 'unhandled';
+    const about = notice.kind === 'incident' ? { incidentId: notice.incident.incidentId } : { findingId: notice.finding.findingId };
     try {
       const message = renderNotice(notice);
       const out = await this.#sns.send(
@@ -284,13 +281,13 @@ export class Notifier {
         { abortSignal: AbortSignal.timeout(this.#timeoutMs) },
       );
       const messageId = out.MessageId ?? 'unknown';
-      this.#logger.info('Notification published', { status, messageId });
+      this.#logger.info('Notification published', { ...about, status, messageId });
       return { outcome: 'published', messageId };
     } catch (error) {
       const c = classifyError(error);
-      const failure = { code: c.code, message: cleanText(c.message, 300) };
+      const failure = { code: text(c.code, 128), message: text(c.message, 300) };
       // Telling people failed; the containment did not: log it loudly, never throw.
-      this.#logger.error('Notification could not be published; the delivery itself is unaffected', { status, topicArn: this.#topicArn, error: failure });
+      this.#logger.error('Notification could not be published; the delivery itself is unaffected', { ...about, status, topicArn: this.#topicArn, error: failure });
       return { outcome: 'failed', error: failure };
     }
   }

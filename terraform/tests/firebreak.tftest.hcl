@@ -381,6 +381,7 @@ run "function_environment" {
       FIREBREAK_OPTIONS                     = "{\"create_isolation_profile\":null,\"forensics\":null,\"isolation_instance_profile_arn\":null,\"malware_scan\":true,\"online_capture\":{\"enabled\":false,\"memory_capture_command\":null,\"wait_seconds\":10},\"release_pass_role_arns\":null}"
       FIREBREAK_FOLLOW_UP_SECONDS           = "300"
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
+      FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"

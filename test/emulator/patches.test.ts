@@ -20,6 +20,8 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { createHash } from 'node:crypto';
+import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emulatorClientConfig, emulatorEndpoint, uniqueSuffix } from './helpers.ts';
 
@@ -183,8 +185,24 @@ describe('Emulator: moto patches', () => {
         'run_instances_honours_the_client_token',
         'create_volume_honours_the_client_token',
         'attach_volume_checks_state_zone_and_device',
+        'object_lock_accepts_any_checksum_header',
       ],
     });
+  });
+
+  it('stores an object sent with only an x-amz-checksum-sha256 header in a bucket with Object Lock, as AWS does', async () => {
+    // Prepare: a bucket with default retention, as the evidence bucket is
+    const s3 = new S3Client({ ...emulatorClientConfig, forcePathStyle: true });
+    const Bucket = `fb-lock-${uniqueSuffix()}`;
+    await s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
+    await s3.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+    const Body = Buffer.from('evidence');
+
+    // Act: what the evidence store sends (the SDK then sends x-amz-checksum-sha256, and no Content-MD5)
+    const put = s3.send(new PutObjectCommand({ Bucket, Key: 'incidents/inc-0/console.txt', Body, ChecksumSHA256: createHash('sha256').update(Body).digest('base64') }));
+
+    // Assess
+    await expect(put).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
   });
 
   it('changes the shutdown behaviour of a two-ENI instance with ModifyInstanceAttribute, as AWS does', async () => {

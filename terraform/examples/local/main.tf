@@ -13,16 +13,18 @@ provider "aws" {
   s3_use_path_style           = true
 
   endpoints {
-    dynamodb = var.endpoint
-    ec2      = var.endpoint
-    events   = var.endpoint
-    iam      = var.endpoint
-    kms      = var.endpoint
-    lambda   = var.endpoint
-    logs     = var.endpoint
-    s3       = var.endpoint
-    sqs      = var.endpoint
-    sts      = var.endpoint
+    cloudwatch = var.endpoint
+    dynamodb   = var.endpoint
+    ec2        = var.endpoint
+    events     = var.endpoint
+    iam        = var.endpoint
+    kms        = var.endpoint
+    lambda     = var.endpoint
+    logs       = var.endpoint
+    s3         = var.endpoint
+    sns        = var.endpoint
+    sqs        = var.endpoint
+    sts        = var.endpoint
   }
 }
 
@@ -39,6 +41,8 @@ locals {
     # The emulator is served over plain HTTP on loopback, so a TLS-only bucket policy would
     # (rightly) refuse every evidence write. In AWS the module keeps the policy on.
     evidence_bucket_deny_insecure_transport = false
+    # The emulator is reset between runs; in AWS the ledger keeps its deletion protection.
+    ledger_deletion_protection = false
     # Follow-ups (steps waiting on AWS) come back at once and give up soon.
     follow_up_delay_seconds = 1
     max_follow_ups          = 5
@@ -110,6 +114,7 @@ module "firebreak" {
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
 
   evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+  ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
 }
 
 # The variants below listen on their own buses, so an event meant for one of them does not also
@@ -133,6 +138,7 @@ module "observe" {
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
 
   evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+  ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
 }
 
 resource "aws_cloudwatch_event_bus" "limited" {
@@ -154,6 +160,7 @@ module "limited" {
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
 
   evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+  ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
 }
 
 resource "aws_cloudwatch_event_bus" "retry" {
@@ -182,6 +189,7 @@ module "retry" {
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
 
   evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+  ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
 }
 
 resource "aws_cloudwatch_event_bus" "full" {
@@ -205,4 +213,5 @@ module "full" {
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
 
   evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+  ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
 }

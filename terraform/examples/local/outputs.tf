@@ -4,12 +4,13 @@ output "endpoint" {
 }
 
 output "firebreak" {
-  description = "Main pipeline (mode contain, default bus): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  description = "Main pipeline (mode contain, default bus): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks, notification_topic_arn."
   value = {
-    ledger_table_name    = module.firebreak.ledger_table_name
-    evidence_bucket_name = module.firebreak.evidence_bucket_name
-    event_bus_name       = module.firebreak.event_bus_name
-    playbooks            = module.firebreak.playbooks
+    ledger_table_name      = module.firebreak.ledger_table_name
+    evidence_bucket_name   = module.firebreak.evidence_bucket_name
+    event_bus_name         = module.firebreak.event_bus_name
+    playbooks              = module.firebreak.playbooks
+    notification_topic_arn = module.firebreak.notification_topic_arn
   }
 }
 

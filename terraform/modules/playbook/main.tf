@@ -44,7 +44,8 @@ resource "aws_cloudwatch_event_target" "this" {
 resource "aws_sqs_queue" "dlq" {
   name                      = "${var.name}-dlq"
   message_retention_seconds = 1209600 # 14 days, the SQS maximum: time for a human to look
-  sqs_managed_sse_enabled   = true
+  kms_master_key_id         = var.firebreak_kms_key_arn
+  sqs_managed_sse_enabled   = var.firebreak_kms_key_arn == null ? true : null
 
   tags = local.tags
 }
@@ -52,7 +53,9 @@ resource "aws_sqs_queue" "dlq" {
 resource "aws_sqs_queue" "this" {
   name                       = var.name
   visibility_timeout_seconds = var.visibility_timeout_seconds
-  sqs_managed_sse_enabled    = true
+  # The customer-managed key when there is one (EventBridge needs it in the key policy), else SSE-SQS.
+  kms_master_key_id       = var.firebreak_kms_key_arn
+  sqs_managed_sse_enabled = var.firebreak_kms_key_arn == null ? true : null
 
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
@@ -158,6 +161,37 @@ resource "aws_iam_role_policy" "this" {
         Resource  = var.pass_role_arns
         Condition = { StringEquals = { "iam:PassedToService" = "ec2.amazonaws.com" } }
       }] : [],
+      var.firebreak_kms_key_arn != null ? [{
+        # Firebreak's own key, used only through the services that hold its data: SQS (receive:
+        # Decrypt; the follow-up send: GenerateDataKey and Decrypt), S3 (evidence put:
+        # GenerateDataKey; Decrypt for multipart uploads) and DynamoDB (the table key: Decrypt).
+        # Never directly, never another key. The log group needs nothing: CloudWatch Logs uses
+        # the key itself.
+        Sid      = "FirebreakKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = var.firebreak_kms_key_arn
+        Condition = {
+          StringEquals = {
+            "kms:ViaService" = [for service in ["dynamodb", "s3", "sqs"] : "${service}.${var.region}.${var.dns_suffix}"]
+          }
+        }
+      }] : [],
+      var.notification_topic_arn != null ? [{
+        # Telling people: publish on the deployment's notification topic, no other.
+        Sid      = "Notify"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = var.notification_topic_arn
+      }] : [],
+      var.notification_topic_arn != null && var.notification_kms_key_arn != null ? [{
+        # A topic encrypted with a given customer-managed key: SNS encrypts with the publisher's rights.
+        Sid       = "NotifyKey"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = var.notification_kms_key_arn
+        Condition = { StringEquals = { "kms:ViaService" = "sns.${var.region}.${var.dns_suffix}" } }
+      }] : [],
     )
   })
 }
@@ -165,6 +199,7 @@ resource "aws_iam_role_policy" "this" {
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.firebreak_kms_key_arn
 
   tags = local.tags
 }
@@ -180,6 +215,9 @@ resource "aws_lambda_function" "this" {
   architectures    = [var.architecture]
   timeout          = var.timeout_seconds
   memory_size      = var.memory_mb
+
+  # -1: unreserved (the mapping's maximum concurrency still caps how many run at once).
+  reserved_concurrent_executions = coalesce(var.reserved_concurrency, -1)
 
   environment {
     # The queue URL lets the function re-queue a finding whose steps wait on AWS.
@@ -199,6 +237,14 @@ resource "aws_lambda_event_source_mapping" "this" {
   maximum_batching_window_in_seconds = var.maximum_batching_window_seconds
   function_response_types            = ["ReportBatchItemFailures"]
   enabled                            = var.event_source_mapping_enabled
+
+  # At most this many invocations at once, whatever the number of findings queued.
+  dynamic "scaling_config" {
+    for_each = var.max_concurrency != null ? [var.max_concurrency] : []
+    content {
+      maximum_concurrency = scaling_config.value
+    }
+  }
 
   tags = local.tags
 

@@ -13,6 +13,16 @@ output "queue_url" {
   value       = aws_sqs_queue.this.url
 }
 
+output "queue_name" {
+  description = "Name of the queue (the `QueueName` dimension of its CloudWatch metrics)."
+  value       = aws_sqs_queue.this.name
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue (the `QueueName` dimension of its CloudWatch metrics)."
+  value       = aws_sqs_queue.dlq.name
+}
+
 output "queue_arn" {
   description = "ARN of the queue the rule delivers findings to."
   value       = aws_sqs_queue.this.arn
@@ -92,6 +102,7 @@ output "event_source_mapping" {
     maximum_batching_window_in_seconds = aws_lambda_event_source_mapping.this.maximum_batching_window_in_seconds
     function_response_types            = aws_lambda_event_source_mapping.this.function_response_types
     event_source_arn                   = aws_lambda_event_source_mapping.this.event_source_arn
+    maximum_concurrency                = try(aws_lambda_event_source_mapping.this.scaling_config[0].maximum_concurrency, null)
   }
 }
 
@@ -103,4 +114,20 @@ output "memory_mb" {
 output "granted_actions" {
   description = "The playbook actions this function's role is granted (its mode and options decide), on `*` or on the resources the statements name."
   value       = local.granted_actions
+}
+
+output "reserved_concurrency" {
+  description = "Reserved concurrency of the function (-1: unreserved)."
+  value       = aws_lambda_function.this.reserved_concurrent_executions
+}
+
+output "encryption" {
+  description = "How the queue, the DLQ and the log group are encrypted: the KMS key of each (null: AWS-managed) and whether SSE-SQS is on."
+  value = {
+    queue_kms_master_key_id = aws_sqs_queue.this.kms_master_key_id
+    queue_sqs_managed_sse   = aws_sqs_queue.this.sqs_managed_sse_enabled
+    dlq_kms_master_key_id   = aws_sqs_queue.dlq.kms_master_key_id
+    dlq_sqs_managed_sse     = aws_sqs_queue.dlq.sqs_managed_sse_enabled
+    log_group_kms_key_id    = aws_cloudwatch_log_group.this.kms_key_id
+  }
 }

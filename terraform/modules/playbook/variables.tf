@@ -149,3 +149,39 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "firebreak_kms_key_arn" {
+  description = "Customer-managed KMS key of Firebreak's own data: encrypts the queue, the DLQ and the log group, and the role may use it (kms:Decrypt, kms:GenerateDataKey) through SQS, S3 and DynamoDB only. Null: SSE-SQS and CloudWatch Logs' own encryption, no KMS grant."
+  type        = string
+  default     = null
+}
+
+variable "dns_suffix" {
+  description = "DNS suffix of the partition (`amazonaws.com`, `amazonaws.com.cn`), for the `kms:ViaService` endpoints."
+  type        = string
+  default     = "amazonaws.com"
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency of the function; null: unreserved."
+  type        = number
+  default     = null
+}
+
+variable "max_concurrency" {
+  description = "Maximum concurrency of the queue -> function event source mapping (2-1000); null: none."
+  type        = number
+  default     = null
+}
+
+variable "notification_topic_arn" {
+  description = "SNS topic the function tells people on (`sns:Publish` on it only); null: no notifications."
+  type        = string
+  default     = null
+}
+
+variable "notification_kms_key_arn" {
+  description = "Customer-managed KMS key of that topic, when the role must be granted its use (through SNS only); null: none (an AWS-managed key, or a key whose policy names the role)."
+  type        = string
+  default     = null
+}

@@ -951,3 +951,43 @@ describe('Function: releaseIncident', () => {
     });
   });
 });
+
+describe('Function: releaseIncident — the status before the release', () => {
+  it('reports the status the incident had and the incident itself when it releases it', async () => {
+    // Prepare
+    const { playbook, ledger } = await containedWith();
+    const incident = ledger.record(INCIDENT_ID).incident;
+
+    // Act
+    const result = await releaseIncident(deps(playbook, ledger).deps, aReleaseRequest());
+
+    // Assess
+    expect(result).toMatchObject({ outcome: 'released', previousStatus: 'contained', incident });
+  });
+
+  it('reports the status before an incomplete release, which leaves it as it was', async () => {
+    // Prepare
+    const { playbook, ledger } = await containedWith({ undo: { restoreGroups: async () => Promise.reject(awsError('AccessDenied', { httpStatusCode: 403 })) } });
+
+    // Act
+    const result = await releaseIncident(deps(playbook, ledger).deps, aReleaseRequest());
+
+    // Assess
+    expect(result).toMatchObject({ outcome: 'incomplete', previousStatus: 'contained' });
+    expect(ledger.record(INCIDENT_ID).status).toBe('contained');
+  });
+
+  it('reports no previous status for an incident already released: nothing changed, nothing to tell', async () => {
+    // Prepare
+    const { playbook, ledger } = await containedWith();
+    await releaseIncident(deps(playbook, ledger).deps, aReleaseRequest());
+
+    // Act
+    const second = await releaseIncident(deps(playbook, ledger, minutes(5)).deps, aReleaseRequest());
+
+    // Assess
+    expect(second.outcome).toBe('already-released');
+    expect(second.previousStatus).toBeUndefined();
+    expect(second.incident).toBeUndefined();
+  });
+});

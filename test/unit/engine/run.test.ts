@@ -310,7 +310,7 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(describeResource).not.toHaveBeenCalled();
     expect(ran()).toEqual([]);
-    expect(result).toEqual({ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived', steps });
+    expect(result).toEqual({ incidentId: incident.incidentId, status: 'contained', previousStatus: 'contained', reason: 'no action: the finding is archived', steps });
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived' }]);
   });
 
@@ -1085,5 +1085,91 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     expect(result.status).toBe('released');
     expect(result.reason).toMatch(new RegExp(`^released by ${RESPONDER.replace(/[/]/g, '\\/')} at 2025-06-19T16:00:00.000Z; this delivery changed nothing`));
     expect(ledger.finished[0]!.status).toBe('released');
+  });
+});
+
+describe('Function: runPlaybook — the status before the delivery', () => {
+  it('reports no previous status for a new incident, so its first status is a change', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const { deps } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(result.status).toBe('contained');
+    expect(result.previousStatus).toBeUndefined();
+  });
+
+  it('reports the status the ledger had before a redelivery of a contained incident', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', steps: { isolate: done('contain'), protect: done('contain'), snapshot: done('evidence'), screenshot: done('evidence') } });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'contained', previousStatus: 'contained' });
+  });
+
+  it('reports a held incident that is contained once the limit allows it as a change from held', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'held' });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'contained', previousStatus: 'held' });
+  });
+
+  it('reports the previous status when the finding alone decides that nothing is done', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident({ archived: true });
+    const ledger = new FakeLedger().withRecord(incident, { status: 'failed' });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'failed', previousStatus: 'failed' });
+  });
+
+  it('reports released before and after for a re-published finding of a released incident', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'released' });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'released', previousStatus: 'released' });
+  });
+
+  it('reports the previous status of an incident held by the blast-radius limit again', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'held' });
+    ledger.slot = 'limit-reached';
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'held', previousStatus: 'held' });
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -8,7 +9,7 @@ import { z } from 'zod';
 import type { ClientFactory } from '../../../shared/aws/index.ts';
 import { definePlaybook, defineStep, type AnyStep, type Playbook, type ReleaseResult, type StepContext, type StepResult, type UndoContext } from '../../../shared/engine/index.ts';
 import { ConfigurationError } from '../../../shared/errors/index.ts';
-import type { PlaybookName } from '../../../shared/findings/index.ts';
+import { parseMessage, type PlaybookName } from '../../../shared/findings/index.ts';
 import { createFindingHandler } from '../../../shared/handler/index.ts';
 import { INCIDENT_RECORD_VERSION, Ledger, type IncidentRecord } from '../../../shared/ledger/index.ts';
 import type { StepOutcome } from '../../../shared/vocabulary/index.ts';
@@ -24,6 +25,7 @@ import {
   fixtureBody,
   fixtureEvent,
   INSTANCE_ID,
+  LEDGER_TABLE,
   manualEvent,
   REGION,
   RESPONDER,
@@ -114,6 +116,7 @@ function handlerFor(playbook: Playbook<Fake>, env = validEnv(), clientsFor: Clie
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } })),
     s3: anS3Client(),
     sqs: new SQSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
+    sns: new SNSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
   };
   return createFindingHandler(playbook, { env, platform, clientsFor, logger: silentLogger(), now: () => FIXED_NOW });
 }
@@ -642,5 +645,207 @@ describe('Function: createFindingHandler — Firebreak Manual Release', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(restore.run).not.toHaveBeenCalled();
     expect(rejectedPuts()[0]!.reasons).toEqual(['detail.reason: reason must not be empty']);
+  });
+});
+
+describe('Function: createFindingHandler — people told', () => {
+  const snsMock = mockClient(SNSClient);
+  afterEach(() => snsMock.reset());
+
+  const TOPIC_ARN = 'arn:aws:sns:us-east-1:111122223333:firebreak-notifications';
+  const withTopic = () => validEnv({ FIREBREAK_TOPIC_ARN: TOPIC_ARN });
+  const body = fixtureBody('ec2-c-cactivity-b.json');
+  const parsed = parseMessage(body);
+  const incident = parsed.kind === 'findings' ? parsed.incidents[0]! : anIncident();
+  const published = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+  const notificationWrites = () =>
+    dbMock
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input)
+      .filter((i) => i.UpdateExpression === 'SET #notification = :n')
+      .map((i) => ({ key: i.Key, notification: i.ExpressionAttributeValues![':n'] }));
+  /** The ledger's record of the incident as the first delivery left it: contained. */
+  const containedRecord = (): IncidentRecord => ({
+    pk: `incident#${incident.incidentId}`,
+    sk: 'incident',
+    kind: 'incident',
+    schemaVersion: INCIDENT_RECORD_VERSION,
+    incidentId: incident.incidentId,
+    playbook: 'ec2-instance',
+    incident,
+    mode: 'contain',
+    status: 'contained',
+    firstSeenAt: FIXED_NOW.toISOString(),
+    lastSeenAt: FIXED_NOW.toISOString(),
+    deliveries: 1,
+    lastMessageId: 'msg-1',
+    capture: { id: incident.resource.id, capturedAt: FIXED_NOW.toISOString() },
+    steps: { isolate: { stage: 'contain', status: 'done', summary: `isolated ${incident.resource.id}`, attempts: 1 } },
+    blastRadiusSlotAt: FIXED_NOW.toISOString(),
+  });
+
+  it('publishes on a status change, not on a redelivery that changes nothing', async () => {
+    // Prepare
+    snsMock.on(PublishCommand).resolves({ MessageId: 'sns-1' });
+    const { playbook } = fakePlaybook();
+    const handler = handlerFor(playbook, withTopic());
+
+    // Act
+    const first = await handler(anSqsEvent(anSqsRecord(body, 'msg-1')), aLambdaContext());
+    dbMock.on(BatchGetCommand).resolves({ Responses: { [LEDGER_TABLE]: [containedRecord()] } });
+    const again = await handler(anSqsEvent(anSqsRecord(body, 'msg-2')), aLambdaContext());
+
+    // Assess
+    expect([first, again]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(published()).toHaveLength(1);
+    const [message] = published();
+    expect(message).toMatchObject({ TopicArn: TOPIC_ARN, Subject: `Firebreak contained: Instance ${incident.resource.id} in ${ACCOUNT_ID} ${REGION}` });
+    expect(message!.MessageAttributes).toMatchObject({
+      status: { DataType: 'String', StringValue: 'contained' },
+      playbook: { DataType: 'String', StringValue: 'ec2-instance' },
+      severity: { DataType: 'Number', StringValue: String(incident.severity) },
+      accountId: { DataType: 'String', StringValue: ACCOUNT_ID },
+      incidentId: { DataType: 'String', StringValue: incident.incidentId },
+    });
+    expect(message!.Message).toContain('Status:       contained (before: new incident)');
+    expect(notificationWrites()).toEqual([
+      { key: { pk: `incident#${incident.incidentId}`, sk: 'incident' }, notification: { status: 'contained', at: FIXED_NOW.toISOString(), published: true, messageId: 'sns-1' } },
+    ]);
+  });
+
+  it('a publish failure never fails the message: it is recorded on the incident instead', async () => {
+    // Prepare
+    snsMock.on(PublishCommand).rejects(awsError('AuthorizationError', { httpStatusCode: 403, message: 'not authorized to perform SNS:Publish' }));
+    const { playbook, isolate } = fakePlaybook();
+    const handler = handlerFor(playbook, withTopic());
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(body, 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(isolate.run).toHaveBeenCalledOnce();
+    expect(notificationWrites()).toEqual([
+      {
+        key: { pk: `incident#${incident.incidentId}`, sk: 'incident' },
+        notification: { status: 'contained', at: FIXED_NOW.toISOString(), published: false, error: { code: 'AuthorizationError', message: 'not authorized to perform SNS:Publish' } },
+      },
+    ]);
+  });
+
+  it('a publish failure the ledger cannot record either still never fails the message', async () => {
+    // Prepare
+    snsMock.on(PublishCommand).rejects(awsError('InternalError', { httpStatusCode: 500 }));
+    dbMock.on(UpdateCommand, { UpdateExpression: 'SET #notification = :n' }).rejects(awsError('ProvisionedThroughputExceededException'));
+    const { playbook } = fakePlaybook();
+    const handler = handlerFor(playbook, withTopic());
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(body, 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(published()).toHaveLength(1);
+  });
+
+  it('no topic configured: nothing published, nothing recorded about notifications', async () => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    const handler = handlerFor(playbook);
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(body, 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(isolate.run).toHaveBeenCalledOnce();
+    expect(snsMock.calls()).toHaveLength(0);
+    expect(notificationWrites()).toEqual([]);
+  });
+
+  it.each([
+    ['a FIFO topic', 'arn:aws:sns:us-east-1:111122223333:firebreak-notifications.fifo'],
+    ['a queue', 'arn:aws:sqs:us-east-1:111122223333:firebreak-notifications'],
+    ['a topic name', 'firebreak-notifications'],
+  ])('refuses to start when FIREBREAK_TOPIC_ARN names %s', (_what, arn) => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+
+    // Act
+    const build = () => handlerFor(playbook, validEnv({ FIREBREAK_TOPIC_ARN: arn }));
+
+    // Assess
+    expect(build).toThrow(ConfigurationError);
+    expect(build).toThrow(/FIREBREAK_TOPIC_ARN must be the ARN of a standard SNS topic/);
+  });
+
+  it('tells nothing about a containment that must be retried: the retry (or the DLQ alarm) will', async () => {
+    // Prepare
+    const throttled = fakePlaybook({ throttled: incident.resource.id });
+    const handler = handlerFor(throttled.playbook, withTopic());
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(body, 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
+    expect(published()).toEqual([]);
+  });
+
+  it('tells once about a finding no playbook handles, and never about a sample or a rejected message', async () => {
+    // Prepare
+    snsMock.on(PublishCommand).resolves({ MessageId: 'sns-unhandled' });
+    const ignored = { ReturnValues: 'UPDATED_NEW' } as const;
+    dbMock.on(UpdateCommand, ignored).resolvesOnce({ Attributes: { deliveries: 1 } }).resolves({ Attributes: { deliveries: 2 } });
+    const eks = fixtureEvent('ec2-c-cactivity-b.json');
+    eks.detail.resource.resourceType = 'EKSCluster';
+    const { playbook } = fakePlaybook();
+    const handler = handlerFor(playbook, withTopic());
+
+    // Act
+    await handler(anSqsEvent(anSqsRecord(JSON.stringify(eks), 'msg-eks-1')), aLambdaContext());
+    await handler(anSqsEvent(anSqsRecord(JSON.stringify(eks), 'msg-eks-2')), aLambdaContext());
+    await handler(anSqsEvent(anSqsRecord(fixtureBody('edge-sample.json'), 'msg-sample'), anSqsRecord('not json', 'msg-bad')), aLambdaContext());
+
+    // Assess
+    expect(published()).toHaveLength(1);
+    expect(published()[0]!.MessageAttributes!.status).toEqual({ DataType: 'String', StringValue: 'unhandled' });
+    expect(published()[0]!.Subject).toBe(`Firebreak unhandled finding: EKSCluster in ${ACCOUNT_ID} ${REGION}`);
+    expect(notificationWrites()).toEqual([
+      { key: { pk: `ignored#${ACCOUNT_ID}#${eks.detail.id}`, sk: 'ignored' }, notification: { status: 'unhandled', at: FIXED_NOW.toISOString(), published: true, messageId: 'sns-unhandled' } },
+    ]);
+  });
+
+  it('tells subscribers when a release through the bus released the incident, once', async () => {
+    // Prepare
+    snsMock.on(PublishCommand).resolves({ MessageId: 'sns-release' });
+    const claimed: IncidentRecord = {
+      ...containedRecord(),
+      release: { requestedBy: RESPONDER, reason: 'false positive', reattach: false, requestedAt: FIXED_NOW.toISOString(), via: 'event', status: 'releasing', claimId: 'c', steps: {} },
+    };
+    dbMock.on(GetCommand).resolves({ Item: containedRecord() });
+    dbMock.on(UpdateCommand, { ReturnValues: 'ALL_NEW' }).resolves({ Attributes: claimed });
+    const releaseBody = JSON.stringify(
+      manualEvent(
+        { incidentId: incident.incidentId, resource: { resourceType: 'Instance', id: incident.resource.id }, reason: 'false positive', requestedBy: RESPONDER },
+        { 'detail-type': 'Firebreak Manual Release', source: 'firebreak.manual' },
+      ),
+    );
+    const { playbook } = fakePlaybook();
+    const handler = handlerFor(playbook, withTopic());
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(releaseBody, 'msg-release')), aLambdaContext());
+    dbMock.on(GetCommand).resolves({ Item: { ...claimed, status: 'released', release: { ...claimed.release!, status: 'released', releasedBy: RESPONDER, releasedAt: FIXED_NOW.toISOString() } } });
+    const again = await handler(anSqsEvent(anSqsRecord(releaseBody, 'msg-release-again')), aLambdaContext());
+
+    // Assess
+    expect([response, again]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(published()).toHaveLength(1);
+    const [message] = published();
+    expect(message!.MessageAttributes!.status).toEqual({ DataType: 'String', StringValue: 'released' });
+    expect(message!.Message).toContain(`Released by:  ${RESPONDER}`);
+    expect(message!.Message).toContain('Status:       released (before: contained)');
+    expect(notificationWrites().map((w) => w.notification)).toEqual([{ status: 'released', at: FIXED_NOW.toISOString(), published: true, messageId: 'sns-release' }]);
   });
 });

@@ -1,0 +1,100 @@
+import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { incidentIdFor } from '../../shared/findings/index.ts';
+import { buildScenario, drainAll, endpoint, findingFor, incidentRecord, outputs, pipeline, world } from './support.ts';
+
+const main = pipeline('firebreak');
+const topicArn: string = outputs.firebreak.notification_topic_arn;
+const sns = new SNSClient({ region: world.region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+
+/** What an SQS subscriber of the topic receives: SNS's envelope around Firebreak's message. */
+interface Envelope {
+  Type: string;
+  TopicArn: string;
+  Subject?: string;
+  Message: string;
+  MessageAttributes?: Record<string, { Type: string; Value: string }>;
+}
+
+/** A queue subscribed to the notification topic, as a ticketing hook or a chat bridge would be. */
+async function subscribedQueue() {
+  const name = `e2e-notifications-${Date.now()}`;
+  const { QueueUrl } = await world.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  const { Attributes } = await world.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const queueArn = Attributes!.QueueArn!;
+  const { SubscriptionArn } = await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, ReturnSubscriptionArn: true }));
+  return {
+    url: QueueUrl!,
+    remove: async () => {
+      await sns.send(new UnsubscribeCommand({ SubscriptionArn }));
+      await world.sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    },
+  };
+}
+
+/**
+ * Every notification waiting on the queue about one incident (others' follow-ups may publish
+ * about theirs), read until the queue is empty and deleted once read.
+ */
+async function notificationsAbout(queueUrl: string, incidentId: string): Promise<Envelope[]> {
+  const received: Envelope[] = [];
+  for (;;) {
+    const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) break;
+    received.push(...messages.map((m) => JSON.parse(m.Body!) as Envelope));
+    await world.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return received.filter((e) => e.MessageAttributes?.incidentId?.Value === incidentId);
+}
+
+describe('People told: notifications from the Terraform-deployed pipeline', () => {
+  it('tells subscribers once that an instance was contained, with attributes to filter on, and says nothing when the same finding arrives again', async () => {
+    // Prepare
+    const queue = await subscribedQueue();
+    try {
+      const scenario = await buildScenario();
+      const event = await findingFor(scenario);
+      const instanceId: string = event.detail.resource.instanceDetails.instanceId;
+      const incidentId = incidentIdFor(event.detail.accountId, event.detail.id, instanceId);
+
+      // Act: the finding, then GuardDuty publishing it again
+      await world.putFinding(event);
+      await drainAll(main.functionName);
+      const first = await notificationsAbout(queue.url, incidentId);
+      await world.putFinding(event);
+      await drainAll(main.functionName);
+      const second = await notificationsAbout(queue.url, incidentId);
+
+      // Assess: the incident is contained, and the ledger says people were told
+      const record = await incidentRecord(main, event);
+      expect(record?.status).toBe('contained');
+      expect(record?.deliveries).toBeGreaterThanOrEqual(2);
+      expect(record?.notification).toMatchObject({ status: 'contained', published: true });
+
+      // Assess: one message, readable, with the attributes subscription filters match on
+      expect(first).toHaveLength(1);
+      const [contained] = first;
+      expect(contained!.TopicArn).toBe(topicArn);
+      expect(contained!.Subject).toBe(`Firebreak contained: Instance ${instanceId} in ${event.detail.accountId} us-east-1`);
+      expect(contained!.MessageAttributes).toEqual({
+        status: { Type: 'String', Value: 'contained' },
+        playbook: { Type: 'String', Value: 'ec2-instance' },
+        severity: { Type: 'Number', Value: String(event.detail.severity) },
+        accountId: { Type: 'String', Value: event.detail.accountId },
+        resourceType: { Type: 'String', Value: 'Instance' },
+        incidentId: { Type: 'String', Value: incidentId },
+      });
+      expect(contained!.Message).toContain(`Firebreak contained Instance ${instanceId} in account ${event.detail.accountId} (us-east-1).`);
+      expect(contained!.Message).toContain(`Type:         ${event.detail.type}`);
+      expect(contained!.Message).toContain(`Incident:     ${incidentId}`);
+      expect(contained!.Message).toContain('`firebreak incidents`');
+
+      // Assess: the re-published finding changed nothing, and said nothing
+      expect(second).toEqual([]);
+    } finally {
+      await queue.remove();
+    }
+  });
+});
