@@ -139,7 +139,7 @@ function renderStatusChange(n: IncidentStatusChange): RenderedMessage {
     field('Region', i.region),
     field('Finding id', text(i.findingId, 256)),
     field('Origin', i.origin === 'manual' ? `manual${i.ticket ? `, ticket ${text(i.ticket, 128)}` : ''}${i.requestedBy ? `, requested by ${text(i.requestedBy, 512)}` : ''}` : 'GuardDuty'),
-    ...(failed.length ? ['', `Failed steps (${failed.length})`, ...listed(failed, ([name, o]) => `  - ${text(name, 128)} [${o.stage}]: ${text(o.error?.code ?? 'failed', 128)}${o.error ? (o.error.retryable ? ' (retryable)' : ' (permanent)') : ''}: ${text(o.error?.message ?? o.summary, 300)}`)] : []),
+    ...(failed.length ? ['', `Failed steps (${failed.length})`, ...listed(failed, failedStepLine)] : []),
     '',
     'The record',
     field('Incident', i.incidentId),
@@ -212,6 +212,12 @@ function failedSteps(steps: Record<string, StepOutcome>): Array<[string, StepOut
   return Object.entries(steps)
     .filter(([, o]) => o.status === 'failed')
     .sort(([a, x], [b, y]) => rank(x) - rank(y) || a.localeCompare(b));
+}
+
+/** `  - isolateNetworkInterfaces [contain]: UnauthorizedOperation (permanent): You are not authorized…` */
+function failedStepLine([name, o]: [string, StepOutcome]): string {
+  const kind = o.error ? (o.error.retryable ? ' (retryable)' : ' (permanent)') : '';
+  return `  - ${text(name, 128)} [${o.stage}]: ${text(o.error?.code ?? 'failed', 128)}${kind}: ${text(o.error?.message ?? o.summary, 300)}`;
 }
 
 function listed<T>(items: T[], line: (item: T) => string): string[] {
