@@ -105,6 +105,8 @@ export interface PlatformClients {
   sqs: SQSClient;
   /** For notifications on the deployment's topic. */
   sns: SNSClient;
+  /** For the deployment's pause parameter (the kill switch). */
+  ssm: SSMClient;
 }
 
 export function createPlatformClients(region: string, env: Record<string, string | undefined> = process.env): PlatformClients {
@@ -118,5 +120,6 @@ export function createPlatformClients(region: string, env: Record<string, string
     sqs: new SQSClient({ region }),
     // Telling people must never hold up a batch: one retry, then the failure is recorded.
     sns: new SNSClient({ region, maxAttempts: 2 }),
+    ssm: new SSMClient({ region, maxAttempts: 2 }),
   };
 }

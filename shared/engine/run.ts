@@ -5,6 +5,7 @@ import { classifyError, ContainmentIncompleteError, InvalidFindingError, Resourc
 import type { EvidenceStore } from '../evidence/index.ts';
 import type { Incident } from '../findings/index.ts';
 import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
+import type { PauseState } from '../pause/index.ts';
 import { modeRank, type GateResult, type IncidentStatus, type StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
 import { evaluateFindingGates, evaluateResourceGates } from './gates.ts';
@@ -25,6 +26,8 @@ export interface EngineDeps<O = unknown> {
   evidence: EvidenceStore;
   logger: Logger;
   now?: () => Date;
+  /** Set when a responder paused automation (`firebreak pause`): nothing is changed, new incidents are held. */
+  paused?: PauseState;
 }
 
 /** The result of one delivery of one incident. */
@@ -111,6 +114,20 @@ export async function runPlaybook<T extends PlaybookTypes>(
     if (record?.status === 'released') return stillReleased(record, findingGates);
     await open(findingGates);
     return notActing(record, failedReasons(findingGates), record?.steps ?? {});
+  }
+
+  // The kill switch: a paused deployment reads nothing from AWS and changes nothing. What was
+  // contained stays contained (pausing never undoes); anything else is held until automation
+  // resumes and GuardDuty publishes the finding again.
+  if (deps.paused?.paused) {
+    const { record } = await ledger.load(incident.incidentId, incident.accountId, incident.origin);
+    previousStatus = record?.status;
+    if (record?.status === 'released') return stillReleased(record, findingGates);
+    const p = deps.paused;
+    const reason = `Firebreak is paused${p.by ? ` by ${p.by}` : ''}${p.at ? ` since ${p.at}` : ''}${p.reason ? ` (${p.reason})` : ''}: nothing was changed; after \`firebreak resume\` the finding is acted on when it is published again`;
+    await open([...findingGates, { gate: 'not-paused', passed: false, reason }]);
+    const kept = record?.status === 'contained' || record?.status === 'failed' ? record.status : 'held';
+    return finish(kept, reason, record?.steps ?? {});
   }
 
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });

@@ -13,6 +13,7 @@ import { parseMessage, type IgnoredFinding, type ReleaseMessage } from '../findi
 import { Ledger, type NotificationTarget } from '../ledger/index.ts';
 import { createLogger, incidentLogger } from '../logging/index.ts';
 import { isNotifiedChange, Notifier, type Notice } from '../notifications/index.ts';
+import { PauseSwitch } from '../pause/index.ts';
 
 /** Who put the message on the queue: a function role's unique id for a follow-up, AWS's own id for EventBridge. */
 const senderOf = (record: SQSRecord): string | undefined => record.attributes?.SenderId || undefined;
@@ -56,6 +57,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
   // People are told after a delivery has finished, and telling them never fails it: a publish
   // error is logged and recorded on the record it was about, never thrown.
   const notifier = new Notifier(platform.sns, config.notificationTopicArn, logger);
+  const pauseSwitch = config.pauseParameter ? new PauseSwitch(platform.ssm, config.pauseParameter, options.now ? { now: () => options.now!().getTime() } : {}) : undefined;
   const tell = async (notice: Notice, target: NotificationTarget, log: Logger): Promise<void> => {
     if (!notifier.configured) return;
     const sent = await notifier.notify(notice);
@@ -166,10 +168,21 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
     if (parsed.kind === 'release') return handleRelease(record, parsed.release);
     if (parsed.kind === 'ignored') return ignoreFinding(record, parsed.finding);
     const incidents = parsed.incidents;
+    // Read once per message (cached for the batch and a little after): a paused deployment holds every new finding.
+    const paused = pauseSwitch ? await pauseSwitch.state() : undefined;
     const results = await Promise.allSettled(
       incidents.map((incident) =>
         runPlaybook(
-          { config, options: playbookOptions, clientsFor, ledger, evidence, logger: incidentLogger(logger, incident, record.messageId), ...(options.now ? { now: options.now } : {}) },
+          {
+            config,
+            options: playbookOptions,
+            clientsFor,
+            ledger,
+            evidence,
+            logger: incidentLogger(logger, incident, record.messageId),
+            ...(paused?.paused ? { paused } : {}),
+            ...(options.now ? { now: options.now } : {}),
+          },
           playbook,
           incident,
           { messageId: record.messageId, ...(senderOf(record) ? { senderId: senderOf(record)! } : {}) },

@@ -58,6 +58,7 @@ export class PauseSwitch {
   readonly #ttlMs: number;
   readonly #now: () => number;
   #cached?: { state: PauseState; at: number };
+  #reading: Promise<PauseState> | undefined;
 
   constructor(ssm: SSMClient, parameterName: string, options: { ttlMs?: number; now?: () => number } = {}) {
     this.#ssm = ssm;
@@ -66,9 +67,17 @@ export class PauseSwitch {
     this.#now = options.now ?? Date.now;
   }
 
-  async state(): Promise<PauseState> {
+  /** The current state: cached for the ttl, and one read at a time however many records ask at once. */
+  state(): Promise<PauseState> {
     const now = this.#now();
-    if (this.#cached && now - this.#cached.at < this.#ttlMs) return this.#cached.state;
+    if (this.#cached && now - this.#cached.at < this.#ttlMs) return Promise.resolve(this.#cached.state);
+    this.#reading ??= this.#read(now).finally(() => {
+      this.#reading = undefined;
+    });
+    return this.#reading;
+  }
+
+  async #read(now: number): Promise<PauseState> {
     try {
       const out = await this.#ssm.send(new GetParameterCommand({ Name: this.#name }));
       this.#cached = { state: parsePauseValue(out.Parameter?.Value), at: now };
@@ -76,7 +85,7 @@ export class PauseSwitch {
       if (hasErrorCode(error, 'ParameterNotFound')) this.#cached = { state: { paused: false }, at: now };
       else if (!this.#cached) return { paused: false };
     }
-    return this.#cached!.state;
+    return this.#cached.state;
   }
 }
 

@@ -314,6 +314,38 @@ describe('Function: runPlaybook', () => {
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived' }]);
   });
 
+  it('keeps a contained incident contained while automation is paused, and describes nothing', async () => {
+    // Prepare
+    const { playbook, ran, describeResource } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', steps: { isolate: done('contain') } });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook({ ...deps, paused: { paused: true, reason: 'drill' } }, playbook, incident, delivery);
+
+    // Assess
+    expect(describeResource).not.toHaveBeenCalled();
+    expect(ran()).toEqual([]);
+    expect(result.status).toBe('contained');
+    expect(result.reason).toMatch(/^Firebreak is paused \(drill\): nothing was changed/);
+    expect(ledger.begins.at(-1)!.gates.at(-1)).toMatchObject({ gate: 'not-paused', passed: false });
+  });
+
+  it('keeps a released incident released while automation is paused', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'released', steps: {} });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook({ ...deps, paused: { paused: true } }, playbook, incident, delivery);
+
+    // Assess
+    expect(result.status).toBe('released');
+  });
+
   it('keeps an incident whose containment failed failed when the finding is later archived, so it never drops out of sight', async () => {
     // Prepare
     const { playbook } = fakePlaybook();

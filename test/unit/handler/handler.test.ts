@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -36,6 +37,7 @@ import {
 
 const dbMock = mockClient(DynamoDBDocumentClient);
 const sqsMock = mockClient(SQSClient);
+const ssmMock = mockClient(SSMClient);
 beforeEach(() => {
   dbMock.on(BatchGetCommand).resolves({});
   dbMock.on(UpdateCommand).resolves({});
@@ -45,6 +47,7 @@ beforeEach(() => {
 afterEach(() => {
   dbMock.reset();
   sqsMock.reset();
+  ssmMock.reset();
   vi.restoreAllMocks();
 });
 
@@ -117,6 +120,7 @@ function handlerFor(playbook: Playbook<Fake>, env = validEnv(), clientsFor: Clie
     s3: anS3Client(),
     sqs: new SQSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
     sns: new SNSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
+    ssm: new SSMClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
   };
   return createFindingHandler(playbook, { env, platform, clientsFor, logger: silentLogger(), now: () => FIXED_NOW });
 }
@@ -847,5 +851,61 @@ describe('Function: createFindingHandler — people told', () => {
     expect(message!.Message).toContain(`Released by:  ${RESPONDER}`);
     expect(message!.Message).toContain('Status:       released (before: contained)');
     expect(notificationWrites().map((w) => w.notification)).toEqual([{ status: 'released', at: FIXED_NOW.toISOString(), published: true, messageId: 'sns-release' }]);
+  });
+});
+
+describe('Function: createFindingHandler — the kill switch', () => {
+  const PARAMETER = '/firebreak/paused';
+  const finishes = () =>
+    dbMock
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input)
+      .filter((i) => i.UpdateExpression?.startsWith('SET #status = :s'))
+      .map((i) => ({ status: i.ExpressionAttributeValues![':s'], reason: i.ExpressionAttributeValues![':r'] as string }));
+
+  it('holds a new finding while a responder has paused automation, changes nothing, and says who paused it and why', async () => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves({
+      Parameter: { Value: JSON.stringify({ paused: true, by: 'arn:aws:sts::111122223333:assumed-role/Responder/alice', at: '2025-06-19T14:00:00.000Z', reason: 'change freeze' }) },
+    });
+    const handler = handlerFor(playbook, validEnv({ FIREBREAK_PAUSE_PARAMETER: PARAMETER }));
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(isolate.run).not.toHaveBeenCalled();
+    expect(dbMock.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(finishes()).toEqual([{ status: 'held', reason: expect.stringMatching(/^Firebreak is paused by arn:aws:sts::111122223333:assumed-role\/Responder\/alice since 2025-06-19T14:00:00.000Z \(change freeze\): nothing was changed/) }]);
+  });
+
+  it('contains as usual when the parameter says it is not paused, reading it once for the batch', async () => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ paused: false }) } });
+    const handler = handlerFor(playbook, validEnv({ FIREBREAK_PAUSE_PARAMETER: PARAMETER }));
+
+    // Act
+    await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-1'), anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'msg-2')), aLambdaContext());
+
+    // Assess
+    expect(isolate.run).toHaveBeenCalledTimes(2);
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+    expect(finishes().map((f) => f.status)).toEqual(['contained', 'contained']);
+  });
+
+  it('cannot be paused without a parameter: nothing is read', async () => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    const handler = handlerFor(playbook);
+
+    // Act
+    await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-c-cactivity-b.json'), 'msg-1')), aLambdaContext());
+
+    // Assess
+    expect(isolate.run).toHaveBeenCalledTimes(1);
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(0);
   });
 });

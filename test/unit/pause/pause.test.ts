@@ -86,3 +86,18 @@ describe('Function: parsePauseValue', () => {
     expect(parsePauseValue(JSON.stringify({ paused: true, reason: 'evil\u001b[2J' })).reason).toBe('evil [2J');
   });
 });
+
+describe('Class: PauseSwitch — a batch asking at once', () => {
+  it('reads the parameter once however many records ask at the same time', async () => {
+    // Prepare
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: paused } });
+    const pause = new PauseSwitch(new SSMClient({}), PARAMETER);
+
+    // Act
+    const states = await Promise.all([pause.state(), pause.state(), pause.state()]);
+
+    // Assess
+    expect(states.every((s) => s.paused)).toBe(true);
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+  });
+});
