@@ -24,9 +24,15 @@ const USAGE = `usage:
   firebreak release <incident-id> --reason "why" --via-bus [--bus NAME] [--reattach] [--table NAME]
                                       put a Firebreak Manual Release event on the bus for the deployed
                                       function to run instead
+  firebreak pause --reason "why" [--parameter NAME | --terraform DIR]
+                                      the kill switch: within 30 s every function changes nothing and
+                                      records new incidents as held (no terraform apply needed)
+  firebreak resume [--reason "why"] [--parameter NAME | --terraform DIR]
+                                      automation resumes
 
   --table/--bus name the ledger table and event bus (defaults: $FIREBREAK_LEDGER_TABLE or firebreak-ledger,
-  $FIREBREAK_EVENT_BUS or default); --terraform DIR reads them from \`terraform output\` in DIR.
+  $FIREBREAK_EVENT_BUS or default; the pause parameter: $FIREBREAK_PAUSE_PARAMETER or /firebreak/paused);
+  --terraform DIR reads them from \`terraform output\` in DIR.
 
   On the local emulator (AWS_ENDPOINT_URL, default http://127.0.0.1:4566, and its test keys):
   firebreak local deploy              build, then terraform apply terraform/examples/local to the emulator
@@ -47,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       table: { type: 'string' },
       terraform: { type: 'string' },
       ticket: { type: 'string' },
+      parameter: { type: 'string' },
       severity: { type: 'string' },
       function: { type: 'string' },
       reason: { type: 'string' },
@@ -79,7 +86,20 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const deployment = resolveDeployment({ ...(values.table ? { table: values.table } : {}), ...(values.bus ? { bus: values.bus } : {}), ...(values.terraform ? { terraform: values.terraform } : {}) });
+  const deployment = resolveDeployment({
+    ...(values.table ? { table: values.table } : {}),
+    ...(values.bus ? { bus: values.bus } : {}),
+    ...(values.terraform ? { terraform: values.terraform } : {}),
+    ...(values.parameter ? { parameter: values.parameter } : {}),
+  });
+  if (command === 'pause' || command === 'resume') {
+    if (command === 'pause' && (values.reason === undefined || values.reason.trim() === '')) {
+      console.error(`firebreak pause needs --reason "why" (every function records it on the incidents it holds)\n${USAGE}`);
+      return 2;
+    }
+    const { pauseCommand } = await import('./lib/pause.ts');
+    return pauseCommand({ paused: command === 'pause', parameter: deployment.pauseParameter, ...(values.reason ? { reason: values.reason } : {}) });
+  }
   if (command === 'incidents') {
     const items = await ledgerAt(deployment.table).list();
     console.log(values.json ? JSON.stringify(items, null, 2) : formatLedger(items));

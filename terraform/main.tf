@@ -56,6 +56,7 @@ locals {
     FIREBREAK_FOLLOW_UP_SECONDS           = tostring(var.follow_up_delay_seconds)
     FIREBREAK_MAX_FOLLOW_UPS              = tostring(var.max_follow_ups)
     FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
+    FIREBREAK_PAUSE_PARAMETER             = aws_ssm_parameter.pause.name
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }
@@ -563,6 +564,9 @@ module "playbook" {
   notification_topic_arn   = local.notification_topic_arn
   notification_kms_key_arn = var.notifications_kms_key_arn
 
+  # The kill switch (firebreak pause / resume).
+  pause_parameter_arn = aws_ssm_parameter.pause.arn
+
   ledger_table_arn    = aws_dynamodb_table.ledger.arn
   evidence_bucket_arn = aws_s3_bucket.evidence.arn
 
@@ -617,4 +621,23 @@ resource "aws_iam_instance_profile" "isolation" {
   role = aws_iam_role.isolation[0].name
 
   tags = merge(var.tags, { "firebreak:component" = "isolation-profile" })
+}
+
+################################################################################
+# Kill switch: `firebreak pause` / `firebreak resume` flip this parameter without an apply; every
+# function reads it (cached 30 s) and, while it says paused, changes nothing and holds new incidents.
+################################################################################
+
+resource "aws_ssm_parameter" "pause" {
+  name        = "/${var.name_prefix}/paused"
+  description = "Firebreak kill switch: firebreak pause / firebreak resume set it; the functions read it before acting."
+  type        = "String"
+  value       = jsonencode({ paused = false })
+
+  tags = merge(var.tags, { "firebreak:component" = "kill-switch" })
+
+  # The CLI flips it: an apply must never resume automation a responder paused.
+  lifecycle {
+    ignore_changes = [value]
+  }
 }

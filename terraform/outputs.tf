@@ -58,3 +58,8 @@ output "access_log_bucket_name" {
   description = "Name of the S3 bucket that receives the evidence bucket's server access logs (prefix `evidence/`)."
   value       = aws_s3_bucket.access_logs.bucket
 }
+
+output "pause_parameter_name" {
+  description = "The kill switch's SSM parameter (`firebreak pause` / `firebreak resume` set it)."
+  value       = aws_ssm_parameter.pause.name
+}

@@ -25,6 +25,8 @@ export function useEmulator(env: NodeJS.ProcessEnv = process.env): { endpoint: s
 export interface Deployment {
   table: string;
   bus: string;
+  /** The kill switch's SSM parameter. */
+  pauseParameter: string;
 }
 
 /**
@@ -33,12 +35,13 @@ export interface Deployment {
  * `event_bus_name`, or a module output holding them); then FIREBREAK_LEDGER_TABLE /
  * FIREBREAK_EVENT_BUS; then the module's defaults.
  */
-export function resolveDeployment(flags: { table?: string; bus?: string; terraform?: string }, env: NodeJS.ProcessEnv = process.env): Deployment {
+export function resolveDeployment(flags: { table?: string; bus?: string; terraform?: string; parameter?: string }, env: NodeJS.ProcessEnv = process.env): Deployment {
   let fromTerraform: Partial<Deployment> = {};
   if (flags.terraform) fromTerraform = terraformOutputs(flags.terraform);
   return {
     table: flags.table ?? fromTerraform.table ?? env.FIREBREAK_LEDGER_TABLE ?? 'firebreak-ledger',
     bus: flags.bus ?? fromTerraform.bus ?? env.FIREBREAK_EVENT_BUS ?? 'default',
+    pauseParameter: flags.parameter ?? fromTerraform.pauseParameter ?? env.FIREBREAK_PAUSE_PARAMETER ?? '/firebreak/paused',
   };
 }
 
@@ -49,9 +52,13 @@ function terraformOutputs(dir: string): Partial<Deployment> {
   // The root module's outputs, or the outputs of a module that wraps Firebreak's (`module.firebreak`).
   const candidates = [Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])), ...Object.values(outputs).map((v) => v.value)];
   for (const c of candidates) {
-    const o = c as { ledger_table_name?: unknown; event_bus_name?: unknown } | null;
+    const o = c as { ledger_table_name?: unknown; event_bus_name?: unknown; pause_parameter_name?: unknown } | null;
     if (o && typeof o === 'object' && typeof o.ledger_table_name === 'string') {
-      return { table: o.ledger_table_name, ...(typeof o.event_bus_name === 'string' ? { bus: o.event_bus_name } : {}) };
+      return {
+        table: o.ledger_table_name,
+        ...(typeof o.event_bus_name === 'string' ? { bus: o.event_bus_name } : {}),
+        ...(typeof o.pause_parameter_name === 'string' ? { pauseParameter: o.pause_parameter_name } : {}),
+      };
     }
   }
   throw new Error(`no ledger_table_name output in ${dir}: name the table with --table`);

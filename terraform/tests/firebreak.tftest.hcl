@@ -382,6 +382,7 @@ run "function_environment" {
       FIREBREAK_FOLLOW_UP_SECONDS           = "300"
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
       FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
+      FIREBREAK_PAUSE_PARAMETER             = "/firebreak/paused"
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"
@@ -607,5 +608,22 @@ run "custom_prefix_and_bus" {
   assert {
     condition     = aws_dynamodb_table.ledger.name == "fb-test-ledger"
     error_message = "The ledger table must be <name_prefix>-ledger."
+  }
+}
+
+run "a_kill_switch_the_cli_flips_and_an_apply_never_resets" {
+  assert {
+    condition     = aws_ssm_parameter.pause.name == "/firebreak/paused" && jsondecode(aws_ssm_parameter.pause.value) == { paused = false }
+    error_message = "The pause parameter is /<name_prefix>/paused, created not paused."
+  }
+
+  assert {
+    condition     = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "PauseSwitch"]).Action == ["ssm:GetParameter"]
+    error_message = "The function may read its pause parameter, and nothing else of Parameter Store."
+  }
+
+  assert {
+    condition     = output.pause_parameter_name == "/firebreak/paused"
+    error_message = "The CLI finds the parameter in the pause_parameter_name output."
   }
 }

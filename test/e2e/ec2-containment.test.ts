@@ -28,6 +28,7 @@ import {
   world,
   endpoint,
   ignoredRecord,
+  outputs,
   recorded,
 } from './support.ts';
 
@@ -235,15 +236,16 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
   });
 });
 
+/** The CLI with the SDK's default endpoint and credential chain: what the test sets is what a profile would. */
+function cli(...args: string[]) {
+  const out = spawnSync(process.execPath, ['scripts/firebreak.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+  });
+  return { code: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
 describe('The CLI, as a responder runs it against the account (here the emulator, named only by AWS_ENDPOINT_URL)', () => {
-  /** The CLI with the SDK's default endpoint and credential chain: what the test sets is what a profile would. */
-  const cli = (...args: string[]) => {
-    const out = spawnSync(process.execPath, ['scripts/firebreak.ts', ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
-    });
-    return { code: out.status, stdout: out.stdout, stderr: out.stderr };
-  };
 
   it('contains an instance an analyst names with `firebreak contain`, recording who asked (from STS), and lists it with `firebreak incidents`', async () => {
     // Prepare
@@ -297,6 +299,32 @@ describe('Safety: observe mode, blast radius, retries', () => {
     expect(await snapshotsOf(record!.incidentId)).toEqual([]);
     // …and the main pipeline never saw it: it listens on another bus.
     expect(await incidentRecord(main, event)).toBeUndefined();
+  });
+
+  it('holds every new finding while a responder has paused automation (firebreak pause), and acts again after firebreak resume', async () => {
+    // Prepare: the observe pipeline, so that what it does when not paused changes nothing either
+    const observe = pipeline('observe');
+    const parameter: string = outputs.observe.pause_parameter_name;
+    const scenario = await buildScenario();
+    const [during, after] = [await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 0 }), await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 1 })];
+    const caller = await world.callerArn();
+
+    // Act
+    const paused = cli('pause', '--reason', 'change freeze CHG-9', '--parameter', parameter);
+    await world.putFinding(during, observe.bus);
+    await drainAll(observe.functionName);
+    const resumed = cli('resume', '--parameter', parameter);
+    await world.putFinding(after, observe.bus);
+    await drainAll(observe.functionName);
+
+    // Assess
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const held = await incidentRecord(observe, during);
+    expect(held).toMatchObject({ status: 'held', steps: {} });
+    expect(held!.statusReason).toContain(`Firebreak is paused by ${caller}`);
+    expect(held!.statusReason).toContain('change freeze CHG-9');
+    expect((await incidentRecord(observe, after))!.status).toBe('planned');
   });
 
   it('holds containments past the blast-radius limit and changes nothing for them', async () => {

@@ -15,11 +15,12 @@ output "firebreak" {
 }
 
 output "observe" {
-  description = "Observe-mode pipeline (bus fb-observe): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  description = "Observe-mode pipeline (bus fb-observe): ledger_table_name, evidence_bucket_name, event_bus_name, pause_parameter_name, playbooks."
   value = {
     ledger_table_name    = module.observe.ledger_table_name
     evidence_bucket_name = module.observe.evidence_bucket_name
     event_bus_name       = module.observe.event_bus_name
+    pause_parameter_name = module.observe.pause_parameter_name
     playbooks            = module.observe.playbooks
   }
 }

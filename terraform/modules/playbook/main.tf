@@ -184,6 +184,13 @@ resource "aws_iam_role_policy" "this" {
         Action   = ["sns:Publish"]
         Resource = var.notification_topic_arn
       }] : [],
+      var.pause_parameter_arn != null ? [{
+        # The kill switch: read the deployment's pause parameter, no other.
+        Sid      = "PauseSwitch"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = var.pause_parameter_arn
+      }] : [],
       var.notification_topic_arn != null && var.notification_kms_key_arn != null ? [{
         # A topic encrypted with a given customer-managed key: SNS encrypts with the publisher's rights.
         Sid       = "NotifyKey"

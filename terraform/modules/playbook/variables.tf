@@ -185,3 +185,9 @@ variable "notification_kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "pause_parameter_arn" {
+  description = "ARN of the deployment's pause parameter (the kill switch); the role may read it, nothing else of SSM Parameter Store."
+  type        = string
+  default     = null
+}

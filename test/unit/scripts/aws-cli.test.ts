@@ -30,24 +30,24 @@ function appliedDir(outputs: Record<string, unknown>): string {
 
 describe('Function: resolveDeployment', () => {
   it("uses the module's default names when nothing says otherwise", () => {
-    expect(resolveDeployment({}, {})).toEqual({ table: 'firebreak-ledger', bus: 'default' });
+    expect(resolveDeployment({}, {})).toEqual({ table: 'firebreak-ledger', bus: 'default', pauseParameter: '/firebreak/paused' });
   });
 
   it('takes the environment over the defaults, and flags over the environment', () => {
     // Prepare
-    const env = { FIREBREAK_LEDGER_TABLE: 'env-ledger', FIREBREAK_EVENT_BUS: 'env-bus' };
+    const env = { FIREBREAK_LEDGER_TABLE: 'env-ledger', FIREBREAK_EVENT_BUS: 'env-bus', FIREBREAK_PAUSE_PARAMETER: '/env/paused' };
 
     // Act + Assess
-    expect(resolveDeployment({}, env)).toEqual({ table: 'env-ledger', bus: 'env-bus' });
-    expect(resolveDeployment({ table: 'flag-ledger', bus: 'flag-bus' }, env)).toEqual({ table: 'flag-ledger', bus: 'flag-bus' });
+    expect(resolveDeployment({}, env)).toEqual({ table: 'env-ledger', bus: 'env-bus', pauseParameter: '/env/paused' });
+    expect(resolveDeployment({ table: 'flag-ledger', bus: 'flag-bus', parameter: '/flag/paused' }, env)).toEqual({ table: 'flag-ledger', bus: 'flag-bus', pauseParameter: '/flag/paused' });
   });
 
   it("reads the table and bus from the outputs of the directory the module was applied in", () => {
     // Prepare
-    const dir = appliedDir({ ledger_table_name: 'fb-prod-ledger', event_bus_name: 'fb-prod-bus' });
+    const dir = appliedDir({ ledger_table_name: 'fb-prod-ledger', event_bus_name: 'fb-prod-bus', pause_parameter_name: '/fb-prod/paused' });
 
     // Act + Assess
-    expect(resolveDeployment({ terraform: dir }, { FIREBREAK_LEDGER_TABLE: 'env-ledger' })).toEqual({ table: 'fb-prod-ledger', bus: 'fb-prod-bus' });
+    expect(resolveDeployment({ terraform: dir }, { FIREBREAK_LEDGER_TABLE: 'env-ledger' })).toEqual({ table: 'fb-prod-ledger', bus: 'fb-prod-bus', pauseParameter: '/fb-prod/paused' });
   });
 
   it('finds them in a module output that wraps Firebreak (module "firebreak" { … } with output "firebreak")', () => {
@@ -55,7 +55,7 @@ describe('Function: resolveDeployment', () => {
     const dir = appliedDir({ firebreak: { ledger_table_name: 'wrapped-ledger', event_bus_name: 'default' }, other: 'x' });
 
     // Act + Assess
-    expect(resolveDeployment({ terraform: dir }, {})).toEqual({ table: 'wrapped-ledger', bus: 'default' });
+    expect(resolveDeployment({ terraform: dir }, {})).toEqual({ table: 'wrapped-ledger', bus: 'default', pauseParameter: '/firebreak/paused' });
   });
 
   it('says which flag to use when the outputs name no ledger table', () => {
