@@ -207,100 +207,73 @@ locals {
   alarm_tags    = merge(var.tags, { "firebreak:component" = "alarm" })
 }
 
-resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
-  for_each = local.alarmed_playbooks
+locals {
+  # The four alarms of every playbook, as data: what each watches and what it means.
+  alarm_kinds = {
+    dlq-not-empty = {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      threshold   = 0
+      dimensions  = { for name, p in local.alarmed_playbooks : name => { QueueName = p.dlq_name } }
+      describe    = { for name, p in local.alarmed_playbooks : name => "messages in the dead-letter queue ${p.dlq_name}. Each is a finding or release the function gave up on after max_receive_count deliveries (a containment that kept failing, or a bug); `firebreak incidents` says what happened. SQS deletes them after 14 days." }
+    }
+    errors = {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      statistic   = "Sum"
+      threshold   = 0
+      dimensions  = { for name, p in local.alarmed_playbooks : name => { FunctionName = p.function_name } }
+      describe    = { for name, p in local.alarmed_playbooks : name => "the function ${p.function_name} failed (an invocation error, not a finding it recorded as failed): its messages are retried and may land in the DLQ. See its log group ${p.log_group_name}." }
+    }
+    throttles = {
+      namespace   = "AWS/Lambda"
+      metric_name = "Throttles"
+      statistic   = "Sum"
+      threshold   = 0
+      dimensions  = { for name, p in local.alarmed_playbooks : name => { FunctionName = p.function_name } }
+      describe    = { for name, p in local.alarmed_playbooks : name => "Lambda throttled the function ${p.function_name} (account concurrency, or its reserved concurrency): findings wait in the queue." }
+    }
+    oldest-message-age = {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateAgeOfOldestMessage"
+      statistic   = "Maximum"
+      threshold   = var.alarm_oldest_message_age_seconds
+      dimensions  = { for name, p in local.alarmed_playbooks : name => { QueueName = p.queue_name } }
+      describe    = { for name, p in local.alarmed_playbooks : name => "a message has waited more than ${var.alarm_oldest_message_age_seconds} s in ${p.queue_name}: findings are not being contained in time (the event source mapping disabled, the function failing or throttled)." }
+    }
+  }
 
-  alarm_name        = "${var.name_prefix}-${each.key}-dlq-not-empty"
-  alarm_description = "Firebreak ${each.key}: messages in the dead-letter queue ${each.value.dlq_name}. Each is a finding or release the function gave up on after max_receive_count deliveries (a containment that kept failing, or a bug); `firebreak incidents` says what happened. SQS deletes them after 14 days."
-  namespace         = "AWS/SQS"
-  metric_name       = "ApproximateNumberOfMessagesVisible"
-  dimensions        = { QueueName = each.value.dlq_name }
+  playbook_alarms = {
+    for pair in setproduct(keys(local.alarmed_playbooks), keys(local.alarm_kinds)) : "${pair[0]}/${pair[1]}" => {
+      playbook = pair[0]
+      kind     = pair[1]
+    }
+  }
+}
 
-  statistic           = "Maximum"
+resource "aws_cloudwatch_metric_alarm" "playbook" {
+  for_each = local.playbook_alarms
+
+  alarm_name        = "${var.name_prefix}-${each.value.playbook}-${each.value.kind}"
+  alarm_description = "Firebreak ${each.value.playbook}: ${local.alarm_kinds[each.value.kind].describe[each.value.playbook]}"
+  namespace         = local.alarm_kinds[each.value.kind].namespace
+  metric_name       = local.alarm_kinds[each.value.kind].metric_name
+  dimensions        = local.alarm_kinds[each.value.kind].dimensions[each.value.playbook]
+
+  statistic           = local.alarm_kinds[each.value.kind].statistic
   period              = 60
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
+  threshold           = local.alarm_kinds[each.value.kind].threshold
   treat_missing_data  = "notBreaching"
 
   alarm_actions = local.alarm_actions
   ok_actions    = local.alarm_actions
 
-  tags = merge(local.alarm_tags, { "firebreak:playbook" = each.key })
+  tags = merge(local.alarm_tags, { "firebreak:playbook" = each.value.playbook })
 
   # The topic lets the alarm publish only once its policy is in place.
-  depends_on = [aws_sns_topic_policy.notifications]
-}
-
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  for_each = local.alarmed_playbooks
-
-  alarm_name        = "${var.name_prefix}-${each.key}-errors"
-  alarm_description = "Firebreak ${each.key}: the function ${each.value.function_name} failed (an invocation error, not a finding it recorded as failed): its messages are retried and may land in the DLQ. See its log group ${each.value.log_group_name}."
-  namespace         = "AWS/Lambda"
-  metric_name       = "Errors"
-  dimensions        = { FunctionName = each.value.function_name }
-
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.alarm_actions
-  ok_actions    = local.alarm_actions
-
-  tags = merge(local.alarm_tags, { "firebreak:playbook" = each.key })
-
-  depends_on = [aws_sns_topic_policy.notifications]
-}
-
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  for_each = local.alarmed_playbooks
-
-  alarm_name        = "${var.name_prefix}-${each.key}-throttles"
-  alarm_description = "Firebreak ${each.key}: Lambda throttled the function ${each.value.function_name} (account concurrency, or its reserved concurrency): findings wait in the queue."
-  namespace         = "AWS/Lambda"
-  metric_name       = "Throttles"
-  dimensions        = { FunctionName = each.value.function_name }
-
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.alarm_actions
-  ok_actions    = local.alarm_actions
-
-  tags = merge(local.alarm_tags, { "firebreak:playbook" = each.key })
-
-  depends_on = [aws_sns_topic_policy.notifications]
-}
-
-resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
-  for_each = local.alarmed_playbooks
-
-  alarm_name        = "${var.name_prefix}-${each.key}-oldest-message-age"
-  alarm_description = "Firebreak ${each.key}: a message has waited more than ${var.alarm_oldest_message_age_seconds} s in ${each.value.queue_name}: findings are not being contained in time (the event source mapping disabled, the function failing or throttled)."
-  namespace         = "AWS/SQS"
-  metric_name       = "ApproximateAgeOfOldestMessage"
-  dimensions        = { QueueName = each.value.queue_name }
-
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alarm_oldest_message_age_seconds
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.alarm_actions
-  ok_actions    = local.alarm_actions
-
-  tags = merge(local.alarm_tags, { "firebreak:playbook" = each.key })
-
   depends_on = [aws_sns_topic_policy.notifications]
 }
 

@@ -3,51 +3,7 @@
 # The aws provider is mocked as in firebreak.tftest.hcl.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
-  }
-  mock_data "aws_iam_instance_profile" {
-    defaults = { role_arn = "arn:aws:iam::123456789012:role/firebreak-isolation-role" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = {
-      arn = "arn:aws:sqs:us-east-1:123456789012:mock-queue"
-      url = "https://sqs.us-east-1.amazonaws.com/123456789012/mock-queue"
-    }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/mock-role" }
-  }
-  mock_resource "aws_iam_instance_profile" {
-    defaults = { arn = "arn:aws:iam::123456789012:instance-profile/firebreak-isolation" }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/mock-rule" }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:us-east-1:123456789012:function:mock-function" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/mock-function" }
-  }
-  mock_resource "aws_dynamodb_table" {
-    defaults = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/mock-ledger" }
-  }
-  mock_resource "aws_s3_bucket" {
-    defaults = { arn = "arn:aws:s3:::mock-bucket" }
-  }
-  mock_resource "aws_kms_key" {
-    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000057a" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications" }
-  }
+  source = "./tests/mocks"
 }
 
 # The function role gets its real ARN, so the policies naming it can be checked.
@@ -229,7 +185,7 @@ run "brings_its_own_topic_and_creates_none" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"].alarm_actions == toset([var.own_topic]) && aws_sns_topic_subscription.email["soc@example.org"].topic_arn == var.own_topic
+    condition     = aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"].alarm_actions == toset([var.own_topic]) && aws_sns_topic_subscription.email["soc@example.org"].topic_arn == var.own_topic
     error_message = "Alarms and e-mail subscriptions use the topic given."
   }
 }
@@ -299,42 +255,42 @@ run "alarms_per_playbook_tell_the_topic_when_they_fire_and_when_they_clear" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"].alarm_name == "firebreak-ec2-instance-dlq-not-empty" &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"].namespace == "AWS/SQS" &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"].metric_name == "ApproximateNumberOfMessagesVisible" &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"].dimensions == tomap({ QueueName = "firebreak-ec2-instance-dlq" }) &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"].comparison_operator == "GreaterThanThreshold" &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"].threshold == 0
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"].alarm_name == "firebreak-ec2-instance-dlq-not-empty" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"].namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"].metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"].dimensions == tomap({ QueueName = "firebreak-ec2-instance-dlq" }) &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"].threshold == 0
     )
     error_message = "The DLQ alarm fires on one message in the playbook's DLQ."
   }
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.errors["ec2-instance"].namespace == "AWS/Lambda" &&
-      aws_cloudwatch_metric_alarm.errors["ec2-instance"].metric_name == "Errors" &&
-      aws_cloudwatch_metric_alarm.errors["ec2-instance"].statistic == "Sum" &&
-      aws_cloudwatch_metric_alarm.errors["ec2-instance"].dimensions == tomap({ FunctionName = "firebreak-ec2-instance" }) &&
-      aws_cloudwatch_metric_alarm.errors["ec2-instance"].threshold == 0
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/errors"].namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/errors"].metric_name == "Errors" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/errors"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/errors"].dimensions == tomap({ FunctionName = "firebreak-ec2-instance" }) &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/errors"].threshold == 0
     )
     error_message = "The errors alarm fires on one function error."
   }
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.throttles["ec2-instance"].metric_name == "Throttles" &&
-      aws_cloudwatch_metric_alarm.throttles["ec2-instance"].dimensions == tomap({ FunctionName = "firebreak-ec2-instance" }) &&
-      aws_cloudwatch_metric_alarm.throttles["ec2-instance"].threshold == 0
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/throttles"].metric_name == "Throttles" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/throttles"].dimensions == tomap({ FunctionName = "firebreak-ec2-instance" }) &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/throttles"].threshold == 0
     )
     error_message = "The throttles alarm fires on one throttle."
   }
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.oldest_message_age["ec2-instance"].metric_name == "ApproximateAgeOfOldestMessage" &&
-      aws_cloudwatch_metric_alarm.oldest_message_age["ec2-instance"].dimensions == tomap({ QueueName = "firebreak-ec2-instance" }) &&
-      aws_cloudwatch_metric_alarm.oldest_message_age["ec2-instance"].statistic == "Maximum" &&
-      aws_cloudwatch_metric_alarm.oldest_message_age["ec2-instance"].threshold == 1200
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/oldest-message-age"].metric_name == "ApproximateAgeOfOldestMessage" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/oldest-message-age"].dimensions == tomap({ QueueName = "firebreak-ec2-instance" }) &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/oldest-message-age"].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.playbook["ec2-instance/oldest-message-age"].threshold == 1200
     )
     error_message = "The age alarm fires when the queue's oldest message is older than alarm_oldest_message_age_seconds."
   }
@@ -342,10 +298,10 @@ run "alarms_per_playbook_tell_the_topic_when_they_fire_and_when_they_clear" {
   assert {
     condition = alltrue([
       for a in [
-        aws_cloudwatch_metric_alarm.dlq_not_empty["ec2-instance"],
-        aws_cloudwatch_metric_alarm.errors["ec2-instance"],
-        aws_cloudwatch_metric_alarm.throttles["ec2-instance"],
-        aws_cloudwatch_metric_alarm.oldest_message_age["ec2-instance"],
+        aws_cloudwatch_metric_alarm.playbook["ec2-instance/dlq-not-empty"],
+        aws_cloudwatch_metric_alarm.playbook["ec2-instance/errors"],
+        aws_cloudwatch_metric_alarm.playbook["ec2-instance/throttles"],
+        aws_cloudwatch_metric_alarm.playbook["ec2-instance/oldest-message-age"],
       ] : a.alarm_actions == toset([var.topic_arn]) && a.ok_actions == toset([var.topic_arn]) && a.treat_missing_data == "notBreaching" && a.evaluation_periods == 1 && a.period == 60
     ])
     error_message = "Every alarm must tell the topic when it fires and when it clears, and treat missing data as fine."
@@ -391,8 +347,7 @@ run "alarms_disabled_leaves_no_alarm_and_no_dashboard_but_still_notifies" {
 
   assert {
     condition = (
-      length(aws_cloudwatch_metric_alarm.dlq_not_empty) + length(aws_cloudwatch_metric_alarm.errors) +
-      length(aws_cloudwatch_metric_alarm.throttles) + length(aws_cloudwatch_metric_alarm.oldest_message_age) + length(aws_cloudwatch_dashboard.this)
+      length(aws_cloudwatch_metric_alarm.playbook) + length(aws_cloudwatch_dashboard.this)
     ) == 0
     error_message = "alarms_enabled = false creates no alarm and no dashboard."
   }
@@ -421,7 +376,7 @@ run "every_playbook_disabled_only_the_alarms_could_publish" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_dashboard.this) == 0 && length(aws_cloudwatch_metric_alarm.errors) == 0
+    condition     = length(aws_cloudwatch_dashboard.this) == 0 && length(aws_cloudwatch_metric_alarm.playbook) == 0
     error_message = "No playbook, no alarm and no (empty) dashboard."
   }
 }

@@ -16,12 +16,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Clients } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
-import { outputsReader, parseRecorded, type ReleaseContext, type Step, type StepContext, type UndoContext } from '../../../shared/engine/index.ts';
+import { definePlaybook, outputsReader, parseRecorded, releaseIncident, type AnyStep, type ReleaseContext, type ReleaseLedger, type Step, type StepContext, type UndoContext } from '../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
 import { incidentIdFor, type Incident } from '../../../shared/findings/index.ts';
 import type { BeginParams, BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
 import { INCIDENT_RECORD_VERSION, RELEASE_STALE_AFTER_SECONDS } from '../../../shared/ledger/index.ts';
-import type { Ec2Instance } from '../../../shared/playbooks/ec2-instance/describe.ts';
+import { captureInstance, Ec2CaptureSchema, type Ec2Instance } from '../../../shared/playbooks/ec2-instance/describe.ts';
 import { Ec2OptionsSchema, type Ec2Options } from '../../../shared/playbooks/ec2-instance/options.ts';
 import type { Ec2 } from '../../../shared/playbooks/ec2-instance/types.ts';
 import type { IncidentStatus, StepOutcome } from '../../../shared/vocabulary/index.ts';
@@ -504,3 +504,36 @@ export class InMemoryLedger {
     return this as unknown as Ledger;
   }
 }
+
+/** Releases, through the engine, an incident whose containment recorded `steps`, with an EC2 playbook of only `playbookSteps` (their undos, in that order); describe finds `resource`. */
+export async function releaseWithStepsOf(
+  steps: Record<string, StepOutcome>,
+  playbookSteps: AnyStep<Ec2>[],
+  { incident = anIncident(), resource = anInstance(), reattach = false }: { incident?: Incident; resource?: Ec2Instance; reattach?: boolean } = {},
+) {
+  const record = { incidentId: incident.incidentId, incident, playbook: 'ec2-instance', status: 'contained', steps, capture: { instanceId: INSTANCE_ID } } as unknown as IncidentRecord;
+  const ledger: ReleaseLedger = {
+    get: async () => record,
+    beginRelease: async () => ({ claimed: true, record }),
+    recordReleaseStep: async () => undefined,
+    finishRelease: async () => undefined,
+  };
+  const playbook = definePlaybook<Ec2>({
+    name: 'ec2-instance',
+    options: Ec2OptionsSchema,
+    describe: async () => resource,
+    capture: { schema: Ec2CaptureSchema, of: captureInstance },
+    tags: (i) => i.tags,
+    identifiers: (_incident, i) => [i.instanceId],
+    principals: () => [],
+    describeIamActions: [],
+    isolationStep: playbookSteps[0]!,
+    steps: playbookSteps,
+    release: playbookSteps,
+  });
+  return releaseIncident(
+    { ledger, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW, playbookFor: () => playbook },
+    { incidentId: incident.incidentId, reason: 'false positive', reattach, requestedBy: RESPONDER, via: 'cli' },
+  );
+}
+

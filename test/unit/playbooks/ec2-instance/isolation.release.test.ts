@@ -2,13 +2,9 @@ import { DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttr
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
-import { definePlaybook, executeStep, releaseIncident, type AnyStep, type ReleaseLedger } from '../../../../shared/engine/index.ts';
-import type { Incident } from '../../../../shared/findings/index.ts';
-import type { IncidentRecord } from '../../../../shared/ledger/index.ts';
-import { captureInstance, Ec2CaptureSchema, type Ec2Capture, type Ec2Instance, type NetworkInterfaceState } from '../../../../shared/playbooks/ec2-instance/describe.ts';
+import { executeStep } from '../../../../shared/engine/index.ts';
+import { captureInstance, type Ec2Capture, type NetworkInterfaceState } from '../../../../shared/playbooks/ec2-instance/describe.ts';
 import { isolateNetworkInterfaces } from '../../../../shared/playbooks/ec2-instance/isolation.ts';
-import { Ec2OptionsSchema } from '../../../../shared/playbooks/ec2-instance/options.ts';
-import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
 import {
   anIncident,
@@ -19,10 +15,9 @@ import {
   FIXED_NOW,
   INSTANCE_ID,
   ledgerFixture,
-  RESPONDER,
   silentLogger,
-  someClients,
   VPC_ID,
+  releaseWithStepsOf,
 } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
@@ -203,38 +198,6 @@ describe('Undo: restoreSecurityGroups', () => {
   });
 });
 
-/** Releases, through the engine, an incident whose containment recorded `steps`, with a playbook of only `playbookSteps`; describe finds `resource`. */
-async function releaseThroughEngine(
-  steps: Record<string, StepOutcome>,
-  playbookSteps: AnyStep<Ec2>[],
-  { incident = anIncident(), resource = anInstance(), reattach = false }: { incident?: Incident; resource?: Ec2Instance; reattach?: boolean } = {},
-) {
-  const record = { incidentId: incident.incidentId, incident, playbook: 'ec2-instance', status: 'contained', steps, capture: { instanceId: INSTANCE_ID } } as unknown as IncidentRecord;
-  const ledger: ReleaseLedger = {
-    get: async () => record,
-    beginRelease: async () => ({ claimed: true, record }),
-    recordReleaseStep: async () => undefined,
-    finishRelease: async () => undefined,
-  };
-  const playbook = definePlaybook<Ec2>({
-    name: 'ec2-instance',
-    options: Ec2OptionsSchema,
-    describe: async () => resource,
-    capture: { schema: Ec2CaptureSchema, of: captureInstance },
-    tags: (i) => i.tags,
-    identifiers: (_incident, i) => [i.instanceId],
-    principals: () => [],
-    describeIamActions: [],
-    isolationStep: playbookSteps[0]!,
-    steps: playbookSteps,
-    release: playbookSteps,
-  });
-  return releaseIncident(
-    { ledger, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW, playbookFor: () => playbook },
-    { incidentId: incident.incidentId, reason: 'false positive', reattach, requestedBy: RESPONDER, via: 'cli' },
-  );
-}
-
 /** What containment recorded for isolation: its outcome as the engine builds it from the step's run against mocked EC2. */
 async function isolationOutcome(networkInterfaces: NetworkInterfaceState[]): Promise<StepOutcome> {
   const ctx = aStepContext({ resource: anInstance({ networkInterfaces, firebreakGroups: readyGroups() }) });
@@ -254,7 +217,7 @@ describe('Release: restoreSecurityGroups through the engine', () => {
     ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
 
     // Act
-    const summary = await releaseThroughEngine({ isolateNetworkInterfaces: outcome }, [isolateNetworkInterfaces]);
+    const summary = await releaseWithStepsOf({ isolateNetworkInterfaces: outcome }, [isolateNetworkInterfaces]);
 
     // Assess
     expect(summary.outcome).toBe('released');
@@ -270,7 +233,7 @@ describe('Release: restoreSecurityGroups through the engine', () => {
     ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
 
     // Act
-    const summary = await releaseThroughEngine(v1.steps, [isolateNetworkInterfaces], { incident });
+    const summary = await releaseWithStepsOf(v1.steps, [isolateNetworkInterfaces], { incident });
 
     // Assess
     expect(summary.steps.restoreSecurityGroups).toMatchObject({ status: 'done' });
@@ -300,7 +263,7 @@ describe('Release: restoreSecurityGroups through the engine', () => {
     const steps = await contained();
 
     // Act
-    const summary = await releaseThroughEngine(steps, [isolateNetworkInterfaces]);
+    const summary = await releaseWithStepsOf(steps, [isolateNetworkInterfaces]);
 
     // Assess
     expect(summary.steps.restoreSecurityGroups).toMatchObject({ status: 'skipped', summary: `isolateNetworkInterfaces did not change ${INSTANCE_ID} (${status}): nothing to restore` });

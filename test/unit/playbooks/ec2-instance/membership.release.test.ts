@@ -16,18 +16,15 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { definePlaybook, executeStep, releaseIncident, type AnyStep, type ReleaseLedger } from '../../../../shared/engine/index.ts';
+import { executeStep, type AnyStep } from '../../../../shared/engine/index.ts';
 import { StepFailedError } from '../../../../shared/errors/index.ts';
-import type { Incident } from '../../../../shared/findings/index.ts';
-import type { IncidentRecord } from '../../../../shared/ledger/index.ts';
-import { captureInstance, Ec2CaptureSchema, type Ec2Instance } from '../../../../shared/playbooks/ec2-instance/describe.ts';
+import { Ec2CaptureSchema, type Ec2Instance } from '../../../../shared/playbooks/ec2-instance/describe.ts';
 import {
   deregisterFromClassicLoadBalancers,
   deregisterFromTargetGroups,
   detachFromAutoScalingGroup,
   disassociateElasticIps,
 } from '../../../../shared/playbooks/ec2-instance/membership.ts';
-import { Ec2OptionsSchema } from '../../../../shared/playbooks/ec2-instance/options.ts';
 import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
 import {
@@ -41,8 +38,8 @@ import {
   ledgerFixture,
   RESPONDER,
   silentLogger,
-  someClients,
   VPC_ID,
+  releaseWithStepsOf,
 } from '../../helpers/factories.ts';
 
 const ec2Mock = mockClient(EC2Client);
@@ -502,37 +499,9 @@ describe('Undo: reattachToAutoScalingGroup', () => {
 
 // Through the engine: an undo runs only after its step finished `done`.
 
-/** Releases, through the engine, an incident whose containment recorded `steps`, with a playbook of only `playbookSteps`; describe finds `resource`. */
-async function releaseThroughEngine(
-  steps: Record<string, StepOutcome>,
-  playbookSteps: AnyStep<Ec2>[],
-  { incident = anIncident(), resource = twoEnis(), reattach = false }: { incident?: Incident; resource?: Ec2Instance; reattach?: boolean } = {},
-) {
-  const record = { incidentId: incident.incidentId, incident, playbook: 'ec2-instance', status: 'contained', steps, capture: { instanceId: INSTANCE_ID } } as unknown as IncidentRecord;
-  const ledger: ReleaseLedger = {
-    get: async () => record,
-    beginRelease: async () => ({ claimed: true, record }),
-    recordReleaseStep: async () => undefined,
-    finishRelease: async () => undefined,
-  };
-  const playbook = definePlaybook<Ec2>({
-    name: 'ec2-instance',
-    options: Ec2OptionsSchema,
-    describe: async () => resource,
-    capture: { schema: Ec2CaptureSchema, of: captureInstance },
-    tags: (i) => i.tags,
-    identifiers: (_incident, i) => [i.instanceId],
-    principals: () => [],
-    describeIamActions: [],
-    isolationStep: playbookSteps[0]!,
-    steps: playbookSteps,
-    release: playbookSteps,
-  });
-  return releaseIncident(
-    { ledger, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW, playbookFor: () => playbook },
-    { incidentId: incident.incidentId, reason: 'false positive', reattach, requestedBy: RESPONDER, via: 'cli' },
-  );
-}
+/** Releases through the engine what containment recorded, with a playbook of only `playbookSteps`; describe finds two ENIs unless told otherwise. */
+const releaseThroughEngine = (steps: Record<string, StepOutcome>, playbookSteps: AnyStep<Ec2>[], options: Parameters<typeof releaseWithStepsOf>[2] = {}) =>
+  releaseWithStepsOf(steps, playbookSteps, { resource: twoEnis(), ...options });
 
 /** A step's outcome as the engine records it from the step's run against the mocks set up now. */
 const outcomeOf = (step: AnyStep<Ec2>, resource = twoEnis()): Promise<StepOutcome> =>
