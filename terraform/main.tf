@@ -522,14 +522,16 @@ module "playbook" {
   source   = "./modules/playbook"
   for_each = local.playbooks
 
-  name            = "${var.name_prefix}-${each.key}"
-  playbook        = each.key
-  event_pattern   = local.playbook_catalog[each.key].event_pattern
-  package_file    = "${local.dist_dir}/${each.key}.zip"
-  iam_statements  = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).statements
-  scoped_actions  = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).scopedActions
-  mode            = coalesce(each.value.mode, var.mode)
-  enabled_options = local.playbook_switches[each.key]
+  name                 = "${var.name_prefix}-${each.key}"
+  playbook             = each.key
+  event_pattern        = local.playbook_catalog[each.key].guardduty_pattern
+  manual_event_pattern = local.playbook_catalog[each.key].manual_pattern
+  responders_bus_name  = aws_cloudwatch_event_bus.responders.name
+  package_file         = "${local.dist_dir}/${each.key}.zip"
+  iam_statements       = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).statements
+  scoped_actions       = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).scopedActions
+  mode                 = coalesce(each.value.mode, var.mode)
+  enabled_options      = local.playbook_switches[each.key]
 
   event_bus_name = var.event_bus_name
 
@@ -640,4 +642,40 @@ resource "aws_ssm_parameter" "pause" {
   lifecycle {
     ignore_changes = [value]
   }
+}
+
+################################################################################
+# The responders' bus: manual findings and releases. Only the responders may put events on it
+# (and the functions, for hand-offs between playbooks); the rules on the findings bus take
+# GuardDuty's findings only. An event carries no identity of its sender: the bus policy is the
+# control, and `requestedBy` is what a trusted sender wrote (the CLI fills it from STS).
+################################################################################
+
+resource "aws_cloudwatch_event_bus" "responders" {
+  name = "${var.name_prefix}-responders"
+
+  tags = merge(var.tags, { "firebreak:component" = "responders-bus" })
+}
+
+resource "aws_cloudwatch_event_bus_policy" "responders" {
+  event_bus_name = aws_cloudwatch_event_bus.responders.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # An allow alone lets any principal of the account whose own IAM policy allows
+        # events:PutEvents in: deny everyone who is not a responder or a Firebreak function.
+        Sid       = "OnlyRespondersAndFirebreak"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "events:PutEvents"
+        Resource  = aws_cloudwatch_event_bus.responders.arn
+        Condition = {
+          ArnNotLike = {
+            "aws:PrincipalArn" = concat(var.responder_principal_arns, [for p in module.playbook : p.role_arn])
+          }
+        }
+      },
+    ]
+  })
 }

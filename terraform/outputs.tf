@@ -63,3 +63,8 @@ output "pause_parameter_name" {
   description = "The kill switch's SSM parameter (`firebreak pause` / `firebreak resume` set it)."
   value       = aws_ssm_parameter.pause.name
 }
+
+output "responders_bus_name" {
+  description = "The responders' event bus: `firebreak contain` and `firebreak release --via-bus` put events there (only `responder_principal_arns` may)."
+  value       = aws_cloudwatch_event_bus.responders.name
+}

@@ -12,6 +12,17 @@ variable "mode" {
   }
 }
 
+variable "responder_principal_arns" {
+  description = "IAM principals (ARNs, wildcards allowed, e.g. `arn:aws:iam::123456789012:role/IncidentResponder*`) that may put manual findings and releases on the responders' bus; everyone else is denied by the bus policy. Empty: only Firebreak's own functions (responders can still release with the CLI, as themselves, without the bus)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.responder_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::(\\d{12}|\\*):.+$", p))])
+    error_message = "responder_principal_arns must be IAM principal ARNs or ARN patterns, e.g. \"arn:aws:iam::123456789012:role/IncidentResponder\"."
+  }
+}
+
 variable "min_severity" {
   description = "Findings below this GuardDuty severity (0-10) are recorded but never acted on."
   type        = number

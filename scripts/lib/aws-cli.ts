@@ -31,16 +31,16 @@ export interface Deployment {
 
 /**
  * Resolves the deployment's names: `--table`/`--bus` win; then `--terraform DIR` (the
- * directory you ran `terraform apply` in; its outputs `ledger_table_name` and
- * `event_bus_name`, or a module output holding them); then FIREBREAK_LEDGER_TABLE /
- * FIREBREAK_EVENT_BUS; then the module's defaults.
+ * directory you ran `terraform apply` in; its outputs `ledger_table_name`,
+ * `responders_bus_name` and `pause_parameter_name`, or a module output holding them); then
+ * FIREBREAK_LEDGER_TABLE / FIREBREAK_EVENT_BUS / FIREBREAK_PAUSE_PARAMETER; then the module's defaults.
  */
 export function resolveDeployment(flags: { table?: string; bus?: string; terraform?: string; parameter?: string }, env: NodeJS.ProcessEnv = process.env): Deployment {
   let fromTerraform: Partial<Deployment> = {};
   if (flags.terraform) fromTerraform = terraformOutputs(flags.terraform);
   return {
     table: flags.table ?? fromTerraform.table ?? env.FIREBREAK_LEDGER_TABLE ?? 'firebreak-ledger',
-    bus: flags.bus ?? fromTerraform.bus ?? env.FIREBREAK_EVENT_BUS ?? 'default',
+    bus: flags.bus ?? fromTerraform.bus ?? env.FIREBREAK_EVENT_BUS ?? 'firebreak-responders',
     pauseParameter: flags.parameter ?? fromTerraform.pauseParameter ?? env.FIREBREAK_PAUSE_PARAMETER ?? '/firebreak/paused',
   };
 }
@@ -52,11 +52,11 @@ function terraformOutputs(dir: string): Partial<Deployment> {
   // The root module's outputs, or the outputs of a module that wraps Firebreak's (`module.firebreak`).
   const candidates = [Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])), ...Object.values(outputs).map((v) => v.value)];
   for (const c of candidates) {
-    const o = c as { ledger_table_name?: unknown; event_bus_name?: unknown; pause_parameter_name?: unknown } | null;
+    const o = c as { ledger_table_name?: unknown; responders_bus_name?: unknown; pause_parameter_name?: unknown } | null;
     if (o && typeof o === 'object' && typeof o.ledger_table_name === 'string') {
       return {
         table: o.ledger_table_name,
-        ...(typeof o.event_bus_name === 'string' ? { bus: o.event_bus_name } : {}),
+        ...(typeof o.responders_bus_name === 'string' ? { bus: o.responders_bus_name } : {}),
         ...(typeof o.pause_parameter_name === 'string' ? { pauseParameter: o.pause_parameter_name } : {}),
       };
     }

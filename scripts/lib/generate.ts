@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { iamManifestOf } from '../../shared/engine/index.ts';
+import { GUARDDUTY_DETAIL_TYPE, MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry, type PlaybookModule } from '../../shared/playbooks/registry.ts';
 import { MODES } from '../../shared/vocabulary/index.ts';
 import { hclString, terraformVariable } from './terraform-schema.ts';
@@ -76,7 +77,16 @@ export async function renderTerraform(): Promise<string> {
   ].join('\n');
   const variable = terraformVariable('playbooks', schema, { description, default: {}, nullable: false, extraValidations: extra });
   const catalog = loaded
-    .map((l) => `    ${hclString(l.entry.name)} = {\n      title         = ${hclString(l.entry.title)}\n      event_pattern = ${hclString(JSON.stringify(l.pattern))}\n    }`)
+    .map((l) => {
+      const { guardduty, manual } = splitPattern(l.pattern);
+      return [
+        `    ${hclString(l.entry.name)} = {`,
+        `      title             = ${hclString(l.entry.title)}`,
+        `      guardduty_pattern = ${hclString(JSON.stringify(guardduty))}`,
+        `      manual_pattern    = ${hclString(JSON.stringify(manual))}`,
+        '    }',
+      ].join('\n');
+    })
     .join('\n');
   const switches = loaded
     .map((l) => {
@@ -91,8 +101,9 @@ export async function renderTerraform(): Promise<string> {
 
 ${variable}
 locals {
-  # Every playbook this version deploys: its title and the EventBridge pattern of its rule
-  # (shared/playbooks/<name>/event-pattern.json).
+  # Every playbook this version deploys: its title and the EventBridge patterns of its two rules
+  # (from shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus,
+  # manual findings and releases on the responders' bus only.
   playbook_catalog = {
 ${catalog}
   }
@@ -104,4 +115,17 @@ ${switches}
   }
 }
 `;
+}
+
+/**
+ * A playbook's pattern as its two rules use it: GuardDuty findings only (on the bus GuardDuty
+ * publishes to), and Firebreak's manual findings and releases only (on the responders' bus, which
+ * only responders may put events on). What the pattern says of the detail applies to both.
+ */
+export function splitPattern(pattern: unknown): { guardduty: Record<string, unknown>; manual: Record<string, unknown> } {
+  const base = pattern as Record<string, unknown>;
+  return {
+    guardduty: { ...base, source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] },
+    manual: { ...base, source: [MANUAL_SOURCE], 'detail-type': [MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE] },
+  };
 }

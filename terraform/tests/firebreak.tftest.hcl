@@ -29,6 +29,11 @@ override_resource {
   values = { arn = "arn:aws:events:us-east-1:123456789012:rule/firebreak-ec2-instance" }
 }
 
+override_resource {
+  target = module.playbook["ec2-instance"].aws_cloudwatch_event_rule.manual
+  values = { arn = "arn:aws:events:us-east-1:123456789012:rule/firebreak-responders/firebreak-ec2-instance-manual" }
+}
+
 variables {
   mode     = "contain"
   dist_dir = "tests/fixtures/playbooks"
@@ -261,10 +266,10 @@ run "queue_redrives_to_its_dlq" {
   }
 }
 
-run "queue_policy_allows_only_the_rule" {
+run "queue_policy_allows_only_the_rules" {
   assert {
-    condition     = length(module.playbook["ec2-instance"].queue_policy.Statement) == 1
-    error_message = "The queue policy must have exactly one statement."
+    condition     = length(module.playbook["ec2-instance"].queue_policy.Statement) == 2
+    error_message = "The queue policy must have exactly two statements: the rules' allow, and the deny of every other sender."
   }
 
   assert {
@@ -278,8 +283,8 @@ run "queue_policy_allows_only_the_rule" {
   }
 
   assert {
-    condition     = jsonencode(module.playbook["ec2-instance"].queue_policy.Statement[0].Condition) == jsonencode({ ArnEquals = { "aws:SourceArn" = "arn:aws:events:us-east-1:123456789012:rule/firebreak-ec2-instance" } })
-    error_message = "The queue policy must be conditioned on the rule's ARN and nothing else."
+    condition     = jsonencode(module.playbook["ec2-instance"].queue_policy.Statement[0].Condition) == jsonencode({ ArnEquals = { "aws:SourceArn" = ["arn:aws:events:us-east-1:123456789012:rule/firebreak-ec2-instance", "arn:aws:events:us-east-1:123456789012:rule/firebreak-responders/firebreak-ec2-instance-manual"] } })
+    error_message = "The queue policy must be conditioned on the two rules' ARNs and nothing else."
   }
 }
 
@@ -587,5 +592,52 @@ run "a_kill_switch_the_cli_flips_and_an_apply_never_resets" {
   assert {
     condition     = output.pause_parameter_name == "/firebreak/paused"
     error_message = "The CLI finds the parameter in the pause_parameter_name output."
+  }
+}
+
+run "manual_events_come_only_from_the_responders_bus" {
+  variables {
+    responder_principal_arns = ["arn:aws:iam::123456789012:role/IncidentResponder*"]
+  }
+
+  assert {
+    condition     = jsondecode(module.playbook["ec2-instance"].guardduty_pattern).source == ["aws.guardduty"]
+    error_message = "The rule on the findings bus must take GuardDuty's findings only: a principal that may put events on the default bus cannot contain or release."
+  }
+
+  assert {
+    condition     = jsondecode(module.playbook["ec2-instance"].manual_pattern).source == ["firebreak.manual"] && module.playbook["ec2-instance"].manual_bus_name == "firebreak-responders"
+    error_message = "Manual findings and releases must be routed from the responders' bus only."
+  }
+
+  assert {
+    condition = one(jsondecode(aws_cloudwatch_event_bus_policy.responders.policy).Statement) == {
+      Sid       = "OnlyRespondersAndFirebreak"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "events:PutEvents"
+      Resource  = aws_cloudwatch_event_bus.responders.arn
+      Condition = { ArnNotLike = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/IncidentResponder*", "arn:aws:iam::123456789012:role/mock-role"] } }
+    }
+    error_message = "The responders' bus must deny PutEvents to every principal but the responders and the functions."
+  }
+}
+
+run "the_queue_denies_every_sender_but_its_rules_and_its_function" {
+  assert {
+    condition = module.playbook["ec2-instance"].queue_policy.Statement[1] == {
+      Sid       = "DenyEveryOtherSender"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "sqs:SendMessage"
+      Resource  = "arn:aws:sqs:us-east-1:123456789012:firebreak-ec2-instance"
+      Condition = {
+        ArnNotEquals = {
+          "aws:SourceArn"    = ["arn:aws:events:us-east-1:123456789012:rule/firebreak-ec2-instance", "arn:aws:events:us-east-1:123456789012:rule/firebreak-responders/firebreak-ec2-instance-manual"]
+          "aws:PrincipalArn" = "arn:aws:iam::123456789012:role/mock-role"
+        }
+      }
+    }
+    error_message = "A same-account principal allowed sqs:SendMessage by its own policy must not be able to forge a finding."
   }
 }

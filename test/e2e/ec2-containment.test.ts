@@ -224,8 +224,8 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
     const accountId = await world.accountId();
     const event = manualFinding({ accountId, region: 'us-east-1', resourceType: 'Instance', id: scenario.victim.instanceId }, 'SEC-1234', 'arn:aws:iam::123456789012:user/analyst');
 
-    // Act
-    await world.putFinding(event);
+    // Act: on the responders' bus, the only one manual findings are taken from
+    await world.putFinding(event, main.respondersBus);
     await drainAll(main.functionName);
 
     // Assess
@@ -254,7 +254,7 @@ describe('The CLI, as a responder runs it against the account (here the emulator
     const caller = await world.callerArn();
 
     // Act
-    const put = cli('contain', 'Instance', victim, '--ticket', 'SEC-7777', '--reason', 'analyst saw beaconing', '--bus', main.bus, '--table', main.ledgerTable);
+    const put = cli('contain', 'Instance', victim, '--ticket', 'SEC-7777', '--reason', 'analyst saw beaconing', '--bus', main.respondersBus, '--table', main.ledgerTable);
     await drainAll(main.functionName);
     const listed = cli('incidents', '--json', '--table', main.ledgerTable);
 
@@ -268,7 +268,7 @@ describe('The CLI, as a responder runs it against the account (here the emulator
 
   it('refuses a resource type no deployed playbook handles, putting nothing on the bus', () => {
     // Act
-    const put = cli('contain', 'Mainframe', 'mf-01', '--ticket', 'SEC-1', '--bus', main.bus);
+    const put = cli('contain', 'Mainframe', 'mf-01', '--ticket', 'SEC-1', '--bus', main.respondersBus);
 
     // Assess
     expect(put.code).toBe(1);

@@ -279,7 +279,7 @@ describe('Release: undoing a containment from what the ledger captured', () => {
     const groupsBefore = await eniGroups(victim);
     const { event, record } = await containedOn(main, scenario);
 
-    // Act: the operator's release event, on the same bus the findings use
+    // Act: the operator's release event, on the responders' bus
     const accountId = await world.accountId();
     await world.putFinding(
       {
@@ -293,7 +293,7 @@ describe('Release: undoing a containment from what the ledger captured', () => {
         resources: [],
         detail: { incidentId: record.incidentId, resource: { resourceType: 'Instance', id: victim }, reason: 'Contained by mistake', requestedBy: 'arn:aws:iam::123456789012:user/oncall' },
       } as unknown as typeof event,
-      main.bus,
+      main.respondersBus,
     );
     await drainAll(main.functionName);
 

@@ -29,6 +29,8 @@ export const world = emulatorWorld(endpoint);
 export interface Pipeline {
   prefix: string;
   bus: string;
+  /** Where responders put manual findings and releases (only they may, in AWS). */
+  respondersBus: string;
   ledgerTable: string;
   evidenceBucket: string;
   functionName: string;
@@ -42,6 +44,7 @@ export function pipeline(name: 'firebreak' | 'observe' | 'limited' | 'retry' | '
   return {
     prefix: name,
     bus: o.event_bus_name,
+    respondersBus: o.responders_bus_name,
     ledgerTable: o.ledger_table_name,
     evidenceBucket: o.evidence_bucket_name,
     functionName: pb.function_name,

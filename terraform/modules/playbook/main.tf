@@ -27,7 +27,7 @@ locals {
 
 resource "aws_cloudwatch_event_rule" "this" {
   name           = var.name
-  description    = "Firebreak: routes findings about ${var.playbook} resources to its queue. Every safety gate runs in the function."
+  description    = "Firebreak: routes GuardDuty findings about ${var.playbook} resources to its queue. Every safety gate runs in the function."
   event_bus_name = var.event_bus_name
   event_pattern  = var.event_pattern
 
@@ -37,6 +37,25 @@ resource "aws_cloudwatch_event_rule" "this" {
 resource "aws_cloudwatch_event_target" "this" {
   rule           = aws_cloudwatch_event_rule.this.name
   event_bus_name = var.event_bus_name
+  target_id      = "queue"
+  arn            = aws_sqs_queue.this.arn
+}
+
+# Manual findings and releases come only from the responders' bus, whose policy lets only the
+# responders put events on it: a principal that may put events on the default bus cannot contain
+# or release anything.
+resource "aws_cloudwatch_event_rule" "manual" {
+  name           = "${var.name}-manual"
+  description    = "Firebreak: routes responders' manual findings and releases for ${var.playbook} resources to its queue."
+  event_bus_name = var.responders_bus_name
+  event_pattern  = var.manual_event_pattern
+
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "manual" {
+  rule           = aws_cloudwatch_event_rule.manual.name
+  event_bus_name = var.responders_bus_name
   target_id      = "queue"
   arn            = aws_sqs_queue.this.arn
 }
@@ -68,14 +87,33 @@ resource "aws_sqs_queue" "this" {
   # to its real ARN here costs nothing.
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AllowOnlyTheFirebreakRule"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = local.queue_arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this.arn } }
-    }]
+    Statement = [
+      {
+        Sid       = "AllowOnlyTheFirebreakRules"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = local.queue_arn
+        Condition = { ArnEquals = { "aws:SourceArn" = [aws_cloudwatch_event_rule.this.arn, aws_cloudwatch_event_rule.manual.arn] } }
+      },
+      {
+        # An allow alone lets any principal of the account whose own IAM policy allows
+        # sqs:SendMessage forge a finding. Deny every sender that is neither one of the two rules
+        # nor the function itself (its follow-ups). For EventBridge deliveries aws:PrincipalArn is
+        # absent (a missing key satisfies ArnNotEquals); the function carries no aws:SourceArn.
+        Sid       = "DenyEveryOtherSender"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "sqs:SendMessage"
+        Resource  = local.queue_arn
+        Condition = {
+          ArnNotEquals = {
+            "aws:SourceArn"    = [aws_cloudwatch_event_rule.this.arn, aws_cloudwatch_event_rule.manual.arn]
+            "aws:PrincipalArn" = aws_iam_role.this.arn
+          }
+        }
+      },
+    ]
   })
 
   tags = local.tags

@@ -131,3 +131,23 @@ output "encryption" {
     log_group_kms_key_id    = aws_cloudwatch_log_group.this.kms_key_id
   }
 }
+
+output "manual_rule_arn" {
+  description = "ARN of the rule on the responders' bus (manual findings and releases)."
+  value       = aws_cloudwatch_event_rule.manual.arn
+}
+
+output "guardduty_pattern" {
+  description = "The pattern of the rule on the findings bus (GuardDuty findings only)."
+  value       = aws_cloudwatch_event_rule.this.event_pattern
+}
+
+output "manual_pattern" {
+  description = "The pattern of the rule on the responders' bus (manual findings and releases)."
+  value       = aws_cloudwatch_event_rule.manual.event_pattern
+}
+
+output "manual_bus_name" {
+  description = "The bus the manual rule listens on."
+  value       = aws_cloudwatch_event_rule.manual.event_bus_name
+}

@@ -191,3 +191,13 @@ variable "pause_parameter_arn" {
   type        = string
   default     = null
 }
+
+variable "responders_bus_name" {
+  description = "The responders' event bus: the manual rule (manual findings and releases) listens there."
+  type        = string
+}
+
+variable "manual_event_pattern" {
+  description = "EventBridge pattern of the manual rule on the responders' bus (firebreak.manual events for this playbook)."
+  type        = string
+}

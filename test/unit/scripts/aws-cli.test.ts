@@ -30,7 +30,7 @@ function appliedDir(outputs: Record<string, unknown>): string {
 
 describe('Function: resolveDeployment', () => {
   it("uses the module's default names when nothing says otherwise", () => {
-    expect(resolveDeployment({}, {})).toEqual({ table: 'firebreak-ledger', bus: 'default', pauseParameter: '/firebreak/paused' });
+    expect(resolveDeployment({}, {})).toEqual({ table: 'firebreak-ledger', bus: 'firebreak-responders', pauseParameter: '/firebreak/paused' });
   });
 
   it('takes the environment over the defaults, and flags over the environment', () => {
@@ -44,7 +44,7 @@ describe('Function: resolveDeployment', () => {
 
   it("reads the table and bus from the outputs of the directory the module was applied in", () => {
     // Prepare
-    const dir = appliedDir({ ledger_table_name: 'fb-prod-ledger', event_bus_name: 'fb-prod-bus', pause_parameter_name: '/fb-prod/paused' });
+    const dir = appliedDir({ ledger_table_name: 'fb-prod-ledger', responders_bus_name: 'fb-prod-bus', pause_parameter_name: '/fb-prod/paused' });
 
     // Act + Assess
     expect(resolveDeployment({ terraform: dir }, { FIREBREAK_LEDGER_TABLE: 'env-ledger' })).toEqual({ table: 'fb-prod-ledger', bus: 'fb-prod-bus', pauseParameter: '/fb-prod/paused' });
@@ -52,10 +52,10 @@ describe('Function: resolveDeployment', () => {
 
   it('finds them in a module output that wraps Firebreak (module "firebreak" { … } with output "firebreak")', () => {
     // Prepare
-    const dir = appliedDir({ firebreak: { ledger_table_name: 'wrapped-ledger', event_bus_name: 'default' }, other: 'x' });
+    const dir = appliedDir({ firebreak: { ledger_table_name: 'wrapped-ledger', responders_bus_name: 'fb-responders' }, other: 'x' });
 
     // Act + Assess
-    expect(resolveDeployment({ terraform: dir }, {})).toEqual({ table: 'wrapped-ledger', bus: 'default', pauseParameter: '/firebreak/paused' });
+    expect(resolveDeployment({ terraform: dir }, {})).toEqual({ table: 'wrapped-ledger', bus: 'fb-responders', pauseParameter: '/firebreak/paused' });
   });
 
   it('says which flag to use when the outputs name no ledger table', () => {
