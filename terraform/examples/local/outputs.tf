@@ -9,7 +9,7 @@ output "firebreak" {
     ledger_table_name      = module.firebreak.ledger_table_name
     evidence_bucket_name   = module.firebreak.evidence_bucket_name
     event_bus_name         = module.firebreak.event_bus_name
-    responders_bus_name = module.firebreak.responders_bus_name
+    responders_bus_name    = module.firebreak.responders_bus_name
     playbooks              = module.firebreak.playbooks
     notification_topic_arn = module.firebreak.notification_topic_arn
   }
@@ -21,7 +21,7 @@ output "observe" {
     ledger_table_name    = module.observe.ledger_table_name
     evidence_bucket_name = module.observe.evidence_bucket_name
     event_bus_name       = module.observe.event_bus_name
-    responders_bus_name = module.observe.responders_bus_name
+    responders_bus_name  = module.observe.responders_bus_name
     pause_parameter_name = module.observe.pause_parameter_name
     playbooks            = module.observe.playbooks
   }
@@ -33,7 +33,7 @@ output "limited" {
     ledger_table_name    = module.limited.ledger_table_name
     evidence_bucket_name = module.limited.evidence_bucket_name
     event_bus_name       = module.limited.event_bus_name
-    responders_bus_name = module.limited.responders_bus_name
+    responders_bus_name  = module.limited.responders_bus_name
     playbooks            = module.limited.playbooks
   }
 }
@@ -44,7 +44,7 @@ output "retry" {
     ledger_table_name    = module.retry.ledger_table_name
     evidence_bucket_name = module.retry.evidence_bucket_name
     event_bus_name       = module.retry.event_bus_name
-    responders_bus_name = module.retry.responders_bus_name
+    responders_bus_name  = module.retry.responders_bus_name
     playbooks            = module.retry.playbooks
   }
 }
@@ -55,7 +55,7 @@ output "full" {
     ledger_table_name    = module.full.ledger_table_name
     evidence_bucket_name = module.full.evidence_bucket_name
     event_bus_name       = module.full.event_bus_name
-    responders_bus_name = module.full.responders_bus_name
+    responders_bus_name  = module.full.responders_bus_name
     playbooks            = module.full.playbooks
   }
 }
