@@ -85,8 +85,16 @@ export async function runPlaybook<T extends PlaybookTypes>(
    * A finding archived or re-published after containment never undoes it, and an incident whose
    * containment failed stays failed (a responder must act): only what never acted is skipped.
    */
-  const notActing = (record: IncidentRecord | undefined, reason: string, steps: Record<string, StepOutcome>) =>
-    finish(record?.status === 'contained' || record?.status === 'failed' ? record.status : 'skipped', `no action: ${reason}`, steps);
+  const notActing = (record: IncidentRecord | undefined, reason: string, steps: Record<string, StepOutcome>, otherwise: IncidentStatus = 'skipped') =>
+    finish(record?.status === 'contained' || record?.status === 'failed' ? record.status : otherwise, reason, steps);
+  /** A delivery decided before anything is read from AWS (the finding's gates, the kill switch): it only records. */
+  const beforeReading = async (gates: GateResult[], reason: string, otherwise: IncidentStatus) => {
+    const { record } = await ledger.load(incident.incidentId, incident.accountId, incident.origin);
+    previousStatus = record?.status;
+    if (record?.status === 'released') return stillReleased(record, findingGates);
+    await open(gates);
+    return notActing(record, reason, record?.steps ?? {}, otherwise);
+  };
   // A released incident stays released: GuardDuty keeps re-publishing an active finding (and
   // publishes it archived or updated), and re-containing what a responder deliberately
   // released would undo their decision.
@@ -108,26 +116,15 @@ export async function runPlaybook<T extends PlaybookTypes>(
 
   // Decided by the finding alone: nothing is read from AWS for a sample or a denied type.
   const findingGates = evaluateFindingGates(config, incident);
-  if (findingGates.some((g) => !g.passed)) {
-    const { record } = await ledger.load(incident.incidentId, incident.accountId, incident.origin);
-    previousStatus = record?.status;
-    if (record?.status === 'released') return stillReleased(record, findingGates);
-    await open(findingGates);
-    return notActing(record, failedReasons(findingGates), record?.steps ?? {});
-  }
+  if (findingGates.some((g) => !g.passed)) return beforeReading(findingGates, `no action: ${failedReasons(findingGates)}`, 'skipped');
 
   // The kill switch: a paused deployment reads nothing from AWS and changes nothing. What was
   // contained stays contained (pausing never undoes); anything else is held until automation
   // resumes and GuardDuty publishes the finding again.
   if (deps.paused?.paused) {
-    const { record } = await ledger.load(incident.incidentId, incident.accountId, incident.origin);
-    previousStatus = record?.status;
-    if (record?.status === 'released') return stillReleased(record, findingGates);
     const p = deps.paused;
     const reason = `Firebreak is paused${p.by ? ` by ${p.by}` : ''}${p.at ? ` since ${p.at}` : ''}${p.reason ? ` (${p.reason})` : ''}: nothing was changed; after \`firebreak resume\` the finding is acted on when it is published again`;
-    await open([...findingGates, { gate: 'not-paused', passed: false, reason }]);
-    const kept = record?.status === 'contained' || record?.status === 'failed' ? record.status : 'held';
-    return finish(kept, reason, record?.steps ?? {});
+    return beforeReading([...findingGates, { gate: 'not-paused', passed: false, reason }], reason, 'held');
   }
 
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
@@ -178,7 +175,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   ];
   if (gates.some((g) => !g.passed)) {
     await open(gates, capture);
-    return notActing(loaded.record, failedReasons(gates), previous);
+    return notActing(loaded.record, `no action: ${failedReasons(gates)}`, previous);
   }
 
   if (config.mode === 'observe') {
