@@ -3,9 +3,9 @@
  * credentials through any of its profiles. For every playbook that contains an instance or a
  * role an instance may carry.
  */
+import { instancesWhere } from './instances.ts';
 import {
   paginateDescribeIamInstanceProfileAssociations,
-  paginateDescribeInstances,
   type EC2Client,
   type Filter,
   type IamInstanceProfileAssociation,
@@ -75,9 +75,7 @@ export async function liveInstancesWithRole(ec2: EC2Client, iam: IAMClient, role
       { Name: 'instance-id', Values: candidates.slice(i, i + FILTER_VALUES_LIMIT) },
       { Name: 'instance-state-name', Values: ['pending', 'running'] },
     ];
-    for await (const page of paginateDescribeInstances({ client: ec2 }, { Filters: filters })) {
-      live.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []).flatMap((x) => (x.InstanceId ? [x.InstanceId] : [])));
-    }
+    live.push(...(await instancesWhere(ec2, filters)).flatMap((x) => (x.InstanceId ? [x.InstanceId] : [])));
   }
   return [...new Set(live)].sort();
 }

@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, paginateDescribeInstances, type EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
 import { hasErrorCode } from '../errors/index.ts';
 
 /**
@@ -19,4 +19,21 @@ export async function describeInstanceById(ec2: EC2Client, instanceId: string): 
     if (hasErrorCode(error, 'InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed')) return undefined;
     throw error;
   }
+}
+
+/**
+ * Every instance matching `filters`, across pages. Filters (not InstanceIds) never fail for an
+ * instance that is gone meanwhile.
+ *
+ * @example
+ * ```ts
+ * const stopped = await instancesWhere(clients.ec2, [{ Name: 'instance-state-name', Values: ['stopped'] }]);
+ * ```
+ */
+export async function instancesWhere(ec2: EC2Client, filters: Filter[], pageSize?: number): Promise<Instance[]> {
+  const found: Instance[] = [];
+  for await (const page of paginateDescribeInstances({ client: ec2, ...(pageSize ? { pageSize } : {}) }, { Filters: filters })) {
+    found.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+  }
+  return found;
 }

@@ -3,7 +3,6 @@ import {
   CopySnapshotCommand,
   CreateVolumeCommand,
   ModifySnapshotAttributeCommand,
-  paginateDescribeInstances,
   paginateDescribeVolumes,
   RunInstancesCommand,
   type _InstanceType,
@@ -14,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { clientToken } from '../../actions/client-token.ts';
-import { describeInstanceById } from '../../actions/instances.ts';
+import { describeInstanceById, instancesWhere } from '../../actions/instances.ts';
 import { describeIncidentSnapshots, findSnapshotCopies, snapshotProgress, snapshotState, type IncidentSnapshot } from '../../actions/snapshots.ts';
 import { INCIDENT_ID_TAG, incidentTags, SOURCE_SNAPSHOT_TAG } from '../../actions/tagging.ts';
 import type { StepContext, StepOutputs } from '../../engine/index.ts';
@@ -107,14 +106,12 @@ async function configuredForensicInstance(ctx: Ctx, instanceId: string): Promise
 
 async function launchedForensicInstance(ctx: Ctx, launch: LaunchOptions): Promise<ForensicHost> {
   const { clients, incident } = ctx;
-  const found: Instance[] = [];
   const filters = [
     { Name: `tag:${INCIDENT_ID_TAG}`, Values: [incident.incidentId] },
     { Name: 'tag:firebreak:purpose', Values: ['forensic'] },
     { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
   ];
-  for await (const page of paginateDescribeInstances({ client: clients.ec2 }, { Filters: filters })) found.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
-  const existing = found.sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0))[0];
+  const existing = (await instancesWhere(clients.ec2, filters)).sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0))[0];
   if (existing) return { instance: existing, launched: true, launchedNow: false };
 
   const tags = incidentTags(incident, { Name: `firebreak-forensic-${incident.incidentId}`, 'firebreak:purpose': 'forensic' });

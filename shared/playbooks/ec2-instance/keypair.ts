@@ -1,4 +1,5 @@
-import { DescribeKeyPairsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeKeyPairsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { instancesWhere } from '../../actions/instances.ts';
 import { z } from 'zod';
 import { hasErrorCode } from '../../errors/index.ts';
 import { ec2Step } from './types.ts';
@@ -67,13 +68,10 @@ export const recordKeyPair = ec2Step({
 
 /** Every other instance launched with the key pair (stopped ones too: they trust it when started). */
 async function otherInstancesWithKey(ec2: EC2Client, keyName: string, instanceId: string): Promise<string[]> {
-  const ids: string[] = [];
   const filters = [
     { Name: 'key-name', Values: [keyName] },
     { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
   ];
-  for await (const page of paginateDescribeInstances({ client: ec2, pageSize: PAGE_SIZE }, { Filters: filters })) {
-    for (const i of page.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) if (i.InstanceId && i.InstanceId !== instanceId) ids.push(i.InstanceId);
-  }
-  return ids.sort();
+  const instances = await instancesWhere(ec2, filters, PAGE_SIZE);
+  return instances.flatMap((i) => (i.InstanceId && i.InstanceId !== instanceId ? [i.InstanceId] : [])).sort();
 }
