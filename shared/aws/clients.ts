@@ -9,7 +9,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { AccountNotConfiguredError } from './errors.ts';
+import { assumedRoleCredentials, memberRoleArn, roleSessionName, type MemberRoleSettings } from './member-role.ts';
 
 /** The clients a playbook acts with, bound to one account and region. */
 export interface Clients {
@@ -27,6 +31,11 @@ export interface Clients {
 export interface AccountRegion {
   accountId: string;
   region: string;
+  /**
+   * The incident the clients act for: in a member account it is the role session's name
+   * (`firebreak-<incident id>`), so that CloudTrail ties every call there to its incident.
+   */
+  incidentId?: string;
 }
 
 /** Builds (and caches) the clients for an account and region. */
@@ -39,7 +48,19 @@ export interface ClientOptions {
   endpoint?: string;
   /** Explicit credentials; otherwise the SDK's default chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Acting in other accounts: a target account other than `homeAccountId` is reached through its
+   * member role (assumed with the external id, the incident in the session name); an account that
+   * is not a member gets no clients ({@link AccountNotConfiguredError}). Without it every target
+   * is reached with the function's own credentials (the CLI, acting as the responder).
+   */
+  members?: MemberRoleSettings;
+  /** The STS client member roles are assumed with (default: one in the target's region). */
+  sts?: Pick<STSClient, 'send'>;
 }
+
+/** Clients are cached per account, region and (in a member account) incident session; at most this many. */
+const MAX_CACHED = 64;
 
 /**
  * Creates a factory of per-account, per-region clients. Endpoints come from the
@@ -59,20 +80,47 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };
+  const stsClients = new Map<string, Pick<STSClient, 'send'>>();
+  const stsFor = (region: string) => {
+    if (options.sts) return options.sts;
+    let sts = stsClients.get(region);
+    if (!sts) {
+      sts = new STSClient({ ...common, region });
+      stsClients.set(region, sts);
+    }
+    return sts;
+  };
+  const members = options.members;
   return (where) => {
-    // Cross-account roles come with a later issue; today every target is the
-    // function's own account, which the engine checks before calling this.
-    const key = `${where.accountId}/${where.region}`;
+    const elsewhere = members !== undefined && where.accountId !== members.homeAccountId;
+    if (elsewhere && !members.memberAccountIds.includes(where.accountId)) {
+      throw new AccountNotConfiguredError(where.accountId, members.homeAccountId);
+    }
+    // In a member account each incident has its own role session (its id in the session name);
+    // in the function's own account the clients serve every incident.
+    const session = elsewhere ? roleSessionName(where.incidentId) : '';
+    const key = `${where.accountId}/${where.region}/${session}`;
     let clients = cache.get(key);
     if (!clients) {
-      clients = lazyClients({ ...common, region: where.region });
+      const credentials: AwsCredentialIdentityProvider | undefined = elsewhere
+        ? assumedRoleCredentials({
+            sts: stsFor(where.region),
+            roleArn: memberRoleArn(members.partition, where.accountId, members.roleName),
+            accountId: where.accountId,
+            sessionName: session,
+            ...(members.externalId ? { externalId: members.externalId } : {}),
+          })
+        : undefined;
+      clients = lazyClients({ ...common, region: where.region, ...(credentials ? { credentials } : {}) });
       cache.set(key, clients);
+      // A warm function serves many incidents: the oldest sessions are forgotten first.
+      if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
     }
     return clients;
   };
 }
 
-type ClientConfig = { region: string; maxAttempts: number; endpoint?: string; credentials?: ClientOptions['credentials'] };
+type ClientConfig = { region: string; maxAttempts: number; endpoint?: string; credentials?: ClientOptions['credentials'] | AwsCredentialIdentityProvider };
 
 const CONSTRUCTORS: { [K in keyof Clients]: new (config: ClientConfig) => Clients[K] } = {
   ec2: EC2Client,

@@ -78,7 +78,23 @@ const EnvironmentSchema = z.object({
     .optional(),
   /** The SSM parameter `firebreak pause` and `resume` flip (the kill switch). */
   FIREBREAK_PAUSE_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_.\/-]{1,1010}$/, 'FIREBREAK_PAUSE_PARAMETER must be an SSM parameter name starting with /').optional(),
+  /** Organization: the member accounts whose findings this deployment acts on, through their member role. */
+  FIREBREAK_MEMBER_ACCOUNT_IDS: jsonStringList('FIREBREAK_MEMBER_ACCOUNT_IDS').pipe(
+    z.array(z.string().regex(/^\d{12}$/, 'FIREBREAK_MEMBER_ACCOUNT_IDS must hold 12-digit account ids')),
+  ),
+  FIREBREAK_MEMBER_ROLE_NAME: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, 'FIREBREAK_MEMBER_ROLE_NAME must be an IAM role name (1-64 characters of letters, digits and +=,.@_-)')
+    .default('firebreak-responder'),
+  FIREBREAK_MEMBER_EXTERNAL_ID: z
+    .string()
+    .regex(/^[\w+=,.@:\/-]{2,1224}$/, 'FIREBREAK_MEMBER_EXTERNAL_ID must be 2-1224 characters of letters, digits and +=,.@:/_-')
+    .optional(),
+  FIREBREAK_PARTITION: z.string().regex(/^aws(-[a-z]+)*$/, 'FIREBREAK_PARTITION must be an AWS partition (aws, aws-cn, aws-us-gov)').default('aws'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
+}).refine((e) => e.FIREBREAK_MEMBER_ACCOUNT_IDS.every((id) => id === e.FIREBREAK_ACCOUNT_ID) || e.FIREBREAK_MEMBER_EXTERNAL_ID !== undefined, {
+  message: 'FIREBREAK_MEMBER_EXTERNAL_ID is required with FIREBREAK_MEMBER_ACCOUNT_IDS (the member roles trust only callers that present it)',
+  path: ['FIREBREAK_MEMBER_EXTERNAL_ID'],
 });
 
 /** Validated runtime configuration of one Firebreak function. */
@@ -115,6 +131,13 @@ export interface Config {
   notificationTopicArn?: string;
   /** The kill switch's SSM parameter; without it the function cannot be paused. */
   pauseParameter?: string;
+  /** The AWS partition the deployment runs in (for the member roles' ARNs). */
+  partition: string;
+  /**
+   * Organization: findings of these accounts are acted on by assuming `roleName` there with
+   * `externalId`; a finding of any other account than `accountId` and these is refused.
+   */
+  members: { accountIds: string[]; roleName: string; externalId?: string };
 }
 
 /**
@@ -157,7 +180,26 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     ...(e.FIREBREAK_TOPIC_ARN ? { notificationTopicArn: e.FIREBREAK_TOPIC_ARN } : {}),
     ...(e.FIREBREAK_PAUSE_PARAMETER ? { pauseParameter: e.FIREBREAK_PAUSE_PARAMETER } : {}),
+    partition: e.FIREBREAK_PARTITION,
+    members: {
+      // The deployment's own account is never a member: its own credentials act there.
+      accountIds: [...new Set(e.FIREBREAK_MEMBER_ACCOUNT_IDS)].filter((id) => id !== e.FIREBREAK_ACCOUNT_ID),
+      roleName: e.FIREBREAK_MEMBER_ROLE_NAME,
+      ...(e.FIREBREAK_MEMBER_EXTERNAL_ID ? { externalId: e.FIREBREAK_MEMBER_EXTERNAL_ID } : {}),
+    },
   };
+}
+
+/**
+ * Whether the deployment acts in an account: its own, or one of its member accounts.
+ *
+ * @example
+ * ```ts
+ * actsIn(config, '222233334444') // true when 222233334444 is in member_account_ids
+ * ```
+ */
+export function actsIn(config: Pick<Config, 'accountId' | 'members'>, accountId: string): boolean {
+  return accountId === config.accountId || config.members.accountIds.includes(accountId);
 }
 
 /**

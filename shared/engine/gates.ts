@@ -1,4 +1,4 @@
-import type { Config } from '../config/index.ts';
+import { actsIn, type Config } from '../config/index.ts';
 import type { Incident } from '../findings/index.ts';
 import type { GateResult } from '../vocabulary/index.ts';
 
@@ -23,6 +23,32 @@ export function matchesPattern(pattern: string, value: string): boolean {
 
 const anyMatch = (patterns: string[], values: string[]) =>
   patterns.find((p) => values.some((v) => matchesPattern(p, v)));
+
+/**
+ * The finding's account must be one this deployment acts in: its own, or (a GuardDuty finding,
+ * in the delegated administrator's bus) one of its `member_account_ids`. A manual finding acts
+ * only where it was put on the bus (the parser takes its account from the event), so only in
+ * the deployment's own account. Decided before anything else: nothing is read anywhere else.
+ *
+ * @example
+ * ```ts
+ * evaluateAccountGate(config, { ...incident, accountId: '999988887777' }).passed // false
+ * ```
+ */
+export function evaluateAccountGate(config: Pick<Config, 'accountId' | 'members'>, incident: Pick<Incident, 'accountId' | 'origin'>): GateResult {
+  const { accountId } = incident;
+  if (accountId === config.accountId) return { gate: 'account-in-scope', passed: true, reason: `the finding is for this deployment's account ${accountId}` };
+  if (incident.origin !== 'guardduty') {
+    return { gate: 'account-in-scope', passed: false, reason: `a ${incident.origin} finding acts only in this deployment's account ${config.accountId}, not in ${accountId}` };
+  }
+  if (actsIn(config, accountId)) return { gate: 'account-in-scope', passed: true, reason: `the finding is for member account ${accountId} (member_account_ids)` };
+  const members = config.members.accountIds.length ? ` and its member accounts ${config.members.accountIds.join(', ')}` : '';
+  return {
+    gate: 'account-in-scope',
+    passed: false,
+    reason: `the finding is for account ${accountId}; this deployment acts only in account ${config.accountId}${members} (add ${accountId} to member_account_ids, or deploy Firebreak in that account)`,
+  };
+}
 
 /**
  * The gates decided by the finding alone, evaluated before Firebreak reads anything from

@@ -4,7 +4,7 @@ export { MAX_REASON_LENGTH, releaseIncident } from './release.ts';
 export type { ReleaseDeps, ReleaseLedger, ReleaseRequest, ReleaseSummary } from './release.ts';
 export { executeStep } from './execute.ts';
 export type { Execution, Reported } from './execute.ts';
-export { evaluateFindingGates, evaluateResourceGates, matchesPattern } from './gates.ts';
+export { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates, matchesPattern } from './gates.ts';
 export type { GateResult, GateSubject } from './gates.ts';
 export { defineReleaseAction, definePlaybook, defineStep, iamActionsOf, iamManifestOf, outputsReader, parseRecorded, releaseNameOf } from './playbook.ts';
 export type { AnyPlaybook, DescribeContext, ManifestStatement, Playbook } from './playbook.ts';

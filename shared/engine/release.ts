@@ -37,7 +37,13 @@ export interface ReleaseRequest {
    * What the caller believes the incident is about. Any mismatch with the ledger refuses
    * the release before anything changes (a bus event names the resource it means).
    */
-  expect?: { resourceId?: string; resourceType?: string; accountId?: string; playbook?: PlaybookName };
+  expect?: {
+    resourceId?: string;
+    resourceType?: string;
+    /** The account, or the accounts (a deployment's own and its members), the incident must be in. */
+    accountId?: string | readonly string[];
+    playbook?: PlaybookName;
+  };
 }
 
 /** How a release call went. */
@@ -78,7 +84,7 @@ const ReleaseRequestSchema = z.object({
   requestedBy: PrincipalSchema,
   via: z.enum(['cli', 'event']),
   expect: z
-    .object({ resourceId: z.string().optional(), resourceType: z.string().optional(), accountId: z.string().optional(), playbook: z.string().optional() })
+    .object({ resourceId: z.string().optional(), resourceType: z.string().optional(), accountId: z.union([z.string(), z.array(z.string())]).optional(), playbook: z.string().optional() })
     .optional(),
 });
 
@@ -163,7 +169,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   const claimed = claim.record;
   const incident = claimed.incident;
   const logger = deps.logger.createChild({ persistentKeys: { incidentId, resourceId: incident.resource.id, accountId: incident.accountId, release: true } });
-  const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
+  const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region, incidentId });
   let described: Promise<unknown> | undefined;
   const resource = (): Promise<unknown> =>
     (described ??= playbook.describe({ incident, clients, logger }).catch((error: unknown) => {
@@ -269,7 +275,7 @@ function mismatchOf(record: IncidentRecord, expect: ReleaseRequest['expect']): s
   const checks: Array<[string, string | undefined, string]> = [
     ['resource', expect.resourceId, i.resource.id],
     ['resource type', expect.resourceType, i.resource.type],
-    ['account', expect.accountId, i.accountId],
+    ['account', Array.isArray(expect.accountId) ? (expect.accountId.includes(i.accountId) ? i.accountId : expect.accountId.join(' or ')) : (expect.accountId as string | undefined), i.accountId],
     ['playbook', expect.playbook, record.playbook],
   ];
   const wrong = checks.filter(([, wanted, actual]) => wanted !== undefined && wanted !== actual);

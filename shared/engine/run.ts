@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ClientFactory } from '../aws/index.ts';
+import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
@@ -8,7 +8,7 @@ import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
 import type { PauseState } from '../pause/index.ts';
 import { modeRank, type GateResult, type IncidentStatus, type StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
-import { evaluateFindingGates, evaluateResourceGates } from './gates.ts';
+import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from './gates.ts';
 import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
@@ -108,10 +108,11 @@ export async function runPlaybook<T extends PlaybookTypes>(
     );
   };
 
-  if (incident.accountId !== config.accountId) {
-    const reason = `the finding is for account ${incident.accountId}; this deployment acts only in account ${config.accountId} (deploy Firebreak in that account)`;
-    await open([{ gate: 'same-account', passed: false, reason }]);
-    return finish('skipped', reason, {});
+  // An account this deployment does not act in: recorded, nothing read or changed anywhere.
+  const accountGate = evaluateAccountGate(config, incident);
+  if (!accountGate.passed) {
+    await open([accountGate]);
+    return finish('skipped', accountGate.reason, {});
   }
 
   // Decided by the finding alone: nothing is read from AWS for a sample or a denied type.
@@ -127,7 +128,8 @@ export async function runPlaybook<T extends PlaybookTypes>(
     return beforeReading([...findingGates, { gate: 'not-paused', passed: false, reason }], reason, 'held');
   }
 
-  const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region });
+  // In a member account the clients act through its member role, the incident id in the session name.
+  const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region, incidentId: incident.incidentId });
   const [loaded, described] = await Promise.all([
     ledger.load(incident.incidentId, incident.accountId, incident.origin),
     playbook.describe({ incident, clients, logger, options: deps.options }).then(
@@ -143,8 +145,14 @@ export async function runPlaybook<T extends PlaybookTypes>(
   if (!described.ok) {
     const c = classifyError(described.error);
     const notFound = described.error instanceof ResourceNotFoundError;
-    const reason = notFound ? `${incident.resource.id} was not found in ${incident.accountId}/${incident.region}: nothing to contain` : `could not describe ${incident.resource.id}: ${c.code}: ${c.message}`;
-    await open([...findingGates, { gate: 'resource-exists', passed: false, reason }]);
+    // A member role that cannot be assumed is said as such: nothing could be read in that account.
+    const noRole = described.error instanceof MemberRoleUnavailableError;
+    const reason = notFound
+      ? `${incident.resource.id} was not found in ${incident.accountId}/${incident.region}: nothing to contain`
+      : noRole
+        ? `nothing was read or changed: ${c.message}`
+        : `could not describe ${incident.resource.id}: ${c.code}: ${c.message}`;
+    await open([...findingGates, { gate: noRole ? 'member-role' : 'resource-exists', passed: false, reason }]);
     if (!notFound && c.retryable) {
       await finish('retrying', reason, previous);
       throw new ContainmentIncompleteError(incident.incidentId, ['describe']);

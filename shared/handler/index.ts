@@ -50,7 +50,12 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
   const platform = options.platform ?? createPlatformClients(config.region, env);
   const ledger = new Ledger(platform.dynamo, config.ledgerTable);
   const evidence = new EvidenceStore(platform.s3, config.evidenceBucket);
-  const clientsFor = options.clientsFor ?? createClientFactory();
+  // Findings of member accounts are acted on through their member role (shared/aws).
+  const clientsFor =
+    options.clientsFor ??
+    createClientFactory({
+      members: { homeAccountId: config.accountId, memberAccountIds: config.members.accountIds, roleName: config.members.roleName, partition: config.partition, ...(config.members.externalId ? { externalId: config.members.externalId } : {}) },
+    });
   const processor = new BatchProcessor(EventType.SQS);
   const now = () => options.now?.() ?? new Date();
 
@@ -129,7 +134,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
           reattach: release.reattach,
           requestedBy: release.requestedBy,
           via: 'event',
-          expect: { resourceId: release.resource.id, resourceType: release.resource.type, accountId: config.accountId, playbook: playbook.name },
+          expect: { resourceId: release.resource.id, resourceType: release.resource.type, accountId: [config.accountId, ...config.members.accountIds], playbook: playbook.name },
         },
       );
       releaseLogger.info('Release request handled', { outcome: result.outcome, summary: result.summary });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, loadOptions } from '../../../shared/config/index.ts';
+import { actsIn, loadConfig, loadOptions } from '../../../shared/config/index.ts';
 import { ConfigurationError } from '../../../shared/errors/index.ts';
 import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
 import { validEnv } from '../helpers/factories.ts';
@@ -73,7 +73,51 @@ describe('Function: loadConfig', () => {
       blastRadius: { limit: 3, windowSeconds: 600 },
       options,
       followUp: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance', delaySeconds: 120, maxAttempts: 10 },
+      partition: 'aws',
+      members: { accountIds: [], roleName: 'firebreak-responder' },
     });
+  });
+
+  it("reads the member accounts, their role's name and the external id (organization)", () => {
+    // Prepare
+    const env = validEnv({
+      FIREBREAK_MEMBER_ACCOUNT_IDS: '["222233334444","333344445555","222233334444","111122223333"]',
+      FIREBREAK_MEMBER_ROLE_NAME: 'firebreak-responder',
+      FIREBREAK_MEMBER_EXTERNAL_ID: 'firebreak-0123456789abcdef',
+      FIREBREAK_PARTITION: 'aws-us-gov',
+    });
+
+    // Act
+    const config = loadConfig(env);
+
+    // Assess: duplicates and the deployment's own account are not members
+    expect(config.members).toEqual({ accountIds: ['222233334444', '333344445555'], roleName: 'firebreak-responder', externalId: 'firebreak-0123456789abcdef' });
+    expect(config.partition).toBe('aws-us-gov');
+    expect(actsIn(config, '333344445555')).toBe(true);
+    expect(actsIn(config, '111122223333')).toBe(true);
+    expect(actsIn(config, '999988887777')).toBe(false);
+  });
+
+  it('refuses member accounts that are not 12-digit ids, a bad role name, and members without an external id', () => {
+    // Prepare
+    const bad = validEnv({ FIREBREAK_MEMBER_ACCOUNT_IDS: '["2222-3333-4444"]', FIREBREAK_MEMBER_ROLE_NAME: 'role/with/path', FIREBREAK_MEMBER_EXTERNAL_ID: 'x' });
+    const withoutExternalId = validEnv({ FIREBREAK_MEMBER_ACCOUNT_IDS: '["222233334444"]' });
+
+    // Act
+    const badError = configurationErrorOf(() => loadConfig(bad));
+    const missingError = configurationErrorOf(() => loadConfig(withoutExternalId));
+
+    // Assess
+    expect(badError.issues).toEqual(
+      expect.arrayContaining([
+        'FIREBREAK_MEMBER_ACCOUNT_IDS.0: FIREBREAK_MEMBER_ACCOUNT_IDS must hold 12-digit account ids',
+        expect.stringContaining('FIREBREAK_MEMBER_ROLE_NAME must be an IAM role name'),
+        expect.stringContaining('FIREBREAK_MEMBER_EXTERNAL_ID must be 2-1224 characters'),
+      ]),
+    );
+    expect(missingError.issues).toEqual([
+      'FIREBREAK_MEMBER_EXTERNAL_ID: FIREBREAK_MEMBER_EXTERNAL_ID is required with FIREBREAK_MEMBER_ACCOUNT_IDS (the member roles trust only callers that present it)',
+    ]);
   });
 
   it("keeps the playbook's options as Terraform wrote them, unset (null) attributes removed at every depth, without validating them", () => {

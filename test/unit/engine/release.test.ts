@@ -243,7 +243,7 @@ describe('Function: releaseIncident', () => {
 
     // Assess
     expect(order).toEqual(['restoreGroups', 'reattach', 'unprotect', 'tagReleased']);
-    expect(clientsFor).toHaveBeenCalledWith({ accountId: '111122223333', region: 'us-east-1' });
+    expect(clientsFor).toHaveBeenCalledWith({ accountId: '111122223333', region: 'us-east-1', incidentId: INCIDENT_ID });
     expect(result).toMatchObject({
       incidentId: INCIDENT_ID,
       outcome: 'released',
@@ -863,6 +863,19 @@ describe('Function: releaseIncident', () => {
           `the request names account "444455556666" but ${INCIDENT_ID} is about 111122223333; ` +
           `the request names playbook "s3-bucket" but ${INCIDENT_ID} is about ec2-instance; nothing was changed`,
       );
+    });
+
+    it("accepts a list of accounts (the deployment's own and its members) and refuses an incident in none of them", async () => {
+      // Prepare
+      const { playbook, ledger } = await containedWith();
+
+      // Act
+      const error = await refusal(releaseIncident(deps(playbook, ledger).deps, aReleaseRequest({ expect: { accountId: ['444455556666', '555566667777'] } })));
+      const released = await releaseIncident(deps(playbook, ledger).deps, aReleaseRequest({ expect: { accountId: ['444455556666', '111122223333'] } }));
+
+      // Assess
+      expect(error.message).toBe(`Release of ${INCIDENT_ID} refused: the request names account "444455556666 or 555566667777" but ${INCIDENT_ID} is about 111122223333; nothing was changed`);
+      expect(released.outcome).toBe('released');
     });
 
     it('releases when everything the request names matches', async () => {

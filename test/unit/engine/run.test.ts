@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import type { ClientFactory } from '../../../shared/aws/index.ts';
+import { MemberRoleUnavailableError, type ClientFactory } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
 import { definePlaybook, defineStep, runPlaybook, type AnyStep, type EngineDeps, type Playbook, type StepContext, type StepResult } from '../../../shared/engine/index.ts';
 import { ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../../../shared/errors/index.ts';
@@ -171,7 +171,7 @@ describe('Function: runPlaybook', () => {
     await runPlaybook(deps, playbook, incident, delivery);
 
     // Assess
-    expect(clientsFor).toHaveBeenCalledWith({ accountId: '111122223333', region: 'us-east-1' });
+    expect(clientsFor).toHaveBeenCalledWith({ accountId: '111122223333', region: 'us-east-1', incidentId: incident.incidentId });
     expect(describeResource).toHaveBeenCalledOnce();
     expect(describeResource.mock.calls[0]![0]).toMatchObject({ incident, options: { label: 'from terraform' } });
     // The capture's schema does not declare capturedAt: the steps see what it declares.
@@ -605,11 +605,65 @@ describe('Function: runPlaybook', () => {
 
     // Assess
     expect(result.status).toBe('skipped');
-    expect(result.reason).toBe('the finding is for account 444455556666; this deployment acts only in account 111122223333 (deploy Firebreak in that account)');
-    expect(ledger.begins[0]!.gates).toEqual([{ gate: 'same-account', passed: false, reason: result.reason }]);
+    expect(result.reason).toBe('the finding is for account 444455556666; this deployment acts only in account 111122223333 (add 444455556666 to member_account_ids, or deploy Firebreak in that account)');
+    expect(ledger.begins[0]!.gates).toEqual([{ gate: 'account-in-scope', passed: false, reason: result.reason }]);
     expect(describeResource).not.toHaveBeenCalled();
     expect(clientsFor).not.toHaveBeenCalled();
     expect(ran()).toEqual([]);
+  });
+
+  it("acts on a member account's finding with clients for that account and the incident (organization)", async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const { deps, ledger, clientsFor } = engine({ members: { accountIds: ['444455556666'], roleName: 'firebreak-responder', externalId: 'ext-1' } });
+    const incident = anIncident({ accountId: '444455556666' });
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result.status).toBe('contained');
+    expect(clientsFor).toHaveBeenCalledWith({ accountId: '444455556666', region: 'us-east-1', incidentId: incident.incidentId });
+    expect(ran().length).toBeGreaterThan(0);
+    expect(ledger.begins[0]!.gates).not.toContainEqual(expect.objectContaining({ passed: false }));
+  });
+
+  it("refuses a manual finding for another account, even a member: a manual finding acts only in the bus's own account", async () => {
+    // Prepare
+    const { playbook, describeResource } = fakePlaybook();
+    const { deps, ledger, clientsFor } = engine({ members: { accountIds: ['444455556666'], roleName: 'firebreak-responder', externalId: 'ext-1' } });
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident({ accountId: '444455556666', origin: 'manual' }), delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'skipped', reason: "a manual finding acts only in this deployment's account 111122223333, not in 444455556666" });
+    expect(ledger.begins[0]!.gates).toEqual([{ gate: 'account-in-scope', passed: false, reason: result.reason }]);
+    expect(clientsFor).not.toHaveBeenCalled();
+    expect(describeResource).not.toHaveBeenCalled();
+  });
+
+  it('records a failed incident, with the reason, when the member role cannot be assumed, and does not ask for redelivery', async () => {
+    // Prepare
+    const refused = new MemberRoleUnavailableError(
+      'arn:aws:iam::444455556666:role/firebreak-responder',
+      '444455556666',
+      awsError('AccessDenied', { httpStatusCode: 403, message: 'not authorized to perform sts:AssumeRole' }),
+    );
+    const { playbook, ran } = fakePlaybook({}, { describe: () => Promise.reject(refused) });
+    const { deps, ledger } = engine({ members: { accountIds: ['444455556666'], roleName: 'firebreak-responder', externalId: 'ext-1' } });
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident({ accountId: '444455556666' }), delivery);
+
+    // Assess
+    expect(ran()).toEqual([]);
+    expect(result.status).toBe('failed');
+    expect(result.reason).toBe(
+      'nothing was read or changed: cannot assume arn:aws:iam::444455556666:role/firebreak-responder to act in member account 444455556666 (AccessDenied: not authorized to perform sts:AssumeRole): ' +
+        "deploy the member-role module in 444455556666 trusting this function's role with the deployment's external id (output member_external_id)",
+    );
+    expect(ledger.begins[0]!.gates.at(-1)).toEqual({ gate: 'member-role', passed: false, reason: result.reason });
   });
 
   it('skips, with the reason, when the resource no longer exists', async () => {

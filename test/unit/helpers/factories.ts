@@ -80,6 +80,8 @@ export function aConfig(overrides: Partial<Config> = {}): Config {
     blastRadius: { limit: 10, windowSeconds: 3600 },
     options: {},
     followUp: { delaySeconds: 300, maxAttempts: 72 },
+    partition: 'aws',
+    members: { accountIds: [], roleName: 'firebreak-responder' },
     ...overrides,
   };
 }

@@ -1,0 +1,36 @@
+import { classifyError, FirebreakError, type FirebreakErrorOptions } from '../errors/index.ts';
+
+/**
+ * The member account's role could not be assumed: it does not exist, does not trust this
+ * function's role, or expects another external id (STS answers `AccessDenied` for all three). A
+ * responder must deploy or fix the member role; redelivering the message cannot help, so it is
+ * permanent unless STS itself failed (throttling, 5xx, network).
+ */
+export class MemberRoleUnavailableError extends FirebreakError {
+  readonly roleArn: string;
+  readonly accountId: string;
+  constructor(roleArn: string, accountId: string, cause: unknown, options: Omit<FirebreakErrorOptions, 'code' | 'retryable' | 'cause'> = {}) {
+    const c = classifyError(cause);
+    super(
+      `cannot assume ${roleArn} to act in member account ${accountId} (${c.code}: ${c.message}): deploy the member-role module in ${accountId} trusting this function's role with the deployment's external id (output member_external_id)`,
+      { ...options, cause, code: 'MemberRoleUnavailable', retryable: c.retryable },
+    );
+    this.name = 'MemberRoleUnavailableError';
+    this.roleArn = roleArn;
+    this.accountId = accountId;
+  }
+}
+
+/** A target account that is neither the function's own nor a configured member: no credentials exist for it. */
+export class AccountNotConfiguredError extends FirebreakError {
+  readonly accountId: string;
+  constructor(accountId: string, homeAccountId: string, options: Omit<FirebreakErrorOptions, 'code' | 'retryable'> = {}) {
+    super(`account ${accountId} is neither this deployment's own (${homeAccountId}) nor one of its member_account_ids: Firebreak has no role to act there`, {
+      ...options,
+      code: 'AccountNotConfigured',
+      retryable: false,
+    });
+    this.name = 'AccountNotConfiguredError';
+    this.accountId = accountId;
+  }
+}
