@@ -38,6 +38,13 @@ locals {
     local.ec2.release_pass_role_arns,
   ) : []
 
+  # Organization: the roles the functions assume in member accounts, and the external id their
+  # trust policy requires. The derived id is not a secret (AWS: an external id is not meant to be
+  # one); it makes each member role trust this deployment only, through its function roles.
+  member_account_ids = sort(distinct([for id in var.member_account_ids : id if id != local.account_id]))
+  member_role_arns   = [for id in local.member_account_ids : "arn:${local.partition}:iam::${id}:role/${var.member_role_name}"]
+  member_external_id = coalesce(var.member_external_id, "firebreak-${substr(sha256("${local.account_id}/${var.name_prefix}"), 0, 32)}")
+
   evidence_bucket_name = coalesce(var.evidence_bucket_name, "${var.name_prefix}-evidence-${local.account_id}-${local.region}")
 
   # Read by shared/config in the functions; names must match the TypeScript side.
@@ -57,6 +64,10 @@ locals {
     FIREBREAK_MAX_FOLLOW_UPS              = tostring(var.max_follow_ups)
     FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
     FIREBREAK_PAUSE_PARAMETER             = aws_ssm_parameter.pause.name
+    FIREBREAK_PARTITION                   = local.partition
+    FIREBREAK_MEMBER_ACCOUNT_IDS          = jsonencode(local.member_account_ids)
+    FIREBREAK_MEMBER_ROLE_NAME            = var.member_role_name
+    FIREBREAK_MEMBER_EXTERNAL_ID          = local.member_external_id
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }
@@ -561,6 +572,9 @@ module "playbook" {
 
   kms_key_arns   = local.kms_key_arns
   pass_role_arns = local.pass_role_arns
+
+  # Organization: sts:AssumeRole on exactly the member roles.
+  member_role_arns = local.member_role_arns
 
   # Telling people (notifications.tf): sns:Publish on the topic; the use of its key when it is a given one.
   notification_topic_arn   = local.notification_topic_arn

@@ -68,3 +68,29 @@ output "responders_bus_name" {
   description = "The responders' event bus: `firebreak contain` and `firebreak release --via-bus` put events there (only `responder_principal_arns` may)."
   value       = aws_cloudwatch_event_bus.responders.name
 }
+
+output "function_role_arns" {
+  description = "ARNs of the playbook functions' roles (the principals a member role trusts: `modules/member-role` input `trusted_role_arns`)."
+  value       = sort([for p in module.playbook : p.role_arn])
+}
+
+output "member_external_id" {
+  description = "External id the functions present when they assume a member role (`member_external_id`, or the one derived from this account's id and `name_prefix`): `modules/member-role` input `external_id`."
+  value       = local.member_external_id
+}
+
+output "member_role_policies" {
+  description = "Per playbook, the policy document (JSON) of what its function's steps are granted, without Firebreak's own resources: `modules/member-role` input `policies`. ARNs of the resources a step acts on (EC2, IAM, SSM, Auto Scaling, ELB, GuardDuty) that name this deployment's account are written with `MEMBER_ACCOUNT_ID`, which the member-role module replaces with the member's account id; other ARNs (a KMS key, the forensic account) stay as they are."
+  value = {
+    for name, p in module.playbook : name => replace(
+      jsonencode({ Version = "2012-10-17", Statement = p.member_role_statements }),
+      "/(arn:[a-z-]+:(?:ec2|iam|ssm|autoscaling|elasticloadbalancing|guardduty):[a-z0-9-]*:)${local.account_id}:/",
+      "$${1}MEMBER_ACCOUNT_ID:"
+    )
+  }
+}
+
+output "member_role_arns" {
+  description = "ARNs of the member roles the functions may assume (one per `member_account_ids`)."
+  value       = local.member_role_arns
+}

@@ -485,3 +485,41 @@ variable "max_follow_ups" {
     error_message = "max_follow_ups must be a whole number from 1 to 1000."
   }
 }
+
+################################################################################
+# Organization: acting in member accounts (GuardDuty's delegated administrator receives their
+# findings; modules/member-role deploys the role the functions assume there)
+################################################################################
+
+variable "member_account_ids" {
+  description = "Accounts whose GuardDuty findings this deployment acts on, besides its own: deploy it in GuardDuty's delegated administrator account (which receives the members' findings) and `modules/member-role` in each of these accounts. A finding of any other account is recorded as skipped and never acted on. Manual findings act only in this deployment's own account."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.member_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "member_account_ids must be 12-digit AWS account ids, e.g. [\"111122223333\"] (as strings, with their leading zeros)."
+  }
+}
+
+variable "member_role_name" {
+  description = "Name of the role the functions assume in a member account (`modules/member-role` creates it with this name)."
+  type        = string
+  default     = "firebreak-responder"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name))
+    error_message = "member_role_name must be an IAM role name: 1-64 letters, digits and +=,.@_- (no path)."
+  }
+}
+
+variable "member_external_id" {
+  description = "External id the functions present when they assume a member role (its trust policy requires it: `sts:ExternalId`). Null: derived from this account's id and `name_prefix` (output `member_external_id`), stable across applies and regions."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.member_external_id == null || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,}$", var.member_external_id)) && length(coalesce(var.member_external_id, "xx")) <= 1224
+    error_message = "member_external_id must be 2-1224 characters of letters, digits and +=,.@:/_-, or null to derive one."
+  }
+}

@@ -192,6 +192,13 @@ resource "aws_iam_role_policy" "this" {
         Action   = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"]
         Resource = aws_iam_role.this.arn
       }] : [],
+      length(var.member_role_arns) > 0 ? [{
+        # Organization: the role of each member account, assumed when a finding is for that account.
+        Sid      = "AssumeMemberRoles"
+        Effect   = "Allow"
+        Action   = ["sts:AssumeRole"]
+        Resource = var.member_role_arns
+      }] : [],
       contains(var.scoped_actions, "iam:PassRole") && length(var.pass_role_arns) > 0 ? [{
         Sid       = "PassIsolationRole"
         Effect    = "Allow"

@@ -151,3 +151,15 @@ output "manual_bus_name" {
   description = "The bus the manual rule listens on."
   value       = aws_cloudwatch_event_rule.manual.event_bus_name
 }
+
+locals {
+  # Statements of the role policy about Firebreak's own resources (ledger, evidence, queue, logs,
+  # key, topic, pause switch) and the function itself: everything else is what the playbook's
+  # steps are granted, which a member account's role needs as well.
+  firebreak_own_sids = ["Ledger", "EvidenceObjects", "OwnQueue", "OwnLogGroup", "NeverChangeOwnRole", "AssumeMemberRoles", "FirebreakKey", "Notify", "PauseSwitch", "NotifyKey"]
+}
+
+output "member_role_statements" {
+  description = "The statements of the function's role policy that its playbook's steps are granted (its mode and options decide), without Firebreak's own resources: what the member role needs to act for it in a member account."
+  value       = [for s in try(jsondecode(aws_iam_role_policy.this.policy).Statement, []) : s if !contains(local.firebreak_own_sids, try(s.Sid, ""))]
+}

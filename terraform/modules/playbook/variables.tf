@@ -201,3 +201,9 @@ variable "manual_event_pattern" {
   description = "EventBridge pattern of the manual rule on the responders' bus (firebreak.manual events for this playbook)."
   type        = string
 }
+
+variable "member_role_arns" {
+  description = "Organization: the member accounts' roles the function may assume (`sts:AssumeRole` on exactly these ARNs) to act on their findings."
+  type        = list(string)
+  default     = []
+}
