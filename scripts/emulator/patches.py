@@ -27,8 +27,12 @@ from moto.ec2.responses.instances import InstanceResponse
 from moto.dynamodb.models import DynamoDBBackend
 from moto.events.utils import EventTemplateParser
 from moto.s3.responses import S3Response
+from moto.core.exceptions import ServiceException
 from moto.sqs.models import Queue
+from moto.sts.responses import TokenResponse
 from werkzeug.datastructures import Headers
+
+import trust
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
 
@@ -320,6 +324,57 @@ def object_lock_accepts_any_checksum_header() -> None:
     S3Response._key_response_put = key_response_put  # type: ignore[method-assign]
 
 
+class AccessDenied(ServiceException):
+    """AWS's `AccessDenied` (HTTP 403). Defined outside moto's packages, so moto serialises it
+    with the model of the service that raised it (STS, SQS) and no other."""
+
+    code = "AccessDenied"
+
+
+def access_denied(response: Any, message: str) -> tuple[str, dict[str, Any]]:
+    """An `AccessDenied` error, HTTP 403, in the protocol of the response's service."""
+    status, headers, body = response.serialized(ActionResult(AccessDenied(message)))
+    headers["status"] = 403
+    return body, headers
+
+
+def assume_role_checks_the_trust_policy() -> None:
+    """AWS: AssumeRole succeeds only when the role exists and its trust policy allows the caller
+    (Principal AWS: the caller's ARN, its role's ARN, its account or `arn:aws:iam::<account>:root`,
+    or `*`), with the policy's conditions holding (e.g. `sts:ExternalId`, `aws:PrincipalArn`), and no
+    statement denies it. Otherwise: AccessDenied, "User: <caller> is not authorized to perform:
+    sts:AssumeRole on resource: <role ARN>" (the same answer for a role that does not exist).
+
+    moto 5.2.5 lets anyone assume any role ARN, existing or not, and ignores ExternalId.
+    The credentials it returns belong to the role's account (cross-account works): kept.
+    """
+    original = TokenResponse.assume_role
+
+    def assume_role(self: TokenResponse) -> Any:
+        from moto.iam.models import iam_backends
+
+        role_arn = self._get_param("RoleArn") or ""
+        caller = trust.caller_from_access_key(self.get_access_key())
+        refusal = f"User: {caller.identity_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        parts = role_arn.split(":", 5)
+        if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+            return access_denied(self, refusal)
+        try:
+            role = iam_backends[parts[4]][trust.PARTITION].get_role_by_arn(role_arn)
+        except Exception:
+            return access_denied(self, refusal)
+        context = trust.request_context(
+            caller,
+            {"sts:ExternalId": self._get_param("ExternalId"), "sts:RoleSessionName": self._get_param("RoleSessionName")},
+        )
+        decision = trust.evaluate(role.assume_role_policy_document, "sts:AssumeRole", "*", caller, context)
+        if decision.denied or not decision.allowed:
+            return access_denied(self, refusal)
+        return original(self)
+
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -333,6 +388,7 @@ PATCHES = (
     create_volume_honours_the_client_token,
     attach_volume_checks_state_zone_and_device,
     object_lock_accepts_any_checksum_header,
+    assume_role_checks_the_trust_policy,
 )
 
 

@@ -19,7 +19,8 @@ import {
   ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -335,5 +336,141 @@ describe('Emulator: moto patches', () => {
     // Assess
     const item = await ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'x' } }, ConsistentRead: true }));
     expect(Object.keys(item.Item!.steps!.M!)).toHaveLength(40);
+  });
+});
+
+/** Clients of another emulated account (moto's `x-moto-account-id` header), to build cross-account fixtures. */
+function inAccount<C extends { middlewareStack: { add: (...args: any[]) => void } }>(client: C, accountId: string): C {
+  client.middlewareStack.add(
+    (next: any) => async (args: any) => {
+      args.request.headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  return client;
+}
+
+/** What the SDK throws for a refused call: its error code and HTTP status. */
+async function refusal(call: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
+  try {
+    await call;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('the call was not refused');
+}
+
+describe('Emulator: trust boundaries (AssumeRole)', () => {
+  const iam = new IAMClient(emulatorClientConfig);
+  const sts = new STSClient(emulatorClientConfig);
+  let accountId: string;
+  let defaultCallerArn: string;
+
+  const createRole = async (trustPolicy: unknown, client: IAMClient = iam) => {
+    const { Role } = await client.send(new CreateRoleCommand({ RoleName: `trust-${uniqueSuffix()}`, Path: '/firebreak-test/', AssumeRolePolicyDocument: JSON.stringify(trustPolicy) }));
+    return Role!;
+  };
+  const trusting = (principal: unknown, condition?: unknown) => ({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: principal, Action: 'sts:AssumeRole', ...(condition ? { Condition: condition } : {}) }],
+  });
+  /** An IAM user of the emulator's default account with its own access key, and an STS client signed by it. */
+  const userWithKey = async (name: string) => {
+    const { User } = await iam.send(new CreateUserCommand({ UserName: `${name}-${uniqueSuffix()}` }));
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: User!.UserName! }));
+    const credentials = { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+    return { user: User!, credentials, sts: new STSClient({ ...emulatorClientConfig, credentials }) };
+  };
+
+  beforeAll(async () => {
+    const me = await sts.send(new GetCallerIdentityCommand({}));
+    accountId = me.Account!;
+    defaultCallerArn = me.Arn!;
+  });
+
+  it('refuses to assume a role that does not exist, as AWS does', async () => {
+    // Act
+    const roleArn = `arn:aws:iam::${accountId}:role/does-not-exist-${uniqueSuffix()}`;
+    const error = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'probe' })));
+
+    // Assess
+    expect(error).toEqual({ name: 'AccessDenied', status: 403, message: `User: ${defaultCallerArn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}` });
+  });
+
+  it('refuses a caller the trust policy does not name, and admits one it names through its account', async () => {
+    // Prepare
+    const other = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:role/someone-else` }));
+    const mine = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:root` }));
+    const service = await createRole(trusting({ Service: 'lambda.amazonaws.com' }));
+
+    // Act
+    const refused = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: other.Arn!, RoleSessionName: 'probe' })));
+    const refusedService = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: service.Arn!, RoleSessionName: 'probe' })));
+    const admitted = await sts.send(new AssumeRoleCommand({ RoleArn: mine.Arn!, RoleSessionName: 'probe' }));
+
+    // Assess
+    expect(refused).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(refusedService).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(admitted.AssumedRoleUser!.AssumedRoleId).toBe(`${mine.RoleId}:probe`);
+    const session = new STSClient({ ...emulatorClientConfig, credentials: { accessKeyId: admitted.Credentials!.AccessKeyId!, secretAccessKey: admitted.Credentials!.SecretAccessKey!, sessionToken: admitted.Credentials!.SessionToken! } });
+    expect((await session.send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/${mine.RoleName}/probe`);
+  });
+
+  it('requires the ExternalId the trust policy asks for', async () => {
+    // Prepare
+    const role = await createRole(trusting({ AWS: accountId }, { StringEquals: { 'sts:ExternalId': 'firebreak-42' } }));
+
+    // Act
+    const missing = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'probe' })));
+    const wrong = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'probe', ExternalId: 'firebreak-41' })));
+    const right = await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'probe', ExternalId: 'firebreak-42' }));
+
+    // Assess
+    expect(missing).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(wrong).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(right.Credentials!.AccessKeyId).toMatch(/^ASIA/);
+  });
+
+  it('admits by aws:PrincipalArn (ArnLike) only the principals the condition names, and honours a role ARN as Principal', async () => {
+    // Prepare
+    const allowed = await userWithKey('responder');
+    const stranger = await userWithKey('stranger');
+    const byCondition = await createRole(trusting({ AWS: '*' }, { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${accountId}:user/responder-*` } }));
+    const hop = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:root` }));
+    const byRole = await createRole(trusting({ AWS: hop.Arn! }));
+
+    // Act
+    const admitted = await allowed.sts.send(new AssumeRoleCommand({ RoleArn: byCondition.Arn!, RoleSessionName: 'probe' }));
+    const refused = await refusal(stranger.sts.send(new AssumeRoleCommand({ RoleArn: byCondition.Arn!, RoleSessionName: 'probe' })));
+    const hopSession = await sts.send(new AssumeRoleCommand({ RoleArn: hop.Arn!, RoleSessionName: 'hop' }));
+    const chained = await new STSClient({ ...emulatorClientConfig, credentials: { accessKeyId: hopSession.Credentials!.AccessKeyId!, secretAccessKey: hopSession.Credentials!.SecretAccessKey!, sessionToken: hopSession.Credentials!.SessionToken! } }).send(
+      new AssumeRoleCommand({ RoleArn: byRole.Arn!, RoleSessionName: 'chained' }),
+    );
+    const notTheRole = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: byRole.Arn!, RoleSessionName: 'probe' })));
+
+    // Assess
+    expect(admitted.AssumedRoleUser!.AssumedRoleId).toBe(`${byCondition.RoleId}:probe`);
+    expect(refused).toEqual({ name: 'AccessDenied', status: 403, message: `User: ${stranger.user.Arn} is not authorized to perform: sts:AssumeRole on resource: ${byCondition.Arn}` });
+    expect(chained.AssumedRoleUser!.AssumedRoleId).toBe(`${byRole.RoleId}:chained`);
+    expect(notTheRole).toMatchObject({ name: 'AccessDenied', status: 403 });
+  });
+
+  it('assumes a role of another account that trusts this one, and the credentials act in that account', async () => {
+    // Prepare
+    const memberAccount = '111122223333';
+    const memberIam = inAccount(new IAMClient(emulatorClientConfig), memberAccount);
+    const role = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:root` }), memberIam);
+    const closed = await createRole(trusting({ AWS: 'arn:aws:iam::444455556666:root' }), memberIam);
+
+    // Act
+    const session = await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'member' }));
+    const refused = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: closed.Arn!, RoleSessionName: 'member' })));
+
+    // Assess
+    const asMember = new STSClient({ ...emulatorClientConfig, credentials: { accessKeyId: session.Credentials!.AccessKeyId!, secretAccessKey: session.Credentials!.SecretAccessKey!, sessionToken: session.Credentials!.SessionToken! } });
+    expect((await asMember.send(new GetCallerIdentityCommand({}))).Account).toBe(memberAccount);
+    expect(refused).toMatchObject({ name: 'AccessDenied', status: 403 });
   });
 });
