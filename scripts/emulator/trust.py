@@ -211,3 +211,43 @@ def request_context(caller: Caller, extra: dict[str, Any] | None = None) -> dict
     context = caller.context()
     context.update({k.lower(): v for k, v in (extra or {}).items() if v is not None})
     return context
+
+
+class ServiceMayNotAssume(Exception):
+    """The role does not exist, or its trust policy does not trust the service principal."""
+
+
+def mint_service_session(role_arn: str, service: str, session_name: str, duration_seconds: int = 3600) -> dict[str, Any]:
+    """Credentials for a role as a service obtains them (Lambda: session name = the function name),
+    only if the role's trust policy allows the service principal to assume it."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    parts = role_arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        raise ServiceMayNotAssume(f"{role_arn} is not a role ARN")
+    account = parts[4]
+    try:
+        role = iam_backends[account][PARTITION].get_role_by_arn(role_arn)
+    except Exception:
+        raise ServiceMayNotAssume(f"{role_arn} does not exist") from None
+    caller = Caller(principal_arn=service, account=account, user_id=service, identity_arn=service, kind="service", service=service)
+    decision = evaluate(role.assume_role_policy_document, "sts:AssumeRole", "*", caller, {})
+    if decision.denied or not decision.allowed:
+        raise ServiceMayNotAssume(f"{service} is not trusted by the trust policy of {role_arn}")
+    session = sts_backends[account][PARTITION].assume_role(
+        region_name="us-east-1",
+        role_session_name=session_name,
+        role_arn=role.arn,
+        policy=None,
+        duration=duration_seconds,
+        external_id=None,
+    )
+    return {
+        "AccessKeyId": session.access_key_id,
+        "SecretAccessKey": session.secret_access_key,
+        "SessionToken": session.session_token,
+        "Expiration": session.expiration.isoformat(),
+        "AssumedRoleId": session.user_id,
+        "Arn": session.arn,
+    }
