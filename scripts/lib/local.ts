@@ -6,6 +6,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ensureOrganizationAccessRole, LOCAL_MEMBER_ACCOUNT_IDS } from './member-account.ts';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const localExampleDir = join(root, 'terraform', 'examples', 'local');
@@ -64,6 +66,10 @@ export async function deployLocal(opts: DeployOptions): Promise<Record<string, a
   if (!existsSync(join(localExampleDir, '.terraform'))) {
     terraform(['init', '-input=false', '-no-color'], opts.quiet);
   }
+  // member.tf deploys into a member account through the role Organizations would have made there.
+  const sts = new STSClient({ region: opts.region, endpoint: opts.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const { Account: management } = await sts.send(new GetCallerIdentityCommand({}));
+  for (const member of LOCAL_MEMBER_ACCOUNT_IDS) await ensureOrganizationAccessRole(opts.endpoint, member, management!);
   const started = Date.now();
   terraform(['apply', '-auto-approve', '-input=false', '-no-color', `-var=endpoint=${opts.endpoint}`, `-var=dist_dir=${join(root, 'dist')}`], opts.quiet);
   log(`terraform apply finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,5 +1,5 @@
 export { createClientFactory, createPlatformClients } from './clients.ts';
 export type { AccountRegion, ClientFactory, ClientOptions, Clients, PlatformClients } from './clients.ts';
 export { AccountNotConfiguredError, MemberRoleUnavailableError } from './errors.ts';
-export { assumedRoleCredentials, memberRoleArn, roleSessionName } from './member-role.ts';
+export { assumedRoleCredentials, memberRoleArn, memberSessionArn, roleSessionName } from './member-role.ts';
 export type { AssumedRoleCredentialsOptions, MemberRoleSettings } from './member-role.ts';

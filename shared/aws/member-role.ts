@@ -28,6 +28,20 @@ export function memberRoleArn(partition: string, accountId: string, roleName: st
   return `arn:${partition}:iam::${accountId}:role/${roleName}`;
 }
 
+/**
+ * The identity CloudTrail records for every call a member role's session makes
+ * (`userIdentity.arn`): the role's name and the session's name, in the member account.
+ *
+ * @example
+ * ```ts
+ * memberSessionArn('aws', '222233334444', 'firebreak-responder', 'inc-3f9c2e0a1b2c3d4e')
+ * // 'arn:aws:sts::222233334444:assumed-role/firebreak-responder/firebreak-inc-3f9c2e0a1b2c3d4e'
+ * ```
+ */
+export function memberSessionArn(partition: string, accountId: string, roleName: string, incidentId: string | undefined): string {
+  return `arn:${partition}:sts::${accountId}:assumed-role/${roleName}/${roleSessionName(incidentId)}`;
+}
+
 const SESSION_NAME_MAX = 64;
 
 /**

@@ -1,3 +1,4 @@
+import { memberSessionArn } from '../aws/index.ts';
 import { actsIn, type Config } from '../config/index.ts';
 import type { Incident } from '../findings/index.ts';
 import type { GateResult } from '../vocabulary/index.ts';
@@ -35,13 +36,17 @@ const anyMatch = (patterns: string[], values: string[]) =>
  * evaluateAccountGate(config, { ...incident, accountId: '999988887777' }).passed // false
  * ```
  */
-export function evaluateAccountGate(config: Pick<Config, 'accountId' | 'members'>, incident: Pick<Incident, 'accountId' | 'origin'>): GateResult {
+export function evaluateAccountGate(config: Pick<Config, 'accountId' | 'members' | 'partition'>, incident: Pick<Incident, 'accountId' | 'origin' | 'incidentId'>): GateResult {
   const { accountId } = incident;
   if (accountId === config.accountId) return { gate: 'account-in-scope', passed: true, reason: `the finding is for this deployment's account ${accountId}` };
   if (incident.origin !== 'guardduty') {
     return { gate: 'account-in-scope', passed: false, reason: `a ${incident.origin} finding acts only in this deployment's account ${config.accountId}, not in ${accountId}` };
   }
-  if (actsIn(config, accountId)) return { gate: 'account-in-scope', passed: true, reason: `the finding is for member account ${accountId} (member_account_ids)` };
+  if (actsIn(config, accountId)) {
+    // The session every call there is made with: what CloudTrail in the member account shows.
+    const session = memberSessionArn(config.partition, accountId, config.members.roleName, incident.incidentId);
+    return { gate: 'account-in-scope', passed: true, reason: `the finding is for member account ${accountId} (member_account_ids): acting there as ${session}` };
+  }
   const members = config.members.accountIds.length ? ` and its member accounts ${config.members.accountIds.join(', ')}` : '';
   return {
     gate: 'account-in-scope',

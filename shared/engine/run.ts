@@ -116,7 +116,8 @@ export async function runPlaybook<T extends PlaybookTypes>(
   }
 
   // Decided by the finding alone: nothing is read from AWS for a sample or a denied type.
-  const findingGates = evaluateFindingGates(config, incident);
+  // In a member account the record says so (which authority acted); in its own it says nothing new.
+  const findingGates = [...(incident.accountId !== config.accountId ? [accountGate] : []), ...evaluateFindingGates(config, incident)];
   if (findingGates.some((g) => !g.passed)) return beforeReading(findingGates, `no action: ${failedReasons(findingGates)}`, 'skipped');
 
   // The kill switch: a paused deployment reads nothing from AWS and changes nothing. What was

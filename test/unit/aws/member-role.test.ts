@@ -7,6 +7,7 @@ import {
   createClientFactory,
   MemberRoleUnavailableError,
   memberRoleArn,
+  memberSessionArn,
   roleSessionName,
   type MemberRoleSettings,
 } from '../../../shared/aws/index.ts';
@@ -42,8 +43,9 @@ describe('Function: roleSessionName', () => {
     expect(long).toMatch(/^[\w+=,.@-]{2,64}$/);
   });
 
-  it('builds the member role ARN in the partition', () => {
+  it("builds the member role's ARN and its session's ARN (CloudTrail's userIdentity.arn) in the partition", () => {
     expect(memberRoleArn('aws-cn', MEMBER, 'firebreak-responder')).toBe('arn:aws-cn:iam::444455556666:role/firebreak-responder');
+    expect(memberSessionArn('aws', MEMBER, 'firebreak-responder', 'inc-1')).toBe('arn:aws:sts::444455556666:assumed-role/firebreak-responder/firebreak-inc-1');
   });
 });
 

@@ -626,6 +626,11 @@ describe('Function: runPlaybook', () => {
     expect(clientsFor).toHaveBeenCalledWith({ accountId: '444455556666', region: 'us-east-1', incidentId: incident.incidentId });
     expect(ran().length).toBeGreaterThan(0);
     expect(ledger.begins[0]!.gates).not.toContainEqual(expect.objectContaining({ passed: false }));
+    expect(ledger.begins[0]!.gates[0]).toEqual({
+      gate: 'account-in-scope',
+      passed: true,
+      reason: `the finding is for member account 444455556666 (member_account_ids): acting there as arn:aws:sts::444455556666:assumed-role/firebreak-responder/firebreak-${incident.incidentId}`,
+    });
   });
 
   it("refuses a manual finding for another account, even a member: a manual finding acts only in the bus's own account", async () => {
