@@ -40,11 +40,17 @@ tf-check: build
 	$(TF) fmt -check -recursive terraform
 	$(TF) -chdir=terraform init -backend=false -input=false -no-color >/dev/null
 	$(TF) -chdir=terraform validate -no-color
-	$(TF) -chdir=terraform/examples/local init -input=false -no-color >/dev/null
-	$(TF) -chdir=terraform/examples/local validate -no-color
+	@for example in terraform/examples/*/; do \
+	  echo "validate $$example"; \
+	  $(TF) -chdir=$$example init -input=false -no-color >/dev/null && \
+	  $(TF) -chdir=$$example validate -no-color || exit 1; \
+	done
+	$(TF) -chdir=terraform/modules/member-role init -backend=false -input=false -no-color >/dev/null
+	$(TF) -chdir=terraform/modules/member-role validate -no-color
 
 tf-test: tf-check
 	$(TF) -chdir=terraform test -no-color
+	$(TF) -chdir=terraform/modules/member-role test -no-color
 
 test-unit: $(NPM_STAMP)
 	$(NODE_BIN)/vitest run --project unit --coverage

@@ -94,7 +94,7 @@ describe('Organization: one pipeline contains resources in member accounts', () 
     await expect(world.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
 
     // ...the evidence is in the pipeline's bucket, in its account
-    const { Contents } = await world.s3.send(new ListObjectsV2Command({ Bucket: org.evidence_bucket_name, Prefix: `${incidentId}/` }));
+    const { Contents } = await world.s3.send(new ListObjectsV2Command({ Bucket: org.evidence_bucket_name, Prefix: `incidents/${incidentId}/` }));
     expect((Contents ?? []).length).toBeGreaterThan(0);
   });
 
