@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateFindingGates, evaluateResourceGates, matchesPattern, type GateResult, type GateSubject } from '../../../shared/engine/index.ts';
+import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates, matchesPattern, type GateResult, type GateSubject } from '../../../shared/engine/index.ts';
 import { aConfig, anIncident, INSTANCE_ID } from '../helpers/factories.ts';
 
 const subject = (overrides: Partial<GateSubject> = {}): GateSubject => ({
@@ -201,5 +201,49 @@ describe('Function: evaluateResourceGates', () => {
 
     // Assess
     expect(results.filter((r) => !r.passed).map((r) => r.gate)).toEqual(['not-exempt', 'not-protected-resource', 'not-protected-principal']);
+  });
+});
+
+describe('Function: evaluateAccountGate', () => {
+  const members = { accountIds: ['444455556666'], roleName: 'firebreak-responder', externalId: 'ext-1' };
+
+  it("passes the deployment's own account, GuardDuty or manual", () => {
+    // Act & Assess
+    for (const origin of ['guardduty', 'manual'] as const) {
+      expect(evaluateAccountGate(aConfig({ members }), anIncident({ origin }))).toEqual({
+        gate: 'account-in-scope',
+        passed: true,
+        reason: "the finding is for this deployment's account 111122223333",
+      });
+    }
+  });
+
+  it('passes a member account for a GuardDuty finding, naming the session that acts there, and refuses it for a manual one', () => {
+    // Prepare
+    const incident = anIncident({ accountId: '444455556666' });
+
+    // Act
+    const guardDuty = evaluateAccountGate(aConfig({ members, partition: 'aws-us-gov' }), incident);
+    const manual = evaluateAccountGate(aConfig({ members }), { ...incident, origin: 'manual' });
+
+    // Assess
+    expect(guardDuty.passed).toBe(true);
+    expect(guardDuty.reason).toBe(
+      `the finding is for member account 444455556666 (member_account_ids): acting there as arn:aws-us-gov:sts::444455556666:assumed-role/firebreak-responder/firebreak-${incident.incidentId}`,
+    );
+    expect(manual).toEqual({ gate: 'account-in-scope', passed: false, reason: "a manual finding acts only in this deployment's account 111122223333, not in 444455556666" });
+  });
+
+  it('refuses any other account, listing the members', () => {
+    // Act
+    const result = evaluateAccountGate(aConfig({ members }), anIncident({ accountId: '999988887777' }));
+
+    // Assess
+    expect(result).toEqual({
+      gate: 'account-in-scope',
+      passed: false,
+      reason:
+        'the finding is for account 999988887777; this deployment acts only in account 111122223333 and its member accounts 444455556666 (add 999988887777 to member_account_ids, or deploy Firebreak in that account)',
+    });
   });
 });
