@@ -65,9 +65,6 @@ locals {
     FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
     FIREBREAK_PAUSE_PARAMETER             = aws_ssm_parameter.pause.name
     FIREBREAK_PARTITION                   = local.partition
-    FIREBREAK_MEMBER_ACCOUNT_IDS          = jsonencode(local.member_account_ids)
-    FIREBREAK_MEMBER_ROLE_NAME            = var.member_role_name
-    FIREBREAK_MEMBER_EXTERNAL_ID          = local.member_external_id
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }
@@ -556,6 +553,10 @@ module "playbook" {
     FIREBREAK_PLAYBOOK = each.key
     FIREBREAK_MODE     = coalesce(each.value.mode, var.mode)
     FIREBREAK_OPTIONS  = local.function_options[each.key]
+    # Nor which accounts the function acts in: member_account_ids alone decides.
+    FIREBREAK_MEMBER_ACCOUNT_IDS = jsonencode(local.member_account_ids)
+    FIREBREAK_MEMBER_ROLE_NAME   = var.member_role_name
+    FIREBREAK_MEMBER_EXTERNAL_ID = local.member_external_id
   })
 
   batch_size                      = var.batch_size

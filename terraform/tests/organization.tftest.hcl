@@ -33,6 +33,7 @@ run "member_accounts_are_assumed_on_exactly_their_roles" {
     member_account_ids = ["222233334444", "333344445555", "123456789012"]
     member_role_name   = "fb-responder"
     member_external_id = "ext-0123456789"
+    extra_environment  = { FIREBREAK_MEMBER_ACCOUNT_IDS = "[\"999988887777\"]", FIREBREAK_MEMBER_EXTERNAL_ID = "other" }
   }
 
   assert {
@@ -50,7 +51,7 @@ run "member_accounts_are_assumed_on_exactly_their_roles" {
 
   assert {
     condition     = module.playbook["ec2-instance"].environment.FIREBREAK_MEMBER_ACCOUNT_IDS == jsonencode(["222233334444", "333344445555"])
-    error_message = "The functions read the member accounts (without their own) from FIREBREAK_MEMBER_ACCOUNT_IDS."
+    error_message = "The functions read the member accounts (without their own) from FIREBREAK_MEMBER_ACCOUNT_IDS, which extra_environment cannot override."
   }
 
   assert {
