@@ -78,6 +78,8 @@ const EnvironmentSchema = z.object({
     .optional(),
   /** The SSM parameter `firebreak pause` and `resume` flip (the kill switch). */
   FIREBREAK_PAUSE_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_.\/-]{1,1010}$/, 'FIREBREAK_PAUSE_PARAMETER must be an SSM parameter name starting with /').optional(),
+  /** Which function of the playbook this is: containment (findings) or release (releases); unset: both, as the CLI and tests run it. */
+  FIREBREAK_FUNCTION_ROLE: z.enum(['contain', 'release'], { message: 'FIREBREAK_FUNCTION_ROLE must be contain or release' }).optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 });
 
@@ -115,6 +117,11 @@ export interface Config {
   notificationTopicArn?: string;
   /** The kill switch's SSM parameter; without it the function cannot be paused. */
   pauseParameter?: string;
+  /**
+   * `contain`: this function handles findings only; `release`: releases only (each has a role
+   * that holds only its own steps). Unset: both.
+   */
+  functionRole?: 'contain' | 'release';
 }
 
 /**
@@ -157,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     ...(e.FIREBREAK_TOPIC_ARN ? { notificationTopicArn: e.FIREBREAK_TOPIC_ARN } : {}),
     ...(e.FIREBREAK_PAUSE_PARAMETER ? { pauseParameter: e.FIREBREAK_PAUSE_PARAMETER } : {}),
+    ...(e.FIREBREAK_FUNCTION_ROLE ? { functionRole: e.FIREBREAK_FUNCTION_ROLE } : {}),
   };
 }
 

@@ -39,13 +39,23 @@ output "dlq_arn" {
 }
 
 output "rule_name" {
-  description = "Name of the EventBridge rule."
-  value       = aws_cloudwatch_event_rule.this.name
+  description = "Name of the primary EventBridge rule (GuardDuty's findings for containment, releases for release)."
+  value       = aws_cloudwatch_event_rule.this[var.primary_rule].name
 }
 
 output "rule_arn" {
-  description = "ARN of the EventBridge rule."
-  value       = aws_cloudwatch_event_rule.this.arn
+  description = "ARN of the primary EventBridge rule."
+  value       = aws_cloudwatch_event_rule.this[var.primary_rule].arn
+}
+
+output "rule_arns" {
+  description = "ARN of every rule that feeds the queue, by key."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }
+}
+
+output "function_role" {
+  description = "`contain` or `release`."
+  value       = var.function_role
 }
 
 output "role_arn" {
@@ -133,21 +143,31 @@ output "encryption" {
 }
 
 output "manual_rule_arn" {
-  description = "ARN of the rule on the responders' bus (manual findings and releases)."
-  value       = aws_cloudwatch_event_rule.manual.arn
+  description = "ARN of the rule on the responders' bus (manual findings for containment, releases for release)."
+  value       = try(aws_cloudwatch_event_rule.this["manual"].arn, aws_cloudwatch_event_rule.this["release"].arn, null)
 }
 
 output "guardduty_pattern" {
-  description = "The pattern of the rule on the findings bus (GuardDuty findings only)."
-  value       = aws_cloudwatch_event_rule.this.event_pattern
+  description = "The pattern of the rule on the findings bus (GuardDuty findings only); null for the release function."
+  value       = try(aws_cloudwatch_event_rule.this["findings"].event_pattern, null)
 }
 
 output "manual_pattern" {
-  description = "The pattern of the rule on the responders' bus (manual findings and releases)."
-  value       = aws_cloudwatch_event_rule.manual.event_pattern
+  description = "The pattern of the rule on the responders' bus (manual findings for containment, releases for release)."
+  value       = try(aws_cloudwatch_event_rule.this["manual"].event_pattern, aws_cloudwatch_event_rule.this["release"].event_pattern, null)
 }
 
 output "manual_bus_name" {
-  description = "The bus the manual rule listens on."
-  value       = aws_cloudwatch_event_rule.manual.event_bus_name
+  description = "The bus the rule on the responders' bus listens on."
+  value       = try(aws_cloudwatch_event_rule.this["manual"].event_bus_name, aws_cloudwatch_event_rule.this["release"].event_bus_name, null)
+}
+
+output "step_statements" {
+  description = "The statements of the playbook's steps this function is granted, rendered (without Firebreak's own resources): what a member account's responder role carries for this function."
+  value       = local.step_statements
+}
+
+output "role_permissions_boundary" {
+  description = "The permissions boundary of the function's role."
+  value       = aws_iam_role.this.permissions_boundary
 }
