@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
 import { GENERATED_TF, handlerPath, manifestFixturePath, renderHandler, renderManifest, renderTerraform, root } from './lib/generate.ts';
+import { IAM_DOC, renderIamDoc } from './lib/iam-doc.ts';
 import { writeReproducibleZip } from './lib/zip.ts';
 
 const dist = join(root, 'dist');
@@ -55,5 +56,6 @@ async function buildFunction(entry: PlaybookEntry): Promise<void> {
 await mkdir(dist, { recursive: true });
 for (const entry of PLAYBOOK_REGISTRY) await writeGenerated(handlerPath(entry.name), renderHandler(entry));
 await writeGenerated(GENERATED_TF, await renderTerraform());
+await writeGenerated(IAM_DOC, renderIamDoc());
 const only = process.argv.slice(2);
 for (const entry of PLAYBOOK_REGISTRY.filter((e) => only.length === 0 || only.includes(e.name))) await buildFunction(entry);

@@ -68,3 +68,20 @@ output "responders_bus_name" {
   description = "The responders' event bus: `firebreak contain` and `firebreak release --via-bus` put events there (only `responder_principal_arns` may)."
   value       = aws_cloudwatch_event_bus.responders.name
 }
+
+output "release_functions" {
+  description = "Per playbook (outside observe mode): its release function, which alone handles releases over the responders' bus, with a role holding only the undo steps: function_name, queue_url, dlq_url, role_arn."
+  value = {
+    for name, p in module.release : name => {
+      function_name = p.function_name
+      queue_url     = p.queue_url
+      dlq_url       = p.dlq_url
+      role_arn      = p.role_arn
+    }
+  }
+}
+
+output "permissions_boundary_arn" {
+  description = "The permissions boundary every Firebreak function role carries: the most any of them may ever do."
+  value       = aws_iam_policy.boundary.arn
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_TF, handlerPath, manifestFixturePath, renderHandler, renderManifest, renderTerraform, root } from '../../../scripts/lib/generate.ts';
+import { IAM_DOC, renderIamDoc } from '../../../scripts/lib/iam-doc.ts';
 import { PLAYBOOK_REGISTRY } from '../../../shared/playbooks/registry.ts';
 
 const committed = (relative: string) => readFileSync(join(root, relative), 'utf8');
@@ -15,6 +16,11 @@ describe('Generated files', () => {
   it.each(PLAYBOOK_REGISTRY.map((e) => [e.name, e] as const))('the Terraform tests read the real IAM manifest of %s (run make build)', async (_name, entry) => {
     // Act + Assess
     expect(committed(manifestFixturePath(entry.name))).toBe(await renderManifest(entry));
+  });
+
+  it('docs/iam.md is what shared/iam renders (run make build)', () => {
+    // Act + Assess
+    expect(committed(IAM_DOC)).toBe(renderIamDoc());
   });
 
   it('terraform/playbooks.generated.tf is what the registry renders (run make build)', async () => {
