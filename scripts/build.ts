@@ -6,16 +6,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
-import { iamActionsOf, iamManifestOf } from '../shared/engine/index.ts';
-import { LEDGER_IAM_ACTIONS } from '../shared/ledger/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
-import { GENERATED_TF, handlerPath, renderHandler, renderTerraform, root } from './lib/generate.ts';
+import { GENERATED_TF, handlerPath, manifestFixturePath, renderHandler, renderManifest, renderTerraform, root } from './lib/generate.ts';
+import { IAM_DOC, renderIamDoc } from './lib/iam-doc.ts';
 import { writeReproducibleZip } from './lib/zip.ts';
 
 const dist = join(root, 'dist');
 // Granted by the Terraform module on exact resources: Firebreak's own table, bucket and
 // queue; the configured forensic KMS key; the configured isolation instance profile's role.
-const SCOPED_BY_TERRAFORM = /^(s3|dynamodb|sqs|logs|kms):|^iam:PassRole$/;
 
 /** Writes a generated file only when it changed (so a build leaves the tree clean). */
 async function writeGenerated(relative: string, text: string): Promise<void> {
@@ -47,18 +45,9 @@ async function buildFunction(entry: PlaybookEntry): Promise<void> {
   const code = Buffer.from(out.outputFiles[0]!.contents);
   const zipPath = join(dist, `${entry.name}.zip`);
   await writeReproducibleZip(zipPath, [{ name: 'index.mjs', data: code }]);
-  // The handler itself writes the ledger; the steps declare the rest.
-  const all = iamActionsOf(playbook, LEDGER_IAM_ACTIONS);
-  // What Terraform grants is decided per statement by the function's mode and options; the
-  // actions scoped to exact resources (ledger, evidence, queue, key, isolation role) are granted
-  // by the module on those resources.
-  const statements = iamManifestOf(playbook)
-    .map((s) => ({ ...s, actions: s.actions.filter((a) => !SCOPED_BY_TERRAFORM.test(a)) }))
-    .filter((s) => s.actions.length > 0);
-  await writeFile(
-    join(dist, `${entry.name}.iam.json`),
-    `${JSON.stringify({ playbook: entry.name, actions: all.filter((a) => !SCOPED_BY_TERRAFORM.test(a)), scopedActions: all.filter((a) => SCOPED_BY_TERRAFORM.test(a)), statements }, null, 2)}\n`,
-  );
+  const manifest = await renderManifest(entry);
+  await writeFile(join(dist, `${entry.name}.iam.json`), manifest);
+  await writeGenerated(manifestFixturePath(entry.name), manifest);
   const zip = await readFile(zipPath);
   const sha = createHash('sha256').update(zip).digest('base64');
   console.log(`built dist/${entry.name}.zip  ${(zip.length / 1024).toFixed(0)} KiB  CodeSha256 ${sha}`);
@@ -67,5 +56,6 @@ async function buildFunction(entry: PlaybookEntry): Promise<void> {
 await mkdir(dist, { recursive: true });
 for (const entry of PLAYBOOK_REGISTRY) await writeGenerated(handlerPath(entry.name), renderHandler(entry));
 await writeGenerated(GENERATED_TF, await renderTerraform());
+await writeGenerated(IAM_DOC, renderIamDoc());
 const only = process.argv.slice(2);
 for (const entry of PLAYBOOK_REGISTRY.filter((e) => only.length === 0 || only.includes(e.name))) await buildFunction(entry);

@@ -29,21 +29,49 @@ locals {
     })) : jsonencode(p.options)
   }
 
-  # Granted on these exact resources only: the key the snapshot copies are encrypted with, and
-  # the role of the isolation instance profile (associating a profile passes its role).
+  # Each playbook's IAM manifest, written by `make build` from the steps' declarations and shared/iam.
+  manifests = { for name in keys(local.playbooks) : name => jsondecode(file("${local.dist_dir}/${name}.iam.json")) }
+
+  # What the manifests' placeholders stand for here (shared/iam/index.ts says which is which).
+  forensic_launch = local.ec2_enabled ? try(local.ec2.forensics.launch, null) : null
+  iam_lists = {
+    "{forensic_image_arns}"  = local.forensic_launch == null ? [] : ["arn:${local.partition}:ec2:${local.region}::image/${local.forensic_launch.ami_id}"]
+    "{forensic_subnet_arns}" = local.forensic_launch == null ? [] : ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/${local.forensic_launch.subnet_id}"]
+    # Without groups of its own, the forensic instance gets its VPC's default group, whose id is not known here.
+    "{forensic_security_group_arns}" = local.forensic_launch == null ? [] : (
+      length(coalesce(local.forensic_launch.security_group_ids, [])) > 0
+      ? [for id in local.forensic_launch.security_group_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/${id}"]
+      : ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*"]
+    )
+    "{forensic_kms_key_arns}" = local.kms_key_arns
+    "{pass_role_arns}"        = local.pass_role_arns
+    "{ssm_document_arns}"     = local.ssm_document_arns
+  }
+  iam_values = {
+    forensic_account_id = local.ec2_enabled ? try(coalesce(local.ec2.forensics.copy.account_id, "{forensic_account_id}"), "{forensic_account_id}") : "{forensic_account_id}"
+  }
+  # Every role this deployment creates is named <name_prefix>-…: none may be changed by a function.
+  own_role_arn_patterns = ["arn:${local.partition}:iam::${local.account_id}:role/${var.name_prefix}-*"]
+
+  # Granted on these exact resources only: the key the snapshot copies are encrypted with; the
+  # role of the isolation instance profile (containment associates it: that passes its role); the
+  # roles a release may hand back with an instance's original profile (the release function only).
   kms_key_arns = local.ec2_enabled ? compact([try(local.ec2.forensics.copy.kms_key_arn, null)]) : []
   pass_role_arns = local.ec2_enabled ? concat(
     [for p in data.aws_iam_instance_profile.isolation : p.role_arn],
     aws_iam_role.isolation[*].arn,
-    local.ec2.release_pass_role_arns,
   ) : []
+  release_pass_role_arns = local.ec2_enabled ? local.ec2.release_pass_role_arns : []
 
   # Organization: the roles the functions assume in member accounts, and the external id their
   # trust policy requires. The derived id is not a secret (AWS: an external id is not meant to be
   # one); it makes each member role trust this deployment only, through its function roles.
   member_account_ids = sort(distinct([for id in var.member_account_ids : id if id != local.account_id]))
   member_role_arns   = [for id in local.member_account_ids : "arn:${local.partition}:iam::${id}:role/${var.member_role_name}"]
-  member_external_id = coalesce(var.member_external_id, "firebreak-${substr(sha256("${local.account_id}/${var.name_prefix}"), 0, 32)}")
+  # ARNs of the resources a step acts on, in this account, as a member role's policies name them.
+  member_arn_pattern     = "/(arn:[a-z-]+:(?:ec2|iam|ssm|autoscaling|elasticloadbalancing|guardduty):[a-z0-9-]*:)${data.aws_caller_identity.current.account_id}:/"
+  member_arn_replacement = "$${1}MEMBER_ACCOUNT_ID:"
+  member_external_id     = coalesce(var.member_external_id, "firebreak-${substr(sha256("${local.account_id}/${var.name_prefix}"), 0, 32)}")
 
   evidence_bucket_name = coalesce(var.evidence_bucket_name, "${var.name_prefix}-evidence-${local.account_id}-${local.region}")
 
@@ -530,24 +558,25 @@ module "playbook" {
   source   = "./modules/playbook"
   for_each = local.playbooks
 
-  name                 = "${var.name_prefix}-${each.key}"
-  playbook             = each.key
-  event_pattern        = local.playbook_catalog[each.key].guardduty_pattern
-  manual_event_pattern = local.playbook_catalog[each.key].manual_pattern
-  responders_bus_name  = aws_cloudwatch_event_bus.responders.name
-  package_file         = "${local.dist_dir}/${each.key}.zip"
-  iam_statements       = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).statements
-  scoped_actions       = jsondecode(file("${local.dist_dir}/${each.key}.iam.json")).scopedActions
-  mode                 = coalesce(each.value.mode, var.mode)
-  enabled_options      = local.playbook_switches[each.key]
+  name          = "${var.name_prefix}-${each.key}"
+  playbook      = each.key
+  function_role = "contain"
+  primary_rule  = "findings"
+  rules = {
+    findings = {
+      event_bus_name = var.event_bus_name
+      event_pattern  = local.playbook_catalog[each.key].guardduty_pattern
+      description    = "Firebreak: routes GuardDuty findings about ${each.key} resources to its queue. Every safety gate runs in the function."
+    }
+    manual = {
+      event_bus_name = aws_cloudwatch_event_bus.responders.name
+      event_pattern  = local.playbook_catalog[each.key].manual_pattern
+      description    = "Firebreak: routes responders' manual findings for ${each.key} resources to its queue."
+    }
+  }
 
-  event_bus_name = var.event_bus_name
-
-  runtime            = var.lambda_runtime
-  architecture       = var.lambda_architecture
-  timeout_seconds    = var.lambda_timeout_seconds
-  memory_mb          = coalesce(each.value.memory_mb, var.lambda_memory_mb)
-  log_retention_days = var.log_retention_days
+  mode            = coalesce(each.value.mode, var.mode)
+  enabled_options = local.playbook_switches[each.key]
   environment = merge(local.environment, var.extra_environment, {
     # After extra_environment: the mode and options are what the `playbooks` input says, never overridden.
     FIREBREAK_PLAYBOOK = each.key
@@ -558,21 +587,32 @@ module "playbook" {
     FIREBREAK_MEMBER_ROLE_NAME   = var.member_role_name
     FIREBREAK_MEMBER_EXTERNAL_ID = local.member_external_id
   })
+  memory_mb            = coalesce(each.value.memory_mb, var.lambda_memory_mb)
+  reserved_concurrency = var.lambda_reserved_concurrency
+  max_concurrency      = var.max_concurrency
 
+  package_file             = "${local.dist_dir}/${each.key}.zip"
+  iam_statements           = local.manifests[each.key].statements
+  scoped_actions           = local.manifests[each.key].scopedActions
+  iam_lists                = local.iam_lists
+  iam_values               = local.iam_values
+  own_role_arn_patterns    = local.own_role_arn_patterns
+  protected_principal_arns = var.protected_principals
+  permissions_boundary_arn = aws_iam_policy.boundary.arn
+
+  runtime                         = var.lambda_runtime
+  architecture                    = var.lambda_architecture
+  timeout_seconds                 = var.lambda_timeout_seconds
+  log_retention_days              = var.log_retention_days
   batch_size                      = var.batch_size
   maximum_batching_window_seconds = var.maximum_batching_window_seconds
   max_receive_count               = var.max_receive_count
   visibility_timeout_seconds      = coalesce(var.visibility_timeout_seconds, 6 * var.lambda_timeout_seconds)
   event_source_mapping_enabled    = var.event_source_mapping_enabled
-  max_concurrency                 = var.max_concurrency
-  reserved_concurrency            = var.lambda_reserved_concurrency
 
   # Firebreak's own key (queues, log group; the role may use it through SQS, S3 and DynamoDB only).
   firebreak_kms_key_arn = local.kms_key_arn
   dns_suffix            = local.dns_suffix
-
-  kms_key_arns   = local.kms_key_arns
-  pass_role_arns = local.pass_role_arns
 
   # Organization: sts:AssumeRole on exactly the member roles.
   member_role_arns = local.member_role_arns
@@ -586,6 +626,77 @@ module "playbook" {
 
   ledger_table_arn    = aws_dynamodb_table.ledger.arn
   evidence_bucket_arn = aws_s3_bucket.evidence.arn
+
+  partition  = local.partition
+  region     = local.region
+  account_id = local.account_id
+
+  tags = var.tags
+}
+
+# Releases over the bus run in a function of their own, with a role that holds the undo steps and
+# nothing of containment (and the containment function holds none of the undos). Not deployed in
+# observe mode, which contains nothing; a responder releases with the CLI, as themself.
+module "release" {
+  source   = "./modules/playbook"
+  for_each = { for name, p in local.playbooks : name => p if coalesce(p.mode, var.mode) != "observe" }
+
+  name          = "${var.name_prefix}-${each.key}-release"
+  playbook      = each.key
+  function_role = "release"
+  primary_rule  = "release"
+  rules = {
+    release = {
+      event_bus_name = aws_cloudwatch_event_bus.responders.name
+      event_pattern  = local.playbook_catalog[each.key].release_pattern
+      description    = "Firebreak: routes responders' releases of ${each.key} incidents to the release function."
+    }
+  }
+
+  mode            = coalesce(each.value.mode, var.mode)
+  enabled_options = local.playbook_switches[each.key]
+  environment = merge(local.environment, var.extra_environment, {
+    FIREBREAK_PLAYBOOK = each.key
+    FIREBREAK_MODE     = coalesce(each.value.mode, var.mode)
+    FIREBREAK_OPTIONS  = local.function_options[each.key]
+    # Nor which accounts the function acts in: member_account_ids alone decides.
+    FIREBREAK_MEMBER_ACCOUNT_IDS = jsonencode(local.member_account_ids)
+    FIREBREAK_MEMBER_ROLE_NAME   = var.member_role_name
+    FIREBREAK_MEMBER_EXTERNAL_ID = local.member_external_id
+  })
+  memory_mb            = coalesce(each.value.memory_mb, var.lambda_memory_mb)
+  reserved_concurrency = null
+
+  # Organization: a member's incident is released in the member account, through its role.
+  member_role_arns = local.member_role_arns
+  max_concurrency  = var.max_concurrency
+
+  package_file             = "${local.dist_dir}/${each.key}.zip"
+  iam_statements           = local.manifests[each.key].statements
+  scoped_actions           = local.manifests[each.key].scopedActions
+  iam_lists                = merge(local.iam_lists, { "{pass_role_arns}" = local.release_pass_role_arns })
+  iam_values               = local.iam_values
+  own_role_arn_patterns    = local.own_role_arn_patterns
+  protected_principal_arns = var.protected_principals
+  permissions_boundary_arn = aws_iam_policy.boundary.arn
+
+  runtime                         = var.lambda_runtime
+  architecture                    = var.lambda_architecture
+  timeout_seconds                 = var.lambda_timeout_seconds
+  log_retention_days              = var.log_retention_days
+  batch_size                      = var.batch_size
+  maximum_batching_window_seconds = var.maximum_batching_window_seconds
+  max_receive_count               = var.max_receive_count
+  visibility_timeout_seconds      = coalesce(var.visibility_timeout_seconds, 6 * var.lambda_timeout_seconds)
+  event_source_mapping_enabled    = var.event_source_mapping_enabled
+
+  firebreak_kms_key_arn    = local.kms_key_arn
+  dns_suffix               = local.dns_suffix
+  notification_topic_arn   = local.notification_topic_arn
+  notification_kms_key_arn = var.notifications_kms_key_arn
+  pause_parameter_arn      = aws_ssm_parameter.pause.arn
+  ledger_table_arn         = aws_dynamodb_table.ledger.arn
+  evidence_bucket_arn      = aws_s3_bucket.evidence.arn
 
   partition  = local.partition
   region     = local.region
@@ -687,7 +798,7 @@ resource "aws_cloudwatch_event_bus_policy" "responders" {
         Resource  = aws_cloudwatch_event_bus.responders.arn
         Condition = {
           ArnNotLike = {
-            "aws:PrincipalArn" = concat(var.responder_principal_arns, [for p in module.playbook : p.role_arn])
+            "aws:PrincipalArn" = distinct(concat(var.responder_principal_arns, [for p in module.playbook : p.role_arn], [for p in module.release : p.role_arn]))
           }
         }
       },

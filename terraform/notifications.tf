@@ -66,9 +66,12 @@ locals {
   create_notifications_key  = local.create_notification_topic && var.notifications_kms_key_arn == null
   notifications_kms_key_arn = local.create_notifications_key ? aws_kms_key.notifications[0].arn : var.notifications_kms_key_arn
 
-  function_role_arns = [for name in sort(keys(module.playbook)) : module.playbook[name].role_arn]
+  # Every function of the deployment: each playbook's containment function and, outside observe
+  # mode, its release function (`<playbook>-release`).
+  functions          = merge(module.playbook, { for name, p in module.release : "${name}-release" => p })
+  function_role_arns = [for name in sort(keys(local.functions)) : local.functions[name].role_arn]
 
-  alarmed_playbooks = { for name, p in module.playbook : name => p if var.alarms_enabled }
+  alarmed_playbooks = { for name, p in local.functions : name => p if var.alarms_enabled }
 }
 
 resource "aws_kms_key" "notifications" {

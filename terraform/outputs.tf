@@ -70,8 +70,8 @@ output "responders_bus_name" {
 }
 
 output "function_role_arns" {
-  description = "ARNs of the playbook functions' roles (the principals a member role trusts: `modules/member-role` input `trusted_role_arns`)."
-  value       = sort([for p in module.playbook : p.role_arn])
+  description = "ARNs of the playbook functions' roles, containment and release (the principals a member role trusts: `modules/member-role` input `trusted_role_arns`)."
+  value       = sort(concat([for p in module.playbook : p.role_arn], [for p in module.release : p.role_arn]))
 }
 
 output "member_external_id" {
@@ -80,17 +80,43 @@ output "member_external_id" {
 }
 
 output "member_role_policies" {
-  description = "Per playbook, the policy document (JSON) of what its function's steps are granted, without Firebreak's own resources: `modules/member-role` input `policies`. ARNs of the resources a step acts on (EC2, IAM, SSM, Auto Scaling, ELB, GuardDuty) that name this deployment's account are written with `MEMBER_ACCOUNT_ID`, which the member-role module replaces with the member's account id; other ARNs (a KMS key, the forensic account) stay as they are."
+  description = "Per playbook, the policy document (JSON) of what its functions' steps (containment and release) are granted, without Firebreak's own resources: `modules/member-role` input `policies`. ARNs of the resources a step acts on (EC2, IAM, SSM, Auto Scaling, ELB, GuardDuty) that name this deployment's account are written with `MEMBER_ACCOUNT_ID`, which the member-role module replaces with the member's account id; other ARNs (a KMS key, the forensic account) stay as they are."
   value = {
     for name, p in module.playbook : name => replace(
-      jsonencode({ Version = "2012-10-17", Statement = p.member_role_statements }),
-      "/(arn:[a-z-]+:(?:ec2|iam|ssm|autoscaling|elasticloadbalancing|guardduty):[a-z0-9-]*:)${local.account_id}:/",
-      "$${1}MEMBER_ACCOUNT_ID:"
+      jsonencode({
+        Version = "2012-10-17"
+        Statement = [
+          for i, s in concat(p.member_role_statements, try(module.release[name].member_role_statements, [])) : merge(s, { Sid = "${s.Effect}${i}" })
+        ]
+      }),
+      local.member_arn_pattern, local.member_arn_replacement
     )
   }
+}
+
+output "member_role_boundary_policy" {
+  description = "The functions' permissions boundary (JSON), for a member role to sit under the same one (`modules/member-role` input `permissions_boundary_policy_json`), this deployment's account in EC2, IAM, SSM, Auto Scaling, ELB and GuardDuty ARNs written as `MEMBER_ACCOUNT_ID`."
+  value       = replace(aws_iam_policy.boundary.policy, local.member_arn_pattern, local.member_arn_replacement)
 }
 
 output "member_role_arns" {
   description = "ARNs of the member roles the functions may assume (one per `member_account_ids`)."
   value       = local.member_role_arns
+}
+
+output "release_functions" {
+  description = "Per playbook (outside observe mode): its release function, which alone handles releases over the responders' bus, with a role holding only the undo steps: function_name, queue_url, dlq_url, role_arn."
+  value = {
+    for name, p in module.release : name => {
+      function_name = p.function_name
+      queue_url     = p.queue_url
+      dlq_url       = p.dlq_url
+      role_arn      = p.role_arn
+    }
+  }
+}
+
+output "permissions_boundary_arn" {
+  description = "The permissions boundary every Firebreak function role carries: the most any of them may ever do."
+  value       = aws_iam_policy.boundary.arn
 }

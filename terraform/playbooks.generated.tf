@@ -168,14 +168,16 @@ variable "playbooks" {
 }
 
 locals {
-  # Every playbook this version deploys: its title and the EventBridge patterns of its two rules
-  # (from shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus,
-  # manual findings and releases on the responders' bus only.
+  # Every playbook this version deploys: its title and the EventBridge patterns of its rules (from
+  # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus, and on
+  # the responders' bus only, manual findings (the containment function) and releases (the release
+  # function).
   playbook_catalog = {
     "ec2-instance" = {
       title             = "Compromised EC2 instance"
       guardduty_pattern = "{\"source\":[\"aws.guardduty\"],\"detail-type\":[\"GuardDuty Finding\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
-      manual_pattern    = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Finding\",\"Firebreak Manual Release\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      manual_pattern    = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Finding\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      release_pattern   = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Release\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
     }
   }
 

@@ -5,7 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { iamManifestOf } from '../../shared/engine/index.ts';
+import { iamActionsOf, iamManifestOf } from '../../shared/engine/index.ts';
+import { OWN_STORE_ACTION } from '../../shared/iam/index.ts';
+import { LEDGER_IAM_ACTIONS } from '../../shared/ledger/index.ts';
 import { GUARDDUTY_DETAIL_TYPE, MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry, type PlaybookModule } from '../../shared/playbooks/registry.ts';
 import { MODES } from '../../shared/vocabulary/index.ts';
@@ -78,12 +80,13 @@ export async function renderTerraform(): Promise<string> {
   const variable = terraformVariable('playbooks', schema, { description, default: {}, nullable: false, extraValidations: extra });
   const catalog = loaded
     .map((l) => {
-      const { guardduty, manual } = splitPattern(l.pattern);
+      const { guardduty, manual, release } = splitPattern(l.pattern);
       return [
         `    ${hclString(l.entry.name)} = {`,
         `      title             = ${hclString(l.entry.title)}`,
         `      guardduty_pattern = ${hclString(JSON.stringify(guardduty))}`,
         `      manual_pattern    = ${hclString(JSON.stringify(manual))}`,
+        `      release_pattern   = ${hclString(JSON.stringify(release))}`,
         '    }',
       ].join('\n');
     })
@@ -101,9 +104,10 @@ export async function renderTerraform(): Promise<string> {
 
 ${variable}
 locals {
-  # Every playbook this version deploys: its title and the EventBridge patterns of its two rules
-  # (from shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus,
-  # manual findings and releases on the responders' bus only.
+  # Every playbook this version deploys: its title and the EventBridge patterns of its rules (from
+  # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus, and on
+  # the responders' bus only, manual findings (the containment function) and releases (the release
+  # function).
   playbook_catalog = {
 ${catalog}
   }
@@ -118,14 +122,38 @@ ${switches}
 }
 
 /**
- * A playbook's pattern as its two rules use it: GuardDuty findings only (on the bus GuardDuty
- * publishes to), and Firebreak's manual findings and releases only (on the responders' bus, which
- * only responders may put events on). What the pattern says of the detail applies to both.
+ * A playbook's pattern as its three rules use it: GuardDuty findings only (on the bus GuardDuty
+ * publishes to), and on the responders' bus (which only responders may put events on) manual
+ * findings for the containment function and releases for the release function, which has a role
+ * of its own. What the pattern says of the detail applies to all three.
  */
-export function splitPattern(pattern: unknown): { guardduty: Record<string, unknown>; manual: Record<string, unknown> } {
+export function splitPattern(pattern: unknown): { guardduty: Record<string, unknown>; manual: Record<string, unknown>; release: Record<string, unknown> } {
   const base = pattern as Record<string, unknown>;
   return {
     guardduty: { ...base, source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] },
-    manual: { ...base, source: [MANUAL_SOURCE], 'detail-type': [MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE] },
+    manual: { ...base, source: [MANUAL_SOURCE], 'detail-type': [MANUAL_DETAIL_TYPE] },
+    release: { ...base, source: [MANUAL_SOURCE], 'detail-type': [MANUAL_RELEASE_DETAIL_TYPE] },
   };
+}
+
+/** Where the Terraform tests read each playbook's manifest: the real one, kept in step by `make build`. */
+export const manifestFixturePath = (name: string) => `terraform/tests/fixtures/playbooks/${name}.iam.json`;
+
+/**
+ * `<playbook>.iam.json`: every action the playbook's function may call (`actions`; those on
+ * Firebreak's own stores in `scopedActions`, granted by the module on exactly those resources)
+ * and the manifest Terraform grants from, per statement, by the function's role, mode and
+ * options, on the resources and conditions of shared/iam.
+ */
+export async function renderManifest(entry: PlaybookEntry): Promise<string> {
+  const { playbook } = await entry.load();
+  // The handler itself writes the ledger; the steps declare the rest.
+  const all = iamActionsOf(playbook, LEDGER_IAM_ACTIONS);
+  const manifest = {
+    playbook: entry.name,
+    actions: all.filter((a) => !OWN_STORE_ACTION.test(a)),
+    scopedActions: all.filter((a) => OWN_STORE_ACTION.test(a)),
+    statements: iamManifestOf(playbook),
+  };
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }

@@ -91,6 +91,8 @@ const EnvironmentSchema = z.object({
     .regex(/^[\w+=,.@:\/-]{2,1224}$/, 'FIREBREAK_MEMBER_EXTERNAL_ID must be 2-1224 characters of letters, digits and +=,.@:/_-')
     .optional(),
   FIREBREAK_PARTITION: z.string().regex(/^aws(-[a-z]+)*$/, 'FIREBREAK_PARTITION must be an AWS partition (aws, aws-cn, aws-us-gov)').default('aws'),
+  /** Which function of the playbook this is: containment (findings) or release (releases); unset: both, as the CLI and tests run it. */
+  FIREBREAK_FUNCTION_ROLE: z.enum(['contain', 'release'], { message: 'FIREBREAK_FUNCTION_ROLE must be contain or release' }).optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 }).refine((e) => e.FIREBREAK_MEMBER_ACCOUNT_IDS.every((id) => id === e.FIREBREAK_ACCOUNT_ID) || e.FIREBREAK_MEMBER_EXTERNAL_ID !== undefined, {
   message: 'FIREBREAK_MEMBER_EXTERNAL_ID is required with FIREBREAK_MEMBER_ACCOUNT_IDS (the member roles trust only callers that present it)',
@@ -138,6 +140,11 @@ export interface Config {
    * `externalId`; a finding of any other account than `accountId` and these is refused.
    */
   members: { accountIds: string[]; roleName: string; externalId?: string };
+  /**
+   * `contain`: this function handles findings only; `release`: releases only (each has a role
+   * that holds only its own steps). Unset: both.
+   */
+  functionRole?: 'contain' | 'release';
 }
 
 /**
@@ -187,6 +194,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       roleName: e.FIREBREAK_MEMBER_ROLE_NAME,
       ...(e.FIREBREAK_MEMBER_EXTERNAL_ID ? { externalId: e.FIREBREAK_MEMBER_EXTERNAL_ID } : {}),
     },
+    ...(e.FIREBREAK_FUNCTION_ROLE ? { functionRole: e.FIREBREAK_FUNCTION_ROLE } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import type { Clients } from '../aws/index.ts';
 import { RecordedDataError } from '../errors/index.ts';
+import { grantsFor, OWN_STORE_ACTION, type Grant } from '../iam/index.ts';
 import type { Incident, PlaybookName } from '../findings/index.ts';
 import type { Mode, StepOutcome } from '../vocabulary/index.ts';
 import type { AnyStep, PlaybookTypes, ReleaseAction, ReleaseContext, ReleaseEntry, Step, StepOutputs, StepSpec } from './step.ts';
@@ -136,11 +137,18 @@ export function parseRecorded<T extends PlaybookTypes, D>(step: Step<T, D>, data
   return parsed.data;
 }
 
-/** One statement of a function's IAM manifest: actions, and when the deployment needs them. */
+/** Which function of a playbook a statement is for: containment (findings) or release (the undo steps). */
+export type FunctionRole = 'contain' | 'release';
+
+/** One statement of a function's IAM manifest: actions, how narrowly, and when the deployment needs them. */
 export interface ManifestStatement {
   /** What the actions are for: `describe`, a step's name, or an undo's or release action's name. */
   sid: string;
   actions: string[];
+  /** The actions on their resources and conditions (shared/iam), with placeholders Terraform renders. */
+  grants: Grant[];
+  /** The functions that are granted it: containment steps go to the containment function, undos to the release function. */
+  roles: FunctionRole[];
   /** The modes whose functions may call them. */
   modes: Mode[];
   /** Option paths that must all be set (Terraform decides them from the deployment's options). */
@@ -151,29 +159,33 @@ const CONTAINING: Mode[] = ['contain', 'full'];
 
 /**
  * The IAM manifest of a playbook: every action it may call, grouped by what needs it, with the
- * modes and options that enable it. Terraform grants a function only the statements its mode
- * and options enable (observe: describe only; online capture's commands only with online capture…).
- * Release steps run in the function only for a release over the bus, so they follow the
- * containment modes and their step's options.
+ * narrowest resources and conditions (shared/iam), the function that calls it and the modes and
+ * options that enable it. Terraform grants a function only the statements its role, mode and
+ * options enable (observe: describe only; online capture's commands only with online capture;
+ * undos only to the release function…). Release runs only where containment could have run, so
+ * it follows the containment modes and its step's options.
  */
 export function iamManifestOf(playbook: AnyPlaybook): ManifestStatement[] {
-  const statements: ManifestStatement[] = [{ sid: 'describe', actions: [...playbook.describeIamActions], modes: ['observe', ...CONTAINING], enabledBy: [] }];
-  const add = (sid: string, actions: readonly string[], modes: Mode[], enabledBy: readonly string[], when: Readonly<Record<string, readonly string[]>> = {}) => {
+  const statements: ManifestStatement[] = [];
+  const add = (sid: string, declared: readonly string[], roles: FunctionRole[], modes: Mode[], enabledBy: readonly string[], when: Readonly<Record<string, readonly string[]>> = {}) => {
+    // Firebreak's own stores are granted by the module on exactly those resources.
+    const actions = declared.filter((a) => !OWN_STORE_ACTION.test(a));
     const plain = actions.filter((a) => !when[a]);
-    if (plain.length) statements.push({ sid, actions: [...plain], modes, enabledBy: [...enabledBy] });
+    if (plain.length) statements.push({ sid, actions: [...plain], grants: grantsFor(plain), roles, modes, enabledBy: [...enabledBy] });
     const extra = new Map<string, string[]>();
     for (const action of actions.filter((a) => when[a])) {
       const key = JSON.stringify([...enabledBy, ...when[action]!]);
       extra.set(key, [...(extra.get(key) ?? []), action]);
     }
-    for (const [key, extraActions] of extra) statements.push({ sid: `${sid}-when`, actions: extraActions, modes, enabledBy: JSON.parse(key) as string[] });
+    for (const [key, extraActions] of extra) statements.push({ sid: `${sid}-when`, actions: extraActions, grants: grantsFor(extraActions), roles, modes, enabledBy: JSON.parse(key) as string[] });
   };
+  add('describe', playbook.describeIamActions, ['contain', 'release'], ['observe', ...CONTAINING], []);
   for (const step of playbook.steps as AnyStep<PlaybookTypes>[]) {
-    add(step.name, step.iamActions, step.minimumMode === 'full' ? ['full'] : CONTAINING, step.enabledBy, step.iamWhen);
+    add(step.name, step.iamActions, ['contain'], step.minimumMode === 'full' ? ['full'] : CONTAINING, step.enabledBy, step.iamWhen);
   }
   for (const entry of playbook.release as ReleaseEntry<PlaybookTypes>[]) {
-    if (entry.kind === 'step') add(entry.undo!.name, entry.undo!.iamActions, CONTAINING, entry.enabledBy);
-    else add(entry.name, entry.iamActions, CONTAINING, []);
+    if (entry.kind === 'step') add(entry.undo!.name, entry.undo!.iamActions, ['release'], CONTAINING, entry.enabledBy);
+    else add(entry.name, entry.iamActions, ['release'], CONTAINING, []);
   }
   return statements;
 }

@@ -170,6 +170,14 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
       if (error instanceof InvalidFindingError) return rejectMessage(record, error.reasons);
       throw error;
     }
+    // Each function's role holds only its own steps: a message for the other function is a misrouted
+    // rule (or a forged message), rejected and recorded, never attempted.
+    if (parsed.kind === 'release' && config.functionRole === 'contain') {
+      return rejectMessage(record, ['a release reached the containment function: releases go to the release function (check the EventBridge rules)']);
+    }
+    if (parsed.kind !== 'release' && config.functionRole === 'release') {
+      return rejectMessage(record, ['a finding reached the release function: findings go to the containment function (check the EventBridge rules)']);
+    }
     if (parsed.kind === 'release') return handleRelease(record, parsed.release);
     if (parsed.kind === 'ignored') return ignoreFinding(record, parsed.finding);
     const incidents = parsed.incidents;

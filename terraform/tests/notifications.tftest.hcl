@@ -12,12 +12,18 @@ override_resource {
   values = { arn = "arn:aws:iam::123456789012:role/firebreak-ec2-instance" }
 }
 
+override_resource {
+  target = module.release["ec2-instance"].aws_iam_role.this
+  values = { arn = "arn:aws:iam::123456789012:role/firebreak-ec2-instance-release" }
+}
+
 variables {
   mode     = "contain"
   dist_dir = "tests/fixtures/playbooks"
 
   topic_arn = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
   role_arn  = "arn:aws:iam::123456789012:role/firebreak-ec2-instance"
+  role_arns = ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/firebreak-ec2-instance-release"]
   own_topic = "arn:aws:sns:us-east-1:123456789012:security-alerts"
   own_key   = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 }
@@ -46,7 +52,7 @@ run "creates_an_encrypted_topic_that_only_the_functions_and_the_alarms_may_publi
     condition = one([for s in jsondecode(aws_sns_topic_policy.notifications[0].policy).Statement : s if s.Sid == "FunctionsPublish"]) == {
       Sid       = "FunctionsPublish"
       Effect    = "Allow"
-      Principal = { AWS = [var.role_arn] }
+      Principal = { AWS = var.role_arns }
       Action    = "sns:Publish"
       Resource  = var.topic_arn
     }
@@ -69,7 +75,7 @@ run "creates_an_encrypted_topic_that_only_the_functions_and_the_alarms_may_publi
       Action    = "sns:Publish"
       Resource  = var.topic_arn
       Condition = {
-        ArnNotEquals = { "aws:PrincipalArn" = [var.role_arn] }
+        ArnNotEquals = { "aws:PrincipalArn" = var.role_arns }
         Null         = { "aws:SourceArn" = "true" }
       }
     }
@@ -90,7 +96,7 @@ run "creates_an_encrypted_topic_that_only_the_functions_and_the_alarms_may_publi
     condition = one([for s in jsondecode(aws_kms_key.notifications[0].policy).Statement : s if s.Sid == "FunctionsPublishThroughSns"]) == {
       Sid       = "FunctionsPublishThroughSns"
       Effect    = "Allow"
-      Principal = { AWS = [var.role_arn] }
+      Principal = { AWS = var.role_arns }
       Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
       Resource  = "*"
       Condition = { StringEquals = { "kms:ViaService" = "sns.us-east-1.amazonaws.com" } }
@@ -322,8 +328,14 @@ run "alarms_per_playbook_tell_the_topic_when_they_fire_and_when_they_clear" {
       "Invocations:firebreak-ec2-instance",
       "Errors:firebreak-ec2-instance",
       "Throttles:firebreak-ec2-instance",
+      "ApproximateNumberOfMessagesVisible:firebreak-ec2-instance-release",
+      "ApproximateAgeOfOldestMessage:firebreak-ec2-instance-release",
+      "ApproximateNumberOfMessagesVisible:firebreak-ec2-instance-release-dlq",
+      "Invocations:firebreak-ec2-instance-release",
+      "Errors:firebreak-ec2-instance-release",
+      "Throttles:firebreak-ec2-instance-release",
     ])
-    error_message = "The dashboard shows the alarmed metrics of each playbook (and its invocations)."
+    error_message = "The dashboard shows the alarmed metrics of each function, containment and release (and its invocations)."
   }
 }
 

@@ -44,8 +44,8 @@ module "firebreak" {
 }
 
 # The member role in each member account: trusted only by the pipeline's function roles, with
-# its external id, granted what the pipeline's playbooks are granted there. Pass the pipeline's
-# permissions boundary as permissions_boundary_policy_json to put the role under the same one.
+# its external id, granted what the pipeline's playbooks are granted there, under the same
+# permissions boundary as the pipeline's functions.
 module "member_workloads" {
   source    = "../../modules/member-role"
   providers = { aws = aws.workloads }
@@ -53,6 +53,8 @@ module "member_workloads" {
   trusted_role_arns = module.firebreak.function_role_arns
   external_id       = module.firebreak.member_external_id
   policies          = module.firebreak.member_role_policies
+
+  permissions_boundary_policy_json = module.firebreak.member_role_boundary_policy
 }
 
 module "member_sandbox" {
@@ -62,4 +64,6 @@ module "member_sandbox" {
   trusted_role_arns = module.firebreak.function_role_arns
   external_id       = module.firebreak.member_external_id
   policies          = module.firebreak.member_role_policies
+
+  permissions_boundary_policy_json = module.firebreak.member_role_boundary_policy
 }

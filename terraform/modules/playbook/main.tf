@@ -10,54 +10,107 @@ locals {
   # own attributes). SQS ARNs are always arn:<partition>:sqs:<region>:<account>:<name>.
   queue_arn = "arn:${var.partition}:sqs:${var.region}:${var.account_id}:${var.name}"
 
-  kms_actions = sort([for a in var.scoped_actions : a if startswith(a, "kms:")])
-
-  # What this function may call besides its own resources: the manifest's statements that its
-  # mode and options enable (observe: describe only; online capture's Run Command only with it…).
+  # What this function may call besides its own resources: the manifest's statements for its
+  # role (containment or release) that its mode and options enable (observe: describe only;
+  # online capture's Run Command only with it; undos only in the release function…).
   granted_statements = [
     for s in var.iam_statements : s
-    if contains(s.modes, var.mode) && alltrue([for o in s.enabledBy : lookup(var.enabled_options, o, false)])
+    if contains(s.roles, var.function_role) && contains(s.modes, var.mode) && alltrue([for o in s.enabledBy : lookup(var.enabled_options, o, false)])
   ]
   granted_actions = sort(distinct(flatten([for s in local.granted_statements : s.actions])))
+
+  # Each grant rendered for this deployment: scalar placeholders replaced, list placeholders
+  # ({forensic_image_arns}…) expanded to their ARNs; a grant left with no resource is dropped.
+  rendered_grants = flatten([
+    for s in local.granted_statements : [
+      for g in s.grants : {
+        actions = g.actions
+        resources = distinct(flatten([
+          for r in g.resources : lookup(var.iam_lists, r, [
+            replace(replace(replace(r, "{partition}", var.partition), "{region}", var.region), "{account}", var.account_id)
+          ])
+        ]))
+        conditions = try(jsondecode(replace(jsonencode(g.conditions), "{forensic_account_id}", lookup(var.iam_values, "forensic_account_id", "{forensic_account_id}"))), null)
+      }
+    ]
+  ])
+  # One statement per distinct (resources, conditions), actions merged: the policy stays well
+  # under IAM's 10,240 characters for a role's inline policies.
+  merged_grants = {
+    for g in local.rendered_grants : jsonencode([sort(g.resources), g.conditions]) => g.actions... if length(g.resources) > 0
+  }
+  step_statements = [
+    for i, k in sort(keys(local.merged_grants)) : merge(
+      {
+        Sid      = "Steps${i}"
+        Effect   = "Allow"
+        Action   = sort(distinct(flatten(local.merged_grants[k])))
+        Resource = jsondecode(k)[0]
+      },
+      jsondecode(k)[1] == null ? {} : { Condition = jsondecode(k)[1] },
+    )
+  ]
+
+  # IAM writes this function may make (inline policies on compromised roles…): never on a protected
+  # principal, on Firebreak's own roles, or on a service-linked role. IAM has no condition key for
+  # an inline policy's name, so the deny is by principal.
+  iam_writes = [for a in local.granted_actions : a if startswith(a, "iam:") && a != "iam:PassRole" && a != "iam:CreateServiceLinkedRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]
+  never_touched_principals = distinct(concat(
+    [aws_iam_role.this.arn],
+    var.own_role_arn_patterns,
+    var.protected_principal_arns,
+    ["arn:${var.partition}:iam::${var.account_id}:role/aws-service-role/*"],
+  ))
+
+  rule_arns = [for r in aws_cloudwatch_event_rule.this : r.arn]
 }
 
 ################################################################################
 # Rule -> queue
 ################################################################################
 
+# The rules that feed this function's queue: for containment, GuardDuty's findings (on the findings
+# bus) and the responders' manual findings (on the responders' bus, which only responders may put
+# events on); for release, the responders' releases only.
 resource "aws_cloudwatch_event_rule" "this" {
-  name           = var.name
-  description    = "Firebreak: routes GuardDuty findings about ${var.playbook} resources to its queue. Every safety gate runs in the function."
-  event_bus_name = var.event_bus_name
-  event_pattern  = var.event_pattern
+  for_each = var.rules
+
+  name           = each.key == var.primary_rule ? var.name : "${var.name}-${each.key}"
+  description    = each.value.description
+  event_bus_name = each.value.event_bus_name
+  event_pattern  = each.value.event_pattern
 
   tags = local.tags
 }
 
 resource "aws_cloudwatch_event_target" "this" {
-  rule           = aws_cloudwatch_event_rule.this.name
-  event_bus_name = var.event_bus_name
+  for_each = var.rules
+
+  rule           = aws_cloudwatch_event_rule.this[each.key].name
+  event_bus_name = each.value.event_bus_name
   target_id      = "queue"
   arn            = aws_sqs_queue.this.arn
 }
 
-# Manual findings and releases come only from the responders' bus, whose policy lets only the
-# responders put events on it: a principal that may put events on the default bus cannot contain
-# or release anything.
-resource "aws_cloudwatch_event_rule" "manual" {
-  name           = "${var.name}-manual"
-  description    = "Firebreak: routes responders' manual findings and releases for ${var.playbook} resources to its queue."
-  event_bus_name = var.responders_bus_name
-  event_pattern  = var.manual_event_pattern
-
-  tags = local.tags
+# Before the release function had its own module instance, the containment function's rules were two resources.
+moved {
+  from = aws_cloudwatch_event_rule.this
+  to   = aws_cloudwatch_event_rule.this["findings"]
 }
 
-resource "aws_cloudwatch_event_target" "manual" {
-  rule           = aws_cloudwatch_event_rule.manual.name
-  event_bus_name = var.responders_bus_name
-  target_id      = "queue"
-  arn            = aws_sqs_queue.this.arn
+moved {
+  from = aws_cloudwatch_event_target.this
+  to   = aws_cloudwatch_event_target.this["findings"]
+}
+
+moved {
+  from = aws_cloudwatch_event_rule.manual
+  to   = aws_cloudwatch_event_rule.this["manual"]
+}
+
+moved {
+  from = aws_cloudwatch_event_target.manual
+  to   = aws_cloudwatch_event_target.this["manual"]
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -94,11 +147,11 @@ resource "aws_sqs_queue" "this" {
         Principal = { Service = "events.amazonaws.com" }
         Action    = "sqs:SendMessage"
         Resource  = local.queue_arn
-        Condition = { ArnEquals = { "aws:SourceArn" = [aws_cloudwatch_event_rule.this.arn, aws_cloudwatch_event_rule.manual.arn] } }
+        Condition = { ArnEquals = { "aws:SourceArn" = local.rule_arns } }
       },
       {
         # An allow alone lets any principal of the account whose own IAM policy allows
-        # sqs:SendMessage forge a finding. Deny every sender that is neither one of the two rules
+        # sqs:SendMessage forge a finding. Deny every sender that is neither one of the rules
         # nor the function itself (its follow-ups). For EventBridge deliveries aws:PrincipalArn is
         # absent (a missing key satisfies ArnNotEquals); the function carries no aws:SourceArn.
         Sid       = "DenyEveryOtherSender"
@@ -108,7 +161,7 @@ resource "aws_sqs_queue" "this" {
         Resource  = local.queue_arn
         Condition = {
           ArnNotEquals = {
-            "aws:SourceArn"    = [aws_cloudwatch_event_rule.this.arn, aws_cloudwatch_event_rule.manual.arn]
+            "aws:SourceArn"    = local.rule_arns
             "aws:PrincipalArn" = aws_iam_role.this.arn
           }
         }
@@ -125,7 +178,9 @@ resource "aws_sqs_queue" "this" {
 
 resource "aws_iam_role" "this" {
   name        = var.name
-  description = "Firebreak ${var.playbook} playbook function"
+  description = "Firebreak ${var.playbook} playbook: ${var.function_role == "release" ? "release" : "containment"} function"
+  # The ceiling of every Firebreak role: whatever is added to this role later, it can never do more.
+  permissions_boundary = var.permissions_boundary_arn
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -141,16 +196,20 @@ resource "aws_iam_role" "this" {
 resource "aws_iam_role_policy" "this" {
   name = "firebreak-playbook"
   role = aws_iam_role.this.id
+
+  lifecycle {
+    precondition {
+      # A placeholder left in the policy means an option the grant needs is not set.
+      condition     = !can(regex("\\{[a-z_]+\\}", jsonencode(local.step_statements)))
+      error_message = "The ${var.name} policy still holds a placeholder (${join(", ", distinct(flatten(regexall("\\{[a-z_]+\\}", jsonencode(local.step_statements)))))}): an option its grants need is not set."
+    }
+  }
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
-      length(local.granted_actions) > 0 ? [{
-        # The actions the playbook's steps declare next to their code (dist/<playbook>.iam.json).
-        Sid      = "PlaybookSteps"
-        Effect   = "Allow"
-        Action   = local.granted_actions
-        Resource = "*"
-      }] : [],
+      # The actions the playbook's steps declare next to their code, on the resources and under the
+      # conditions of shared/iam (dist/<playbook>.iam.json), for this function's role, mode and options.
+      local.step_statements,
       [
         {
           Sid      = "Ledger"
@@ -178,19 +237,14 @@ resource "aws_iam_role_policy" "this" {
           Resource = "${aws_cloudwatch_log_group.this.arn}:*"
         },
       ],
-      length(local.kms_actions) > 0 && length(var.kms_key_arns) > 0 ? [{
-        Sid      = "ForensicKey"
-        Effect   = "Allow"
-        Action   = local.kms_actions
-        Resource = var.kms_key_arns
-      }] : [],
-      length([for a in local.granted_actions : a if startswith(a, "iam:") && a != "iam:PassRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) > 0 ? [{
-        # The playbook may write inline policies on compromised roles (the session revocation);
-        # never on its own role, or a compromised function could widen its own permissions.
-        Sid      = "NeverChangeOwnRole"
+      length(local.iam_writes) > 0 ? [{
+        # Inline policies on compromised roles (the session revocation), never on a protected
+        # principal, on Firebreak's own roles (a compromised function could widen its own
+        # permissions) or on a service-linked role.
+        Sid      = "NeverProtectedOwnOrServiceRoles"
         Effect   = "Deny"
-        Action   = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"]
-        Resource = aws_iam_role.this.arn
+        Action   = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:AttachUserPolicy", "iam:DetachUserPolicy"]
+        Resource = local.never_touched_principals
       }] : [],
       length(var.member_role_arns) > 0 ? [{
         # Organization: the role of each member account, assumed when a finding is for that account.
@@ -198,13 +252,6 @@ resource "aws_iam_role_policy" "this" {
         Effect   = "Allow"
         Action   = ["sts:AssumeRole"]
         Resource = var.member_role_arns
-      }] : [],
-      contains(var.scoped_actions, "iam:PassRole") && length(var.pass_role_arns) > 0 ? [{
-        Sid       = "PassIsolationRole"
-        Effect    = "Allow"
-        Action    = ["iam:PassRole"]
-        Resource  = var.pass_role_arns
-        Condition = { StringEquals = { "iam:PassedToService" = "ec2.amazonaws.com" } }
       }] : [],
       var.firebreak_kms_key_arn != null ? [{
         # Firebreak's own key, used only through the services that hold its data: SQS (receive:
@@ -258,7 +305,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
 resource "aws_lambda_function" "this" {
   function_name    = var.name
-  description      = "Firebreak ${var.playbook} playbook"
+  description      = "Firebreak ${var.playbook} playbook (${var.function_role == "release" ? "release" : "containment"})"
   role             = aws_iam_role.this.arn
   handler          = "index.handler"
   filename         = var.package_file
@@ -273,7 +320,7 @@ resource "aws_lambda_function" "this" {
 
   environment {
     # The queue URL lets the function re-queue a finding whose steps wait on AWS.
-    variables = merge(var.environment, { FIREBREAK_QUEUE_URL = aws_sqs_queue.this.url })
+    variables = merge(var.environment, { FIREBREAK_QUEUE_URL = aws_sqs_queue.this.url, FIREBREAK_FUNCTION_ROLE = var.function_role })
   }
 
   tags = local.tags

@@ -39,13 +39,23 @@ output "dlq_arn" {
 }
 
 output "rule_name" {
-  description = "Name of the EventBridge rule."
-  value       = aws_cloudwatch_event_rule.this.name
+  description = "Name of the primary EventBridge rule (GuardDuty's findings for containment, releases for release)."
+  value       = aws_cloudwatch_event_rule.this[var.primary_rule].name
 }
 
 output "rule_arn" {
-  description = "ARN of the EventBridge rule."
-  value       = aws_cloudwatch_event_rule.this.arn
+  description = "ARN of the primary EventBridge rule."
+  value       = aws_cloudwatch_event_rule.this[var.primary_rule].arn
+}
+
+output "rule_arns" {
+  description = "ARN of every rule that feeds the queue, by key."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }
+}
+
+output "function_role" {
+  description = "`contain` or `release`."
+  value       = var.function_role
 }
 
 output "role_arn" {
@@ -133,33 +143,39 @@ output "encryption" {
 }
 
 output "manual_rule_arn" {
-  description = "ARN of the rule on the responders' bus (manual findings and releases)."
-  value       = aws_cloudwatch_event_rule.manual.arn
+  description = "ARN of the rule on the responders' bus (manual findings for containment, releases for release)."
+  value       = try(aws_cloudwatch_event_rule.this["manual"].arn, aws_cloudwatch_event_rule.this["release"].arn, null)
 }
 
 output "guardduty_pattern" {
-  description = "The pattern of the rule on the findings bus (GuardDuty findings only)."
-  value       = aws_cloudwatch_event_rule.this.event_pattern
+  description = "The pattern of the rule on the findings bus (GuardDuty findings only); null for the release function."
+  value       = try(aws_cloudwatch_event_rule.this["findings"].event_pattern, null)
 }
 
 output "manual_pattern" {
-  description = "The pattern of the rule on the responders' bus (manual findings and releases)."
-  value       = aws_cloudwatch_event_rule.manual.event_pattern
+  description = "The pattern of the rule on the responders' bus (manual findings for containment, releases for release)."
+  value       = try(aws_cloudwatch_event_rule.this["manual"].event_pattern, aws_cloudwatch_event_rule.this["release"].event_pattern, null)
 }
 
 output "manual_bus_name" {
-  description = "The bus the manual rule listens on."
-  value       = aws_cloudwatch_event_rule.manual.event_bus_name
+  description = "The bus the rule on the responders' bus listens on."
+  value       = try(aws_cloudwatch_event_rule.this["manual"].event_bus_name, aws_cloudwatch_event_rule.this["release"].event_bus_name, null)
 }
 
-locals {
-  # Statements of the role policy about Firebreak's own resources (ledger, evidence, queue, logs,
-  # key, topic, pause switch) and the function itself: everything else is what the playbook's
-  # steps are granted, which a member account's role needs as well.
-  firebreak_own_sids = ["Ledger", "EvidenceObjects", "OwnQueue", "OwnLogGroup", "NeverChangeOwnRole", "AssumeMemberRoles", "FirebreakKey", "Notify", "PauseSwitch", "NotifyKey"]
+output "step_statements" {
+  description = "The statements of the playbook's steps this function is granted, rendered (without Firebreak's own resources): what a member account's responder role carries for this function."
+  value       = local.step_statements
+}
+
+output "role_permissions_boundary" {
+  description = "The permissions boundary of the function's role."
+  value       = aws_iam_role.this.permissions_boundary
 }
 
 output "member_role_statements" {
-  description = "The statements of the function's role policy that its playbook's steps are granted (its mode and options decide), without Firebreak's own resources: what the member role needs to act for it in a member account."
-  value       = [for s in try(jsondecode(aws_iam_role_policy.this.policy).Statement, []) : s if !contains(local.firebreak_own_sids, try(s.Sid, ""))]
+  description = "What a member account's role needs to act for this function there: the statements its steps are granted (its role, mode and options decide) and the deny on protected, Firebreak and service-linked principals; not Firebreak's own resources (ledger, evidence, queue, logs, key, topic, pause switch), which stay in the deployment account."
+  value = concat(
+    local.step_statements,
+    [for s in try(jsondecode(aws_iam_role_policy.this.policy).Statement, []) : s if try(s.Sid, "") == "NeverProtectedOwnOrServiceRoles"],
+  )
 }

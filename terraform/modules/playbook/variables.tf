@@ -11,14 +11,63 @@ variable "playbook" {
   type        = string
 }
 
-variable "event_pattern" {
-  description = "EventBridge event pattern (JSON) routing findings to this playbook."
+variable "function_role" {
+  description = "Which function of the playbook this is: `contain` (findings: the containment steps) or `release` (releases: the undo steps). Decides the statements of the manifest it is granted."
+  type        = string
+
+  validation {
+    condition     = contains(["contain", "release"], var.function_role)
+    error_message = "function_role must be contain or release."
+  }
+}
+
+variable "rules" {
+  description = "The EventBridge rules that feed the function's queue, by key: bus, pattern (JSON) and description."
+  type = map(object({
+    event_bus_name = string
+    event_pattern  = string
+    description    = string
+  }))
+}
+
+variable "primary_rule" {
+  description = "The key of `rules` whose rule is named `name` (the others are `<name>-<key>`)."
   type        = string
 }
 
-variable "event_bus_name" {
-  description = "Name of the EventBridge bus the rule is created on."
+variable "iam_statements" {
+  description = "The playbook's IAM manifest (`statements` of `<playbook>.iam.json`): per step, its grants (actions, resource ARN templates, conditions), the function roles, modes and options that enable it. This function is granted the statements its role, mode and options enable."
+  type        = any
+}
+
+variable "iam_lists" {
+  description = "What each list placeholder of the manifest's resources (`{forensic_image_arns}`…) stands for in this deployment (an empty list drops the grant)."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "iam_values" {
+  description = "Scalar placeholders of the manifest's conditions besides partition, region and account (`forensic_account_id`)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "own_role_arn_patterns" {
+  description = "ARN patterns of Firebreak's own roles: denied every IAM write the function may otherwise make."
+  type        = list(string)
+  default     = []
+}
+
+variable "protected_principal_arns" {
+  description = "ARNs (patterns allowed) of principals Firebreak must never change: denied every IAM write the function may otherwise make."
+  type        = list(string)
+  default     = []
+}
+
+variable "permissions_boundary_arn" {
+  description = "The permissions boundary set on the function's role (null: none)."
   type        = string
+  default     = null
 }
 
 variable "package_file" {
@@ -31,16 +80,6 @@ variable "scoped_actions" {
   type        = list(string)
 }
 
-variable "iam_statements" {
-  description = "The playbook's IAM manifest (`statements` of `<playbook>.iam.json`): actions per step, with the modes and options that enable them. The role is granted the actions of the statements this function's mode and options enable."
-  type = list(object({
-    sid       = string
-    actions   = list(string)
-    modes     = list(string)
-    enabledBy = list(string)
-  }))
-}
-
 variable "mode" {
   description = "The function's mode (`observe`, `contain` or `full`): only the statements for it are granted."
   type        = string
@@ -50,18 +89,6 @@ variable "enabled_options" {
   description = "Whether each option path that enables steps is set (`playbook_switches` of playbooks.generated.tf); a statement is granted only when all its `enabledBy` paths are."
   type        = map(bool)
   default     = {}
-}
-
-variable "kms_key_arns" {
-  description = "KMS keys the playbook's `kms:` actions are granted on (none: no KMS access)."
-  type        = list(string)
-  default     = []
-}
-
-variable "pass_role_arns" {
-  description = "Roles the playbook may pass (`iam:PassRole`), e.g. the isolation instance profile's role."
-  type        = list(string)
-  default     = []
 }
 
 variable "runtime" {
@@ -190,16 +217,6 @@ variable "pause_parameter_arn" {
   description = "ARN of the deployment's pause parameter (the kill switch); the role may read it, nothing else of SSM Parameter Store."
   type        = string
   default     = null
-}
-
-variable "responders_bus_name" {
-  description = "The responders' event bus: the manual rule (manual findings and releases) listens there."
-  type        = string
-}
-
-variable "manual_event_pattern" {
-  description = "EventBridge pattern of the manual rule on the responders' bus (firebreak.manual events for this playbook)."
-  type        = string
 }
 
 variable "member_role_arns" {

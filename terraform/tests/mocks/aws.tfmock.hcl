@@ -46,3 +46,6 @@ mock_resource "aws_kms_key" {
 mock_resource "aws_sns_topic" {
   defaults = { arn = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications" }
 }
+mock_resource "aws_iam_policy" {
+  defaults = { arn = "arn:aws:iam::123456789012:policy/firebreak-function-boundary-us-east-1" }
+}

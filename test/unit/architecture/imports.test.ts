@@ -20,7 +20,7 @@ function importsOf(file: string): string[] {
 const under = (path: string, dirs: string[]) => dirs.some((d) => path === d || path.startsWith(`${d}/`));
 
 /** The foundation: what every layer may use, and which uses no engine, action or playbook. */
-const FOUNDATION = ['vocabulary', 'errors', 'findings', 'ledger', 'evidence', 'config', 'aws', 'logging', 'pause', 'notifications'].map((d) => `shared/${d}`);
+const FOUNDATION = ['vocabulary', 'errors', 'findings', 'ledger', 'evidence', 'config', 'aws', 'logging', 'pause', 'notifications', 'iam'].map((d) => `shared/${d}`);
 
 function violations(files: string[], forbidden: string[]): string[] {
   return files.flatMap((f) => importsOf(f).filter((i) => under(i, forbidden)).map((i) => `${f} imports ${i}`));

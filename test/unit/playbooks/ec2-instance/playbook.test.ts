@@ -20,6 +20,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/actions/vpc-isolation.ts';
 import { iamManifestOf, releaseNameOf, runPlaybook } from '../../../../shared/engine/index.ts';
+import { OWN_STORE_ACTION } from '../../../../shared/iam/index.ts';
 import { EvidenceStore } from '../../../../shared/evidence/index.ts';
 import { ec2InstancePlaybook } from '../../../../shared/playbooks/ec2-instance/index.ts';
 import { captureVolatileData, captureMemory } from '../../../../shared/playbooks/ec2-instance/online.ts';
@@ -160,9 +161,13 @@ describe('Playbook: ec2-instance', () => {
 });
 
 describe('Playbook: ec2-instance — what its functions are granted', () => {
-  /** The actions a function with this mode and these options set would be granted. */
-  const granted = (mode: 'observe' | 'contain' | 'full', options: string[] = []) =>
-    new Set(iamManifestOf(ec2InstancePlaybook).flatMap((s) => (s.modes.includes(mode) && s.enabledBy.every((o) => options.includes(o)) ? s.actions : [])));
+  /** The actions a function of this role, with this mode and these options set, would be granted. */
+  const granted = (mode: 'observe' | 'contain' | 'full', options: string[] = [], role: 'contain' | 'release' = 'contain') =>
+    new Set(
+      iamManifestOf(ec2InstancePlaybook).flatMap((s) => (s.roles.includes(role) && s.modes.includes(mode) && s.enabledBy.every((o) => options.includes(o)) ? s.actions : [])),
+    );
+  /** Firebreak's own stores (ledger, evidence, queue, logs) are granted by the module, not the manifest. */
+  const fromManifest = (action: string) => !OWN_STORE_ACTION.test(action);
 
   it('grants an observe function only what describe reads', () => {
     expect([...granted('observe', ['online_capture.enabled', 'forensics', 'forensics.launch', 'malware_scan'])].sort()).toEqual([...ec2InstancePlaybook.describeIamActions].sort());
@@ -185,19 +190,40 @@ describe('Playbook: ec2-instance — what its functions are granted', () => {
     expect(granted('contain').has('guardduty:StartMalwareScan')).toBe(false);
   });
 
-  it('grants every action of every step and undo in each mode that runs it, once its options are set', () => {
+  it('grants every action of every step to the containment function, and of every undo to the release function, in each mode that runs it, once its options are set', () => {
     // Prepare
     const everything = ['online_capture.enabled', 'online_capture.memory_capture_command', 'forensics', 'forensics.launch', 'forensics.copy', 'malware_scan'];
 
     // Act + Assess
     for (const mode of ['contain', 'full'] as const) {
-      const actions = granted(mode, everything);
+      const contain = granted(mode, everything, 'contain');
+      const release = granted(mode, everything, 'release');
       for (const step of ec2InstancePlaybook.steps.filter((s) => mode === 'full' || s.minimumMode === 'contain')) {
-        for (const action of step.iamActions) expect(actions.has(action), `${mode}: ${step.name} calls ${action}`).toBe(true);
+        for (const action of step.iamActions.filter(fromManifest)) expect(contain.has(action), `${mode}: ${step.name} calls ${action}`).toBe(true);
       }
       for (const entry of ec2InstancePlaybook.release) {
-        for (const action of entry.kind === 'step' ? entry.undo!.iamActions : entry.iamActions) expect(actions.has(action), `${mode}: release calls ${action}`).toBe(true);
+        for (const action of (entry.kind === 'step' ? entry.undo!.iamActions : entry.iamActions).filter(fromManifest)) {
+          expect(release.has(action), `${mode}: release calls ${action}`).toBe(true);
+        }
       }
     }
+  });
+
+  it('keeps containment and release apart: neither function holds the other one\'s writes', () => {
+    // Act
+    const contain = granted('full', ['online_capture.enabled', 'forensics', 'forensics.launch', 'forensics.copy', 'malware_scan'], 'contain');
+    const release = granted('full', ['online_capture.enabled', 'forensics', 'forensics.launch', 'forensics.copy', 'malware_scan'], 'release');
+
+    // Assess
+    for (const undo of ['ec2:AssociateAddress', 'autoscaling:AttachInstances', 'elasticloadbalancing:RegisterTargets', 'iam:DeleteRolePolicy']) expect(contain.has(undo), undo).toBe(false);
+    for (const step of ['ec2:CreateSecurityGroup', 'iam:PutRolePolicy', 'ssm:SendCommand', 'ec2:RunInstances', 'ec2:StopInstances']) expect(release.has(step), step).toBe(false);
+  });
+
+  it('scopes every write: only actions without resource-level permissions are granted on *', () => {
+    // Act
+    const wildcards = iamManifestOf(ec2InstancePlaybook).flatMap((s) => s.grants.filter((g) => g.resources.includes('*')).flatMap((g) => g.actions));
+
+    // Assess
+    expect(new Set(wildcards.filter((a) => !/:(Describe|Get)/.test(a)))).toEqual(new Set(['guardduty:StartMalwareScan']));
   });
 });

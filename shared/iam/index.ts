@@ -1,0 +1,201 @@
+/**
+ * How narrowly Firebreak is granted each IAM action it calls: the resources (ARN templates) and
+ * conditions, once per action, so that a reviewer reads every grant in one place. Steps declare
+ * the actions they call (`iamActions`); the build turns them into grants with {@link grantsFor},
+ * and Terraform renders the placeholders for the deployment:
+ *
+ * - `{partition}`, `{region}`, `{account}`: where the function acts;
+ * - `{forensic_account_id}`: `playbooks.ec2-instance.options.forensics.copy.account_id`;
+ * - a resource that is exactly a list placeholder (`{forensic_image_arns}`…) becomes that list
+ *   (see {@link LIST_PLACEHOLDERS}); an empty list drops the grant.
+ *
+ * An action missing here fails the build: a new action needs a scope, or a wildcard with its reason.
+ */
+
+/** IAM condition block: operator → key → value(s). */
+export type IamCondition = Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+
+/** Actions on resources, under conditions. */
+export interface Grant {
+  actions: string[];
+  resources: string[];
+  conditions?: IamCondition;
+}
+
+/** One way an action is granted; an action may need several (e.g. the snapshot it reads and the one it creates). */
+export interface Scope {
+  resources: readonly string[];
+  conditions?: IamCondition;
+  /** Required when `resources` is `*`: why nothing narrower is possible. */
+  wildcard?: string;
+}
+
+/** Resource placeholders Terraform replaces with a list of ARNs (empty: the grant is dropped). */
+export const LIST_PLACEHOLDERS = {
+  '{forensic_image_arns}': 'the forensic AMI (forensics.launch.ami_id)',
+  '{forensic_subnet_arns}': 'the forensic subnet (forensics.launch.subnet_id)',
+  '{forensic_security_group_arns}': "the forensic instance's security groups (forensics.launch.security_group_ids; the VPC's groups when none are given: the VPC's default group)",
+  '{forensic_kms_key_arns}': 'the key forensic copies are encrypted with (forensics.copy.kms_key_arn)',
+  '{pass_role_arns}': 'the isolation instance profile role, and the roles a release may hand back (release_pass_role_arns)',
+  '{ssm_document_arns}': "Firebreak's own Run Command documents (volatile data, memory capture)",
+} as const;
+
+const EC2 = 'arn:{partition}:ec2:{region}:{account}';
+/** Snapshot and image ARNs carry no account. */
+const EC2_NO_ACCOUNT = 'arn:{partition}:ec2:{region}:';
+const IAM = 'arn:{partition}:iam::{account}';
+
+/** The tags Firebreak puts on the groups it creates and then manages. */
+export const FIREBREAK_GROUP_PURPOSES = ['isolation', 'untracking'] as const;
+const FIREBREAK_GROUP = { StringEquals: { 'aws:ResourceTag/firebreak:purpose': [...FIREBREAK_GROUP_PURPOSES] } };
+/** Created resources are tagged with the incident at creation (TagSpecifications). */
+const TAGGED_AT_CREATION = { StringLike: { 'aws:RequestTag/firebreak:incident-id': '*' } };
+const MADE_BY_FIREBREAK = { StringLike: { 'aws:ResourceTag/firebreak:incident-id': '*' } };
+
+const NO_RESOURCE_LEVEL = (service: string) => `${service} supports no resource-level permissions for this action (Service Authorization Reference)`;
+const anywhere = (reason: string): Scope => ({ resources: ['*'], wildcard: reason });
+const scoped = (resources: readonly string[], conditions?: IamCondition): Scope => ({ resources, ...(conditions ? { conditions } : {}) });
+
+const ec2Describe = anywhere(NO_RESOURCE_LEVEL('EC2 Describe*'));
+
+/** Every action a Firebreak function calls, and how narrowly it is granted. */
+export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
+  // Reads
+  'ec2:DescribeInstances': [ec2Describe],
+  'ec2:DescribeSecurityGroups': [ec2Describe],
+  'ec2:DescribeNetworkInterfaces': [ec2Describe],
+  'ec2:DescribeAddresses': [ec2Describe],
+  'ec2:DescribeIamInstanceProfileAssociations': [ec2Describe],
+  'ec2:DescribeKeyPairs': [ec2Describe],
+  'ec2:DescribeSnapshots': [ec2Describe],
+  'ec2:DescribeVolumes': [ec2Describe],
+  'ec2:DescribeVpcEndpoints': [ec2Describe],
+  'ec2:GetConsoleOutput': [scoped([`${EC2}:instance/*`])],
+  'ec2:GetConsoleScreenshot': [scoped([`${EC2}:instance/*`])],
+  'autoscaling:DescribeAutoScalingInstances': [anywhere(NO_RESOURCE_LEVEL('Auto Scaling Describe*'))],
+  'autoscaling:DescribeAutoScalingGroups': [anywhere(NO_RESOURCE_LEVEL('Auto Scaling Describe*'))],
+  'elasticloadbalancing:DescribeLoadBalancers': [anywhere(NO_RESOURCE_LEVEL('Elastic Load Balancing Describe*'))],
+  'elasticloadbalancing:DescribeTargetGroups': [anywhere(NO_RESOURCE_LEVEL('Elastic Load Balancing Describe*'))],
+  'elasticloadbalancing:DescribeTargetHealth': [anywhere(NO_RESOURCE_LEVEL('Elastic Load Balancing Describe*'))],
+  'ssm:DescribeInstanceInformation': [anywhere(NO_RESOURCE_LEVEL('SSM DescribeInstanceInformation'))],
+  'ssm:GetCommandInvocation': [anywhere(NO_RESOURCE_LEVEL('SSM GetCommandInvocation'))],
+  'iam:GetRole': [scoped([`${IAM}:role/*`])],
+  'iam:GetRolePolicy': [scoped([`${IAM}:role/*`])],
+  'iam:ListInstanceProfilesForRole': [scoped([`${IAM}:role/*`])],
+  'iam:GetInstanceProfile': [scoped([`${IAM}:instance-profile/*`])],
+
+  // Network isolation: groups are created tagged, and only those are given rules; revoking only
+  // narrows access, so any group of the account (release, which re-opens, runs as a responder or
+  // as the release function).
+  'ec2:CreateSecurityGroup': [scoped([`${EC2}:vpc/*`]), scoped([`${EC2}:security-group/*`], { StringEquals: { 'aws:RequestTag/firebreak:purpose': [...FIREBREAK_GROUP_PURPOSES] } })],
+  'ec2:AuthorizeSecurityGroupIngress': [scoped([`${EC2}:security-group/*`], FIREBREAK_GROUP)],
+  'ec2:AuthorizeSecurityGroupEgress': [scoped([`${EC2}:security-group/*`], FIREBREAK_GROUP)],
+  'ec2:RevokeSecurityGroupIngress': [scoped([`${EC2}:security-group/*`])],
+  'ec2:RevokeSecurityGroupEgress': [scoped([`${EC2}:security-group/*`])],
+  'ec2:ModifyNetworkInterfaceAttribute': [scoped([`${EC2}:network-interface/*`, `${EC2}:instance/*`, `${EC2}:security-group/*`, `${EC2}:vpc/*`])],
+  // Tags: on what Firebreak creates, while creating it; on existing instances, Firebreak's own keys only.
+  'ec2:CreateTags': [
+    scoped([`${EC2}:security-group/*`, `${EC2}:instance/*`, `${EC2}:volume/*`, `${EC2_NO_ACCOUNT}:snapshot/*`], {
+      StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'RunInstances', 'CreateVolume', 'CreateSnapshot', 'CreateSnapshots', 'CopySnapshot'] },
+    }),
+    scoped([`${EC2}:instance/*`], { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } }),
+  ],
+
+  // The instance itself
+  'ec2:ModifyInstanceAttribute': [scoped([`${EC2}:instance/*`, `${EC2}:security-group/*`, `${EC2}:volume/*`])],
+  'ec2:StopInstances': [scoped([`${EC2}:instance/*`])],
+  'ec2:AssociateIamInstanceProfile': [scoped([`${EC2}:instance/*`])],
+  'ec2:ReplaceIamInstanceProfileAssociation': [scoped([`${EC2}:instance/*`])],
+  'ec2:DisassociateIamInstanceProfile': [scoped([`${EC2}:instance/*`])],
+  'ec2:DisassociateAddress': [scoped([`${EC2}:elastic-ip/*`, `${EC2}:network-interface/*`, `${EC2}:instance/*`])],
+  'ec2:AssociateAddress': [scoped([`${EC2}:elastic-ip/*`, `${EC2}:network-interface/*`, `${EC2}:instance/*`])],
+  'iam:PassRole': [scoped(['{pass_role_arns}'], { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })],
+
+  // Membership
+  'autoscaling:DetachInstances': [scoped(['arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*'])],
+  'autoscaling:AttachInstances': [scoped(['arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*'])],
+  'elasticloadbalancing:DeregisterTargets': [scoped(['arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/*/*'])],
+  'elasticloadbalancing:RegisterTargets': [scoped(['arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/*/*'])],
+  'elasticloadbalancing:DeregisterInstancesFromLoadBalancer': [scoped(['arn:{partition}:elasticloadbalancing:{region}:{account}:loadbalancer/*'])],
+  'elasticloadbalancing:RegisterInstancesWithLoadBalancer': [scoped(['arn:{partition}:elasticloadbalancing:{region}:{account}:loadbalancer/*'])],
+
+  // Evidence: snapshots (tagged at creation), forensic copies shared with the forensic account only
+  'ec2:CreateSnapshot': [scoped([`${EC2}:volume/*`]), scoped([`${EC2_NO_ACCOUNT}:snapshot/*`], TAGGED_AT_CREATION)],
+  'ec2:CreateSnapshots': [scoped([`${EC2}:instance/*`, `${EC2}:volume/*`]), scoped([`${EC2_NO_ACCOUNT}:snapshot/*`], TAGGED_AT_CREATION)],
+  'ec2:CopySnapshot': [scoped([`${EC2_NO_ACCOUNT}:snapshot/*`])],
+  'ec2:ModifySnapshotAttribute': [scoped([`${EC2_NO_ACCOUNT}:snapshot/*`], { ...MADE_BY_FIREBREAK, StringEquals: { 'ec2:Add/userId': '{forensic_account_id}' } })],
+  'ec2:CreateVolume': [scoped([`${EC2_NO_ACCOUNT}:snapshot/*`]), scoped([`${EC2}:volume/*`], TAGGED_AT_CREATION)],
+  'ec2:AttachVolume': [scoped([`${EC2}:instance/*`]), scoped([`${EC2}:volume/*`], MADE_BY_FIREBREAK)],
+  'ec2:RunInstances': [
+    scoped(['{forensic_image_arns}']),
+    scoped(['{forensic_subnet_arns}']),
+    scoped(['{forensic_security_group_arns}']),
+    scoped([`${EC2}:network-interface/*`, `${EC2}:volume/*`]),
+    scoped([`${EC2}:instance/*`], { StringEquals: { 'aws:RequestTag/firebreak:purpose': 'forensic' } }),
+  ],
+  // EBS with a customer-managed key (Amazon EBS User Guide, "Requirements for Amazon EBS encryption")
+  'kms:CreateGrant': [scoped(['{forensic_kms_key_arns}'], { Bool: { 'kms:GrantIsForAWSResource': 'true' } })],
+  'kms:Decrypt': [scoped(['{forensic_kms_key_arns}'])],
+  'kms:DescribeKey': [scoped(['{forensic_kms_key_arns}'])],
+  'kms:GenerateDataKeyWithoutPlaintext': [scoped(['{forensic_kms_key_arns}'])],
+  'kms:ReEncryptFrom': [scoped(['{forensic_kms_key_arns}'])],
+  'kms:ReEncryptTo': [scoped(['{forensic_kms_key_arns}'])],
+  'guardduty:StartMalwareScan': [anywhere(NO_RESOURCE_LEVEL('GuardDuty StartMalwareScan'))],
+  'iam:CreateServiceLinkedRole': [
+    scoped([`${IAM}:role/aws-service-role/malware-protection.guardduty.amazonaws.com/*`], { StringEquals: { 'iam:AWSServiceName': 'malware-protection.guardduty.amazonaws.com' } }),
+  ],
+
+  // Run Command: only Firebreak's own documents (never AWS-RunShellScript), on instances of the account
+  'ssm:SendCommand': [scoped(['{ssm_document_arns}']), scoped([`${EC2}:instance/*`])],
+
+  // Credentials: inline policies on roles of this account; the Terraform module denies protected
+  // principals, Firebreak's own roles and service-linked roles explicitly.
+  'iam:PutRolePolicy': [scoped([`${IAM}:role/*`])],
+  'iam:DeleteRolePolicy': [scoped([`${IAM}:role/*`])],
+};
+
+/**
+ * Actions on Firebreak's own stores (evidence bucket, ledger, queues, logs): the Terraform module
+ * grants them on exactly those resources, so they are not in the manifest's grants.
+ */
+export const OWN_STORE_ACTION = /^(s3|dynamodb|sqs|logs):/;
+
+/** Thrown when an action has no scope: the build stops until it gets one. */
+export class UnscopedActionError extends Error {
+  readonly actions: string[];
+  constructor(actions: string[]) {
+    super(`no IAM scope for ${actions.join(', ')}: add each to ACTION_SCOPES in shared/iam/index.ts (a wildcard needs its reason)`);
+    this.name = 'UnscopedActionError';
+    this.actions = actions;
+  }
+}
+
+const key = (scope: Scope) => JSON.stringify([scope.resources, scope.conditions ?? null]);
+
+/**
+ * The grants for a list of actions: one per distinct (resources, conditions), actions merged.
+ *
+ * @example
+ * ```ts
+ * grantsFor(['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'])
+ * // [{ actions: [both], resources: ['arn:{partition}:ec2:{region}:{account}:security-group/*'] }]
+ * ```
+ */
+export function grantsFor(actions: readonly string[]): Grant[] {
+  const missing = actions.filter((a) => !ACTION_SCOPES[a]);
+  if (missing.length) throw new UnscopedActionError([...new Set(missing)]);
+  const byScope = new Map<string, Grant>();
+  for (const action of [...new Set(actions)].sort()) {
+    for (const scope of ACTION_SCOPES[action]!) {
+      const grant = byScope.get(key(scope)) ?? { actions: [], resources: [...scope.resources], ...(scope.conditions ? { conditions: scope.conditions } : {}) };
+      grant.actions.push(action);
+      byScope.set(key(scope), grant);
+    }
+  }
+  return [...byScope.values()];
+}
+
+/** Every action granted on `*`, with why nothing narrower is possible. */
+export function wildcardActions(): { action: string; reason: string }[] {
+  return Object.entries(ACTION_SCOPES).flatMap(([action, scopes]) => scopes.filter((s) => s.resources.includes('*')).map((s) => ({ action, reason: s.wildcard ?? '' })));
+}
