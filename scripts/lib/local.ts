@@ -61,9 +61,9 @@ export async function deployLocal(opts: DeployOptions): Promise<Record<string, a
   const log = opts.log ?? ((l: string) => console.log(l));
   run(process.execPath, [join(root, 'scripts', 'build.ts')], { quiet: opts.quiet });
   await discardStaleState(opts.endpoint, opts.region, log);
-  if (!existsSync(join(localExampleDir, '.terraform'))) {
-    terraform(['init', '-input=false', '-no-color'], opts.quiet);
-  }
+  // Every time: a module added since the last init (an upgrade) needs installing; with the
+  // provider already there it takes about a second.
+  terraform(['init', '-input=false', '-no-color'], opts.quiet);
   const started = Date.now();
   terraform(['apply', '-auto-approve', '-input=false', '-no-color', `-var=endpoint=${opts.endpoint}`, `-var=dist_dir=${join(root, 'dist')}`], opts.quiet);
   log(`terraform apply finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
