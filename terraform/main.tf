@@ -300,7 +300,7 @@ resource "aws_s3_bucket_logging" "evidence" {
 ################################################################################
 
 resource "aws_s3_bucket" "access_logs" {
-  #checkov:skip=CKV_AWS_145:S3 server access logging delivers only to a destination bucket whose default encryption is SSE-S3; SSE-KMS is not supported for log destination buckets.
+  #checkov:skip=CKV_AWS_145:S3 documents SSE-S3 as the only default encryption a server access logging destination bucket supports; SSE-KMS is not supported there.
   #checkov:skip=CKV_AWS_144:The access logs describe the evidence bucket, whose evidence replicates to the forensic account when evidence_replication is set; the logs themselves stay in this account, expire after access_log_expiration_days, and are not evidence.
   #checkov:skip=CKV2_AWS_62:Nothing consumes S3 event notifications of the access-log bucket: its only writer is S3's logging service, and the logs are read when an investigation needs them.
   bucket        = local.access_log_bucket_name
