@@ -76,8 +76,8 @@ run "creates_an_encrypted_topic_that_only_the_functions_and_the_alarms_may_publi
   }
 
   assert {
-    condition     = length(jsondecode(aws_sns_topic_policy.notifications[0].policy).Statement) == 4 && aws_sns_topic_policy.notifications[0].arn == var.topic_arn
-    error_message = "The topic policy must hold exactly: functions publish, alarms publish, nobody else, TLS only."
+    condition     = length(jsondecode(aws_sns_topic_policy.notifications[0].policy).Statement) == 3 && aws_sns_topic_policy.notifications[0].arn == var.topic_arn
+    error_message = "The topic policy must hold exactly: alarms publish, nobody else but the functions (their own grant), TLS only."
   }
 
   assert {

@@ -18,7 +18,7 @@ describe('checkov over the policies Terraform rendered for the deployed pipeline
     mkdirSync(dir, { recursive: true });
     const unscoped = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Sid: 'PlaybookSteps', Effect: 'Allow', Action: ['iam:PutRolePolicy', 'ec2:ModifySnapshotAttribute'], Resource: '*' }],
+      Statement: [{ Sid: 'PlaybookSteps', Effect: 'Allow', Action: ['iam:PutRolePolicy', 'ec2:ModifySnapshotAttribute', 'ec2:StopInstances'], Resource: '*' }],
     });
     writeFileSync(
       join(dir, 'main.tf'),
