@@ -1,6 +1,6 @@
 # Firebreak — the make targets are the interface:
 #   make demo    the seed scenario contained end to end on the embedded emulator
-#   make test    everything CI runs: typecheck, Terraform checks, unit, emulator and end-to-end tests
+#   make test    everything CI runs: typecheck, Terraform checks, checkov, unit, emulator and end-to-end tests
 #   make build   dist/<function>.zip (reproducible) and dist/<function>.iam.json
 #   make emulator / emulator-stop / emulator-reset
 SHELL := /bin/bash
@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 include scripts/emulator/emulator.mk
 
-.PHONY: help install build typecheck tf-check tf-test test test-unit test-emulator test-e2e demo clean bench
+.PHONY: help install build typecheck tf-check tf-test checkov checkov-venv test test-unit test-emulator test-e2e demo clean bench
 
 help:
 	@sed -n '2,6p' Makefile
@@ -28,7 +28,11 @@ $(NPM_STAMP): package.json package-lock.json
 	@$(NODE_BIN)/node --version | grep -q '^v2[2-9]' || { echo "node_modules/.bin/node is not Node >= 22: the node@22 package did not install"; exit 1; }
 	@touch $@
 
-install: $(NPM_STAMP) emulator-venv
+install: $(NPM_STAMP) emulator-venv checkov-venv
+
+# checkov (pinned, in .venv-checkov): scripts/checkov.sh.
+checkov-venv:
+	@scripts/checkov.sh ensure-venv
 
 build: $(NPM_STAMP)
 	$(NODE_BIN)/node scripts/build.ts
@@ -52,6 +56,11 @@ tf-test: tf-check
 	$(TF) -chdir=terraform test -no-color
 	$(TF) -chdir=terraform/modules/member-role test -no-color
 
+# checkov over terraform/ (the module, modules/*, examples/*): no failed check, every skip with its
+# reason. The rendered policies are checked after the e2e deploy (test/e2e/rendered-policies.test.ts).
+checkov: checkov-venv
+	scripts/checkov.sh terraform
+
 test-unit: $(NPM_STAMP)
 	$(NODE_BIN)/vitest run --project unit --coverage
 
@@ -61,7 +70,7 @@ test-emulator: install
 test-e2e: install build
 	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project e2e
 
-test: install typecheck tf-test test-unit
+test: install typecheck tf-test checkov test-unit
 	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project emulator --project e2e
 
 demo: install build

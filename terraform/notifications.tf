@@ -131,14 +131,9 @@ resource "aws_sns_topic_policy" "notifications" {
   arn = local.notification_topic_arn
   policy = jsonencode({
     Version = "2012-10-17"
+    # No allow for the function roles: they are of this account and publish with their own
+    # IAM grant (the role policy's Notify statement); an allow here would only repeat it.
     Statement = concat(
-      length(local.function_role_arns) > 0 ? [{
-        Sid       = "FunctionsPublish"
-        Effect    = "Allow"
-        Principal = { AWS = local.function_role_arns }
-        Action    = "sns:Publish"
-        Resource  = local.notification_topic_arn
-      }] : [],
       [{
         Sid       = "CloudWatchAlarmsPublish"
         Effect    = "Allow"

@@ -63,9 +63,9 @@ export async function deployLocal(opts: DeployOptions): Promise<Record<string, a
   const log = opts.log ?? ((l: string) => console.log(l));
   run(process.execPath, [join(root, 'scripts', 'build.ts')], { quiet: opts.quiet });
   await discardStaleState(opts.endpoint, opts.region, log);
-  if (!existsSync(join(localExampleDir, '.terraform'))) {
-    terraform(['init', '-input=false', '-no-color'], opts.quiet);
-  }
+  // Every time: a module added since the last init (an upgrade) needs installing; with the
+  // provider already there it takes about a second.
+  terraform(['init', '-input=false', '-no-color'], opts.quiet);
   // member.tf deploys into a member account through the role Organizations would have made there.
   const sts = new STSClient({ region: opts.region, endpoint: opts.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const { Account: management } = await sts.send(new GetCallerIdentityCommand({}));

@@ -1,5 +1,6 @@
 import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { incidentIdFor } from '../../shared/findings/index.ts';
 import { buildScenario, drainAll, endpoint, findingFor, incidentRecord, outputs, pipeline, world } from './support.ts';
@@ -18,12 +19,12 @@ interface Envelope {
 }
 
 /** A queue subscribed to the notification topic, as a ticketing hook or a chat bridge would be. */
-async function subscribedQueue() {
+async function subscribedQueue(topic = topicArn) {
   const name = `e2e-notifications-${Date.now()}`;
   const { QueueUrl } = await world.sqs.send(new CreateQueueCommand({ QueueName: name }));
   const { Attributes } = await world.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   const queueArn = Attributes!.QueueArn!;
-  const { SubscriptionArn } = await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, ReturnSubscriptionArn: true }));
+  const { SubscriptionArn } = await sns.send(new SubscribeCommand({ TopicArn: topic, Protocol: 'sqs', Endpoint: queueArn, ReturnSubscriptionArn: true }));
   return {
     url: QueueUrl!,
     remove: async () => {
@@ -93,6 +94,73 @@ describe('People told: notifications from the Terraform-deployed pipeline', () =
 
       // Assess: the re-published finding changed nothing, and said nothing
       expect(second).toEqual([]);
+    } finally {
+      await queue.remove();
+    }
+  });
+
+  it('tells subscribers when an incident is released over the bus, by whom and why (the release function publishes)', async () => {
+    // Prepare
+    const queue = await subscribedQueue();
+    try {
+      const scenario = await buildScenario();
+      const event = await findingFor(scenario);
+      const instanceId: string = event.detail.resource.instanceDetails.instanceId;
+      const incidentId = incidentIdFor(event.detail.accountId, event.detail.id, instanceId);
+      await world.putFinding(event);
+      await drainAll(main.functionName);
+      await notificationsAbout(queue.url, incidentId);
+
+      // Act: a responder's release event, on the responders' bus
+      await world.putFinding(
+        {
+          version: '0',
+          id: 'release-notified',
+          source: 'firebreak.manual',
+          'detail-type': 'Firebreak Manual Release',
+          account: event.detail.accountId,
+          time: new Date().toISOString(),
+          region: 'us-east-1',
+          resources: [],
+          detail: { incidentId, resource: { resourceType: 'Instance', id: instanceId }, reason: 'False positive: load test', requestedBy: 'arn:aws:iam::123456789012:user/oncall' },
+        } as unknown as typeof event,
+        main.respondersBus,
+      );
+      await drainAll(main.functionName);
+      const told = await notificationsAbout(queue.url, incidentId);
+
+      // Assess
+      expect((await incidentRecord(main, event))?.status).toBe('released');
+      expect(told.map((m) => m.MessageAttributes?.status?.Value)).toEqual(['released']);
+      expect(told[0]!.Subject).toBe(`Firebreak released: Instance ${instanceId} in ${event.detail.accountId} us-east-1`);
+      expect(told[0]!.Message).toContain('arn:aws:iam::123456789012:user/oncall');
+      expect(told[0]!.Message).toContain('False positive: load test');
+    } finally {
+      await queue.remove();
+    }
+  });
+
+  it('tells subscribers when a finding is held past the blast-radius limit', async () => {
+    // Prepare: the limited pipeline allows one containment per window; start from an empty window
+    const limited = pipeline('limited');
+    const queue = await subscribedQueue(outputs.limited.notification_topic_arn);
+    try {
+      await world.dynamo.send(new DeleteCommand({ TableName: limited.ledgerTable, Key: { pk: `blast-radius#${await world.accountId()}`, sk: 'window' } }));
+      const scenario = await buildScenario();
+      const [first, second] = [await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 0 }), await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 1 })];
+      const heldId = incidentIdFor(second.detail.accountId, second.detail.id, second.detail.resource.instanceDetails.instanceId);
+
+      // Act
+      await world.putFinding(first, limited.bus);
+      await drainAll(limited.functionName);
+      await world.putFinding(second, limited.bus);
+      await drainAll(limited.functionName);
+      const told = await notificationsAbout(queue.url, heldId);
+
+      // Assess
+      expect((await incidentRecord(limited, second))?.status).toBe('held');
+      expect(told.map((m) => m.MessageAttributes?.status?.Value)).toEqual(['held']);
+      expect(told[0]!.Message).toMatch(/blast-radius limit reached/);
     } finally {
       await queue.remove();
     }

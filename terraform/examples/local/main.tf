@@ -28,8 +28,13 @@ provider "aws" {
   }
 }
 
+data "aws_caller_identity" "current" {}
+
 locals {
   dist_dir = abspath(var.dist_dir)
+
+  # The forensic account snapshot copies are shared with (the emulator has no such account).
+  forensic_account_id = "222222222222"
 
   local_defaults = {
     # A containment with forensic copies makes ~60 calls; on a loaded two-core machine the
@@ -53,6 +58,8 @@ locals {
 # (moto starts Auto Scaling instances in us-east-1a), so forensic volumes must be created in
 # us-east-1b from the regional snapshots.
 resource "aws_vpc" "forensics" {
+  #checkov:skip=CKV2_AWS_11:A stand-in for the investigators' VPC on the local emulator, which carries no traffic to log; a real forensic VPC is the user's, with its own flow logs.
+  #checkov:skip=CKV2_AWS_12:A stand-in for the investigators' VPC on the local emulator, where no instance talks to another; forensic instances get the groups the playbook gives them, never this VPC's default group rules.
   cidr_block = "10.99.0.0/16"
   tags       = { Name = "firebreak-forensics" }
 }
@@ -64,11 +71,33 @@ resource "aws_subnet" "forensics" {
   tags              = { Name = "firebreak-forensics-us-east-1b" }
 }
 
-# The key snapshot copies for the forensic account are re-encrypted with. In AWS its policy must
-# let this account use it and the forensic account decrypt with it.
+# The key snapshot copies for the forensic account are re-encrypted with: this account administers
+# and uses it through IAM, the forensic account may use it to copy the shared snapshots.
 resource "aws_kms_key" "forensics" {
   description             = "Firebreak local: snapshot copies shared with the forensic account"
   deletion_window_in_days = 7
+  enable_key_rotation     = true
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministersThroughIam"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        # What another account needs to copy an encrypted snapshot shared with it.
+        Sid       = "ForensicAccountCopiesSharedSnapshots"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${local.forensic_account_id}:root" }
+        Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"]
+        Resource  = "*"
+      },
+    ]
+  })
 }
 
 # The main pipeline, on the default bus: what GuardDuty findings reach. It launches a forensic
@@ -98,7 +127,7 @@ module "firebreak" {
             instance_type = "t3.large"
           }
           copy = {
-            account_id  = "222222222222"
+            account_id  = local.forensic_account_id
             kms_key_arn = aws_kms_key.forensics.arn
           }
         }

@@ -30,11 +30,12 @@ output "observe" {
 output "limited" {
   description = "Blast-radius-limited pipeline (limit 1, bus fb-limited): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
   value = {
-    ledger_table_name    = module.limited.ledger_table_name
-    evidence_bucket_name = module.limited.evidence_bucket_name
-    event_bus_name       = module.limited.event_bus_name
-    responders_bus_name  = module.limited.responders_bus_name
-    playbooks            = module.limited.playbooks
+    ledger_table_name      = module.limited.ledger_table_name
+    evidence_bucket_name   = module.limited.evidence_bucket_name
+    event_bus_name         = module.limited.event_bus_name
+    responders_bus_name    = module.limited.responders_bus_name
+    playbooks              = module.limited.playbooks
+    notification_topic_arn = module.limited.notification_topic_arn
   }
 }
 
