@@ -66,9 +66,15 @@ locals {
   create_notifications_key  = local.create_notification_topic && var.notifications_kms_key_arn == null
   notifications_kms_key_arn = local.create_notifications_key ? aws_kms_key.notifications[0].arn : var.notifications_kms_key_arn
 
-  function_role_arns = [for name in sort(keys(module.playbook)) : module.playbook[name].role_arn]
+  # Every Firebreak function publishes: the playbooks' and the catch-all's `unhandled`.
+  function_role_arns = concat([for name in sort(keys(module.playbook)) : module.playbook[name].role_arn], module.catch_all[*].role_arn)
 
-  alarmed_playbooks = { for name, p in module.playbook : name => p if var.alarms_enabled }
+  # The catch-all's queue, DLQ and function are watched like a playbook's, under the name
+  # `unhandled` (no playbook has it): a finding it could not record waits in its DLQ.
+  alarmed_playbooks = merge(
+    { for name, p in module.playbook : name => p if var.alarms_enabled },
+    { for m in module.catch_all : "unhandled" => m if var.alarms_enabled },
+  )
 }
 
 resource "aws_kms_key" "notifications" {

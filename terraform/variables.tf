@@ -485,3 +485,10 @@ variable "max_follow_ups" {
     error_message = "max_follow_ups must be a whole number from 1 to 1000."
   }
 }
+
+variable "catch_all_enabled" {
+  description = "The catch-all rule, queue and `unhandled` function: every GuardDuty finding no enabled playbook takes (resource types with no playbook, disabled playbooks, new finding types) is recorded in the ledger as skipped (unhandled) and notified once. Turn off only if another system handles those findings."
+  type        = bool
+  default     = true
+  nullable    = false
+}
