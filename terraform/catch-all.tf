@@ -54,6 +54,7 @@ module "catch_all" {
   visibility_timeout_seconds      = coalesce(var.visibility_timeout_seconds, 6 * var.lambda_timeout_seconds)
   event_source_mapping_enabled    = var.event_source_mapping_enabled
   max_concurrency                 = var.max_concurrency
+  reserved_concurrency            = var.lambda_reserved_concurrency
 
   firebreak_kms_key_arn    = local.kms_key_arn
   dns_suffix               = local.dns_suffix

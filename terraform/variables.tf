@@ -234,7 +234,7 @@ variable "ledger_deletion_protection" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Concurrency reserved for each playbook function (>= 1): it can never take more of the account's Lambda concurrency, and never gets less. Null: unreserved (the event source mapping's `max_concurrency` still caps it)."
+  description = "Concurrency reserved for each playbook function and for the catch-all's `unhandled` function (>= 1): it can never take more of the account's Lambda concurrency, and never gets less. Null: unreserved (the event source mapping's `max_concurrency` still caps it)."
   type        = number
   default     = null
 

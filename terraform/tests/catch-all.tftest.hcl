@@ -260,3 +260,17 @@ run "its_dlq_and_function_are_alarmed" {
     error_message = "The catch-all is watched like a playbook: DLQ, errors, throttles, oldest message."
   }
 }
+
+run "bounded_like_the_playbooks" {
+  command = plan
+
+  variables {
+    lambda_reserved_concurrency = 3
+    max_concurrency             = 2
+  }
+
+  assert {
+    condition     = module.catch_all[0].reserved_concurrency == 3
+    error_message = "A storm of unhandled findings must not take the account's Lambda concurrency: lambda_reserved_concurrency applies to the catch-all too."
+  }
+}

@@ -179,6 +179,9 @@ resource "aws_lambda_function" "this" {
   timeout          = var.timeout_seconds
   memory_size      = var.memory_mb
 
+  # -1: unreserved (the mapping's maximum concurrency still caps how many run at once).
+  reserved_concurrent_executions = coalesce(var.reserved_concurrency, -1)
+
   environment {
     variables = var.environment
   }

@@ -104,3 +104,8 @@ output "event_source_mapping" {
     event_source_arn        = aws_lambda_event_source_mapping.this.event_source_arn
   }
 }
+
+output "reserved_concurrency" {
+  description = "Reserved concurrency of the function (-1: unreserved)."
+  value       = aws_lambda_function.this.reserved_concurrent_executions
+}

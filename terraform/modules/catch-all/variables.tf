@@ -82,6 +82,12 @@ variable "max_concurrency" {
   default     = null
 }
 
+variable "reserved_concurrency" {
+  description = "Reserved concurrency of the function (null: unreserved)."
+  type        = number
+  default     = null
+}
+
 variable "firebreak_kms_key_arn" {
   description = "Firebreak's own customer-managed key (queues, log group), or null for AWS-managed encryption."
   type        = string
