@@ -234,7 +234,7 @@ variable "ledger_deletion_protection" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Concurrency reserved for each playbook function (>= 1): it can never take more of the account's Lambda concurrency, and never gets less. Null: unreserved (the event source mapping's `max_concurrency` still caps it)."
+  description = "Concurrency reserved for each playbook function and for the catch-all's `unhandled` function (>= 1): it can never take more of the account's Lambda concurrency, and never gets less. Null: unreserved (the event source mapping's `max_concurrency` still caps it)."
   type        = number
   default     = null
 
@@ -484,4 +484,11 @@ variable "max_follow_ups" {
     condition     = var.max_follow_ups >= 1 && var.max_follow_ups <= 1000 && floor(var.max_follow_ups) == var.max_follow_ups
     error_message = "max_follow_ups must be a whole number from 1 to 1000."
   }
+}
+
+variable "catch_all_enabled" {
+  description = "The catch-all rule, queue and `unhandled` function: every GuardDuty finding no enabled playbook takes (resource types with no playbook, disabled playbooks, new finding types) is recorded in the ledger as skipped (unhandled) and notified once. Turn off only if another system handles those findings."
+  type        = bool
+  default     = true
+  nullable    = false
 }

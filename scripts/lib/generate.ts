@@ -11,7 +11,7 @@ import { LEDGER_IAM_ACTIONS } from '../../shared/ledger/index.ts';
 import { GUARDDUTY_DETAIL_TYPE, MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry, type PlaybookModule } from '../../shared/playbooks/registry.ts';
 import { MODES } from '../../shared/vocabulary/index.ts';
-import { hclString, terraformVariable } from './terraform-schema.ts';
+import { hclLiteral, hclString, terraformVariable } from './terraform-schema.ts';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const GENERATED_TF = 'terraform/playbooks.generated.tf';
@@ -78,6 +78,7 @@ export async function renderTerraform(): Promise<string> {
     ...loaded.map((l) => `- \`${l.entry.name}\`: ${l.entry.title}.`),
   ].join('\n');
   const variable = terraformVariable('playbooks', schema, { description, default: {}, nullable: false, extraValidations: extra });
+  const routing = catchAllRouting(loaded.map((l) => ({ name: l.entry.name, pattern: l.pattern })));
   const catalog = loaded
     .map((l) => {
       const { guardduty, manual, release } = splitPattern(l.pattern);
@@ -87,6 +88,7 @@ export async function renderTerraform(): Promise<string> {
         `      guardduty_pattern = ${hclString(JSON.stringify(guardduty))}`,
         `      manual_pattern    = ${hclString(JSON.stringify(manual))}`,
         `      release_pattern   = ${hclString(JSON.stringify(release))}`,
+        `      resource_types    = ${hclLiteral(routing[l.entry.name])}`,
         '    }',
       ].join('\n');
     })
@@ -107,7 +109,8 @@ locals {
   # Every playbook this version deploys: its title and the EventBridge patterns of its rules (from
   # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus, and on
   # the responders' bus only, manual findings (the containment function) and releases (the release
-  # function).
+  # function); and the GuardDuty resource types its rule takes, from which catch-all.tf builds the
+  # catch-all's pattern (every finding no enabled playbook takes).
   playbook_catalog = {
 ${catalog}
   }
@@ -156,4 +159,93 @@ export async function renderManifest(entry: PlaybookEntry): Promise<string> {
     statements: iamManifestOf(playbook),
   };
   return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/**
+ * A playbook pattern the catch-all cannot complement exactly: the build stops, naming the
+ * playbook and the shape it would need, rather than deploy a catch-all that lets findings vanish
+ * (or delivers them twice).
+ */
+export class CatchAllPatternError extends Error {
+  readonly playbook: string;
+
+  constructor(playbook: string, problem: string) {
+    super(
+      `shared/playbooks/${playbook}/event-pattern.json: ${problem}. The catch-all rule takes every GuardDuty finding no enabled playbook takes, ` +
+        'and it can be built exactly only from patterns that route on detail.resource.resourceType alone, as a list of exact strings ' +
+        '(e.g. {"detail":{"resource":{"resourceType":["Instance"]}}}), each resource type taken by one playbook. Route finer in the ' +
+        'function (the parser), or extend scripts/lib/generate.ts and terraform/catch-all.tf to complement the new shape (docs/decisions.md, "No finding vanishes").',
+    );
+    this.name = 'CatchAllPatternError';
+    this.playbook = playbook;
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The routing key of a playbook's GuardDuty rule: the resource types it takes. Only the shape
+ * whose complement EventBridge can express exactly is accepted (`source` and `detail-type` are
+ * replaced by {@link splitPattern}; `detail` names `resource.resourceType` and nothing else, as
+ * exact strings): the catch-all is then "resourceType is none of the enabled playbooks' types,
+ * or has none" — `anything-but` does not match a missing field, so that case is its own branch.
+ *
+ * @example
+ * ```ts
+ * resourceTypesOf('ec2-instance', { detail: { resource: { resourceType: ['Instance'] } } }) // ['Instance']
+ * resourceTypesOf('s3-bucket', { detail: { resource: { resourceType: [{ prefix: 'S3' }] } } }) // throws CatchAllPatternError
+ * ```
+ */
+export function resourceTypesOf(playbook: string, pattern: unknown): string[] {
+  const refuse = (problem: string): never => {
+    throw new CatchAllPatternError(playbook, problem);
+  };
+  if (!isPlainObject(pattern)) return refuse('the pattern is not a JSON object');
+  const extra = Object.keys(pattern).filter((k) => !['source', 'detail-type', 'detail'].includes(k));
+  if (extra.length > 0) return refuse(`it matches on ${extra.map((k) => JSON.stringify(k)).join(', ')} besides the detail`);
+  const detail = pattern.detail;
+  if (!isPlainObject(detail) || Object.keys(detail).join() !== 'resource') return refuse('its detail must name "resource" and nothing else');
+  const resource = detail.resource;
+  if (!isPlainObject(resource) || Object.keys(resource).join() !== 'resourceType') return refuse('its detail.resource must name "resourceType" and nothing else');
+  const types = resource.resourceType;
+  if (!Array.isArray(types) || types.length === 0) return refuse('detail.resource.resourceType must be a non-empty list');
+  if (!types.every((t): t is string => typeof t === 'string' && t.length > 0)) {
+    return refuse(`detail.resource.resourceType must list exact, non-empty strings only (found ${JSON.stringify(types)})`);
+  }
+  if (new Set(types).size !== types.length) return refuse('detail.resource.resourceType lists a type twice');
+  return [...types].sort();
+}
+
+/**
+ * Every playbook's resource types, checked to be disjoint: a resource type taken by two
+ * playbooks would put one finding on two queues, and "exactly once" would not hold.
+ */
+export function catchAllRouting(playbooks: ReadonlyArray<{ name: string; pattern: unknown }>): Record<string, string[]> {
+  const owner = new Map<string, string>();
+  const routing: Record<string, string[]> = {};
+  for (const { name, pattern } of playbooks) {
+    routing[name] = resourceTypesOf(name, pattern);
+    for (const type of routing[name]) {
+      const other = owner.get(type);
+      if (other) throw new CatchAllPatternError(name, `resource type ${JSON.stringify(type)} is also taken by the ${other} playbook: one finding would reach two queues`);
+      owner.set(type, name);
+    }
+  }
+  return routing;
+}
+
+/**
+ * The catch-all's pattern for the resource types the enabled playbooks take, as
+ * terraform/catch-all.tf builds it (the tests compare both): GuardDuty findings whose
+ * `detail.resource.resourceType` is none of them, or that have none. With no playbook enabled,
+ * every GuardDuty finding.
+ */
+export function catchAllPattern(enabledResourceTypes: readonly string[]): Record<string, unknown> {
+  const base = { source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] };
+  const types = [...new Set(enabledResourceTypes)].sort();
+  if (types.length === 0) return base;
+  return {
+    ...base,
+    $or: [{ detail: { resource: { resourceType: [{ 'anything-but': types }] } } }, { detail: { resource: { resourceType: [{ exists: false }] } } }],
+  };
 }
