@@ -57,6 +57,7 @@ locals {
     FIREBREAK_MAX_FOLLOW_UPS              = tostring(var.max_follow_ups)
     FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
     FIREBREAK_PAUSE_PARAMETER             = aws_ssm_parameter.pause.name
+    FIREBREAK_RESPONDERS_BUS              = aws_cloudwatch_event_bus.responders.name
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }

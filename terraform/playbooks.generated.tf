@@ -169,13 +169,13 @@ variable "playbooks" {
 
 locals {
   # Every playbook this version deploys: its title and the EventBridge patterns of its two rules
-  # (from shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus,
-  # manual findings and releases on the responders' bus only.
+  # (from shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus;
+  # manual findings, releases, hand-offs, redrives and resumes on the responders' bus only.
   playbook_catalog = {
     "ec2-instance" = {
       title             = "Compromised EC2 instance"
       guardduty_pattern = "{\"source\":[\"aws.guardduty\"],\"detail-type\":[\"GuardDuty Finding\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
-      manual_pattern    = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Finding\",\"Firebreak Manual Release\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      manual_pattern    = "{\"source\":[\"firebreak.manual\",\"firebreak.handoff\",\"firebreak.redrive\",\"firebreak.resume\"],\"detail-type\":[\"Firebreak Manual Finding\",\"Firebreak Manual Release\",\"Firebreak Hand-off\",\"Firebreak Redrive\",\"Firebreak Resume\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
     }
   }
 

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { iamManifestOf } from '../../shared/engine/index.ts';
-import { GUARDDUTY_DETAIL_TYPE, MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
+import { GUARDDUTY_DETAIL_TYPE, RESPONDERS_BUS_EVENTS } from '../../shared/findings/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry, type PlaybookModule } from '../../shared/playbooks/registry.ts';
 import { MODES } from '../../shared/vocabulary/index.ts';
 import { hclString, terraformVariable } from './terraform-schema.ts';
@@ -102,8 +102,8 @@ export async function renderTerraform(): Promise<string> {
 ${variable}
 locals {
   # Every playbook this version deploys: its title and the EventBridge patterns of its two rules
-  # (from shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus,
-  # manual findings and releases on the responders' bus only.
+  # (from shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus;
+  # manual findings, releases, hand-offs, redrives and resumes on the responders' bus only.
   playbook_catalog = {
 ${catalog}
   }
@@ -119,13 +119,19 @@ ${switches}
 
 /**
  * A playbook's pattern as its two rules use it: GuardDuty findings only (on the bus GuardDuty
- * publishes to), and Firebreak's manual findings and releases only (on the responders' bus, which
- * only responders may put events on). What the pattern says of the detail applies to both.
+ * publishes to), and Firebreak's own events only (on the responders' bus, which only responders
+ * and the function roles may put events on): manual findings and releases, hand-offs from other
+ * playbooks, DLQ redrives and resumes. What the pattern says of the detail applies to both (a
+ * hand-off, redrive or resume names the resource type where a finding does).
  */
 export function splitPattern(pattern: unknown): { guardduty: Record<string, unknown>; manual: Record<string, unknown> } {
   const base = pattern as Record<string, unknown>;
   return {
     guardduty: { ...base, source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] },
-    manual: { ...base, source: [MANUAL_SOURCE], 'detail-type': [MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE] },
+    manual: {
+      ...base,
+      source: [...new Set(RESPONDERS_BUS_EVENTS.map((e) => e.source))],
+      'detail-type': RESPONDERS_BUS_EVENTS.map((e) => e.detailType),
+    },
   };
 }

@@ -229,6 +229,14 @@ resource "aws_iam_role_policy" "this" {
         Action   = ["ssm:GetParameter"]
         Resource = var.pause_parameter_arn
       }] : [],
+      [{
+        # Hand-offs between playbooks (shared/actions/handoff.ts): put events on the responders'
+        # bus, no other (its policy admits this role by its ARN).
+        Sid      = "HandOffToPlaybooks"
+        Effect   = "Allow"
+        Action   = ["events:PutEvents"]
+        Resource = "arn:${var.partition}:events:${var.region}:${var.account_id}:event-bus/${var.responders_bus_name}"
+      }],
       var.notification_topic_arn != null && var.notification_kms_key_arn != null ? [{
         # A topic encrypted with a given customer-managed key: SNS encrypts with the publisher's rights.
         Sid       = "NotifyKey"
