@@ -246,7 +246,7 @@ describe('Function: runPlaybook', () => {
     expect(describeResource).not.toHaveBeenCalled();
     expect(clientsFor).not.toHaveBeenCalled();
     expect(ran()).toEqual([]);
-    expect(result).toEqual({ incidentId: anIncident(finding).incidentId, status: 'skipped', reason: `no action: ${reason}`, steps: {} });
+    expect(result).toEqual({ incidentId: anIncident(finding).incidentId, incident: anIncident(finding), status: 'skipped', reason: `no action: ${reason}`, steps: {} });
     // Only the finding's gates: nothing about the resource was read.
     const gates = ledger.begins[0]!.gates;
     expect(gates.find((g) => g.gate === gate)).toEqual({ gate, passed: false, reason });
@@ -310,7 +310,7 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(describeResource).not.toHaveBeenCalled();
     expect(ran()).toEqual([]);
-    expect(result).toEqual({ incidentId: incident.incidentId, status: 'contained', previousStatus: 'contained', reason: 'no action: the finding is archived', steps });
+    expect(result).toEqual({ incidentId: incident.incidentId, incident, status: 'contained', previousStatus: 'contained', reason: 'no action: the finding is archived', steps });
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived' }]);
   });
 
@@ -408,7 +408,7 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(ran()).toEqual([]);
     expect(result.status).toBe('held');
-    expect(result.reason).toMatch(/^blast-radius limit reached: 2 containments in 600s in account 111122223333/);
+    expect(result.reason).toMatch(/^blast-radius limit reached: 2 containments in 600s of guardduty incidents in account 111122223333/);
     expect(ledger.recorded).toEqual([]);
     expect(ledger.finished[0]!.status).toBe('held');
   });
@@ -1074,7 +1074,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     expect(ran()).toEqual([]);
     expect(result).toMatchObject({ status: 'released', steps });
     expect(result.reason).toBe(
-      `released by ${RESPONDER} at 2025-06-19T16:00:00.000Z; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
+      `released by ${RESPONDER} at 2025-06-19T16:00:00.000Z; this delivery changed nothing (GuardDuty reports no activity after the release: activity after it opens a new containment generation; or send a new manual finding to contain again)`,
     );
     expect(ledger.recorded).toEqual([]);
     expect(ledger.begins[0]!.gates.filter((g) => !g.passed)).toEqual([{ gate: 'not-released', passed: false, reason: 'the incident was released' }]);
