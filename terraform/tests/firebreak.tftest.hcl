@@ -350,6 +350,7 @@ run "function_environment" {
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
       FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
       FIREBREAK_PAUSE_PARAMETER             = "/firebreak/paused"
+      FIREBREAK_RESPONDERS_BUS              = "firebreak-responders"
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"
