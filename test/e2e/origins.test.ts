@@ -76,7 +76,8 @@ describe('Re-containment generations: GuardDuty sees the activity after a releas
 describe('Origins on the responders\' bus', () => {
   it('firebreak resume clears the kill switch and re-publishes each incident the pause held (origin resume), which is contained now; a second resume re-publishes nothing', async () => {
     // Prepare: paused, and a finding held
-    const parameter: string = outputs.firebreak.pause_parameter_name;
+    // The module's /<name_prefix>/paused (the local example's `firebreak` output does not list it)
+    const parameter: string = outputs.firebreak.pause_parameter_name ?? '/firebreak/paused';
     const scenario = await buildScenario();
     const victim = scenario.victim.instanceId;
     const event = await findingFor(scenario);
