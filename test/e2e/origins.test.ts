@@ -132,7 +132,7 @@ describe('Origins on the responders\' bus', () => {
     expect(listed.stdout).toContain('UNPARSEABLE (stays): message body is not JSON');
     // …the redrive re-published the finding and left the other, saying why (exit 1: something stayed)
     expect(redriven.code, redriven.stderr).toBe(1);
-    expect(redriven.stdout).toMatch(/ec2-instance: re-published [1-9]\d* on .* \(origin redrive\), left 1 \(1 unparseable, 0 refused\)/);
+    expect(redriven.stdout).toMatch(/ec2-instance: re-published [1-9]\d* on .* \(origin redrive\), left ([1-9]\d*) \(\1 unparseable, 0 refused\)/);
     expect(redriven.stdout).toContain('message body is not JSON');
     // …the function contained it, counted against GuardDuty's budget, and recorded the redrive
     const record = (await incidentRecord(main, event))!;
