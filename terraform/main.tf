@@ -82,6 +82,7 @@ locals {
     FIREBREAK_MAX_FOLLOW_UPS              = tostring(var.max_follow_ups)
     FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
     FIREBREAK_PAUSE_PARAMETER             = aws_ssm_parameter.pause.name
+    FIREBREAK_RESPONDERS_BUS              = aws_cloudwatch_event_bus.responders.name
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }
@@ -582,10 +583,11 @@ module "playbook" {
   source   = "./modules/playbook"
   for_each = local.playbooks
 
-  name          = "${var.name_prefix}-${each.key}"
-  playbook      = each.key
-  function_role = "contain"
-  primary_rule  = "findings"
+  name            = "${var.name_prefix}-${each.key}"
+  playbook        = each.key
+  function_role   = "contain"
+  primary_rule    = "findings"
+  handoff_bus_arn = aws_cloudwatch_event_bus.responders.arn
   rules = {
     findings = {
       event_bus_name = var.event_bus_name

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { iamActionsOf, iamManifestOf } from '../../shared/engine/index.ts';
 import { OWN_STORE_ACTION } from '../../shared/iam/index.ts';
 import { LEDGER_IAM_ACTIONS } from '../../shared/ledger/index.ts';
-import { GUARDDUTY_DETAIL_TYPE, MANUAL_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE, MANUAL_SOURCE } from '../../shared/findings/index.ts';
+import { GUARDDUTY_DETAIL_TYPE, MANUAL_RELEASE_DETAIL_TYPE, RESPONDERS_BUS_EVENTS } from '../../shared/findings/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry, type PlaybookModule } from '../../shared/playbooks/registry.ts';
 import { MODES } from '../../shared/vocabulary/index.ts';
 import { hclLiteral, hclString, terraformVariable } from './terraform-schema.ts';
@@ -107,10 +107,11 @@ export async function renderTerraform(): Promise<string> {
 ${variable}
 locals {
   # Every playbook this version deploys: its title and the EventBridge patterns of its rules (from
-  # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus, and on
-  # the responders' bus only, manual findings (the containment function) and releases (the release
-  # function); and the GuardDuty resource types its rule takes, from which catch-all.tf builds the
-  # catch-all's pattern (every finding no enabled playbook takes).
+  # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus; on the
+  # responders' bus only, manual findings, hand-offs, redrives and resumes (the containment
+  # function) and releases (the release function); and the GuardDuty resource types its rule
+  # takes, from which catch-all.tf builds the catch-all's pattern (every finding no enabled
+  # playbook takes).
   playbook_catalog = {
 ${catalog}
   }
@@ -124,18 +125,28 @@ ${switches}
 `;
 }
 
+/** Releases go to the release function; every other event of the responders' bus to the containment function. */
+const RELEASE_EVENTS = RESPONDERS_BUS_EVENTS.filter((e) => e.detailType === MANUAL_RELEASE_DETAIL_TYPE);
+const CONTAINMENT_EVENTS = RESPONDERS_BUS_EVENTS.filter((e) => e.detailType !== MANUAL_RELEASE_DETAIL_TYPE);
+
 /**
  * A playbook's pattern as its three rules use it: GuardDuty findings only (on the bus GuardDuty
- * publishes to), and on the responders' bus (which only responders may put events on) manual
- * findings for the containment function and releases for the release function, which has a role
- * of its own. What the pattern says of the detail applies to all three.
+ * publishes to), and Firebreak's own events only (on the responders' bus, which only responders
+ * and the function roles may put events on): manual findings, hand-offs from other playbooks, DLQ
+ * redrives and resumes for the containment function; releases for the release function, which
+ * has a role of its own. What the pattern says of the detail applies to all three (a hand-off,
+ * redrive or resume names the resource type where a finding does).
  */
 export function splitPattern(pattern: unknown): { guardduty: Record<string, unknown>; manual: Record<string, unknown>; release: Record<string, unknown> } {
   const base = pattern as Record<string, unknown>;
   return {
     guardduty: { ...base, source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] },
-    manual: { ...base, source: [MANUAL_SOURCE], 'detail-type': [MANUAL_DETAIL_TYPE] },
-    release: { ...base, source: [MANUAL_SOURCE], 'detail-type': [MANUAL_RELEASE_DETAIL_TYPE] },
+    manual: {
+      ...base,
+      source: [...new Set(CONTAINMENT_EVENTS.map((e) => e.source))],
+      'detail-type': CONTAINMENT_EVENTS.map((e) => e.detailType),
+    },
+    release: { ...base, source: [...new Set(RELEASE_EVENTS.map((e) => e.source))], 'detail-type': RELEASE_EVENTS.map((e) => e.detailType) },
   };
 }
 

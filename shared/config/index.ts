@@ -76,6 +76,8 @@ const EnvironmentSchema = z.object({
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'FIREBREAK_TOPIC_ARN must be the ARN of a standard SNS topic (arn:aws:sns:<region>:<account>:<name>)')
     .optional(),
+  /** The responders' bus: where a playbook hands a resource over to another (origin `handoff`). */
+  FIREBREAK_RESPONDERS_BUS: z.string().regex(/^[A-Za-z0-9._\/-]{1,256}$/, 'FIREBREAK_RESPONDERS_BUS must be an event bus name').optional(),
   /** The SSM parameter `firebreak pause` and `resume` flip (the kill switch). */
   FIREBREAK_PAUSE_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_.\/-]{1,1010}$/, 'FIREBREAK_PAUSE_PARAMETER must be an SSM parameter name starting with /').optional(),
   /** Which function of the playbook this is: containment (findings) or release (releases); unset: both, as the CLI and tests run it. */
@@ -122,6 +124,8 @@ export interface Config {
    * that holds only its own steps). Unset: both.
    */
   functionRole?: 'contain' | 'release';
+  /** The responders' bus (`FIREBREAK_RESPONDERS_BUS`): where hand-offs between playbooks are put. */
+  respondersBus?: string;
 }
 
 /**
@@ -165,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.FIREBREAK_TOPIC_ARN ? { notificationTopicArn: e.FIREBREAK_TOPIC_ARN } : {}),
     ...(e.FIREBREAK_PAUSE_PARAMETER ? { pauseParameter: e.FIREBREAK_PAUSE_PARAMETER } : {}),
     ...(e.FIREBREAK_FUNCTION_ROLE ? { functionRole: e.FIREBREAK_FUNCTION_ROLE } : {}),
+    ...(e.FIREBREAK_RESPONDERS_BUS ? { respondersBus: e.FIREBREAK_RESPONDERS_BUS } : {}),
   };
 }
 

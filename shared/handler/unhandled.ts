@@ -127,6 +127,7 @@ export function createUnhandledHandler(options: UnhandledHandlerOptions = {}) {
     if (parsed.kind === 'ignored') return record(message, parsed.finding);
     // Only the catch-all rule on the findings bus sends here: a release or a manual finding has no place on this queue.
     if (parsed.kind === 'release') return reject(message, ['a Firebreak Manual Release on the catch-all queue: releases go through the responders\' bus to their playbook']);
+    if (parsed.kind === 'resume') return reject(message, ['a Firebreak Resume on the catch-all queue: resumes go through the responders\' bus to their playbook']);
     if (parsed.incidents[0]?.origin !== 'guardduty') return reject(message, ['a Firebreak Manual Finding on the catch-all queue: manual findings go through the responders\' bus to their playbook']);
     return record(message, notDeployed(parsed.incidents));
   };

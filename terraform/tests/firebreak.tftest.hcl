@@ -351,6 +351,7 @@ run "function_environment" {
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
       FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
       FIREBREAK_PAUSE_PARAMETER             = "/firebreak/paused"
+      FIREBREAK_RESPONDERS_BUS              = "firebreak-responders"
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"
@@ -527,8 +528,23 @@ run "manual_events_come_only_from_the_responders_bus" {
   }
 
   assert {
-    condition     = jsondecode(module.playbook["ec2-instance"].manual_pattern).source == ["firebreak.manual"] && module.playbook["ec2-instance"].manual_bus_name == "firebreak-responders"
-    error_message = "Manual findings and releases must be routed from the responders' bus only."
+    condition     = jsondecode(module.playbook["ec2-instance"].manual_pattern).source == ["firebreak.manual", "firebreak.handoff", "firebreak.redrive", "firebreak.resume"] && module.playbook["ec2-instance"].manual_bus_name == "firebreak-responders"
+    error_message = "Manual findings, releases, hand-offs, redrives and resumes must be routed from the responders' bus only."
+  }
+
+  assert {
+    condition     = contains(jsondecode(module.playbook["ec2-instance"].manual_pattern)["detail-type"], "Firebreak Hand-off")
+    error_message = "The EC2 playbook's rule on the responders' bus must take hand-offs from other playbooks."
+  }
+
+  assert {
+    condition = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "HandOffToPlaybooks"]) == {
+      Sid      = "HandOffToPlaybooks"
+      Effect   = "Allow"
+      Action   = ["events:PutEvents"]
+      Resource = aws_cloudwatch_event_bus.responders.arn
+    }
+    error_message = "A function may put events (hand-offs) on the responders' bus and no other."
   }
 
   assert {

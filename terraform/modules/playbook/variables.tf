@@ -219,3 +219,9 @@ variable "pause_parameter_arn" {
   default     = null
 }
 
+
+variable "handoff_bus_arn" {
+  description = "The responders' bus, where a containment function hands a resource over to another playbook (null: no hand-offs, e.g. the release function)."
+  type        = string
+  default     = null
+}
