@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import functools
+import os
 import threading
 from typing import Any
 
@@ -537,8 +538,15 @@ def apply() -> list[str]:
             f"Firebreak's emulator patches target moto {SUPPORTED_MOTO_VERSION}, "
             f"found {moto.__version__}: re-check each patch against the new code"
         )
+    # To show what a patch guards (a test must fail without it): FIREBREAK_EMULATOR_WITHOUT=name,...
+    without = {n.strip() for n in os.environ.get("FIREBREAK_EMULATOR_WITHOUT", "").split(",") if n.strip()}
+    unknown = without - {p.__name__ for p in PATCHES}
+    if unknown:
+        raise RuntimeError(f"FIREBREAK_EMULATOR_WITHOUT names no patch: {sorted(unknown)}")
     if not APPLIED:
         for patch in PATCHES:
+            if patch.__name__ in without:
+                continue
             patch()
             APPLIED.append(patch.__name__)
     return list(APPLIED)
