@@ -358,7 +358,7 @@ def assume_role_checks_the_trust_policy() -> None:
         from moto.iam.models import iam_backends
 
         role_arn = self._get_param("RoleArn") or ""
-        caller = trust.caller_from_access_key(self.get_access_key())
+        caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
         refusal = f"User: {caller.identity_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
         parts = role_arn.split(":", 5)
         if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
@@ -408,7 +408,7 @@ def sqs_sender_id_is_the_callers_unique_id() -> None:
         @functools.wraps(original)
         def sent_by_the_caller(self: SQSResponse, __original: Any = original) -> Any:
             # Only API calls carry a caller; moto's own deliveries (EventBridge targets) keep its id.
-            _SQS_SENDER.user_id = trust.caller_from_access_key(self.get_access_key()).user_id
+            _SQS_SENDER.user_id = trust.caller_from_access_key(self.get_access_key(), self.current_account).user_id
             try:
                 return __original(self)
             finally:
@@ -444,7 +444,7 @@ def sqs_send_message_honours_the_queue_policy() -> None:
             except Exception:
                 return __original(self)  # moto's own answer for a queue that does not exist
             if queue.policy:
-                caller = trust.caller_from_access_key(self.get_access_key())
+                caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
                 decision = trust.evaluate(queue.policy, "sqs:SendMessage", queue.queue_arn, caller, trust.request_context(caller))
                 _deny_log(f"the policy of {queue.queue_arn}", decision.unsupported)
                 if decision.denied:
@@ -485,7 +485,7 @@ def eventbridge_put_events_honours_the_bus_policy() -> None:
         entries = self._get_param("Entries") or []
         if len(entries) > 10:
             return original(self)  # moto's own validation error
-        caller = trust.caller_from_access_key(self.get_access_key())
+        caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
         results: list[dict[str, Any] | None] = [None] * len(entries)
         admitted: list[int] = []
         for n, entry in enumerate(entries):
