@@ -187,6 +187,10 @@ describe('Emulator: moto patches', () => {
         'create_volume_honours_the_client_token',
         'attach_volume_checks_state_zone_and_device',
         'object_lock_accepts_any_checksum_header',
+        'assume_role_checks_the_trust_policy',
+        'sqs_sender_id_is_the_callers_unique_id',
+        'sqs_send_message_honours_the_queue_policy',
+        'eventbridge_put_events_honours_the_bus_policy',
       ],
     });
   });
