@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import functools
+import os
 import threading
 from typing import Any
 
@@ -27,8 +28,15 @@ from moto.ec2.responses.instances import InstanceResponse
 from moto.dynamodb.models import DynamoDBBackend
 from moto.events.utils import EventTemplateParser
 from moto.s3.responses import S3Response
-from moto.sqs.models import Queue
+from moto.core.exceptions import ServiceException
+from moto.events.models import events_backends
+from moto.events.responses import EventsHandler
+from moto.sqs.models import Queue, SQSBackend
+from moto.sqs.responses import SQSResponse
+from moto.sts.responses import TokenResponse
 from werkzeug.datastructures import Headers
+
+import trust
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
 
@@ -320,6 +328,189 @@ def object_lock_accepts_any_checksum_header() -> None:
     S3Response._key_response_put = key_response_put  # type: ignore[method-assign]
 
 
+class AccessDenied(ServiceException):
+    """AWS's `AccessDenied` (HTTP 403). Defined outside moto's packages, so moto serialises it
+    with the model of the service that raised it (STS, SQS) and no other."""
+
+    code = "AccessDenied"
+
+
+def access_denied(response: Any, message: str) -> tuple[str, dict[str, Any]]:
+    """An `AccessDenied` error, HTTP 403, in the protocol of the response's service."""
+    status, headers, body = response.serialized(ActionResult(AccessDenied(message)))
+    headers["status"] = 403
+    return body, headers
+
+
+def assume_role_checks_the_trust_policy() -> None:
+    """AWS: AssumeRole succeeds only when the role exists and its trust policy allows the caller
+    (Principal AWS: the caller's ARN, its role's ARN, its account or `arn:aws:iam::<account>:root`,
+    or `*`), with the policy's conditions holding (e.g. `sts:ExternalId`, `aws:PrincipalArn`), and no
+    statement denies it. Otherwise: AccessDenied, "User: <caller> is not authorized to perform:
+    sts:AssumeRole on resource: <role ARN>" (the same answer for a role that does not exist).
+
+    moto 5.2.5 lets anyone assume any role ARN, existing or not, and ignores ExternalId.
+    The credentials it returns belong to the role's account (cross-account works): kept.
+    """
+    original = TokenResponse.assume_role
+
+    def assume_role(self: TokenResponse) -> Any:
+        from moto.iam.models import iam_backends
+
+        role_arn = self._get_param("RoleArn") or ""
+        caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
+        refusal = f"User: {caller.identity_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        parts = role_arn.split(":", 5)
+        if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+            return access_denied(self, refusal)
+        try:
+            role = iam_backends[parts[4]][trust.PARTITION].get_role_by_arn(role_arn)
+        except Exception:
+            return access_denied(self, refusal)
+        context = trust.request_context(
+            caller,
+            {"sts:ExternalId": self._get_param("ExternalId"), "sts:RoleSessionName": self._get_param("RoleSessionName")},
+        )
+        decision = trust.evaluate(role.assume_role_policy_document, "sts:AssumeRole", "*", caller, context)
+        if decision.denied or not decision.allowed:
+            return access_denied(self, refusal)
+        return original(self)
+
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+
+
+_SQS_SENDER = threading.local()
+
+
+def sqs_sender_id_is_the_callers_unique_id() -> None:
+    """AWS: a message's SenderId is the unique id of the principal that sent it: `AIDA…` for an
+    IAM user, `AROA…:<session name>` for an assumed role (a Lambda function: `AROA…:<function
+    name>`), an AWS-internal id for a service delivery (EventBridge).
+
+    moto 5.2.5 gives every message the same constant SenderId, whoever sent it. Firebreak records
+    each message's SenderId in the ledger (who put it on the queue).
+    """
+    original_send = SQSBackend.send_message
+
+    @functools.wraps(original_send)
+    def send_message(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
+        message = original_send(self, *args, **kwargs)
+        sender = getattr(_SQS_SENDER, "user_id", None)
+        if sender:
+            message.sender_id = sender
+        return message
+
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+    for name in ("send_message", "send_message_batch"):
+        original = getattr(SQSResponse, name)
+
+        @functools.wraps(original)
+        def sent_by_the_caller(self: SQSResponse, __original: Any = original) -> Any:
+            # Only API calls carry a caller; moto's own deliveries (EventBridge targets) keep its id.
+            _SQS_SENDER.user_id = trust.caller_from_access_key(self.get_access_key(), self.current_account).user_id
+            try:
+                return __original(self)
+            finally:
+                _SQS_SENDER.user_id = None
+
+        setattr(SQSResponse, name, sent_by_the_caller)
+
+
+def _deny_log(kind: str, unsupported: list[str]) -> None:
+    if unsupported:
+        print(f"Firebreak emulator: {kind} has condition operators the emulator does not evaluate: {sorted(set(unsupported))}", flush=True)
+
+
+def sqs_send_message_honours_the_queue_policy() -> None:
+    """AWS: SendMessage and SendMessageBatch (both authorised as `sqs:SendMessage`) are refused
+    when the queue's policy has a Deny statement whose Action, Resource and Principal match and
+    whose Condition holds for the request (e.g. `aws:PrincipalArn`, `aws:SourceArn`):
+    HTTP 403 AccessDenied, "User: <caller> is not authorized to perform: sqs:sendmessage on
+    resource: <queue ARN> with an explicit deny in a resource-based policy".
+
+    moto 5.2.5 stores the policy and never reads it. Only explicit Denies are enforced here:
+    moto evaluates no identity policy, so what an Allow would add cannot be decided. moto's own
+    EventBridge → SQS delivery does not pass through this handler (in AWS, the queue policy's
+    Allow for events.amazonaws.com with aws:SourceArn = the rule admits it).
+    """
+    for name in ("send_message", "send_message_batch"):
+        original = getattr(SQSResponse, name)
+
+        @functools.wraps(original)
+        def checked(self: SQSResponse, __original: Any = original) -> Any:
+            try:
+                queue = self.sqs_backend.get_queue(self._get_queue_name())
+            except Exception:
+                return __original(self)  # moto's own answer for a queue that does not exist
+            if queue.policy:
+                caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
+                decision = trust.evaluate(queue.policy, "sqs:SendMessage", queue.queue_arn, caller, trust.request_context(caller))
+                _deny_log(f"the policy of {queue.queue_arn}", decision.unsupported)
+                if decision.denied:
+                    return access_denied(
+                        self,
+                        f"User: {caller.identity_arn} is not authorized to perform: sqs:sendmessage on resource: "
+                        f"{queue.queue_arn} with an explicit deny in a resource-based policy",
+                    )
+            return __original(self)
+
+        setattr(SQSResponse, name, checked)
+
+
+def eventbridge_put_events_honours_the_bus_policy() -> None:
+    """AWS: PutEvents authorises each entry on its own bus: an entry whose bus policy has a Deny
+    statement for `events:PutEvents` that matches the caller (Principal, Resource, Condition such
+    as `aws:PrincipalArn`) fails alone, with ErrorCode `AccessDeniedException` in its result entry
+    and FailedEntryCount counting it; the other entries are put.
+
+    moto 5.2.5 stores the bus policy and never reads it. Only explicit Denies are enforced (moto
+    evaluates no identity policy).
+    """
+    original = EventsHandler.put_events
+
+    def bus_of(handler: EventsHandler, name_or_arn: str | None) -> Any:
+        name_or_arn = name_or_arn or "default"
+        backend = handler.events_backend
+        if name_or_arn.startswith("arn:"):
+            parts = name_or_arn.split(":", 5)
+            backend = events_backends[parts[4]][parts[3]]
+            name_or_arn = parts[5].removeprefix("event-bus/")
+        try:
+            return backend.describe_event_bus(name_or_arn)
+        except Exception:
+            return None
+
+    def put_events(self: EventsHandler) -> str:
+        entries = self._get_param("Entries") or []
+        if len(entries) > 10:
+            return original(self)  # moto's own validation error
+        caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
+        results: list[dict[str, Any] | None] = [None] * len(entries)
+        admitted: list[int] = []
+        for n, entry in enumerate(entries):
+            bus = bus_of(self, entry.get("EventBusName"))
+            policy = bus.policy if bus is not None else None
+            if policy:
+                context = trust.request_context(caller, {"events:source": entry.get("Source"), "events:detail-type": entry.get("DetailType")})
+                decision = trust.evaluate(policy, "events:PutEvents", bus.arn, caller, context)
+                _deny_log(f"the policy of {bus.arn}", decision.unsupported)
+                if decision.denied:
+                    results[n] = {
+                        "ErrorCode": "AccessDeniedException",
+                        "ErrorMessage": f"User: {caller.identity_arn} is not authorized to perform: events:PutEvents on resource: "
+                        f"{bus.arn} with an explicit deny in a resource-based policy",
+                    }
+                    continue
+            admitted.append(n)
+        put = self.events_backend.put_events([entries[n] for n in admitted]) if admitted else []
+        for n, result in zip(admitted, put):
+            results[n] = result
+        return json.dumps({"FailedEntryCount": sum(1 for r in results if r and "ErrorCode" in r), "Entries": results})
+
+    EventsHandler.put_events = put_events  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -333,6 +524,10 @@ PATCHES = (
     create_volume_honours_the_client_token,
     attach_volume_checks_state_zone_and_device,
     object_lock_accepts_any_checksum_header,
+    assume_role_checks_the_trust_policy,
+    sqs_sender_id_is_the_callers_unique_id,
+    sqs_send_message_honours_the_queue_policy,
+    eventbridge_put_events_honours_the_bus_policy,
 )
 
 
@@ -343,8 +538,15 @@ def apply() -> list[str]:
             f"Firebreak's emulator patches target moto {SUPPORTED_MOTO_VERSION}, "
             f"found {moto.__version__}: re-check each patch against the new code"
         )
+    # To show what a patch guards (a test must fail without it): FIREBREAK_EMULATOR_WITHOUT=name,...
+    without = {n.strip() for n in os.environ.get("FIREBREAK_EMULATOR_WITHOUT", "").split(",") if n.strip()}
+    unknown = without - {p.__name__ for p in PATCHES}
+    if unknown:
+        raise RuntimeError(f"FIREBREAK_EMULATOR_WITHOUT names no patch: {sorted(unknown)}")
     if not APPLIED:
         for patch in PATCHES:
+            if patch.__name__ in without:
+                continue
             patch()
             APPLIED.append(patch.__name__)
     return list(APPLIED)

@@ -2,6 +2,9 @@
 // deployed — for every event source mapping, receive batches from its queue, run the
 // deployed bundle of its function with that function's environment and the mapping's
 // batch size, delete what succeeded, and leave batch-item failures for redelivery.
+// Each function runs as its execution role, as in Lambda: the emulator mints the role's
+// credentials for lambda.amazonaws.com (refused unless the role trusts that service), with the
+// function name as session name, so the emulator's queue and bus policies see the role.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
@@ -46,8 +49,42 @@ interface MappedFunction {
   batchSize: number;
   timeoutSeconds: number;
   memoryMb: number;
+  roleArn: string;
   environment: Record<string, string>;
   bundlePath: string;
+}
+
+export interface RoleCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** The session's unique id, `AROA…:<session name>` (an SQS message's SenderId). */
+  assumedRoleId: string;
+}
+
+/**
+ * Credentials of a function's execution role as Lambda obtains them: minted by the emulator
+ * (POST /firebreak/service-credentials) for a service principal, only if the role's trust
+ * policy trusts it; the session is named after the function, as Lambda names it.
+ */
+export async function serviceRoleCredentials(
+  endpoint: string,
+  roleArn: string,
+  sessionName: string,
+  service = 'lambda.amazonaws.com',
+  fetchImpl: typeof fetch = fetch,
+): Promise<RoleCredentials> {
+  const url = `${endpoint.replace(/\/$/, '')}/firebreak/service-credentials`;
+  const response = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roleArn, service, sessionName }) });
+  const text = await response.text();
+  if (response.status === 404) {
+    throw new Error(`${endpoint} does not mint role credentials (${url} not found): start Firebreak's emulator with 'make emulator'`);
+  }
+  if (!response.ok) {
+    throw new Error(`${service} may not assume ${roleArn} for ${sessionName}: ${text}`);
+  }
+  const body = JSON.parse(text) as { AccessKeyId: string; SecretAccessKey: string; SessionToken: string; AssumedRoleId: string };
+  return { accessKeyId: body.AccessKeyId, secretAccessKey: body.SecretAccessKey, sessionToken: body.SessionToken, assumedRoleId: body.AssumedRoleId };
 }
 
 /** Reads the single `index.mjs` of a zip written by our build (deflate or store). */
@@ -107,6 +144,7 @@ async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainO
         batchSize: Math.min(mapping.BatchSize ?? 10, 10),
         timeoutSeconds: config.Timeout ?? 3,
         memoryMb: config.MemorySize ?? 128,
+        roleArn: config.Role!,
         environment,
         bundlePath,
       });
@@ -223,13 +261,15 @@ export async function drain(opts: DrainOptions): Promise<FunctionDrainSummary[]>
   const summaries = await Promise.all(
     targets.map(async (target) => {
       const summary: FunctionDrainSummary = { functionName: target.functionName, queueUrl: target.queueUrl, batches: 0, received: 0, deleted: 0, failed: 0, invocationErrors: 0 };
+      const role = await serviceRoleCredentials(opts.endpoint, target.roleArn, target.functionName);
       const logStream = createWriteStream(join(logDir, `${target.functionName}.log`), { flags: 'a' });
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         TZ: 'UTC',
         AWS_ENDPOINT_URL: opts.endpoint,
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ACCESS_KEY_ID: role.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: role.secretAccessKey,
+        AWS_SESSION_TOKEN: role.sessionToken,
         AWS_REGION: opts.region,
         AWS_DEFAULT_REGION: opts.region,
         AWS_LAMBDA_FUNCTION_NAME: target.functionName,

@@ -1,6 +1,6 @@
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutPermissionCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   AssociateIamInstanceProfileCommand,
   AttachNetworkInterfaceCommand,
@@ -19,7 +19,8 @@ import {
   ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +187,10 @@ describe('Emulator: moto patches', () => {
         'create_volume_honours_the_client_token',
         'attach_volume_checks_state_zone_and_device',
         'object_lock_accepts_any_checksum_header',
+        'assume_role_checks_the_trust_policy',
+        'sqs_sender_id_is_the_callers_unique_id',
+        'sqs_send_message_honours_the_queue_policy',
+        'eventbridge_put_events_honours_the_bus_policy',
       ],
     });
   });
@@ -335,5 +340,309 @@ describe('Emulator: moto patches', () => {
     // Assess
     const item = await ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'x' } }, ConsistentRead: true }));
     expect(Object.keys(item.Item!.steps!.M!)).toHaveLength(40);
+  });
+});
+
+/** Clients of another emulated account (moto's `x-moto-account-id` header), to build cross-account fixtures. */
+function inAccount<C extends { middlewareStack: { add: (...args: any[]) => void } }>(client: C, accountId: string): C {
+  client.middlewareStack.add(
+    (next: any) => async (args: any) => {
+      args.request.headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  return client;
+}
+
+/** What the SDK throws for a refused call: its error code and HTTP status. */
+async function refusal(call: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
+  try {
+    await call;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('the call was not refused');
+}
+
+describe('Emulator: trust boundaries (AssumeRole)', () => {
+  const iam = new IAMClient(emulatorClientConfig);
+  const sts = new STSClient(emulatorClientConfig);
+  let accountId: string;
+  let defaultCallerArn: string;
+
+  const createRole = async (trustPolicy: unknown, client: IAMClient = iam) => {
+    const { Role } = await client.send(new CreateRoleCommand({ RoleName: `trust-${uniqueSuffix()}`, Path: '/firebreak-test/', AssumeRolePolicyDocument: JSON.stringify(trustPolicy) }));
+    return Role!;
+  };
+  const trusting = (principal: unknown, condition?: unknown) => ({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: principal, Action: 'sts:AssumeRole', ...(condition ? { Condition: condition } : {}) }],
+  });
+  /** An IAM user of the emulator's default account with its own access key, and an STS client signed by it. */
+  const userWithKey = async (name: string) => {
+    const { User } = await iam.send(new CreateUserCommand({ UserName: `${name}-${uniqueSuffix()}` }));
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: User!.UserName! }));
+    const credentials = { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+    return { user: User!, credentials, sts: new STSClient({ ...emulatorClientConfig, credentials }) };
+  };
+
+  beforeAll(async () => {
+    const me = await sts.send(new GetCallerIdentityCommand({}));
+    accountId = me.Account!;
+    defaultCallerArn = me.Arn!;
+  });
+
+  it('refuses to assume a role that does not exist, as AWS does', async () => {
+    // Act
+    const roleArn = `arn:aws:iam::${accountId}:role/does-not-exist-${uniqueSuffix()}`;
+    const error = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'probe' })));
+
+    // Assess
+    expect(error).toEqual({ name: 'AccessDenied', status: 403, message: `User: ${defaultCallerArn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}` });
+  });
+
+  it('refuses a caller the trust policy does not name, and admits one it names through its account', async () => {
+    // Prepare
+    const other = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:role/someone-else` }));
+    const mine = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:root` }));
+    const service = await createRole(trusting({ Service: 'lambda.amazonaws.com' }));
+
+    // Act
+    const refused = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: other.Arn!, RoleSessionName: 'probe' })));
+    const refusedService = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: service.Arn!, RoleSessionName: 'probe' })));
+    const admitted = await sts.send(new AssumeRoleCommand({ RoleArn: mine.Arn!, RoleSessionName: 'probe' }));
+
+    // Assess
+    expect(refused).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(refusedService).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(admitted.AssumedRoleUser!.AssumedRoleId).toBe(`${mine.RoleId}:probe`);
+    const session = new STSClient({ ...emulatorClientConfig, credentials: { accessKeyId: admitted.Credentials!.AccessKeyId!, secretAccessKey: admitted.Credentials!.SecretAccessKey!, sessionToken: admitted.Credentials!.SessionToken! } });
+    expect((await session.send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/${mine.RoleName}/probe`);
+  });
+
+  it('requires the ExternalId the trust policy asks for', async () => {
+    // Prepare
+    const role = await createRole(trusting({ AWS: accountId }, { StringEquals: { 'sts:ExternalId': 'firebreak-42' } }));
+
+    // Act
+    const missing = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'probe' })));
+    const wrong = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'probe', ExternalId: 'firebreak-41' })));
+    const right = await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'probe', ExternalId: 'firebreak-42' }));
+
+    // Assess
+    expect(missing).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(wrong).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(right.Credentials!.AccessKeyId).toMatch(/^ASIA/);
+  });
+
+  it('admits by aws:PrincipalArn (ArnLike) only the principals the condition names, and honours a role ARN as Principal', async () => {
+    // Prepare
+    const allowed = await userWithKey('responder');
+    const stranger = await userWithKey('stranger');
+    const byCondition = await createRole(trusting({ AWS: '*' }, { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${accountId}:user/responder-*` } }));
+    const hop = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:root` }));
+    const byRole = await createRole(trusting({ AWS: hop.Arn! }));
+
+    // Act
+    const admitted = await allowed.sts.send(new AssumeRoleCommand({ RoleArn: byCondition.Arn!, RoleSessionName: 'probe' }));
+    const refused = await refusal(stranger.sts.send(new AssumeRoleCommand({ RoleArn: byCondition.Arn!, RoleSessionName: 'probe' })));
+    const hopSession = await sts.send(new AssumeRoleCommand({ RoleArn: hop.Arn!, RoleSessionName: 'hop' }));
+    const chained = await new STSClient({ ...emulatorClientConfig, credentials: { accessKeyId: hopSession.Credentials!.AccessKeyId!, secretAccessKey: hopSession.Credentials!.SecretAccessKey!, sessionToken: hopSession.Credentials!.SessionToken! } }).send(
+      new AssumeRoleCommand({ RoleArn: byRole.Arn!, RoleSessionName: 'chained' }),
+    );
+    const notTheRole = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: byRole.Arn!, RoleSessionName: 'probe' })));
+
+    // Assess
+    expect(admitted.AssumedRoleUser!.AssumedRoleId).toBe(`${byCondition.RoleId}:probe`);
+    expect(refused).toEqual({ name: 'AccessDenied', status: 403, message: `User: ${stranger.user.Arn} is not authorized to perform: sts:AssumeRole on resource: ${byCondition.Arn}` });
+    expect(chained.AssumedRoleUser!.AssumedRoleId).toBe(`${byRole.RoleId}:chained`);
+    expect(notTheRole).toMatchObject({ name: 'AccessDenied', status: 403 });
+  });
+
+  it('assumes a role of another account that trusts this one, and the credentials act in that account', async () => {
+    // Prepare
+    const memberAccount = '111122223333';
+    const memberIam = inAccount(new IAMClient(emulatorClientConfig), memberAccount);
+    const role = await createRole(trusting({ AWS: `arn:aws:iam::${accountId}:root` }), memberIam);
+    const closed = await createRole(trusting({ AWS: 'arn:aws:iam::444455556666:root' }), memberIam);
+
+    // Act
+    const session = await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'member' }));
+    const refused = await refusal(sts.send(new AssumeRoleCommand({ RoleArn: closed.Arn!, RoleSessionName: 'member' })));
+
+    // Assess
+    const asMember = new STSClient({ ...emulatorClientConfig, credentials: { accessKeyId: session.Credentials!.AccessKeyId!, secretAccessKey: session.Credentials!.SecretAccessKey!, sessionToken: session.Credentials!.SessionToken! } });
+    expect((await asMember.send(new GetCallerIdentityCommand({}))).Account).toBe(memberAccount);
+    expect(refused).toMatchObject({ name: 'AccessDenied', status: 403 });
+  });
+});
+
+describe('Emulator: trust boundaries (queue and bus policies, service credentials)', () => {
+  const iam = new IAMClient(emulatorClientConfig);
+  const sqs = new SQSClient(emulatorClientConfig);
+  const events = new EventBridgeClient(emulatorClientConfig);
+  let accountId: string;
+  let defaultCallerArn: string;
+
+  const lambdaRole = async () => {
+    const { Role } = await iam.send(
+      new CreateRoleCommand({
+        RoleName: `fn-${uniqueSuffix()}`,
+        Path: '/service-role/',
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+      }),
+    );
+    return Role!;
+  };
+  /** Credentials of a role as Lambda gets them, from the emulator's service-credentials endpoint. */
+  const asService = async (roleArn: string, sessionName: string, service = 'lambda.amazonaws.com') =>
+    fetch(`${emulatorEndpoint}/firebreak/service-credentials`, { method: 'POST', body: JSON.stringify({ roleArn, service, sessionName }) });
+  type Session = { AccessKeyId: string; SecretAccessKey: string; SessionToken: string; AssumedRoleId: string };
+  const mint = async (roleArn: string, sessionName: string): Promise<Session> => (await asService(roleArn, sessionName)).json() as Promise<Session>;
+  const credentialsOf = (c: Session) => ({ accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken });
+  const userWithKey = async (name: string) => {
+    const { User } = await iam.send(new CreateUserCommand({ UserName: `${name}-${uniqueSuffix()}` }));
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: User!.UserName! }));
+    return { user: User!, credentials: { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! } };
+  };
+  const queueWithPolicy = async (policy: (queueArn: string) => unknown) => {
+    const name = `policy-${uniqueSuffix()}`;
+    const arn = `arn:aws:sqs:us-east-1:${accountId}:${name}`;
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { Policy: JSON.stringify(policy(arn)) } }));
+    return { url: QueueUrl!, arn };
+  };
+  const senderIds = async (url: string) => {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['SenderId'] }));
+    return (out.Messages ?? []).map((m) => m.Attributes!.SenderId);
+  };
+
+  beforeAll(async () => {
+    const me = await new STSClient(emulatorClientConfig).send(new GetCallerIdentityCommand({}));
+    accountId = me.Account!;
+    defaultCallerArn = me.Arn!;
+  });
+
+  it('mints a role\'s credentials for a service its trust policy trusts, and for no other', async () => {
+    // Prepare
+    const role = await lambdaRole();
+
+    // Act
+    const minted = await asService(role.Arn!, 'fb-function');
+    const otherService = await asService(role.Arn!, 'fb-function', 'ec2.amazonaws.com');
+    const missing = await asService(`arn:aws:iam::${accountId}:role/nobody-${uniqueSuffix()}`, 'fb-function');
+
+    // Assess
+    expect(minted.status).toBe(200);
+    const session = (await minted.json()) as Session;
+    expect(session.AssumedRoleId).toBe(`${role.RoleId}:fb-function`);
+    const asRole = new STSClient({ ...emulatorClientConfig, credentials: credentialsOf(session) });
+    expect((await asRole.send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/${role.RoleName}/fb-function`);
+    expect(otherService.status).toBe(403);
+    expect(missing.status).toBe(403);
+  });
+
+  it('records the sender\'s unique id as SenderId: a role session AROA…:<session>, a user AIDA…', async () => {
+    // Prepare
+    const role = await lambdaRole();
+    const session = await mint(role.Arn!, 'fb-sender');
+    const user = await userWithKey('sender');
+    const { url } = await queueWithPolicy((arn) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: accountId }, Action: 'sqs:SendMessage', Resource: arn }] }));
+
+    // Act
+    await new SQSClient({ ...emulatorClientConfig, credentials: credentialsOf(session) }).send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'from the role' }));
+    await new SQSClient({ ...emulatorClientConfig, credentials: user.credentials }).send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: 'a', MessageBody: 'from the user' }] }));
+
+    // Assess
+    expect((await senderIds(url)).sort()).toEqual([`${role.RoleId}:fb-sender`, user.user.UserId].sort());
+  });
+
+  it('refuses SendMessage and SendMessageBatch that the queue policy explicitly denies, and lets the named role through', async () => {
+    // Prepare: Firebreak's queue policy, for a rule and a function role
+    const role = await lambdaRole();
+    const ruleArn = `arn:aws:events:us-east-1:${accountId}:rule/fb-${uniqueSuffix()}`;
+    const { url, arn } = await queueWithPolicy((queueArn) => ({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'Rule', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: queueArn, Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } } },
+        { Sid: 'DenyOthers', Effect: 'Deny', Principal: '*', Action: 'sqs:SendMessage', Resource: queueArn, Condition: { ArnNotEquals: { 'aws:SourceArn': ruleArn, 'aws:PrincipalArn': role.Arn! } } },
+      ],
+    }));
+    const forger = await userWithKey('forger');
+    const session = await mint(role.Arn!, 'fb-function');
+    const asForger = new SQSClient({ ...emulatorClientConfig, credentials: forger.credentials });
+
+    // Act
+    const single = await refusal(asForger.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'forged' })));
+    const batch = await refusal(asForger.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: 'a', MessageBody: 'forged' }] })));
+    const byDefault = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'forged' })));
+    await new SQSClient({ ...emulatorClientConfig, credentials: credentialsOf(session) }).send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'follow-up' }));
+
+    // Assess
+    expect(single).toEqual({ name: 'AccessDenied', status: 403, message: `User: ${forger.user.Arn} is not authorized to perform: sqs:sendmessage on resource: ${arn} with an explicit deny in a resource-based policy` });
+    expect(batch).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(byDefault).toEqual({ name: 'AccessDenied', status: 403, message: `User: ${defaultCallerArn} is not authorized to perform: sqs:sendmessage on resource: ${arn} with an explicit deny in a resource-based policy` });
+    expect(await senderIds(url)).toEqual([`${role.RoleId}:fb-function`]);
+  });
+
+  it('evaluates StringNotLike, ArnLike, IfExists and Bool conditions with AWS\'s rule for a missing key', async () => {
+    // Prepare
+    const user = await userWithKey('cond');
+    const asUser = new SQSClient({ ...emulatorClientConfig, credentials: user.credentials });
+    const deny = (condition: unknown) => (queueArn: string) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Resource: queueArn, Condition: condition }] });
+    const send = async (condition: unknown) => {
+      const { url } = await queueWithPolicy(deny(condition));
+      return asUser.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x' })).then(() => 'sent', (e: Error) => e.name);
+    };
+
+    // Act / Assess: a negated operator holds for a missing key; a positive one does not, unless IfExists
+    expect(await send({ StringNotLike: { 'aws:SourceAccount': 'x*' } })).toBe('AccessDenied');
+    expect(await send({ StringLike: { 'aws:SourceAccount': '*' } })).toBe('sent');
+    expect(await send({ StringLikeIfExists: { 'aws:SourceAccount': 'nothing' } })).toBe('AccessDenied');
+    expect(await send({ ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${accountId}:user/cond-*` } })).toBe('AccessDenied');
+    expect(await send({ ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${accountId}:role/*` } })).toBe('sent');
+    expect(await send({ StringEquals: { 'aws:PrincipalAccount': accountId } })).toBe('AccessDenied');
+    expect(await send({ StringNotEquals: { 'aws:PrincipalAccount': accountId } })).toBe('sent');
+    expect(await send({ Bool: { 'aws:SecureTransport': 'false' } })).toBe('sent');
+  });
+
+  it('fails a PutEvents entry whose bus policy explicitly denies the caller, and puts the others', async () => {
+    // Prepare: Firebreak's responders' bus policy, naming one responder
+    const busName = `responders-${uniqueSuffix()}`;
+    const { EventBusArn } = await events.send(new CreateEventBusCommand({ Name: busName }));
+    const responder = await userWithKey('responder');
+    const stranger = await userWithKey('stranger');
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: busName,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'OnlyResponders', Effect: 'Deny', Principal: '*', Action: 'events:PutEvents', Resource: EventBusArn, Condition: { ArnNotLike: { 'aws:PrincipalArn': [responder.user.Arn!] } } }],
+        }),
+      }),
+    );
+    const q = await sqs.send(new CreateQueueCommand({ QueueName: busName }));
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await events.send(new PutRuleCommand({ Name: busName, EventBusName: busName, EventPattern: JSON.stringify({ source: ['firebreak.test'] }) }));
+    await events.send(new PutTargetsCommand({ Rule: busName, EventBusName: busName, Targets: [{ Id: 'q', Arn: queueArn }] }));
+    const entry = (detail: string) => ({ Source: 'firebreak.test', DetailType: 'test', Detail: JSON.stringify({ detail }), EventBusName: busName });
+
+    // Act
+    const refused = await new EventBridgeClient({ ...emulatorClientConfig, credentials: stranger.credentials }).send(
+      new PutEventsCommand({ Entries: [entry('stranger'), { ...entry('default bus'), EventBusName: undefined }] }),
+    );
+    const admitted = await new EventBridgeClient({ ...emulatorClientConfig, credentials: responder.credentials }).send(new PutEventsCommand({ Entries: [entry('responder')] }));
+
+    // Assess
+    expect(refused.FailedEntryCount).toBe(1);
+    expect(refused.Entries![0]).toEqual({
+      ErrorCode: 'AccessDeniedException',
+      ErrorMessage: `User: ${stranger.user.Arn} is not authorized to perform: events:PutEvents on resource: ${EventBusArn} with an explicit deny in a resource-based policy`,
+    });
+    expect(refused.Entries![1]!.EventId).toBeDefined();
+    expect(admitted.FailedEntryCount).toBe(0);
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10 }));
+    expect((out.Messages ?? []).map((m) => JSON.parse(m.Body!).detail.detail)).toEqual(['responder']);
   });
 });

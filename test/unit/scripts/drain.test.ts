@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { serviceRoleCredentials } from '../../../scripts/lib/drain.ts';
+
+const ROLE = 'arn:aws:iam::123456789012:role/firebreak-ec2-instance';
+
+/** A fetch that records what it was asked and answers with a status and a body. */
+function fakeFetch(status: number, body: unknown) {
+  const calls: Array<{ url: string; init: RequestInit | undefined }> = [];
+  const impl = (async (url: string | URL | Request, init?: RequestInit) => {
+    calls.push({ url: String(url), init });
+    return new Response(typeof body === 'string' ? body : JSON.stringify(body), { status });
+  }) as typeof fetch;
+  return { calls, impl };
+}
+
+describe('local drain: a function runs as its execution role', () => {
+  it('asks the emulator for the role\'s credentials as Lambda, with the function name as session name', async () => {
+    // Prepare
+    const fetch = fakeFetch(200, { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', AssumedRoleId: 'AROAEXAMPLE:firebreak-ec2-instance' });
+
+    // Act
+    const credentials = await serviceRoleCredentials('http://127.0.0.1:4566/', ROLE, 'firebreak-ec2-instance', undefined, fetch.impl);
+
+    // Assess
+    expect(credentials).toEqual({ accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token', assumedRoleId: 'AROAEXAMPLE:firebreak-ec2-instance' });
+    expect(fetch.calls).toHaveLength(1);
+    expect(fetch.calls[0]!.url).toBe('http://127.0.0.1:4566/firebreak/service-credentials');
+    expect(fetch.calls[0]!.init?.method).toBe('POST');
+    expect(JSON.parse(String(fetch.calls[0]!.init?.body))).toEqual({ roleArn: ROLE, service: 'lambda.amazonaws.com', sessionName: 'firebreak-ec2-instance' });
+  });
+
+  it('refuses to run a function whose role does not trust Lambda, saying why', async () => {
+    // Prepare
+    const fetch = fakeFetch(403, { error: `lambda.amazonaws.com is not trusted by the trust policy of ${ROLE}` });
+
+    // Act
+    const run = serviceRoleCredentials('http://127.0.0.1:4566', ROLE, 'firebreak-ec2-instance', undefined, fetch.impl);
+
+    // Assess
+    await expect(run).rejects.toThrow(`lambda.amazonaws.com may not assume ${ROLE} for firebreak-ec2-instance: {"error":"lambda.amazonaws.com is not trusted by the trust policy of ${ROLE}"}`);
+  });
+
+  it('says to start Firebreak\'s emulator when the endpoint is a plain moto_server', async () => {
+    // Prepare
+    const fetch = fakeFetch(404, 'Not Found');
+
+    // Act
+    const run = serviceRoleCredentials('http://127.0.0.1:4566', ROLE, 'firebreak-ec2-instance', undefined, fetch.impl);
+
+    // Assess
+    await expect(run).rejects.toThrow(/does not mint role credentials .*make emulator/);
+  });
+});
