@@ -1,6 +1,6 @@
 // `make build`: from the playbook registry, writes each function's entry point
-// (functions/<name>/handler.ts) and terraform/playbooks.generated.tf (both committed; a test
-// fails when they are stale), then bundles each function into dist/<name>.zip (reproducible)
+// (functions/<name>/handler.ts), terraform/playbooks.generated.tf and the SSM Command documents
+// under terraform/ssm-documents/ (all committed; a test fails when they are stale), then bundles each function into dist/<name>.zip (reproducible)
 // with dist/<name>.iam.json listing the IAM actions its playbook declares.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { iamActionsOf, iamManifestOf } from '../shared/engine/index.ts';
 import { LEDGER_IAM_ACTIONS } from '../shared/ledger/index.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
-import { GENERATED_TF, handlerPath, renderHandler, renderTerraform, root } from './lib/generate.ts';
+import { GENERATED_TF, handlerPath, renderCommandDocuments, renderHandler, renderTerraform, root } from './lib/generate.ts';
 import { writeReproducibleZip } from './lib/zip.ts';
 
 const dist = join(root, 'dist');
@@ -67,5 +67,6 @@ async function buildFunction(entry: PlaybookEntry): Promise<void> {
 await mkdir(dist, { recursive: true });
 for (const entry of PLAYBOOK_REGISTRY) await writeGenerated(handlerPath(entry.name), renderHandler(entry));
 await writeGenerated(GENERATED_TF, await renderTerraform());
+for (const document of await renderCommandDocuments()) await writeGenerated(document.path, document.text);
 const only = process.argv.slice(2);
 for (const entry of PLAYBOOK_REGISTRY.filter((e) => only.length === 0 || only.includes(e.name))) await buildFunction(entry);
