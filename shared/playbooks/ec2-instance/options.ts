@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** A Firebreak-owned SSM document's name: `<name_prefix>-<suffix>` (so never one of AWS's, e.g. `AWS-RunShellScript`). */
+/** A Firebreak-owned SSM document's name: `<name_prefix>-<suffix>` (so never one of AWS's, such as AWS-RunShellScript). */
 const documentName = (suffix: string, option: string) =>
   z
     .string()
