@@ -4,10 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { CreateKeyPairCommand, DescribeIamInstanceProfileAssociationsCommand, DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
 import { GetRolePolicyCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { GetDocumentCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import type { IncidentRecord } from '../../shared/ledger/index.ts';
 import { revokeInstanceRoleSessions } from '../../shared/playbooks/ec2-instance/credentials.ts';
 import { recordKeyPair } from '../../shared/playbooks/ec2-instance/keypair.ts';
+import { VOLATILE_DATA_DOCUMENT } from '../../shared/playbooks/ec2-instance/online.ts';
 import {
   addressOf,
   asgState,
@@ -187,6 +189,16 @@ describe('Playbook: compromised EC2 instance — online investigation', () => {
     // Assess: moto runs no commands and has no DescribeInstanceInformation — the outcome is recorded, nothing is held
     expect(['done', 'skipped', 'failed', 'pending']).toContain(record.steps.captureVolatileData!.status);
     expect(record.steps.captureVolatileData!.summary.length).toBeGreaterThan(0);
+    expect(record.steps.captureVolatileData!.summary).not.toMatch(/no Firebreak SSM document/);
+
+    // Assess: Terraform deployed Firebreak's own volatile-data document (online capture is on; no
+    // memory command, so no memory document), and any command sent to the instance names it, never AWS's shell documents
+    const document = await world.ssm.send(new GetDocumentCommand({ Name: 'firebreak-volatile-data' }));
+    expect(document.DocumentType).toBe('Command');
+    expect(JSON.parse(document.Content!)).toEqual(VOLATILE_DATA_DOCUMENT);
+    await expect(world.ssm.send(new GetDocumentCommand({ Name: 'firebreak-memory-capture' }))).rejects.toMatchObject({ name: 'InvalidDocument' });
+    const commands = (await world.ssm.send(new ListCommandsCommand({ InstanceId: scenario.victim.instanceId }))).Commands ?? [];
+    for (const command of commands) expect(command.DocumentName).toBe('firebreak-volatile-data');
   });
 
   it('records that online capture was not possible when isolation leaves the SSM agent no route', async () => {
