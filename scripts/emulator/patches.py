@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import functools
+import re
 import threading
 from typing import Any
 
@@ -28,6 +29,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.events.utils import EventTemplateParser
 from moto.s3.responses import S3Response
 from moto.sqs.models import Queue
+from moto.ssm.exceptions import InvalidDocument, SSMException
+from moto.ssm.models import Command, SimpleSystemManagerBackend
 from werkzeug.datastructures import Headers
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
@@ -320,6 +323,64 @@ def object_lock_accepts_any_checksum_header() -> None:
     S3Response._key_response_put = key_response_put  # type: ignore[method-assign]
 
 
+def send_command_checks_the_document_and_its_parameters() -> None:
+    """AWS: SendCommand refuses a document that does not exist (InvalidDocument) and parameters the
+    document does not declare, leaves out without a default, or whose values do not match its
+    ``allowedPattern`` (InvalidParameters); each step of the document is a plugin named after the
+    step, which GetCommandInvocation reads by ``PluginName``.
+
+    moto 5.2.5 accepts any document name and any parameters, and names the one invocation of every
+    command ``aws:runShellScript``. The account's own documents (CreateDocument) are checked;
+    AWS's own (``AWS-…``, ``Amazon…``), which moto does not hold, pass as before.
+    """
+    original_send = SimpleSystemManagerBackend.send_command
+    original_get = Command.get_invocation
+
+    def invalid_parameters(message: str) -> SSMException:
+        return SSMException("InvalidParameters", message)
+
+    @functools.wraps(original_send)
+    def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -> Command:
+        name = kwargs.get("document_name") or ""
+        if re.match(r"^(AWS-|AWSEC2-|AWSSupport-|Amazon|amzn)", name, re.IGNORECASE):
+            return original_send(self, *args, **kwargs)
+        documents = self._documents.get(name)
+        if documents is None:
+            raise InvalidDocument("The specified document does not exist.")
+        content = documents.get_default_version().content_json
+        declared: dict[str, Any] = content.get("parameters") or {}
+        given: dict[str, list[str]] = kwargs.get("parameters") or {}
+        undeclared = sorted(set(given) - set(declared))
+        if undeclared:
+            raise invalid_parameters(f"Parameters {undeclared} are not defined in the document {name}.")
+        for param, spec in declared.items():
+            values = given.get(param)
+            if values is None:
+                if "default" not in spec:
+                    raise invalid_parameters(f"Parameter {param} of the document {name} is required.")
+                continue
+            pattern = spec.get("allowedPattern")
+            for value in values if isinstance(values, list) else [values]:
+                if pattern and re.search(pattern, str(value)) is None:
+                    raise invalid_parameters(f"Parameter \"{param}\" \"{value}\" failed to satisfy constraint: allowedPattern {pattern}.")
+        command = original_send(self, *args, **kwargs)
+        steps = [step["name"] for step in content.get("mainSteps") or [] if "name" in step]
+        if steps:
+            command.invocations = [command.invocation_response(i, step) for i in command.instance_ids for step in steps]
+        return command
+
+    @functools.wraps(original_get)
+    def get_invocation(self: Command, instance_id: str, plugin_name: str | None) -> dict[str, Any]:
+        if plugin_name is not None:
+            for invocation in self.invocations:
+                if invocation["InstanceId"] == instance_id and invocation["PluginName"] == plugin_name:
+                    return invocation
+        return original_get(self, instance_id, plugin_name)
+
+    SimpleSystemManagerBackend.send_command = send_command  # type: ignore[method-assign]
+    Command.get_invocation = get_invocation  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -333,6 +394,7 @@ PATCHES = (
     create_volume_honours_the_client_token,
     attach_volume_checks_state_zone_and_device,
     object_lock_accepts_any_checksum_header,
+    send_command_checks_the_document_and_its_parameters,
 )
 
 
