@@ -166,7 +166,10 @@ export const INCIDENT_ID_ALLOWED_PATTERN: string = (() => {
 /** What Terraform replaces in the generated memory-capture document: the deployer's command, and the evidence bucket's name as a regex (dots escaped). */
 export const MEMORY_CAPTURE_PLACEHOLDERS = { command: '@@FIREBREAK_MEMORY_CAPTURE_COMMAND@@', bucketPattern: '@@FIREBREAK_EVIDENCE_BUCKET_PATTERN@@' } as const;
 
-/** The evidence bucket's name as it appears in a regex (S3 names are [a-z0-9.-]: only dots need escaping). */
+/**
+ * The evidence bucket's name as it appears in a regex (S3 names are [a-z0-9.-]: only dots need escaping).
+ * @example bucketNamePattern('evidence.example.org') // 'evidence\\.example\\.org'
+ */
 export const bucketNamePattern = (bucket: string) => bucket.replaceAll('.', '\\.');
 
 /**
@@ -178,6 +181,12 @@ export const bucketNamePattern = (bucket: string) => bucket.replaceAll('.', '\\.
  * older agent pastes them into the script instead, which the patterns make harmless.
  * `make build` writes it with {@link MEMORY_CAPTURE_PLACEHOLDERS} to
  * terraform/ssm-documents/ec2-instance/memory-capture.json; Terraform fills them in.
+ *
+ * @example
+ * ```ts
+ * memoryCaptureDocument('/opt/avml /tmp/m.lime', bucketNamePattern('fb-evidence')).parameters!.s3Uri!.allowedPattern
+ * // '^s3://fb-evidence/incidents/inc-[0-9a-f]{16}/online/memory$'
+ * ```
  */
 export function memoryCaptureDocument(command: string, bucketPattern: string): CommandDocument {
   const incidentCore = INCIDENT_ID_ALLOWED_PATTERN.slice(1, -1);
