@@ -1,7 +1,8 @@
 // `make build`: from the playbook registry, writes each function's entry point
-// (functions/<name>/handler.ts) and terraform/playbooks.generated.tf (both committed; a test
-// fails when they are stale), then bundles each function into dist/<name>.zip (reproducible)
-// with dist/<name>.iam.json listing the IAM actions its playbook declares, and the catch-all's
+// (functions/<name>/handler.ts), terraform/playbooks.generated.tf, the SSM Command documents under
+// terraform/ssm-documents/, the Terraform tests' copy of each IAM manifest and docs/iam.md (all
+// committed; a test fails when they are stale), then bundles each function into dist/<name>.zip
+// (reproducible) with dist/<name>.iam.json, its playbook's IAM manifest, and the catch-all's
 // `unhandled` function into dist/unhandled.zip.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { UNHANDLED_FUNCTION } from '../shared/handler/unhandled.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
-import { GENERATED_TF, handlerPath, manifestFixturePath, renderHandler, renderManifest, renderTerraform, root } from './lib/generate.ts';
+import { GENERATED_TF, handlerPath, manifestFixturePath, renderCommandDocuments, renderHandler, renderManifest, renderTerraform, root } from './lib/generate.ts';
 import { IAM_DOC, renderIamDoc } from './lib/iam-doc.ts';
 import { writeReproducibleZip } from './lib/zip.ts';
 
@@ -63,6 +64,7 @@ await mkdir(dist, { recursive: true });
 for (const entry of PLAYBOOK_REGISTRY) await writeGenerated(handlerPath(entry.name), renderHandler(entry));
 await writeGenerated(GENERATED_TF, await renderTerraform());
 await writeGenerated(IAM_DOC, renderIamDoc());
+for (const document of await renderCommandDocuments()) await writeGenerated(document.path, document.text);
 const only = process.argv.slice(2);
 for (const entry of PLAYBOOK_REGISTRY.filter((e) => only.length === 0 || only.includes(e.name))) await buildFunction(entry);
 // The catch-all (terraform/catch-all.tf): GuardDuty findings no enabled playbook takes. Its role is

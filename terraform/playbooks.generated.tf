@@ -26,6 +26,10 @@ variable "playbooks" {
           memory_capture_command = optional(string)
           wait_seconds           = optional(number, 10)
         }), { enabled = false, wait_seconds = 10 })
+        ssm_documents = optional(object({
+          volatile_data  = optional(string)
+          memory_capture = optional(string)
+        }), {})
         malware_scan                   = optional(bool, true)
         isolation_instance_profile_arn = optional(string)
         create_isolation_profile       = optional(bool, false)
@@ -139,6 +143,26 @@ variable "playbooks" {
   validation {
     condition     = try(var.playbooks.ec2-instance.options.online_capture.wait_seconds, null) == null || try(var.playbooks.ec2-instance.options.online_capture.wait_seconds <= 30, false)
     error_message = "ec2-instance.options.online_capture.wait_seconds must be at most 30."
+  }
+
+  validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.volatile_data, null) == null || try(length(var.playbooks.ec2-instance.options.ssm_documents.volatile_data) <= 128, false)
+    error_message = "ec2-instance.options.ssm_documents.volatile_data: ssm_documents.volatile_data must be at most 128 characters (SSM's limit)."
+  }
+
+  validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.volatile_data, null) == null || can(regex("^[A-Za-z0-9_.-]+-volatile-data$", var.playbooks.ec2-instance.options.ssm_documents.volatile_data))
+    error_message = "ec2-instance.options.ssm_documents.volatile_data: ssm_documents.volatile_data must be the name of the document Terraform deploys, <name_prefix>-volatile-data."
+  }
+
+  validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.memory_capture, null) == null || try(length(var.playbooks.ec2-instance.options.ssm_documents.memory_capture) <= 128, false)
+    error_message = "ec2-instance.options.ssm_documents.memory_capture: ssm_documents.memory_capture must be at most 128 characters (SSM's limit)."
+  }
+
+  validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.memory_capture, null) == null || can(regex("^[A-Za-z0-9_.-]+-memory-capture$", var.playbooks.ec2-instance.options.ssm_documents.memory_capture))
+    error_message = "ec2-instance.options.ssm_documents.memory_capture: ssm_documents.memory_capture must be the name of the document Terraform deploys, <name_prefix>-memory-capture."
   }
 
   validation {

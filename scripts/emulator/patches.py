@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import functools
 import os
+import re
 import threading
 from typing import Any
 
@@ -34,6 +35,9 @@ from moto.events.responses import EventsHandler
 from moto.sqs.models import Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
 from moto.sts.responses import TokenResponse
+from moto.sqs.models import Queue
+from moto.ssm.exceptions import InvalidDocument, SSMException
+from moto.ssm.models import Command, SimpleSystemManagerBackend
 from werkzeug.datastructures import Headers
 
 import trust
@@ -509,6 +513,62 @@ def eventbridge_put_events_honours_the_bus_policy() -> None:
         return json.dumps({"FailedEntryCount": sum(1 for r in results if r and "ErrorCode" in r), "Entries": results})
 
     EventsHandler.put_events = put_events  # type: ignore[method-assign]
+def send_command_checks_the_document_and_its_parameters() -> None:
+    """AWS: SendCommand refuses a document that does not exist (InvalidDocument) and parameters the
+    document does not declare, leaves out without a default, or whose values do not match its
+    ``allowedPattern`` (InvalidParameters); each step of the document is a plugin named after the
+    step, which GetCommandInvocation reads by ``PluginName``.
+
+    moto 5.2.5 accepts any document name and any parameters, and names the one invocation of every
+    command ``aws:runShellScript``. The account's own documents (CreateDocument) are checked;
+    AWS's own (``AWS-…``, ``Amazon…``), which moto does not hold, pass as before.
+    """
+    original_send = SimpleSystemManagerBackend.send_command
+    original_get = Command.get_invocation
+
+    def invalid_parameters(message: str) -> SSMException:
+        return SSMException("InvalidParameters", message)
+
+    @functools.wraps(original_send)
+    def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -> Command:
+        name = kwargs.get("document_name") or ""
+        if re.match(r"^(AWS-|AWSEC2-|AWSSupport-|Amazon|amzn)", name, re.IGNORECASE):
+            return original_send(self, *args, **kwargs)
+        documents = self._documents.get(name)
+        if documents is None:
+            raise InvalidDocument("The specified document does not exist.")
+        content = documents.get_default_version().content_json
+        declared: dict[str, Any] = content.get("parameters") or {}
+        given: dict[str, list[str]] = kwargs.get("parameters") or {}
+        undeclared = sorted(set(given) - set(declared))
+        if undeclared:
+            raise invalid_parameters(f"Parameters {undeclared} are not defined in the document {name}.")
+        for param, spec in declared.items():
+            values = given.get(param)
+            if values is None:
+                if "default" not in spec:
+                    raise invalid_parameters(f"Parameter {param} of the document {name} is required.")
+                continue
+            pattern = spec.get("allowedPattern")
+            for value in values if isinstance(values, list) else [values]:
+                if pattern and re.search(pattern, str(value)) is None:
+                    raise invalid_parameters(f"Parameter \"{param}\" \"{value}\" failed to satisfy constraint: allowedPattern {pattern}.")
+        command = original_send(self, *args, **kwargs)
+        steps = [step["name"] for step in content.get("mainSteps") or [] if "name" in step]
+        if steps:
+            command.invocations = [command.invocation_response(i, step) for i in command.instance_ids for step in steps]
+        return command
+
+    @functools.wraps(original_get)
+    def get_invocation(self: Command, instance_id: str, plugin_name: str | None) -> dict[str, Any]:
+        if plugin_name is not None:
+            for invocation in self.invocations:
+                if invocation["InstanceId"] == instance_id and invocation["PluginName"] == plugin_name:
+                    return invocation
+        return original_get(self, instance_id, plugin_name)
+
+    SimpleSystemManagerBackend.send_command = send_command  # type: ignore[method-assign]
+    Command.get_invocation = get_invocation  # type: ignore[method-assign]
 
 
 PATCHES = (
@@ -528,6 +588,7 @@ PATCHES = (
     sqs_sender_id_is_the_callers_unique_id,
     sqs_send_message_honours_the_queue_policy,
     eventbridge_put_events_honours_the_bus_policy,
+    send_command_checks_the_document_and_its_parameters,
 )
 
 

@@ -346,7 +346,7 @@ run "function_environment" {
       FIREBREAK_EXEMPT_TAG                  = "override:exempt"
       FIREBREAK_BLAST_RADIUS_LIMIT          = "3"
       FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = "3600"
-      FIREBREAK_OPTIONS                     = "{\"create_isolation_profile\":null,\"forensics\":null,\"isolation_instance_profile_arn\":null,\"malware_scan\":true,\"online_capture\":{\"enabled\":false,\"memory_capture_command\":null,\"wait_seconds\":10},\"release_pass_role_arns\":null}"
+      FIREBREAK_OPTIONS                     = "{\"create_isolation_profile\":null,\"forensics\":null,\"isolation_instance_profile_arn\":null,\"malware_scan\":true,\"online_capture\":{\"enabled\":false,\"memory_capture_command\":null,\"wait_seconds\":10},\"release_pass_role_arns\":null,\"ssm_documents\":{\"memory_capture\":null,\"volatile_data\":null}}"
       FIREBREAK_FOLLOW_UP_SECONDS           = "300"
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
       FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
@@ -395,6 +395,7 @@ run "ec2_options_reach_the_function_in_terraforms_keys" {
       isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
       create_isolation_profile       = null
       release_pass_role_arns         = null
+      ssm_documents                  = { volatile_data = "firebreak-volatile-data", memory_capture = "firebreak-memory-capture" }
     }
     error_message = "FIREBREAK_OPTIONS must carry the EC2 options in Terraform's own keys (the schema reads them as they are), Terraform-only attributes removed."
   }

@@ -138,7 +138,8 @@ module "firebreak" {
             kms_key_arn = aws_kms_key.forensics.arn
           }
         }
-        online_capture = { enabled = true, wait_seconds = 2 }
+        # Deploys both of Firebreak's SSM documents (firebreak-volatile-data, firebreak-memory-capture).
+        online_capture = { enabled = true, wait_seconds = 2, memory_capture_command = "/opt/avml/avml --compress \"/tmp/$${FIREBREAK_INCIDENT_ID}.lime\" && aws s3 cp \"/tmp/$${FIREBREAK_INCIDENT_ID}.lime\" \"$FIREBREAK_MEMORY_S3_URI/\"" }
       }
     }
   }

@@ -22,6 +22,7 @@ const TERRAFORM_EC2_OPTIONS = {
   isolation_instance_profile_arn: null,
   create_isolation_profile: false,
   release_pass_role_arns: [],
+  ssm_documents: { volatile_data: null, memory_capture: null },
 };
 
 describe('Function: loadConfig', () => {
@@ -89,6 +90,7 @@ describe('Function: loadConfig', () => {
       online_capture: { enabled: false, wait_seconds: 10 },
       create_isolation_profile: false,
       release_pass_role_arns: [],
+      ssm_documents: {},
       anything: { the_playbook: 'decides' },
     });
     expect(config).not.toHaveProperty('ec2');
@@ -243,6 +245,7 @@ describe('Function: loadOptions (with the EC2 playbook schema)', () => {
       malware_scan: true,
       create_isolation_profile: false,
       release_pass_role_arns: [],
+      ssm_documents: {},
     });
   });
 
@@ -260,6 +263,7 @@ describe('Function: loadOptions (with the EC2 playbook schema)', () => {
       malware_scan: true,
       create_isolation_profile: false,
       release_pass_role_arns: [],
+      ssm_documents: {},
     });
   });
 
