@@ -1,13 +1,16 @@
 // `make build`: from the playbook registry, writes each function's entry point
-// (functions/<name>/handler.ts) and terraform/playbooks.generated.tf (both committed; a test
-// fails when they are stale), then bundles each function into dist/<name>.zip (reproducible)
-// with dist/<name>.iam.json listing the IAM actions its playbook declares.
+// (functions/<name>/handler.ts), terraform/playbooks.generated.tf, the SSM Command documents under
+// terraform/ssm-documents/, the Terraform tests' copy of each IAM manifest and docs/iam.md (all
+// committed; a test fails when they are stale), then bundles each function into dist/<name>.zip
+// (reproducible) with dist/<name>.iam.json, its playbook's IAM manifest, and the catch-all's
+// `unhandled` function into dist/unhandled.zip.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+import { UNHANDLED_FUNCTION } from '../shared/handler/unhandled.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
-import { GENERATED_TF, handlerPath, manifestFixturePath, renderHandler, renderManifest, renderTerraform, root } from './lib/generate.ts';
+import { GENERATED_TF, handlerPath, manifestFixturePath, renderCommandDocuments, renderHandler, renderManifest, renderTerraform, root } from './lib/generate.ts';
 import { IAM_DOC, renderIamDoc } from './lib/iam-doc.ts';
 import { writeReproducibleZip } from './lib/zip.ts';
 
@@ -25,10 +28,10 @@ async function writeGenerated(relative: string, text: string): Promise<void> {
   console.log(`generated ${relative}`);
 }
 
-async function buildFunction(entry: PlaybookEntry): Promise<void> {
-  const { playbook } = await entry.load();
+/** Bundles one entry point into dist/<name>.zip (reproducible: the same sources give the same CodeSha256). */
+async function bundle(name: string, entryPoint: string): Promise<void> {
   const out = await build({
-    entryPoints: [join(root, handlerPath(entry.name))],
+    entryPoints: [join(root, entryPoint)],
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -43,19 +46,27 @@ async function buildFunction(entry: PlaybookEntry): Promise<void> {
     logLevel: 'warning',
   });
   const code = Buffer.from(out.outputFiles[0]!.contents);
-  const zipPath = join(dist, `${entry.name}.zip`);
+  const zipPath = join(dist, `${name}.zip`);
   await writeReproducibleZip(zipPath, [{ name: 'index.mjs', data: code }]);
+  const zip = await readFile(zipPath);
+  const sha = createHash('sha256').update(zip).digest('base64');
+  console.log(`built dist/${name}.zip  ${(zip.length / 1024).toFixed(0)} KiB  CodeSha256 ${sha}`);
+}
+
+async function buildFunction(entry: PlaybookEntry): Promise<void> {
+  await bundle(entry.name, handlerPath(entry.name));
   const manifest = await renderManifest(entry);
   await writeFile(join(dist, `${entry.name}.iam.json`), manifest);
   await writeGenerated(manifestFixturePath(entry.name), manifest);
-  const zip = await readFile(zipPath);
-  const sha = createHash('sha256').update(zip).digest('base64');
-  console.log(`built dist/${entry.name}.zip  ${(zip.length / 1024).toFixed(0)} KiB  CodeSha256 ${sha}`);
 }
 
 await mkdir(dist, { recursive: true });
 for (const entry of PLAYBOOK_REGISTRY) await writeGenerated(handlerPath(entry.name), renderHandler(entry));
 await writeGenerated(GENERATED_TF, await renderTerraform());
 await writeGenerated(IAM_DOC, renderIamDoc());
+for (const document of await renderCommandDocuments()) await writeGenerated(document.path, document.text);
 const only = process.argv.slice(2);
 for (const entry of PLAYBOOK_REGISTRY.filter((e) => only.length === 0 || only.includes(e.name))) await buildFunction(entry);
+// The catch-all (terraform/catch-all.tf): GuardDuty findings no enabled playbook takes. Its role is
+// written in terraform/modules/catch-all (ledger, topic, its queue and logs), not derived from steps.
+if (only.length === 0 || only.includes(UNHANDLED_FUNCTION)) await bundle(UNHANDLED_FUNCTION, 'functions/unhandled/handler.ts');

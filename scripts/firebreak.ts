@@ -27,18 +27,34 @@ const USAGE = `usage:
   firebreak pause --reason "why" [--parameter NAME | --terraform DIR]
                                       the kill switch: within 30 s every function changes nothing and
                                       records new incidents as held (no terraform apply needed)
-  firebreak resume [--reason "why"] [--parameter NAME | --terraform DIR]
-                                      automation resumes
+  firebreak resume [--reason "why"] [--parameter NAME] [--table NAME] [--bus NAME] [--terraform DIR]
+                                      automation resumes, and every incident held because of the pause is
+                                      re-published on the responders' bus (origin resume) and acted on now;
+                                      a second resume re-publishes nothing already resumed. Incidents held
+                                      by the blast-radius limit are listed, not resumed
+  firebreak dlq list [--playbook P] [--json] [--dlq NAME|URL --playbook P | --prefix NAME | --terraform DIR]
+                                      each playbook's dead-letter queue: every message, what it asks for, or
+                                      why it cannot be redriven
+  firebreak dlq redrive [--playbook P] [--bus NAME] [--dlq NAME|URL --playbook P | --prefix NAME | --terraform DIR]
+                                      re-publish each DLQ message's event on the responders' bus (origin
+                                      redrive, counted against its finding's own budget); a message is
+                                      deleted only once the bus accepted it; unparseable ones stay, with
+                                      the reason printed. Exits 1 when anything stayed
 
-  --table/--bus name the ledger table and event bus (defaults: $FIREBREAK_LEDGER_TABLE or firebreak-ledger,
-  $FIREBREAK_EVENT_BUS or default; the pause parameter: $FIREBREAK_PAUSE_PARAMETER or /firebreak/paused);
-  --terraform DIR reads them from \`terraform output\` in DIR.
+  Origins: every incident records how it started — guardduty (the findings bus), manual (firebreak
+  contain), handoff (another playbook's function) — and its re-deliveries: redrive, resume. Each
+  starting origin has its own blast-radius budget; a redrive or resume counts against its finding's.
+
+  --table/--bus name the ledger table and the responders' bus (defaults: $FIREBREAK_LEDGER_TABLE or
+  firebreak-ledger, $FIREBREAK_EVENT_BUS or firebreak-responders; the pause parameter:
+  $FIREBREAK_PAUSE_PARAMETER or /firebreak/paused; DLQs: <prefix>-<playbook>-dlq with --prefix or
+  $FIREBREAK_NAME_PREFIX, default firebreak); --terraform DIR reads them all from \`terraform output\` in DIR.
 
   On the local emulator (AWS_ENDPOINT_URL, default http://127.0.0.1:4566, and its test keys):
   firebreak local deploy              build, then terraform apply terraform/examples/local to the emulator
   firebreak local drain [--function NAME] [--timeout SECONDS]
                                       run queued findings through the deployed functions (Lambda's SQS poller)
-  firebreak local incidents|contain|release …
+  firebreak local incidents|contain|release|pause|resume|dlq …
                                       the commands above, against the emulator
   firebreak demo                      the seed scenario, contained end to end on the emulator
 
@@ -60,6 +76,9 @@ async function main(argv: string[]): Promise<number> {
       reattach: { type: 'boolean', default: false },
       'via-bus': { type: 'boolean', default: false },
       bus: { type: 'string' },
+      dlq: { type: 'string' },
+      playbook: { type: 'string' },
+      prefix: { type: 'string' },
       timeout: { type: 'string', default: '120' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -91,6 +110,9 @@ async function main(argv: string[]): Promise<number> {
     ...(values.bus ? { bus: values.bus } : {}),
     ...(values.terraform ? { terraform: values.terraform } : {}),
     ...(values.parameter ? { parameter: values.parameter } : {}),
+    ...(values.dlq ? { dlq: values.dlq } : {}),
+    ...(values.playbook ? { playbook: values.playbook } : {}),
+    ...(values.prefix ? { prefix: values.prefix } : {}),
   });
   if (command === 'pause' || command === 'resume') {
     if (command === 'pause' && (values.reason === undefined || values.reason.trim() === '')) {
@@ -98,7 +120,28 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const { pauseCommand } = await import('./lib/pause.ts');
-    return pauseCommand({ paused: command === 'pause', parameter: deployment.pauseParameter, ...(values.reason ? { reason: values.reason } : {}) });
+    return pauseCommand({
+      paused: command === 'pause',
+      parameter: deployment.pauseParameter,
+      ...(values.reason ? { reason: values.reason } : {}),
+      ...(command === 'resume' ? { table: deployment.table, bus: deployment.bus } : {}),
+    });
+  }
+  if (command === 'dlq') {
+    if (sub !== 'list' && sub !== 'redrive') {
+      console.error(`firebreak dlq takes list or redrive\n${USAGE}`);
+      return 2;
+    }
+    if (values.dlq && !values.playbook) {
+      console.error(`firebreak dlq --dlq needs --playbook P (whose DLQ it is)\n${USAGE}`);
+      return 2;
+    }
+    const { dlqList, dlqRedrive } = await import('./lib/dlq.ts');
+    const selection = { dlqs: deployment.dlqs, ...(values.playbook ? { playbook: values.playbook } : {}) };
+    if (sub === 'list') return dlqList({ ...selection, json: values.json! });
+    const { whoIsCalling } = await import('./lib/aws-cli.ts');
+    const counts = await dlqRedrive({ ...selection, bus: deployment.bus, requestedBy: (await whoIsCalling()).arn });
+    return counts.some((c) => c.unparseable + c.refused > 0) ? 1 : 0;
   }
   if (command === 'incidents') {
     const items = await ledgerAt(deployment.table).list();

@@ -20,10 +20,12 @@ locals {
 
   # What each function reads as FIREBREAK_OPTIONS: the playbook's options in Terraform's own keys
   # (the schema in shared/playbooks/<name>/options.ts reads them as they are). For EC2 the
-  # Terraform-only attributes become what they mean to the function: the profile to use.
+  # Terraform-only attributes become what they mean to the function: the profile to use, and the
+  # SSM documents this module deployed (ssm-documents.tf; whatever the input said is replaced).
   function_options = {
     for name, p in local.playbooks : name => name == "ec2-instance" ? jsonencode(merge(p.options, {
       isolation_instance_profile_arn = local.isolation_profile_arn
+      ssm_documents                  = local.ssm_document_names
       create_isolation_profile       = null
       release_pass_role_arns         = null
     })) : jsonencode(p.options)
@@ -93,6 +95,7 @@ locals {
     FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
     FIREBREAK_PAUSE_PARAMETER             = aws_ssm_parameter.pause.name
     FIREBREAK_PARTITION                   = local.partition
+    FIREBREAK_RESPONDERS_BUS              = aws_cloudwatch_event_bus.responders.name
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }
@@ -593,10 +596,11 @@ module "playbook" {
   source   = "./modules/playbook"
   for_each = local.playbooks
 
-  name          = "${var.name_prefix}-${each.key}"
-  playbook      = each.key
-  function_role = "contain"
-  primary_rule  = "findings"
+  name            = "${var.name_prefix}-${each.key}"
+  playbook        = each.key
+  function_role   = "contain"
+  primary_rule    = "findings"
+  handoff_bus_arn = aws_cloudwatch_event_bus.responders.arn
   rules = {
     findings = {
       event_bus_name = var.event_bus_name

@@ -67,11 +67,16 @@ locals {
   notifications_kms_key_arn = local.create_notifications_key ? aws_kms_key.notifications[0].arn : var.notifications_kms_key_arn
 
   # Every function of the deployment: each playbook's containment function and, outside observe
-  # mode, its release function (`<playbook>-release`).
+  # mode, its release function (`<playbook>-release`); the catch-all's `unhandled`.
   functions          = merge(module.playbook, { for name, p in module.release : "${name}-release" => p })
-  function_role_arns = [for name in sort(keys(local.functions)) : local.functions[name].role_arn]
+  function_role_arns = concat([for name in sort(keys(local.functions)) : local.functions[name].role_arn], module.catch_all[*].role_arn)
 
-  alarmed_playbooks = { for name, p in local.functions : name => p if var.alarms_enabled }
+  # The catch-all's queue, DLQ and function are watched like a playbook's, under the name
+  # `unhandled` (no playbook has it): a finding it could not record waits in its DLQ.
+  alarmed_playbooks = merge(
+    { for name, p in local.functions : name => p if var.alarms_enabled },
+    { for m in module.catch_all : "unhandled" => m if var.alarms_enabled },
+  )
 }
 
 resource "aws_kms_key" "notifications" {

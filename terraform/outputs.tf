@@ -120,3 +120,19 @@ output "permissions_boundary_arn" {
   description = "The permissions boundary every Firebreak function role carries: the most any of them may ever do."
   value       = aws_iam_policy.boundary.arn
 }
+
+output "catch_all" {
+  description = "The catch-all (null when `catch_all_enabled` is false): rule_name, rule_arn, event_pattern, queue_url, queue_arn, dlq_url, dlq_arn, function_name, role_arn, log_group_name."
+  value = var.catch_all_enabled ? {
+    rule_name      = module.catch_all[0].rule_name
+    rule_arn       = module.catch_all[0].rule_arn
+    event_pattern  = module.catch_all[0].event_pattern
+    queue_url      = module.catch_all[0].queue_url
+    queue_arn      = module.catch_all[0].queue_arn
+    dlq_url        = module.catch_all[0].dlq_url
+    dlq_arn        = module.catch_all[0].dlq_arn
+    function_name  = module.catch_all[0].function_name
+    role_arn       = module.catch_all[0].role_arn
+    log_group_name = module.catch_all[0].log_group_name
+  } : null
+}

@@ -26,6 +26,10 @@ variable "playbooks" {
           memory_capture_command = optional(string)
           wait_seconds           = optional(number, 10)
         }), { enabled = false, wait_seconds = 10 })
+        ssm_documents = optional(object({
+          volatile_data  = optional(string)
+          memory_capture = optional(string)
+        }), {})
         malware_scan                   = optional(bool, true)
         isolation_instance_profile_arn = optional(string)
         create_isolation_profile       = optional(bool, false)
@@ -142,6 +146,26 @@ variable "playbooks" {
   }
 
   validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.volatile_data, null) == null || try(length(var.playbooks.ec2-instance.options.ssm_documents.volatile_data) <= 128, false)
+    error_message = "ec2-instance.options.ssm_documents.volatile_data: ssm_documents.volatile_data must be at most 128 characters (SSM's limit)."
+  }
+
+  validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.volatile_data, null) == null || can(regex("^[A-Za-z0-9_.-]+-volatile-data$", var.playbooks.ec2-instance.options.ssm_documents.volatile_data))
+    error_message = "ec2-instance.options.ssm_documents.volatile_data: ssm_documents.volatile_data must be the name of the document Terraform deploys, <name_prefix>-volatile-data."
+  }
+
+  validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.memory_capture, null) == null || try(length(var.playbooks.ec2-instance.options.ssm_documents.memory_capture) <= 128, false)
+    error_message = "ec2-instance.options.ssm_documents.memory_capture: ssm_documents.memory_capture must be at most 128 characters (SSM's limit)."
+  }
+
+  validation {
+    condition     = try(var.playbooks.ec2-instance.options.ssm_documents.memory_capture, null) == null || can(regex("^[A-Za-z0-9_.-]+-memory-capture$", var.playbooks.ec2-instance.options.ssm_documents.memory_capture))
+    error_message = "ec2-instance.options.ssm_documents.memory_capture: ssm_documents.memory_capture must be the name of the document Terraform deploys, <name_prefix>-memory-capture."
+  }
+
+  validation {
     condition     = try(var.playbooks.ec2-instance.options.isolation_instance_profile_arn, null) == null || can(regex("^arn:aws[a-z-]*:iam::\\d{12}:instance-profile\\/.+$", var.playbooks.ec2-instance.options.isolation_instance_profile_arn))
     error_message = "ec2-instance.options.isolation_instance_profile_arn: isolation_instance_profile_arn must be an instance profile ARN (arn:aws:iam::<account>:instance-profile/<name>)."
   }
@@ -169,15 +193,18 @@ variable "playbooks" {
 
 locals {
   # Every playbook this version deploys: its title and the EventBridge patterns of its rules (from
-  # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus, and on
-  # the responders' bus only, manual findings (the containment function) and releases (the release
-  # function).
+  # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus; on the
+  # responders' bus only, manual findings, hand-offs, redrives and resumes (the containment
+  # function) and releases (the release function); and the GuardDuty resource types its rule
+  # takes, from which catch-all.tf builds the catch-all's pattern (every finding no enabled
+  # playbook takes).
   playbook_catalog = {
     "ec2-instance" = {
       title             = "Compromised EC2 instance"
       guardduty_pattern = "{\"source\":[\"aws.guardduty\"],\"detail-type\":[\"GuardDuty Finding\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
-      manual_pattern    = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Finding\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      manual_pattern    = "{\"source\":[\"firebreak.manual\",\"firebreak.handoff\",\"firebreak.redrive\",\"firebreak.resume\"],\"detail-type\":[\"Firebreak Manual Finding\",\"Firebreak Hand-off\",\"Firebreak Redrive\",\"Firebreak Resume\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
       release_pattern   = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Release\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      resource_types    = ["Instance"]
     }
   }
 

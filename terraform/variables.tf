@@ -234,7 +234,7 @@ variable "ledger_deletion_protection" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Concurrency reserved for each playbook function (>= 1): it can never take more of the account's Lambda concurrency, and never gets less. Null: unreserved (the event source mapping's `max_concurrency` still caps it)."
+  description = "Concurrency reserved for each playbook function and for the catch-all's `unhandled` function (>= 1): it can never take more of the account's Lambda concurrency, and never gets less. Null: unreserved (the event source mapping's `max_concurrency` still caps it)."
   type        = number
   default     = null
 
@@ -522,4 +522,11 @@ variable "member_external_id" {
     condition     = var.member_external_id == null || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,}$", var.member_external_id)) && length(coalesce(var.member_external_id, "xx")) <= 1224
     error_message = "member_external_id must be 2-1224 characters of letters, digits and +=,.@:/_-, or null to derive one."
   }
+}
+
+variable "catch_all_enabled" {
+  description = "The catch-all rule, queue and `unhandled` function: every GuardDuty finding no enabled playbook takes (resource types with no playbook, disabled playbooks, new finding types) is recorded in the ledger as skipped (unhandled) and notified once. Turn off only if another system handles those findings."
+  type        = bool
+  default     = true
+  nullable    = false
 }

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import functools
+import os
+import re
 import threading
 from typing import Any
 
@@ -33,6 +35,9 @@ from moto.events.responses import EventsHandler
 from moto.sqs.models import Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
 from moto.sts.responses import TokenResponse
+from moto.sqs.models import Queue
+from moto.ssm.exceptions import InvalidDocument, SSMException
+from moto.ssm.models import Command, SimpleSystemManagerBackend
 from werkzeug.datastructures import Headers
 
 import trust
@@ -357,7 +362,7 @@ def assume_role_checks_the_trust_policy() -> None:
         from moto.iam.models import iam_backends
 
         role_arn = self._get_param("RoleArn") or ""
-        caller = trust.caller_from_access_key(self.get_access_key())
+        caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
         refusal = f"User: {caller.identity_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
         parts = role_arn.split(":", 5)
         if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
@@ -407,7 +412,7 @@ def sqs_sender_id_is_the_callers_unique_id() -> None:
         @functools.wraps(original)
         def sent_by_the_caller(self: SQSResponse, __original: Any = original) -> Any:
             # Only API calls carry a caller; moto's own deliveries (EventBridge targets) keep its id.
-            _SQS_SENDER.user_id = trust.caller_from_access_key(self.get_access_key()).user_id
+            _SQS_SENDER.user_id = trust.caller_from_access_key(self.get_access_key(), self.current_account).user_id
             try:
                 return __original(self)
             finally:
@@ -443,7 +448,7 @@ def sqs_send_message_honours_the_queue_policy() -> None:
             except Exception:
                 return __original(self)  # moto's own answer for a queue that does not exist
             if queue.policy:
-                caller = trust.caller_from_access_key(self.get_access_key())
+                caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
                 decision = trust.evaluate(queue.policy, "sqs:SendMessage", queue.queue_arn, caller, trust.request_context(caller))
                 _deny_log(f"the policy of {queue.queue_arn}", decision.unsupported)
                 if decision.denied:
@@ -484,7 +489,7 @@ def eventbridge_put_events_honours_the_bus_policy() -> None:
         entries = self._get_param("Entries") or []
         if len(entries) > 10:
             return original(self)  # moto's own validation error
-        caller = trust.caller_from_access_key(self.get_access_key())
+        caller = trust.caller_from_access_key(self.get_access_key(), self.current_account)
         results: list[dict[str, Any] | None] = [None] * len(entries)
         admitted: list[int] = []
         for n, entry in enumerate(entries):
@@ -508,6 +513,62 @@ def eventbridge_put_events_honours_the_bus_policy() -> None:
         return json.dumps({"FailedEntryCount": sum(1 for r in results if r and "ErrorCode" in r), "Entries": results})
 
     EventsHandler.put_events = put_events  # type: ignore[method-assign]
+def send_command_checks_the_document_and_its_parameters() -> None:
+    """AWS: SendCommand refuses a document that does not exist (InvalidDocument) and parameters the
+    document does not declare, leaves out without a default, or whose values do not match its
+    ``allowedPattern`` (InvalidParameters); each step of the document is a plugin named after the
+    step, which GetCommandInvocation reads by ``PluginName``.
+
+    moto 5.2.5 accepts any document name and any parameters, and names the one invocation of every
+    command ``aws:runShellScript``. The account's own documents (CreateDocument) are checked;
+    AWS's own (``AWS-…``, ``Amazon…``), which moto does not hold, pass as before.
+    """
+    original_send = SimpleSystemManagerBackend.send_command
+    original_get = Command.get_invocation
+
+    def invalid_parameters(message: str) -> SSMException:
+        return SSMException("InvalidParameters", message)
+
+    @functools.wraps(original_send)
+    def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -> Command:
+        name = kwargs.get("document_name") or ""
+        if re.match(r"^(AWS-|AWSEC2-|AWSSupport-|Amazon|amzn)", name, re.IGNORECASE):
+            return original_send(self, *args, **kwargs)
+        documents = self._documents.get(name)
+        if documents is None:
+            raise InvalidDocument("The specified document does not exist.")
+        content = documents.get_default_version().content_json
+        declared: dict[str, Any] = content.get("parameters") or {}
+        given: dict[str, list[str]] = kwargs.get("parameters") or {}
+        undeclared = sorted(set(given) - set(declared))
+        if undeclared:
+            raise invalid_parameters(f"Parameters {undeclared} are not defined in the document {name}.")
+        for param, spec in declared.items():
+            values = given.get(param)
+            if values is None:
+                if "default" not in spec:
+                    raise invalid_parameters(f"Parameter {param} of the document {name} is required.")
+                continue
+            pattern = spec.get("allowedPattern")
+            for value in values if isinstance(values, list) else [values]:
+                if pattern and re.search(pattern, str(value)) is None:
+                    raise invalid_parameters(f"Parameter \"{param}\" \"{value}\" failed to satisfy constraint: allowedPattern {pattern}.")
+        command = original_send(self, *args, **kwargs)
+        steps = [step["name"] for step in content.get("mainSteps") or [] if "name" in step]
+        if steps:
+            command.invocations = [command.invocation_response(i, step) for i in command.instance_ids for step in steps]
+        return command
+
+    @functools.wraps(original_get)
+    def get_invocation(self: Command, instance_id: str, plugin_name: str | None) -> dict[str, Any]:
+        if plugin_name is not None:
+            for invocation in self.invocations:
+                if invocation["InstanceId"] == instance_id and invocation["PluginName"] == plugin_name:
+                    return invocation
+        return original_get(self, instance_id, plugin_name)
+
+    SimpleSystemManagerBackend.send_command = send_command  # type: ignore[method-assign]
+    Command.get_invocation = get_invocation  # type: ignore[method-assign]
 
 
 PATCHES = (
@@ -527,6 +588,7 @@ PATCHES = (
     sqs_sender_id_is_the_callers_unique_id,
     sqs_send_message_honours_the_queue_policy,
     eventbridge_put_events_honours_the_bus_policy,
+    send_command_checks_the_document_and_its_parameters,
 )
 
 
@@ -537,8 +599,15 @@ def apply() -> list[str]:
             f"Firebreak's emulator patches target moto {SUPPORTED_MOTO_VERSION}, "
             f"found {moto.__version__}: re-check each patch against the new code"
         )
+    # To show what a patch guards (a test must fail without it): FIREBREAK_EMULATOR_WITHOUT=name,...
+    without = {n.strip() for n in os.environ.get("FIREBREAK_EMULATOR_WITHOUT", "").split(",") if n.strip()}
+    unknown = without - {p.__name__ for p in PATCHES}
+    if unknown:
+        raise RuntimeError(f"FIREBREAK_EMULATOR_WITHOUT names no patch: {sorted(unknown)}")
     if not APPLIED:
         for patch in PATCHES:
+            if patch.__name__ in without:
+                continue
             patch()
             APPLIED.append(patch.__name__)
     return list(APPLIED)

@@ -51,8 +51,10 @@ class Caller:
         return {"aws:principalarn": self.principal_arn, "aws:principalaccount": self.account, "aws:userid": self.user_id}
 
 
-def caller_from_access_key(access_key_id: str) -> Caller:
-    """The principal whose access key signed a request (moto's own account lookup)."""
+def caller_from_access_key(access_key_id: str, request_account: str | None = None) -> Caller:
+    """The principal whose access key signed a request (moto's own account lookup). A key moto
+    does not know is its default identity in the request's account (`request_account`: moto's
+    `current_account`, which `x-moto-account-id` or MOTO_ACCOUNT_ID can set), as GetCallerIdentity says."""
     from moto.iam.models import get_account_id_from, iam_backends
     from moto.sts.models import sts_backends
 
@@ -69,6 +71,7 @@ def caller_from_access_key(access_key_id: str) -> Caller:
     if user is not None:
         return Caller(user.arn, account, user.id, user.arn, "user")
     # moto's default identity (GetCallerIdentity for a key it does not know).
+    account = request_account or account
     arn = f"arn:{PARTITION}:sts::{account}:user/moto"
     return Caller(arn, account, "AKIAIOSFODNN7EXAMPLE", arn, "default")
 

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ledger } from '../../shared/ledger/index.ts';
+import { PLAYBOOK_REGISTRY } from '../../shared/playbooks/registry.ts';
 
 export const EMULATOR_ENDPOINT = 'http://127.0.0.1:4566';
 
@@ -27,21 +28,41 @@ export interface Deployment {
   bus: string;
   /** The kill switch's SSM parameter. */
   pauseParameter: string;
+  /** Each playbook's dead-letter queue (a URL, or a name in the caller's account and region). */
+  dlqs: Record<string, string>;
+}
+
+export interface DeploymentFlags {
+  table?: string;
+  bus?: string;
+  terraform?: string;
+  parameter?: string;
+  /** With `playbook`: that playbook's DLQ (name or URL). */
+  dlq?: string;
+  playbook?: string;
+  /** The module's `name_prefix`: DLQs are `<prefix>-<playbook>-dlq`. */
+  prefix?: string;
 }
 
 /**
- * Resolves the deployment's names: `--table`/`--bus` win; then `--terraform DIR` (the
- * directory you ran `terraform apply` in; its outputs `ledger_table_name`,
- * `responders_bus_name` and `pause_parameter_name`, or a module output holding them); then
- * FIREBREAK_LEDGER_TABLE / FIREBREAK_EVENT_BUS / FIREBREAK_PAUSE_PARAMETER; then the module's defaults.
+ * Resolves the deployment's names: `--table`/`--bus`/`--parameter`/`--dlq` win; then
+ * `--terraform DIR` (the directory you ran `terraform apply` in; its outputs
+ * `ledger_table_name`, `responders_bus_name`, `pause_parameter_name` and `playbooks` (each
+ * playbook's `dlq_url`), or a module output holding them); then FIREBREAK_LEDGER_TABLE /
+ * FIREBREAK_EVENT_BUS / FIREBREAK_PAUSE_PARAMETER / FIREBREAK_NAME_PREFIX; then the module's
+ * defaults (DLQs `<name_prefix>-<playbook>-dlq`, prefix `firebreak`).
  */
-export function resolveDeployment(flags: { table?: string; bus?: string; terraform?: string; parameter?: string }, env: NodeJS.ProcessEnv = process.env): Deployment {
+export function resolveDeployment(flags: DeploymentFlags, env: NodeJS.ProcessEnv = process.env): Deployment {
   let fromTerraform: Partial<Deployment> = {};
   if (flags.terraform) fromTerraform = terraformOutputs(flags.terraform);
+  const prefix = flags.prefix ?? env.FIREBREAK_NAME_PREFIX ?? 'firebreak';
+  const byPrefix = Object.fromEntries(PLAYBOOK_REGISTRY.map((e) => [e.name, `${prefix}-${e.name}-dlq`]));
+  const dlqs = { ...(flags.prefix === undefined && fromTerraform.dlqs ? fromTerraform.dlqs : byPrefix), ...(flags.dlq && flags.playbook ? { [flags.playbook]: flags.dlq } : {}) };
   return {
     table: flags.table ?? fromTerraform.table ?? env.FIREBREAK_LEDGER_TABLE ?? 'firebreak-ledger',
     bus: flags.bus ?? fromTerraform.bus ?? env.FIREBREAK_EVENT_BUS ?? 'firebreak-responders',
     pauseParameter: flags.parameter ?? fromTerraform.pauseParameter ?? env.FIREBREAK_PAUSE_PARAMETER ?? '/firebreak/paused',
+    dlqs,
   };
 }
 
@@ -52,12 +73,15 @@ function terraformOutputs(dir: string): Partial<Deployment> {
   // The root module's outputs, or the outputs of a module that wraps Firebreak's (`module.firebreak`).
   const candidates = [Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])), ...Object.values(outputs).map((v) => v.value)];
   for (const c of candidates) {
-    const o = c as { ledger_table_name?: unknown; responders_bus_name?: unknown; pause_parameter_name?: unknown } | null;
+    const o = c as { ledger_table_name?: unknown; responders_bus_name?: unknown; pause_parameter_name?: unknown; playbooks?: unknown } | null;
     if (o && typeof o === 'object' && typeof o.ledger_table_name === 'string') {
+      const playbooks = o.playbooks && typeof o.playbooks === 'object' ? (o.playbooks as Record<string, { dlq_url?: unknown } | null>) : {};
+      const dlqs = Object.fromEntries(Object.entries(playbooks).flatMap(([name, p]) => (typeof p?.dlq_url === 'string' ? [[name, p.dlq_url]] : [])));
       return {
         table: o.ledger_table_name,
         ...(typeof o.responders_bus_name === 'string' ? { bus: o.responders_bus_name } : {}),
         ...(typeof o.pause_parameter_name === 'string' ? { pauseParameter: o.pause_parameter_name } : {}),
+        ...(Object.keys(dlqs).length ? { dlqs } : {}),
       };
     }
   }

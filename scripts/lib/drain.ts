@@ -115,9 +115,10 @@ async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainO
       const functionName = config.FunctionName!;
       if (opts.functionFilter && !functionName.includes(opts.functionFilter)) continue;
       const environment = config.Environment?.Variables ?? {};
-      const playbook = environment.FIREBREAK_PLAYBOOK;
-      if (!playbook) throw new Error(`${functionName} has no FIREBREAK_PLAYBOOK: not a Firebreak function`);
-      const zipPath = join(distDir, `${playbook}.zip`);
+      // A playbook's function names its playbook; the catch-all's names itself (FIREBREAK_FUNCTION).
+      const bundleName = environment.FIREBREAK_PLAYBOOK ?? environment.FIREBREAK_FUNCTION;
+      if (!bundleName) throw new Error(`${functionName} has neither FIREBREAK_PLAYBOOK nor FIREBREAK_FUNCTION: not a Firebreak function`);
+      const zipPath = join(distDir, `${bundleName}.zip`);
       const zip = await readFile(zipPath);
       const localSha = createHash('sha256').update(zip).digest('base64');
       // Run exactly what was deployed, or nothing.

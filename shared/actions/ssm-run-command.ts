@@ -3,6 +3,10 @@
  * instances, container hosts): is the agent online, send a command once, poll its
  * invocation for a bounded time, and recover what a capture script printed (gzip+base64
  * between markers, to fit Run Command's stdout limit) with its SHA-256.
+ *
+ * Commands run only through Firebreak's own Command documents (deployed by Terraform from
+ * what the playbooks define here), never through AWS's shell documents: a function that may
+ * send `AWS-RunShellScript` holds a root shell on every managed node of the account.
  */
 import { createHash } from 'node:crypto';
 import { constants as zlib, gunzipSync } from 'node:zlib';
@@ -25,6 +29,39 @@ export const RUN_COMMAND_STDOUT_LIMIT = 24_000;
 /** What a capture script prints before its output (followed by ` gzip+base64` or ` plain`) and after it. */
 export const CAPTURE_BEGIN_MARKER = 'FIREBREAK-BEGIN';
 export const CAPTURE_END_MARKER = 'FIREBREAK-END';
+
+/**
+ * AWS's documents that run whatever commands the caller passes: never sent by Firebreak
+ * ({@link sendCommand} refuses them; the playbooks send their own documents' names).
+ */
+export const AWS_SHELL_DOCUMENTS: ReadonlySet<string> = new Set(['AWS-RunShellScript', 'AWS-RunPowerShellScript']);
+
+/** Prefixes SSM reserves for documents AWS owns (nobody else can create one named so). */
+const AWS_OWNED_DOCUMENT = /^(AWS-|AWSEC2-|AWSSupport-|Amazon|amzn)/i;
+
+/** A parameter of a Firebreak Command document: a string SSM checks against `allowedPattern` before it sends the command, handed to the script as the environment variable `SSM_<name>`. */
+export interface CommandDocumentParameter {
+  type: 'String';
+  description: string;
+  allowedPattern: string;
+  interpolationType: 'ENV_VAR';
+}
+
+/** One step of a Command document: a script for one platform. */
+export interface CommandDocumentStep {
+  action: 'aws:runShellScript' | 'aws:runPowerShellScript';
+  name: string;
+  precondition: { StringEquals: ['platformType', 'Linux' | 'MacOS' | 'Windows'] };
+  inputs: { timeoutSeconds: string; runCommand: string[] };
+}
+
+/** An SSM Command document (schema 2.2), as Terraform deploys it (`aws_ssm_document.content`). */
+export interface CommandDocument {
+  schemaVersion: '2.2';
+  description: string;
+  parameters?: Record<string, CommandDocumentParameter>;
+  mainSteps: CommandDocumentStep[];
+}
 
 /** Invocation statuses that are not final. */
 const IN_PROGRESS: ReadonlySet<string> = new Set(['Pending', 'InProgress', 'Delayed', 'Cancelling']);
@@ -66,8 +103,16 @@ export interface CommandRequest {
   deliveryTimeoutSeconds: number;
 }
 
-/** Sends the command and returns its id; no id in the answer is a retryable failure of `step`. */
+/**
+ * Sends the command and returns its id; no id in the answer is a retryable failure of `step`.
+ * A document AWS owns (`AWS-RunShellScript` above all) is refused before anything is sent: a
+ * permanent failure of `step`.
+ */
 export async function sendCommand(ssm: SSMClient, request: CommandRequest): Promise<string> {
+  const document = request.command.DocumentName ?? '';
+  if (!document || AWS_OWNED_DOCUMENT.test(document) || AWS_SHELL_DOCUMENTS.has(document)) {
+    throw new StepFailedError(request.step, 'NotAFirebreakDocument', `refusing to send ${document || 'a command without a document'}: Firebreak runs commands only through the Command documents its deployment owns`);
+  }
   const out = await ssm.send(
     new SendCommandCommand({
       ...request.command,
@@ -93,6 +138,8 @@ export type CommandState =
 export interface PollRequest {
   commandId: string;
   instanceId: string;
+  /** The document's step to read (required by SSM when the document has several steps). */
+  pluginName?: string;
   /** How long to keep polling, about once a second (at least one look). */
   waitSeconds: number;
 }
@@ -111,12 +158,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * ```
  */
 export async function pollCommand(ssm: SSMClient, request: PollRequest): Promise<CommandState> {
-  const { commandId, instanceId, waitSeconds } = request;
+  const { commandId, instanceId, pluginName, waitSeconds } = request;
   let last: GetCommandInvocationCommandOutput | undefined;
   for (let attempt = 0; attempt <= waitSeconds; attempt++) {
     if (attempt > 0) await sleep(1000);
     try {
-      last = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      last = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId, ...(pluginName ? { PluginName: pluginName } : {}) }));
     } catch (error) {
       if (!hasErrorCode(error, 'InvocationDoesNotExist')) throw error;
       continue;

@@ -76,6 +76,8 @@ const EnvironmentSchema = z.object({
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'FIREBREAK_TOPIC_ARN must be the ARN of a standard SNS topic (arn:aws:sns:<region>:<account>:<name>)')
     .optional(),
+  /** The responders' bus: where a playbook hands a resource over to another (origin `handoff`). */
+  FIREBREAK_RESPONDERS_BUS: z.string().regex(/^[A-Za-z0-9._\/-]{1,256}$/, 'FIREBREAK_RESPONDERS_BUS must be an event bus name').optional(),
   /** The SSM parameter `firebreak pause` and `resume` flip (the kill switch). */
   FIREBREAK_PAUSE_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_.\/-]{1,1010}$/, 'FIREBREAK_PAUSE_PARAMETER must be an SSM parameter name starting with /').optional(),
   /** Organization: the member accounts whose findings this deployment acts on, through their member role. */
@@ -145,6 +147,8 @@ export interface Config {
    * that holds only its own steps). Unset: both.
    */
   functionRole?: 'contain' | 'release';
+  /** The responders' bus (`FIREBREAK_RESPONDERS_BUS`): where hand-offs between playbooks are put. */
+  respondersBus?: string;
 }
 
 /**
@@ -195,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ...(e.FIREBREAK_MEMBER_EXTERNAL_ID ? { externalId: e.FIREBREAK_MEMBER_EXTERNAL_ID } : {}),
     },
     ...(e.FIREBREAK_FUNCTION_ROLE ? { functionRole: e.FIREBREAK_FUNCTION_ROLE } : {}),
+    ...(e.FIREBREAK_RESPONDERS_BUS ? { respondersBus: e.FIREBREAK_RESPONDERS_BUS } : {}),
   };
 }
 

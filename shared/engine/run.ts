@@ -3,7 +3,7 @@ import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts'
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
-import type { Incident } from '../findings/index.ts';
+import { budgetOrigin, generationId, generationOf, type Incident } from '../findings/index.ts';
 import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
 import type { PauseState } from '../pause/index.ts';
 import { modeRank, type GateResult, type IncidentStatus, type StepOutcome } from '../vocabulary/index.ts';
@@ -14,7 +14,7 @@ import { STAGES } from '../vocabulary/index.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
-export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish'>;
+export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'>;
 
 /** What the engine needs from the outside world; injected, never global. */
 export interface EngineDeps<O = unknown> {
@@ -33,6 +33,8 @@ export interface EngineDeps<O = unknown> {
 /** The result of one delivery of one incident. */
 export interface DeliveryResult {
   incidentId: string;
+  /** The incident acted on: the delivered one, or the containment generation it belongs to (another id). */
+  incident: Incident;
   status: IncidentStatus;
   reason: string;
   steps: Record<string, StepOutcome>;
@@ -63,9 +65,11 @@ export interface DeliveryResult {
 export async function runPlaybook<T extends PlaybookTypes>(
   deps: EngineDeps<T['options']>,
   playbook: Playbook<T>,
-  incident: Incident,
+  delivered: Incident,
   delivery: { messageId: string; senderId?: string },
 ): Promise<DeliveryResult> {
+  // Reassigned once the containment generation is known: every write below is about it.
+  let incident = delivered;
   const { config, ledger, logger } = deps;
   const now = deps.now ?? (() => new Date());
   if (incident.playbook !== playbook.name) {
@@ -77,7 +81,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string): Promise<DeliveryResult> => {
     await ledger.finish(incident.incidentId, status, reason, now(), isolatedAt);
     logger[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
-    return { incidentId: incident.incidentId, status, reason, steps, ...(previousStatus ? { previousStatus } : {}) };
+    return { incidentId: incident.incidentId, incident, status, reason, steps, ...(previousStatus ? { previousStatus } : {}) };
   };
   const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: BeginParams['blastRadius']) =>
     ledger.begin({ incident, mode: config.mode, messageId: delivery.messageId, ...(delivery.senderId ? { senderId: delivery.senderId } : {}), now: now(), gates, ...(capture ? { capture } : {}), ...(blastRadius ? { blastRadius } : {}) });
@@ -89,7 +93,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
     finish(record?.status === 'contained' || record?.status === 'failed' ? record.status : otherwise, reason, steps);
   /** A delivery decided before anything is read from AWS (the finding's gates, the kill switch): it only records. */
   const beforeReading = async (gates: GateResult[], reason: string, otherwise: IncidentStatus) => {
-    const { record } = await ledger.load(incident.incidentId, incident.accountId, incident.origin);
+    const { record } = await ledger.load(incident.incidentId, incident.accountId, budgetOrigin(incident));
     previousStatus = record?.status;
     if (record?.status === 'released') return stillReleased(record, findingGates);
     await open(gates);
@@ -103,7 +107,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
     await open([...gates, { gate: 'not-released', passed: false, reason: 'the incident was released' }]);
     return finish(
       'released',
-      `released by ${r?.releasedBy ?? 'a responder'} at ${r?.releasedAt ?? '?'}; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
+      `released by ${r?.releasedBy ?? 'a responder'} at ${r?.releasedAt ?? '?'}; this delivery changed nothing (GuardDuty reports no activity after the release: activity after it opens a new containment generation; or send a new manual finding to contain again)`,
       record.steps,
     );
   };
@@ -115,10 +119,24 @@ export async function runPlaybook<T extends PlaybookTypes>(
     return finish('skipped', accountGate.reason, {});
   }
 
+  // Every delivery of a finding is about its latest containment generation.
+  const latest = await latestGeneration(ledger, incident);
+  incident = latest.incident;
+
   // Decided by the finding alone: nothing is read from AWS for a sample or a denied type.
   // In a member account the record says so (which authority acted); in its own it says nothing new.
   const findingGates = [...(incident.accountId !== config.accountId ? [accountGate] : []), ...evaluateFindingGates(config, incident)];
   if (findingGates.some((g) => !g.passed)) return beforeReading(findingGates, `no action: ${failedReasons(findingGates)}`, 'skipped');
+
+  // Released, and GuardDuty has seen the activity again since: a new incident (the next
+  // generation), linked both ways to the released one. A re-publication without new activity
+  // leaves the released incident released.
+  if (latest.record?.status === 'released' && activityAfterRelease(incident, latest.record)) {
+    const next = nextGeneration(incident, latest.record);
+    await ledger.linkDerived(latest.record.incidentId, next.incidentId, { kind: 'generation', at: now().toISOString() });
+    logger.info('Activity after the release: a new containment generation', { releasedIncidentId: latest.record.incidentId, incidentId: next.incidentId, activityLastSeenAt: incident.activityLastSeenAt });
+    incident = next;
+  }
 
   // The kill switch: a paused deployment reads nothing from AWS and changes nothing. What was
   // contained stays contained (pausing never undoes); anything else is held until automation
@@ -132,7 +150,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   // In a member account the clients act through its member role, the incident id in the session name.
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region, incidentId: incident.incidentId });
   const [loaded, described] = await Promise.all([
-    ledger.load(incident.incidentId, incident.accountId, incident.origin),
+    ledger.load(incident.incidentId, incident.accountId, budgetOrigin(incident)),
     playbook.describe({ incident, clients, logger, options: deps.options }).then(
       (resource) => ({ ok: true as const, resource }),
       (error: unknown) => ({ ok: false as const, error }),
@@ -206,7 +224,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   if (slot === 'limit-reached') {
     return finish(
       'held',
-      `blast-radius limit reached: ${config.blastRadius.limit} containments in ${config.blastRadius.windowSeconds}s in account ${incident.accountId}; nothing was changed (the finding is re-evaluated when it is published again)`,
+      `blast-radius limit reached: ${config.blastRadius.limit} containments in ${config.blastRadius.windowSeconds}s of ${budgetOrigin(incident)} incidents in account ${incident.accountId}; nothing was changed (the finding is re-evaluated when it is published again)`,
       previous,
     );
   }
@@ -281,6 +299,37 @@ export async function runPlaybook<T extends PlaybookTypes>(
       ? await finish('failed', `containment steps failed permanently (a responder must act): ${containFailures.join(', ')}${evidenceNote}`, outcomes, isolatedAt)
       : await finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt);
   return followUpSeconds === undefined ? result : { ...result, followUpSeconds };
+}
+
+/** Generations a finding may open before the engine stops following the chain (a loop guard, far above any real case). */
+const MAX_GENERATIONS = 1000;
+
+/**
+ * The latest containment generation of a delivered incident: follows `nextGeneration` from the
+ * id the finding maps to. Returns the incident re-keyed to that generation, with its record.
+ */
+async function latestGeneration(ledger: EngineLedger, incident: Incident): Promise<{ incident: Incident; record?: IncidentRecord }> {
+  let current = incident;
+  let { record } = await ledger.load(current.incidentId, current.accountId, budgetOrigin(current));
+  for (let hops = 0; record?.nextGeneration && hops < MAX_GENERATIONS; hops++) {
+    const id = record.nextGeneration;
+    current = { ...incident, incidentId: id, generation: generationOf(id), derivedFrom: { kind: 'generation', incidentId: record.incidentId } };
+    record = (await ledger.load(id, current.accountId, budgetOrigin(current))).record;
+  }
+  return { incident: current, ...(record ? { record } : {}) };
+}
+
+/** GuardDuty saw the activity after the incident was released (`service.eventLastSeen` later than `releasedAt`). */
+export function activityAfterRelease(incident: Pick<Incident, 'activityLastSeenAt'>, record: Pick<IncidentRecord, 'release'>): boolean {
+  const seen = Date.parse(incident.activityLastSeenAt ?? '');
+  const released = Date.parse(record.release?.releasedAt ?? '');
+  return Number.isFinite(seen) && Number.isFinite(released) && seen > released;
+}
+
+/** The generation after a released one: its own id (`…-g<n>`), derived from it. */
+function nextGeneration(incident: Incident, released: IncidentRecord): Incident {
+  const generation = generationOf(released.incidentId) + 1;
+  return { ...incident, incidentId: generationId(released.incidentId, generation), generation, derivedFrom: { kind: 'generation', incidentId: released.incidentId } };
 }
 
 const failedReasons = (gates: GateResult[]) =>

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidFindingError } from '../errors/index.ts';
-import { incidentIdFor, type Incident, type IncidentResource, type PlaybookName } from './incident.ts';
+import { budgetOrigin, incidentIdFor, type Incident, type IncidentResource, type PlaybookName } from './incident.ts';
 import {
   FindingEventSchema,
   GUARDDUTY_DETAIL_TYPE,
@@ -10,12 +10,20 @@ import {
   DbInstanceIdSchema,
   EcsArnSchema,
   GuardDutyDetailSchema,
+  HANDOFF_DETAIL_TYPE,
+  HandoffDetailSchema,
   IamNameSchema,
   InstanceIdSchema,
   MANUAL_DETAIL_TYPE,
   MANUAL_RELEASE_DETAIL_TYPE,
   ManualDetailSchema,
   ManualReleaseDetailSchema,
+  REDRIVE_DETAIL_TYPE,
+  RedriveDetailSchema,
+  REDRIVE_SOURCE,
+  RESPONDERS_BUS_EVENTS,
+  RESUME_DETAIL_TYPE,
+  ResumeDetailSchema,
   type GuardDutyDetail,
 } from './schemas.ts';
 
@@ -150,10 +158,28 @@ export interface IgnoredFinding {
   title: string;
 }
 
-/** What one SQS message asks for: containment of the incidents of a finding, a release, or nothing (an ignored finding). */
+/**
+ * `firebreak resume`'s request to act now on an incident held while the deployment was paused.
+ * It names the incident and its resource; the finding itself is read from the ledger, never
+ * from the event.
+ */
+export interface ResumeMessage {
+  incidentId: string;
+  resource: { type: string; id: string };
+  requestedBy: string;
+  eventId: string;
+  eventTime: string;
+  accountId: string;
+  region: string;
+  /** Set when the resume itself came back from a DLQ (`firebreak dlq redrive`). */
+  redrivenBy?: string;
+}
+
+/** What one SQS message asks for: containment of the incidents of a finding, a release, a resume, or nothing (an ignored finding). */
 export type ParsedMessage =
   | { kind: 'findings'; incidents: Incident[] }
   | { kind: 'release'; release: ReleaseMessage }
+  | { kind: 'resume'; resume: ResumeMessage }
   | { kind: 'ignored'; finding: IgnoredFinding };
 
 /**
@@ -175,6 +201,11 @@ export function parseMessage(body: string): ParsedMessage {
   } catch (cause) {
     throw new InvalidFindingError(['message body is not JSON'], { cause });
   }
+  return parseEvent(raw);
+}
+
+/** Parses one EventBridge event (already decoded from JSON): see {@link parseMessage}. */
+export function parseEvent(raw: unknown): ParsedMessage {
   const envelope = FindingEventSchema.safeParse(raw);
   if (!envelope.success) throw new InvalidFindingError(issuesOf(envelope.error, 'event.'));
   const event = envelope.data;
@@ -216,9 +247,28 @@ export function parseMessage(body: string): ParsedMessage {
       eventId: event.id,
       eventTime: event.time,
       remoteIps: remoteIpsOf(d.service.action),
+      ...(d.service.eventLastSeen && !Number.isNaN(Date.parse(d.service.eventLastSeen)) ? { activityLastSeenAt: d.service.eventLastSeen } : {}),
     }));
     return { kind: 'findings', incidents };
   }
+
+  const pair = RESPONDERS_BUS_EVENTS.find((e) => e.source === event.source && e.detailType === event['detail-type']);
+  if (!pair) {
+    throw new InvalidFindingError([
+      `source ${event.source} with detail-type ${JSON.stringify(event['detail-type'].slice(0, 80))} is not an event Firebreak takes (${RESPONDERS_BUS_EVENTS.map((e) => `${e.source}/${e.detailType}`).join(', ')})`,
+    ]);
+  }
+  if (event['detail-type'] === HANDOFF_DETAIL_TYPE) return parseHandoff(event);
+  if (event['detail-type'] === RESUME_DETAIL_TYPE) {
+    const parsed = ResumeDetailSchema.safeParse(event.detail);
+    if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
+    const r = parsed.data;
+    return {
+      kind: 'resume',
+      resume: { incidentId: r.incidentId, resource: { type: r.resource.resourceType, id: r.resource.id }, requestedBy: r.requestedBy, eventId: event.id, eventTime: event.time, accountId: event.account, region: event.region },
+    };
+  }
+  if (event['detail-type'] === REDRIVE_DETAIL_TYPE) return parseRedrive(event);
 
   if (event['detail-type'] === MANUAL_RELEASE_DETAIL_TYPE) {
     const parsed = ManualReleaseDetailSchema.safeParse(event.detail);
@@ -241,21 +291,10 @@ export function parseMessage(body: string): ParsedMessage {
       },
     };
   }
-  if (event['detail-type'] !== MANUAL_DETAIL_TYPE) {
-    throw new InvalidFindingError([`detail-type must be ${JSON.stringify(MANUAL_DETAIL_TYPE)} or ${JSON.stringify(MANUAL_RELEASE_DETAIL_TYPE)} for source firebreak.manual`]);
-  }
   const parsed = ManualDetailSchema.safeParse(event.detail);
   if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
   const m = parsed.data;
-  // A manual finding acts where it was put on the bus: EventBridge sets `account` and `region` to
-  // the sender's, the detail is only what the sender wrote. Naming another account is refused.
-  const accountId = event.account;
-  const region = event.region;
-  const elsewhere = [
-    ...(m.accountId !== undefined && m.accountId !== accountId ? [`detail.accountId ${m.accountId} is not the account that put the event on the bus (${accountId})`] : []),
-    ...(m.region !== undefined && m.region !== region ? [`detail.region ${m.region} is not the region of the bus (${region})`] : []),
-  ];
-  if (elsewhere.length) throw new InvalidFindingError(elsewhere);
+  const { accountId, region } = whereItWasPut(event, m);
   const target = manualRoute(m.resource.resourceType, m.resource.id, 'manual findings');
   const findingId = `manual-${m.ticket.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   return {
@@ -288,6 +327,100 @@ export function parseMessage(body: string): ParsedMessage {
   };
 }
 
+type Envelope = { id: string; time: string; account: string; region: string; source: string; detail?: unknown };
+
+/**
+ * A responder's or a function's event acts where it was put on the bus: EventBridge sets
+ * `account` and `region` to the sender's, the detail is only what the sender wrote. Naming
+ * another account or region is refused.
+ */
+function whereItWasPut(event: Envelope, named: { accountId?: string | undefined; region?: string | undefined }): { accountId: string; region: string } {
+  const elsewhere = [
+    ...(named.accountId !== undefined && named.accountId !== event.account ? [`detail.accountId ${named.accountId} is not the account that put the event on the bus (${event.account})`] : []),
+    ...(named.region !== undefined && named.region !== event.region ? [`detail.region ${named.region} is not the region of the bus (${event.region})`] : []),
+  ];
+  if (elsewhere.length) throw new InvalidFindingError(elsewhere);
+  return { accountId: event.account, region: event.region };
+}
+
+/**
+ * A playbook hands a resource over to another playbook (a container's host to the EC2
+ * playbook, an authorised S3 caller to the IAM playbook). One incident per source incident and
+ * target resource, however often it is sent; linked to its source incident.
+ */
+function parseHandoff(event: Envelope): ParsedMessage {
+  const parsed = HandoffDetailSchema.safeParse(event.detail);
+  if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
+  const h = parsed.data;
+  const { accountId, region } = whereItWasPut(event, h);
+  const target = manualRoute(h.resource.resourceType, h.resource.id, 'hand-offs');
+  const findingId = `handoff-${h.sourceIncident.incidentId}`;
+  return {
+    kind: 'findings',
+    incidents: [
+      {
+        incidentId: incidentIdFor(accountId, findingId, target.resource.id),
+        playbook: target.playbook,
+        origin: 'handoff',
+        findingId,
+        findingType: 'Handoff:Firebreak/Containment',
+        title: h.reason,
+        severity: h.severity,
+        accountId,
+        region,
+        partition: 'aws',
+        resource: target.resource,
+        archived: false,
+        sample: false,
+        count: 1,
+        createdAt: event.time,
+        updatedAt: event.time,
+        eventId: event.id,
+        eventTime: event.time,
+        requestedBy: h.requestedBy,
+        remoteIps: [],
+        derivedFrom: { kind: 'handoff', incidentId: h.sourceIncident.incidentId, playbook: h.sourceIncident.playbook },
+      },
+    ],
+  };
+}
+
+/**
+ * A DLQ message's event, put back on the responders' bus by `firebreak dlq redrive`: the inner
+ * event is parsed as it would have been, and its incidents are delivered with origin `redrive`,
+ * counted against the budget of the finding they re-deliver. The inner event must come from the
+ * same account (a redrive acts where it was put); a redrive of a redrive is refused (the CLI
+ * unwraps before it re-publishes).
+ */
+function parseRedrive(event: Envelope): ParsedMessage {
+  const parsed = RedriveDetailSchema.safeParse(event.detail);
+  if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
+  const r = parsed.data;
+  const inner = r.event as { source?: unknown; account?: unknown };
+  if (inner.source === REDRIVE_SOURCE) throw new InvalidFindingError(['detail.event: a redrive cannot carry another redrive (unwrap it)']);
+  if (inner.account !== event.account) {
+    throw new InvalidFindingError([`detail.event.account ${JSON.stringify(String(inner.account).slice(0, 20))} is not the account that put the redrive on the bus (${event.account})`]);
+  }
+  let message: ParsedMessage;
+  try {
+    message = parseEvent(r.event);
+  } catch (error) {
+    if (error instanceof InvalidFindingError) throw new InvalidFindingError(error.reasons.map((reason) => `detail.event: ${reason}`), { cause: error });
+    throw error;
+  }
+  switch (message.kind) {
+    case 'findings':
+      return {
+        kind: 'findings',
+        incidents: message.incidents.map((i) => ({ ...i, origin: 'redrive', redelivery: { origin: 'redrive', of: budgetOrigin(i), requestedBy: r.requestedBy } })),
+      };
+    case 'resume':
+      return { kind: 'resume', resume: { ...message.resume, redrivenBy: r.requestedBy } };
+    default:
+      return message;
+  }
+}
+
 /**
  * Parses one SQS message body (an EventBridge event) into incidents — one per
  * resource the finding names; none for a sample or a resource type no playbook handles. Throws {@link InvalidFindingError} with every
@@ -303,6 +436,7 @@ export function parseMessage(body: string): ParsedMessage {
 export function parseFindingMessage(body: string): Incident[] {
   const parsed = parseMessage(body);
   if (parsed.kind === 'release') throw new InvalidFindingError([`a ${MANUAL_RELEASE_DETAIL_TYPE} is a release request, not a finding`]);
+  if (parsed.kind === 'resume') throw new InvalidFindingError([`a ${RESUME_DETAIL_TYPE} names an incident of the ledger, not a finding`]);
   return parsed.kind === 'findings' ? parsed.incidents : [];
 }
 

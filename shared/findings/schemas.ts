@@ -1,5 +1,6 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { z } from 'zod';
+import { PLAYBOOK_NAMES } from './incident.ts';
 import { cleanText } from './text.ts';
 
 // Identifiers come from events that an attacker can influence (tags, names, user
@@ -71,6 +72,8 @@ export const GuardDutyDetailSchema = z
         count: z.number().int().nonnegative().default(1),
         additionalInfo: z.object({ sample: z.unknown().optional() }).loose().optional().catch(undefined),
         action: z.unknown().optional(),
+        // When the activity was last seen: a time after a release opens a new containment generation.
+        eventLastSeen: z.string().max(64).optional().catch(undefined),
       })
       .loose(),
   })
@@ -89,7 +92,10 @@ export const ManualDetailSchema = z.object({
   severity: z.number().min(0).max(10).default(10),
 });
 
-export const IncidentIdSchema = z.string().regex(/^inc-[0-9a-f]{16}$/, 'incident id must be inc- followed by 16 hex digits');
+/** `inc-` and 16 hex digits; a containment generation after the first adds `-g<n>` (2-9999). */
+export const IncidentIdSchema = z
+  .string()
+  .regex(/^inc-[0-9a-f]{16}(-g([2-9]|[1-9]\d{1,3}))?$/, 'incident id must be inc- followed by 16 hex digits (and -g<n> for a later generation)');
 
 /** A responder's request, put on the bus, to release (undo the containment of) one incident. */
 export const ManualReleaseDetailSchema = z.object({
@@ -105,15 +111,73 @@ export const ManualReleaseDetailSchema = z.object({
   reattach: z.boolean().default(false),
 });
 
-export const FindingEventSchema = EventBridgeSchema.extend({
-  source: z.enum(['aws.guardduty', 'firebreak.manual'], { message: 'source must be aws.guardduty or firebreak.manual' }),
+const ResourceNameSchema = z.object({
+  resourceType: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
+  id: z.string().min(1).max(256),
+});
+
+/** A playbook's request, from its function role, that another playbook contain a resource (origin `handoff`). */
+export const HandoffDetailSchema = z.object({
+  resource: ResourceNameSchema,
+  sourceIncident: z.object({
+    incidentId: IncidentIdSchema,
+    playbook: z.enum(PLAYBOOK_NAMES),
+  }),
+  reason: freeText(512)
+    .transform((s) => s.trim())
+    .refine((s) => s.length > 0, 'reason must not be empty'),
+  /** The sending function, as it names itself (an event carries no identity: the bus policy admits only function roles and responders). */
+  requestedBy: PrincipalSchema,
+  severity: z.number().min(0).max(10).default(8),
+  accountId: AccountIdSchema.optional(),
+  region: RegionSchema.optional(),
+});
+
+/** `firebreak resume`: act now on an incident the ledger holds because the deployment was paused (origin `resume`). */
+export const ResumeDetailSchema = z.object({
+  incidentId: IncidentIdSchema,
+  resource: ResourceNameSchema,
+  requestedBy: PrincipalSchema,
+});
+
+/** `firebreak dlq redrive`: a DLQ message's event, delivered again (origin `redrive`). */
+export const RedriveDetailSchema = z.object({
+  /** The inner event's resource type, where the playbooks' rules look for it. */
+  resource: z.object({ resourceType: z.string().regex(/^[A-Za-z0-9]{1,64}$/) }).loose(),
+  event: z.record(z.string(), z.unknown()),
+  requestedBy: PrincipalSchema,
+  /** The DLQ and message it came from (for the record). */
+  queue: z.string().max(1024).optional(),
+  messageId: z.string().max(128).optional(),
 });
 
 export const GUARDDUTY_DETAIL_TYPE = 'GuardDuty Finding';
 export const MANUAL_DETAIL_TYPE = 'Firebreak Manual Finding';
 export const MANUAL_RELEASE_DETAIL_TYPE = 'Firebreak Manual Release';
 export const MANUAL_SOURCE = 'firebreak.manual';
+export const HANDOFF_SOURCE = 'firebreak.handoff';
+export const HANDOFF_DETAIL_TYPE = 'Firebreak Hand-off';
+export const REDRIVE_SOURCE = 'firebreak.redrive';
+export const REDRIVE_DETAIL_TYPE = 'Firebreak Redrive';
+export const RESUME_SOURCE = 'firebreak.resume';
+export const RESUME_DETAIL_TYPE = 'Firebreak Resume';
+
+/** Every event Firebreak takes from the responders' bus: its source and detail-type, one pair each. */
+export const RESPONDERS_BUS_EVENTS = [
+  { source: MANUAL_SOURCE, detailType: MANUAL_DETAIL_TYPE },
+  { source: MANUAL_SOURCE, detailType: MANUAL_RELEASE_DETAIL_TYPE },
+  { source: HANDOFF_SOURCE, detailType: HANDOFF_DETAIL_TYPE },
+  { source: REDRIVE_SOURCE, detailType: REDRIVE_DETAIL_TYPE },
+  { source: RESUME_SOURCE, detailType: RESUME_DETAIL_TYPE },
+] as const;
+
+export const FindingEventSchema = EventBridgeSchema.extend({
+  source: z.enum(['aws.guardduty', MANUAL_SOURCE, HANDOFF_SOURCE, REDRIVE_SOURCE, RESUME_SOURCE], {
+    message: `source must be aws.guardduty, ${MANUAL_SOURCE}, ${HANDOFF_SOURCE}, ${REDRIVE_SOURCE} or ${RESUME_SOURCE}`,
+  }),
+});
 
 export type GuardDutyDetail = z.infer<typeof GuardDutyDetailSchema>;
 export type ManualDetail = z.infer<typeof ManualDetailSchema>;
 export type ManualReleaseDetail = z.infer<typeof ManualReleaseDetailSchema>;
+export type HandoffDetail = z.infer<typeof HandoffDetailSchema>;

@@ -9,8 +9,8 @@ import { loadConfig, loadOptions, type Config } from '../config/index.ts';
 import { releaseIncident, runPlaybook, type Playbook, type PlaybookTypes } from '../engine/index.ts';
 import { ConfigurationError, InvalidFindingError, ReleaseIncompleteError, ReleaseRefusedError } from '../errors/index.ts';
 import { EvidenceStore } from '../evidence/index.ts';
-import { parseMessage, type IgnoredFinding, type ReleaseMessage } from '../findings/index.ts';
-import { Ledger, type NotificationTarget } from '../ledger/index.ts';
+import { budgetOrigin, parseMessage, type IgnoredFinding, type Incident, type ReleaseMessage, type ResumeMessage } from '../findings/index.ts';
+import { heldByPause, Ledger, type NotificationTarget } from '../ledger/index.ts';
 import { createLogger, incidentLogger } from '../logging/index.ts';
 import { isNotifiedChange, Notifier, type Notice } from '../notifications/index.ts';
 import { PauseSwitch } from '../pause/index.ts';
@@ -162,6 +162,48 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
     }
   };
 
+  /**
+   * `firebreak resume`: the event names an incident; the finding is the ledger's, never the
+   * event's. Only an incident still held because the deployment was paused is run again (with
+   * origin `resume`, against its own finding's budget); anything else is left alone.
+   */
+  const resumeIncident = async (record: SQSRecord, resume: ResumeMessage): Promise<Incident | undefined> => {
+    const held = await ledger.get(resume.incidentId);
+    if (!held) {
+      await rejectMessage(record, [`resume names incident ${resume.incidentId}, which is not in the ledger`]);
+      return undefined;
+    }
+    const { resource } = held.incident;
+    if (held.playbook !== playbook.name || resource.type !== resume.resource.type || resource.id !== resume.resource.id || held.incident.accountId !== resume.accountId) {
+      await rejectMessage(record, [
+        `resume names ${resume.resource.type} ${resume.resource.id} in ${resume.accountId} for ${resume.incidentId}, but the ledger has ${resource.type} ${resource.id} in ${held.incident.accountId} (${held.playbook}); nothing was changed`,
+      ]);
+      return undefined;
+    }
+    if (!heldByPause(held)) {
+      logger.info('Resume: the incident is no longer held by a pause; left alone', { incidentId: resume.incidentId, status: held.status, messageId: record.messageId });
+      return undefined;
+    }
+    return {
+      ...held.incident,
+      origin: 'resume',
+      redelivery: { origin: 'resume', of: budgetOrigin(held.incident), requestedBy: resume.redrivenBy ?? resume.requestedBy },
+      eventId: resume.eventId,
+      eventTime: resume.eventTime,
+    };
+  };
+
+  /**
+   * A hand-off names the incident it comes from: it must be in this ledger (the two are linked
+   * both ways); a hand-off from an incident Firebreak never had is rejected.
+   */
+  const linkHandoff = async (record: SQSRecord, incident: Incident): Promise<boolean> => {
+    if (incident.derivedFrom?.kind !== 'handoff') return true;
+    const linked = await ledger.linkDerived(incident.derivedFrom.incidentId, incident.incidentId, { kind: 'handoff', at: now().toISOString(), playbook: incident.playbook });
+    if (!linked) await rejectMessage(record, [`hand-off from incident ${incident.derivedFrom.incidentId}, which is not in the ledger; nothing was changed`]);
+    return linked;
+  };
+
   const handleRecord = async (record: SQSRecord): Promise<void> => {
     let parsed;
     try {
@@ -180,9 +222,19 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
     }
     if (parsed.kind === 'release') return handleRelease(record, parsed.release);
     if (parsed.kind === 'ignored') return ignoreFinding(record, parsed.finding);
-    const incidents = parsed.incidents;
-    // Read once per message (cached for the batch and a little after): a paused deployment holds every new finding.
-    const paused = pauseSwitch ? await pauseSwitch.state() : undefined;
+    let incidents: Incident[];
+    if (parsed.kind === 'resume') {
+      const resumed = await resumeIncident(record, parsed.resume);
+      if (!resumed) return undefined;
+      incidents = [resumed];
+    } else {
+      const linked = await Promise.all(parsed.incidents.map((i) => linkHandoff(record, i)));
+      incidents = parsed.incidents.filter((_, n) => linked[n]);
+    }
+    // Read once per message (cached for the batch and a little after): a paused deployment holds
+    // every new finding. A resume is read afresh: the CLI has just cleared the switch, which a
+    // warm function may still have cached as paused.
+    const paused = pauseSwitch ? await pauseSwitch.state(parsed.kind === 'resume' ? { maxAgeMs: 0 } : {}) : undefined;
     const results = await Promise.allSettled(
       incidents.map((incident) =>
         runPlaybook(
@@ -207,10 +259,10 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
     // Only a change says something: a redelivery, a follow-up or a re-publication that leaves
     // the incident as it was is silent.
     await Promise.all(
-      results.map((r, i) => {
-        const incident = incidents[i]!;
+      results.map((r) => {
         if (r.status !== 'fulfilled' || !isNotifiedChange(r.value.status, r.value.previousStatus)) return undefined;
-        const { status, previousStatus, reason, steps } = r.value;
+        // The incident acted on: a new containment generation has its own id.
+        const { incident, status, previousStatus, reason, steps } = r.value;
         return tell(
           { kind: 'incident', incident, status, ...(previousStatus ? { previousStatus } : {}), reason, steps, mode: config.mode, at: now() },
           { incidentId: incident.incidentId },

@@ -1,5 +1,6 @@
 import { TransactWriteCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { hasErrorCode } from '../errors/index.ts';
+import type { FindingOrigin } from '../findings/index.ts';
 import { windowKey } from './records.ts';
 import type { LedgerTable } from './table.ts';
 
@@ -36,7 +37,8 @@ export async function takeSlot(
   t: LedgerTable,
   /** The incident update, with (`true`) or without the slot's `blastRadiusSlotAt`. */
   updateFor: (withSlot: boolean) => UpdateCommandInput,
-  incident: { incidentId: string; accountId: string; origin?: string },
+  /** `origin`: the budget it counts against (the finding's origin; a re-delivery's is the finding it re-delivers). */
+  incident: { incidentId: string; accountId: string; origin?: FindingOrigin },
   now: Date,
   br: BlastRadiusLimit,
   reread: () => Promise<BlastRadiusWindow>,

@@ -1,9 +1,9 @@
 import { BatchGetCommand, GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { hasErrorCode } from '../errors/index.ts';
-import type { Incident } from '../findings/index.ts';
+import { budgetOrigin, type FindingOrigin, type Incident } from '../findings/index.ts';
 import type { GateResult, IncidentStatus, Mode, StepOutcome } from '../vocabulary/index.ts';
 import { takeSlot, windowOf, type BlastRadiusWindow, type SlotOutcome } from './blast-radius.ts';
-import { INCIDENT_RECORD_VERSION, incidentKey, incidentRecordOf, V1_INCIDENT_ATTRIBUTES, windowKey, type IncidentRecord } from './records.ts';
+import { INCIDENT_RECORD_VERSION, incidentKey, incidentRecordOf, V1_INCIDENT_ATTRIBUTES, windowKey, type DerivedLink, type IncidentRecord } from './records.ts';
 import { setClauses, type LedgerTable } from './table.ts';
 
 export interface LoadedState {
@@ -28,7 +28,8 @@ export interface BeginParams {
 export const MAX_SUMMARY_CHARS = 4000;
 
 /** Reads the incident record and the account's blast-radius window in one call. */
-export async function loadIncident(t: LedgerTable, incidentId: string, accountId: string, origin?: string): Promise<LoadedState> {
+export async function loadIncident(t: LedgerTable, incidentId: string, accountId: string, origin?: FindingOrigin): Promise<LoadedState> {
+  // The window is the budget's: a redrive or resume passes the origin of the finding it re-delivers.
   const keys = [incidentKey(incidentId), windowKey(accountId, origin)];
   const out = await t.db.send(new BatchGetCommand({ RequestItems: { [t.table]: { Keys: keys, ConsistentRead: true } } }));
   let items = out.Responses?.[t.table] ?? [];
@@ -56,7 +57,8 @@ export async function beginIncident(t: LedgerTable, p: BeginParams, reread: () =
     await t.db.send(new UpdateCommand(updateFor(false)));
     return 'not-needed';
   }
-  return takeSlot(t, updateFor, p.incident, p.now, p.blastRadius, reread);
+  const { incidentId, accountId } = p.incident;
+  return takeSlot(t, updateFor, { incidentId, accountId, origin: budgetOrigin(p.incident) }, p.now, p.blastRadius, reread);
 }
 
 function openIncidentUpdate(t: LedgerTable, p: BeginParams, withSlot: boolean): UpdateCommandInput {
@@ -79,7 +81,10 @@ function openIncidentUpdate(t: LedgerTable, p: BeginParams, withSlot: boolean): 
     names,
     values,
   );
+  names['#openedBy'] = 'openedBy';
+  values[':openedBy'] = budgetOrigin(i);
   parts.push(
+    '#openedBy = if_not_exists(#openedBy, :openedBy)',
     'firstSeenAt = if_not_exists(firstSeenAt, :now)',
     'steps = if_not_exists(steps, :empty)',
     '#status = if_not_exists(#status, :received)',
@@ -90,6 +95,17 @@ function openIncidentUpdate(t: LedgerTable, p: BeginParams, withSlot: boolean): 
     values[':capture'] = p.capture;
   }
   if (withSlot) parts.push('blastRadiusSlotAt = if_not_exists(blastRadiusSlotAt, :now)');
+  if (i.derivedFrom) {
+    names['#derivedFrom'] = 'derivedFrom';
+    values[':derivedFrom'] = i.derivedFrom;
+    parts.push('#derivedFrom = if_not_exists(#derivedFrom, :derivedFrom)');
+  }
+  if (i.redelivery) {
+    names['#redeliveries'] = 'redeliveries';
+    values[':redelivery'] = [{ origin: i.redelivery.origin, requestedBy: i.redelivery.requestedBy, at: p.now.toISOString(), messageId: p.messageId }];
+    values[':noRedeliveries'] = [];
+    parts.push('#redeliveries = list_append(if_not_exists(#redeliveries, :noRedeliveries), :redelivery)');
+  }
   // A v1 record kept the incident flattened: once it is nested, those attributes go.
   const removed = V1_INCIDENT_ATTRIBUTES.map((a) => {
     names[`#v1_${a}`] = a;
@@ -151,5 +167,75 @@ export async function finishIncident(t: LedgerTable, incidentId: string, status:
     );
   } catch (error) {
     if (!hasErrorCode(error, 'ConditionalCheckFailedException')) throw error;
+  }
+}
+
+/**
+ * Links a derived incident to the one it came from (the source's `derived` map, and for a
+ * generation its `nextGeneration`). Idempotent. Returns false, writing nothing, when the source
+ * incident is not in the ledger.
+ */
+export async function linkDerived(t: LedgerTable, sourceIncidentId: string, derivedIncidentId: string, link: DerivedLink): Promise<boolean> {
+  const ensureMap = async () => {
+    try {
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: incidentKey(sourceIncidentId),
+          UpdateExpression: 'SET #derived = if_not_exists(#derived, :empty)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#derived': 'derived' },
+          ExpressionAttributeValues: { ':empty': {} },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (hasErrorCode(error, 'ConditionalCheckFailedException')) return false;
+      throw error;
+    }
+  };
+  if (!(await ensureMap())) return false;
+  const names: Record<string, string> = { '#derived': 'derived', '#id': derivedIncidentId };
+  const values: Record<string, unknown> = { ':link': link };
+  let expr = 'SET #derived.#id = if_not_exists(#derived.#id, :link)';
+  if (link.kind === 'generation') {
+    names['#next'] = 'nextGeneration';
+    values[':next'] = derivedIncidentId;
+    expr += ', #next = if_not_exists(#next, :next)';
+  }
+  await t.db.send(new UpdateCommand({ TableName: t.table, Key: incidentKey(sourceIncidentId), UpdateExpression: expr, ExpressionAttributeNames: names, ExpressionAttributeValues: values }));
+  return true;
+}
+
+/** Whether an incident is held because the deployment was paused (not by the blast-radius limit). */
+export function heldByPause(record: Pick<IncidentRecord, 'status' | 'gates'>): boolean {
+  return record.status === 'held' && (record.gates ?? []).some((g) => g.gate === 'not-paused' && !g.passed);
+}
+
+/** Whether `firebreak resume` already re-published the incident since it was last held. */
+export function alreadyResumed(record: Pick<IncidentRecord, 'resumeRequest' | 'lastSeenAt'>): boolean {
+  return record.resumeRequest !== undefined && record.resumeRequest.at >= record.lastSeenAt;
+}
+
+/**
+ * Records that `firebreak resume` re-published the incident, if it is still held and was not
+ * re-published since it was last held. Returns whether it recorded.
+ */
+export async function recordResumeRequest(t: LedgerTable, incidentId: string, request: { at: string; by: string; eventId: string }): Promise<boolean> {
+  try {
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.table,
+        Key: incidentKey(incidentId),
+        UpdateExpression: 'SET #resume = :resume',
+        ConditionExpression: '#status = :held AND (attribute_not_exists(#resume) OR #resume.#at < #lastSeenAt)',
+        ExpressionAttributeNames: { '#resume': 'resumeRequest', '#status': 'status', '#at': 'at', '#lastSeenAt': 'lastSeenAt' },
+        ExpressionAttributeValues: { ':resume': request, ':held': 'held' },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (hasErrorCode(error, 'ConditionalCheckFailedException')) return false;
+    throw error;
   }
 }

@@ -1,9 +1,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { budgetOrigin, type FindingOrigin } from '../findings/index.ts';
 import type { IncidentStatus, StepOutcome } from '../vocabulary/index.ts';
-import { beginIncident, finishIncident, getIncident, loadIncident, recordStep, type BeginParams, type LoadedState } from './incidents.ts';
+import { beginIncident, finishIncident, getIncident, linkDerived, loadIncident, recordResumeRequest, recordStep, type BeginParams, type LoadedState } from './incidents.ts';
 import { listRecords } from './listing.ts';
 import { recordNotification, type NotificationTarget } from './notifications.ts';
-import type { IncidentRecord, LedgerRecord, NotificationRecord } from './records.ts';
+import type { DerivedLink, IncidentRecord, LedgerRecord, NotificationRecord } from './records.ts';
 import { beginRelease, finishRelease, recordReleaseStep, type BeginReleaseOutcome, type BeginReleaseParams, type FinishReleaseParams } from './release-claim.ts';
 import { recordIgnored, recordRejected, type IgnoredMessage, type RejectedMessage } from './rejections.ts';
 import type { SlotOutcome } from './blast-radius.ts';
@@ -30,7 +31,7 @@ export class Ledger {
   }
 
   /** The incident and the blast-radius window of its origin's budget in the account. */
-  load(incidentId: string, accountId: string, origin?: string): Promise<LoadedState> {
+  load(incidentId: string, accountId: string, origin?: FindingOrigin): Promise<LoadedState> {
     return loadIncident(this.#t, incidentId, accountId, origin);
   }
 
@@ -38,9 +39,20 @@ export class Ledger {
     return getIncident(this.#t, incidentId);
   }
 
+  /** Opens or updates the record and, when asked, takes a slot in the budget of the incident's {@link budgetOrigin}. */
   begin(params: BeginParams): Promise<SlotOutcome> {
-    const { incidentId, accountId, origin } = params.incident;
-    return beginIncident(this.#t, params, async () => (await loadIncident(this.#t, incidentId, accountId, origin)).window);
+    const { incidentId, accountId } = params.incident;
+    return beginIncident(this.#t, params, async () => (await loadIncident(this.#t, incidentId, accountId, budgetOrigin(params.incident))).window);
+  }
+
+  /** Links a derived incident (a hand-off, the next generation) to its source; false when the source is not in the ledger. */
+  linkDerived(sourceIncidentId: string, derivedIncidentId: string, link: DerivedLink): Promise<boolean> {
+    return linkDerived(this.#t, sourceIncidentId, derivedIncidentId, link);
+  }
+
+  /** Records `firebreak resume`'s re-publication of a held incident; false when it is no longer held or was already resumed. */
+  recordResumeRequest(incidentId: string, request: { at: string; by: string; eventId: string }): Promise<boolean> {
+    return recordResumeRequest(this.#t, incidentId, request);
   }
 
   recordStep(incidentId: string, name: string, outcome: StepOutcome): Promise<void> {
@@ -84,12 +96,13 @@ export class Ledger {
 export { LEDGER_IAM_ACTIONS } from './table.ts';
 export type { LedgerTable } from './table.ts';
 export type { BlastRadiusWindow, SlotOutcome, WindowEntry } from './blast-radius.ts';
-export { MAX_SUMMARY_CHARS } from './incidents.ts';
+export { alreadyResumed, heldByPause, MAX_SUMMARY_CHARS } from './incidents.ts';
 export type { BeginParams, LoadedState } from './incidents.ts';
 export { RELEASE_STALE_AFTER_SECONDS } from './release-claim.ts';
 export type { BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams } from './release-claim.ts';
 export type { IgnoredMessage, RejectedMessage } from './rejections.ts';
 export type { NotificationTarget } from './notifications.ts';
+export { windowKey } from './records.ts';
 export {
   boundedReasons,
   INCIDENT_RECORD_VERSION,
@@ -97,4 +110,4 @@ export {
   MAX_REASON_CHARS,
   MAX_REJECTION_REASONS,
 } from './records.ts';
-export type { IgnoredFindingRecord, IncidentRecord, LedgerRecord, NotificationRecord, RejectedRecord, ReleaseAttempt, ReleaseRecord } from './records.ts';
+export type { DerivedLink, IgnoredFindingRecord, IncidentRecord, LedgerRecord, NotificationRecord, RedeliveryRecord, RejectedRecord, ReleaseAttempt, ReleaseRecord } from './records.ts';

@@ -1,4 +1,4 @@
-import type { IgnoredFinding, Incident, PlaybookName } from '../findings/index.ts';
+import type { DerivedFrom, FindingOrigin, IgnoredFinding, Incident, PlaybookName } from '../findings/index.ts';
 import { cleanText } from '../findings/index.ts';
 import type { GateResult, IncidentStatus, Mode, ReleaseVia, StepOutcome } from '../vocabulary/index.ts';
 
@@ -71,6 +71,38 @@ export interface IncidentRecord {
   release?: ReleaseRecord;
   /** The latest message people were sent about the incident (or that could not be sent). */
   notification?: NotificationRecord;
+  /**
+   * What opened the incident — GuardDuty, a responder (manual) or another playbook (handoff) — and
+   * so whose blast-radius budget it counts against. A redrive or resume never changes it. (Not
+   * `origin`: v1 kept the incident's origin there, which a v2 write removes.)
+   */
+  openedBy?: FindingOrigin;
+  /** The incident it was derived from: the source of a hand-off, or the released generation before it. */
+  derivedFrom?: DerivedFrom;
+  /** Incidents derived from this one (hand-offs it made, the generation after it), by id. */
+  derived?: Record<string, DerivedLink>;
+  /** The generation opened after this one was released (GuardDuty saw activity after the release). */
+  nextGeneration?: string;
+  /** Re-deliveries of its finding: from a DLQ (`firebreak dlq redrive`) or after a pause (`firebreak resume`). */
+  redeliveries?: RedeliveryRecord[];
+  /** The latest `firebreak resume` that re-published it (a second resume leaves it alone until it is held again). */
+  resumeRequest?: { at: string; by: string; eventId: string };
+}
+
+/** One incident derived from another. */
+export interface DerivedLink {
+  kind: DerivedFrom['kind'];
+  at: string;
+  /** For a hand-off: the playbook that received it. */
+  playbook?: PlaybookName;
+}
+
+/** One re-delivery of an incident's finding. */
+export interface RedeliveryRecord {
+  origin: 'redrive' | 'resume';
+  requestedBy: string;
+  at: string;
+  messageId: string;
 }
 
 /** A notification Firebreak published, or failed to publish, about a record. */
@@ -131,11 +163,13 @@ export const incidentKey = (incidentId: string) => ({ pk: `incident#${incidentId
 /** One record per ignored finding, however often it is published. */
 export const ignoredKey = (accountId: string, findingId: string) => ({ pk: `ignored#${accountId}#${findingId}`, sk: 'ignored' });
 /**
- * Each origin has its own blast-radius budget in an account: a flood of manual findings cannot
- * use up what GuardDuty's findings need, nor the other way round. GuardDuty's keeps the key it
- * always had.
+ * Each origin that starts incidents has its own blast-radius budget in an account: a flood of
+ * manual findings or of hand-offs cannot use up what GuardDuty's findings need, nor the other way
+ * round. GuardDuty's keeps the key it always had (`blast-radius#<account>`); the others add their
+ * origin (`#manual`, `#handoff`). A redrive or resume has none of its own: it re-delivers a
+ * finding and counts against that finding's budget (see `budgetOrigin`).
  */
-export const windowKey = (accountId: string, origin: string = 'guardduty') => ({ pk: origin === 'guardduty' ? `blast-radius#${accountId}` : `blast-radius#${accountId}#${origin}`, sk: 'window' });
+export const windowKey = (accountId: string, origin: FindingOrigin = 'guardduty') => ({ pk: origin === 'guardduty' ? `blast-radius#${accountId}` : `blast-radius#${accountId}#${origin}`, sk: 'window' });
 
 /** The attributes v1 kept at the top level that v2 keeps inside `incident`; a v2 write removes them. */
 export const V1_INCIDENT_ATTRIBUTES = [

@@ -67,10 +67,14 @@ export class PauseSwitch {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The current state: cached for the ttl, and one read at a time however many records ask at once. */
-  state(): Promise<PauseState> {
+  /**
+   * The current state: cached for the ttl (or `maxAgeMs`, when a caller needs a fresher value),
+   * and one read at a time however many records ask at once.
+   */
+  state(options: { maxAgeMs?: number } = {}): Promise<PauseState> {
     const now = this.#now();
-    if (this.#cached && now - this.#cached.at < this.#ttlMs) return Promise.resolve(this.#cached.state);
+    const maxAge = Math.min(options.maxAgeMs ?? this.#ttlMs, this.#ttlMs);
+    if (this.#cached && now - this.#cached.at < maxAge) return Promise.resolve(this.#cached.state);
     this.#reading ??= this.#read(now).finally(() => {
       this.#reading = undefined;
     });

@@ -1,3 +1,4 @@
+import type { CommandDocument } from '../actions/ssm-run-command.ts';
 import type { AnyPlaybook } from '../engine/index.ts';
 import type { PlaybookName } from '../findings/index.ts';
 
@@ -12,6 +13,8 @@ export interface PlaybookModule {
   playbook: AnyPlaybook;
   /** Validations Terraform cannot derive from the options schema (its refinements). */
   terraformValidations?: readonly TerraformValidation[];
+  /** The SSM Command documents its steps send, by name: `make build` writes each to terraform/ssm-documents/<playbook>/<name>.json for Terraform to deploy. */
+  commandDocuments?: Readonly<Record<string, CommandDocument>>;
 }
 
 /** One line of the registry: the playbook's name (its folder under shared/playbooks/), what it responds to, and how to load it. */

@@ -346,7 +346,7 @@ run "function_environment" {
       FIREBREAK_EXEMPT_TAG                  = "override:exempt"
       FIREBREAK_BLAST_RADIUS_LIMIT          = "3"
       FIREBREAK_BLAST_RADIUS_WINDOW_SECONDS = "3600"
-      FIREBREAK_OPTIONS                     = "{\"create_isolation_profile\":null,\"forensics\":null,\"isolation_instance_profile_arn\":null,\"malware_scan\":true,\"online_capture\":{\"enabled\":false,\"memory_capture_command\":null,\"wait_seconds\":10},\"release_pass_role_arns\":null}"
+      FIREBREAK_OPTIONS                     = "{\"create_isolation_profile\":null,\"forensics\":null,\"isolation_instance_profile_arn\":null,\"malware_scan\":true,\"online_capture\":{\"enabled\":false,\"memory_capture_command\":null,\"wait_seconds\":10},\"release_pass_role_arns\":null,\"ssm_documents\":{\"memory_capture\":null,\"volatile_data\":null}}"
       FIREBREAK_FOLLOW_UP_SECONDS           = "300"
       FIREBREAK_MAX_FOLLOW_UPS              = "72"
       FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
@@ -355,6 +355,7 @@ run "function_environment" {
       FIREBREAK_MEMBER_ACCOUNT_IDS          = "[]"
       FIREBREAK_MEMBER_ROLE_NAME            = "firebreak-responder"
       FIREBREAK_MEMBER_EXTERNAL_ID          = "firebreak-${substr(sha256("123456789012/firebreak"), 0, 32)}"
+      FIREBREAK_RESPONDERS_BUS              = "firebreak-responders"
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"
@@ -398,6 +399,7 @@ run "ec2_options_reach_the_function_in_terraforms_keys" {
       isolation_instance_profile_arn = "arn:aws:iam::123456789012:instance-profile/ops/firebreak-isolation"
       create_isolation_profile       = null
       release_pass_role_arns         = null
+      ssm_documents                  = { volatile_data = "firebreak-volatile-data", memory_capture = "firebreak-memory-capture" }
     }
     error_message = "FIREBREAK_OPTIONS must carry the EC2 options in Terraform's own keys (the schema reads them as they are), Terraform-only attributes removed."
   }
@@ -531,8 +533,23 @@ run "manual_events_come_only_from_the_responders_bus" {
   }
 
   assert {
-    condition     = jsondecode(module.playbook["ec2-instance"].manual_pattern).source == ["firebreak.manual"] && module.playbook["ec2-instance"].manual_bus_name == "firebreak-responders"
-    error_message = "Manual findings and releases must be routed from the responders' bus only."
+    condition     = jsondecode(module.playbook["ec2-instance"].manual_pattern).source == ["firebreak.manual", "firebreak.handoff", "firebreak.redrive", "firebreak.resume"] && module.playbook["ec2-instance"].manual_bus_name == "firebreak-responders"
+    error_message = "Manual findings, releases, hand-offs, redrives and resumes must be routed from the responders' bus only."
+  }
+
+  assert {
+    condition     = contains(jsondecode(module.playbook["ec2-instance"].manual_pattern)["detail-type"], "Firebreak Hand-off")
+    error_message = "The EC2 playbook's rule on the responders' bus must take hand-offs from other playbooks."
+  }
+
+  assert {
+    condition = one([for s in module.playbook["ec2-instance"].role_policy.Statement : s if s.Sid == "HandOffToPlaybooks"]) == {
+      Sid      = "HandOffToPlaybooks"
+      Effect   = "Allow"
+      Action   = ["events:PutEvents"]
+      Resource = aws_cloudwatch_event_bus.responders.arn
+    }
+    error_message = "A function may put events (hand-offs) on the responders' bus and no other."
   }
 
   assert {

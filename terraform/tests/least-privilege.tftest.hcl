@@ -60,7 +60,7 @@ run "contain_mode_grants_containment_only_and_release_gets_only_the_undos" {
   }
 
   assert {
-    condition     = jsondecode(module.release["ec2-instance"].manual_pattern)["detail-type"] == ["Firebreak Manual Release"] && jsondecode(module.playbook["ec2-instance"].manual_pattern)["detail-type"] == ["Firebreak Manual Finding"]
+    condition     = jsondecode(module.release["ec2-instance"].manual_pattern)["detail-type"] == ["Firebreak Manual Release"] && !contains(jsondecode(module.playbook["ec2-instance"].manual_pattern)["detail-type"], "Firebreak Manual Release") && contains(jsondecode(module.playbook["ec2-instance"].manual_pattern)["detail-type"], "Firebreak Manual Finding")
     error_message = "Releases must reach the release function only, manual findings the containment function only."
   }
 }

@@ -17,6 +17,7 @@ import {
   drainAll,
   eniGroups,
   findingFor,
+  functionRole,
   instance,
   instanceAttribute,
   incidentRecord,
@@ -195,8 +196,9 @@ describe('Playbook: compromised EC2 instance, end to end through the Terraform-d
     const { url } = await queueCounts(main.queueName);
     const dlqBefore = (await queueCounts(main.dlqName)).visible;
 
-    // Act: straight onto the queue, as a broken producer would
-    const sent = await world.sqs.send(
+    // Act: straight onto the queue, as a broken producer would (with the function role's
+    // credentials: besides the rules, the only sender the queue policy admits)
+    const sent = await (await functionRole(main)).sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: url,
         Entries: [

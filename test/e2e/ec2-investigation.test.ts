@@ -4,10 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { CreateKeyPairCommand, DescribeIamInstanceProfileAssociationsCommand, DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
 import { GetRolePolicyCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { GetDocumentCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import type { IncidentRecord } from '../../shared/ledger/index.ts';
 import { revokeInstanceRoleSessions } from '../../shared/playbooks/ec2-instance/credentials.ts';
 import { recordKeyPair } from '../../shared/playbooks/ec2-instance/keypair.ts';
+import { bucketNamePattern, VOLATILE_DATA_DOCUMENT } from '../../shared/playbooks/ec2-instance/online.ts';
 import {
   addressOf,
   asgState,
@@ -187,6 +189,18 @@ describe('Playbook: compromised EC2 instance — online investigation', () => {
     // Assess: moto runs no commands and has no DescribeInstanceInformation — the outcome is recorded, nothing is held
     expect(['done', 'skipped', 'failed', 'pending']).toContain(record.steps.captureVolatileData!.status);
     expect(record.steps.captureVolatileData!.summary.length).toBeGreaterThan(0);
+    expect(record.steps.captureVolatileData!.summary).not.toMatch(/no Firebreak SSM document/);
+
+    // Assess: Terraform deployed Firebreak's own documents (online capture and a memory command are
+    // on), and any command sent to the instance names one of them, never AWS's shell documents
+    const volatile = await world.ssm.send(new GetDocumentCommand({ Name: 'firebreak-volatile-data' }));
+    expect(volatile.DocumentType).toBe('Command');
+    expect(JSON.parse(volatile.Content!)).toEqual(VOLATILE_DATA_DOCUMENT);
+    const memory = JSON.parse((await world.ssm.send(new GetDocumentCommand({ Name: 'firebreak-memory-capture' }))).Content!);
+    expect(memory.parameters.s3Uri.allowedPattern).toBe(`^s3://${bucketNamePattern(main.evidenceBucket)}/incidents/inc-[0-9a-f]{16}/online/memory$`);
+    expect(memory.mainSteps[0].inputs.runCommand.at(-1)).toMatch(/^\/opt\/avml\/avml /);
+    const commands = (await world.ssm.send(new ListCommandsCommand({ InstanceId: scenario.victim.instanceId }))).Commands ?? [];
+    for (const command of commands) expect(['firebreak-volatile-data', 'firebreak-memory-capture']).toContain(command.DocumentName);
   });
 
   it('records that online capture was not possible when isolation leaves the SSM agent no route', async () => {

@@ -11,13 +11,17 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateAccessKeyCommand, CreateUserCommand, GetRoleCommand } from '@aws-sdk/client-iam';
+import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { spawnSync } from 'node:child_process';
 import { inject } from 'vitest';
 import { parseRecorded, type Step } from '../../shared/engine/index.ts';
 import { incidentIdFor } from '../../shared/findings/index.ts';
 import type { IncidentRecord } from '../../shared/ledger/index.ts';
 import type { Ec2 } from '../../shared/playbooks/ec2-instance/index.ts';
-import { drain } from '../../scripts/lib/drain.ts';
+import { drain, serviceRoleCredentials } from '../../scripts/lib/drain.ts';
 import { loadFixture, retargetInstanceFinding, type FindingEvent } from '../../scripts/lib/findings.ts';
 import { buildWebAppScenario, type WebAppScenario, type WebAppScenarioOptions } from '../../scripts/lib/scenario.ts';
 import { emulatorWorld } from '../../scripts/lib/world.ts';
@@ -146,3 +150,41 @@ export async function queueCounts(queueName: string) {
 
 /** What a step recorded for an incident, read through the step's own schema (as release reads it). */
 export const recorded = <D>(record: IncidentRecord, step: Step<Ec2, D>): D => parseRecorded(step, record.steps[step.name]?.data);
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** A principal of the account that is neither a responder nor a Firebreak role: an IAM user with its own access key. */
+export async function outsider(name: string) {
+  const { User } = await world.iam.send(new CreateUserCommand({ UserName: `${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}` }));
+  const { AccessKey } = await world.iam.send(new CreateAccessKeyCommand({ UserName: User!.UserName! }));
+  const credentials: Credentials = { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+  const config = { endpoint, region: 'us-east-1', credentials };
+  return { arn: User!.Arn!, userId: User!.UserId!, credentials, sqs: new SQSClient(config), events: new EventBridgeClient(config) };
+}
+
+/** The pipeline function's execution role, and its credentials as Lambda gets them (session name = the function name). */
+export async function functionRole(p: Pipeline) {
+  const lambda = new LambdaClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const { Configuration } = await lambda.send(new GetFunctionCommand({ FunctionName: p.functionName }));
+  const roleArn = Configuration!.Role!;
+  const { Role } = await world.iam.send(new GetRoleCommand({ RoleName: roleArn.split('/').pop()! }));
+  const session = await serviceRoleCredentials(endpoint, roleArn, p.functionName);
+  const credentials: Credentials = { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken };
+  return { roleArn, roleId: Role!.RoleId!, senderId: `${Role!.RoleId!}:${p.functionName}`, credentials, sqs: new SQSClient({ endpoint, region: 'us-east-1', credentials }) };
+}
+
+/** `firebreak <args>` as a given principal runs it (the SDK's default chain reads these credentials). */
+export function firebreakAs(credentials: Credentials, ...args: string[]) {
+  const env: Record<string, string | undefined> = { ...process.env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
+  if (credentials.sessionToken) env.AWS_SESSION_TOKEN = credentials.sessionToken;
+  else delete env.AWS_SESSION_TOKEN;
+  const out = spawnSync(process.execPath, ['scripts/firebreak.ts', ...args], { encoding: 'utf8', env });
+  return { code: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** The credentials the CLI and the tests use on the emulator: the responder the local example names. */
+export const responderCredentials: Credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

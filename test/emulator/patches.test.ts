@@ -23,7 +23,9 @@ import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateRoleCommand
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateDocumentCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { memoryCaptureDocument, VOLATILE_DATA_DOCUMENT } from '../../shared/playbooks/ec2-instance/online.ts';
 import { emulatorClientConfig, emulatorEndpoint, uniqueSuffix } from './helpers.ts';
 
 const IMAGE_ID = 'ami-12c6146b';
@@ -187,6 +189,11 @@ describe('Emulator: moto patches', () => {
         'create_volume_honours_the_client_token',
         'attach_volume_checks_state_zone_and_device',
         'object_lock_accepts_any_checksum_header',
+        'assume_role_checks_the_trust_policy',
+        'sqs_sender_id_is_the_callers_unique_id',
+        'sqs_send_message_honours_the_queue_policy',
+        'eventbridge_put_events_honours_the_bus_policy',
+        'send_command_checks_the_document_and_its_parameters',
       ],
     });
   });
@@ -336,6 +343,33 @@ describe('Emulator: moto patches', () => {
     // Assess
     const item = await ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'x' } }, ConsistentRead: true }));
     expect(Object.keys(item.Item!.steps!.M!)).toHaveLength(40);
+  });
+  it('refuses SendCommand for a document that does not exist or parameters its document does not admit, and names invocations after the steps, as AWS does', async () => {
+    // Prepare
+    const ssm = new SSMClient(emulatorClientConfig);
+    const suffix = uniqueSuffix();
+    const memory = `fb-${suffix}-memory-capture`;
+    const volatile = `fb-${suffix}-volatile-data`;
+    await ssm.send(new CreateDocumentCommand({ Name: memory, DocumentType: 'Command', DocumentFormat: 'JSON', Content: JSON.stringify(memoryCaptureDocument('true', 'evidence')) }));
+    await ssm.send(new CreateDocumentCommand({ Name: volatile, DocumentType: 'Command', DocumentFormat: 'JSON', Content: JSON.stringify(VOLATILE_DATA_DOCUMENT) }));
+    const instanceId = 'i-0123456789abcdef0';
+    const uri = 's3://evidence/incidents/inc-0123456789abcdef/online/memory';
+    const send = (DocumentName: string, Parameters?: Record<string, string[]>) => ssm.send(new SendCommandCommand({ DocumentName, InstanceIds: [instanceId], Parameters }));
+
+    // Act + Assess: refused
+    await expect(send(`fb-${suffix}-missing`)).rejects.toMatchObject({ name: 'InvalidDocument' });
+    await expect(send(memory, { incidentId: ['inc-0123456789abcdef'], s3Uri: [`${uri}'; reboot; '`] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+    await expect(send(memory, { incidentId: ['inc-0123456789abcdef$(id)'], s3Uri: [uri] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+    await expect(send(memory, { incidentId: ['inc-0123456789abcdef'] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+    await expect(send(volatile, { commands: ['id'] })).rejects.toMatchObject({ name: 'InvalidParameters' });
+
+    // Act + Assess: admitted, each step its own plugin
+    const sent = await send(memory, { incidentId: ['inc-0123456789abcdef'], s3Uri: [uri] });
+    const invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: sent.Command!.CommandId!, InstanceId: instanceId, PluginName: 'captureMemory' }));
+    expect(invocation).toMatchObject({ Status: 'Success', DocumentName: memory, PluginName: 'captureMemory' });
+    const collected = await send(volatile);
+    const windows = await ssm.send(new GetCommandInvocationCommand({ CommandId: collected.Command!.CommandId!, InstanceId: instanceId, PluginName: 'volatileDataWindows' }));
+    expect(windows.PluginName).toBe('volatileDataWindows');
   });
 });
 

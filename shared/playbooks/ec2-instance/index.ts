@@ -85,3 +85,4 @@ export { Ec2OptionsSchema, type Ec2Options } from './options.ts';
 /** What the registry and the generated function entry point look for in every playbook folder. */
 export const playbook = ec2InstancePlaybook;
 export { EC2_TERRAFORM_VALIDATIONS as terraformValidations } from './options.ts';
+export { EC2_COMMAND_DOCUMENTS as commandDocuments } from './online.ts';

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import {
   CAPTURE_BEGIN_MARKER,
   CAPTURE_END_MARKER,
+  type CommandDocument,
+  type CommandDocumentStep,
   decodeCaptureOutput,
   onlineAgent,
   pollCommand,
@@ -13,6 +15,7 @@ import {
 import type { StepContext, StepResult } from '../../engine/index.ts';
 import { StepFailedError } from '../../errors/index.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
+import { IncidentIdSchema } from '../../findings/index.ts';
 import { replaceInstanceProfile, revokeInstanceRoleSessions } from './credentials.ts';
 import { isolateNetworkInterfaces } from './isolation.ts';
 import { ec2Step, type Ec2 } from './types.ts';
@@ -112,6 +115,118 @@ export const WINDOWS_VOLATILE_SCRIPT: readonly string[] = [
 ];
 
 // ---------------------------------------------------------------------------
+// Firebreak's own Command documents: the scripts above, deployed by Terraform
+// ---------------------------------------------------------------------------
+
+/** How long each script may run on the instance (what AWS-RunShellScript was given before). */
+const VOLATILE_TIMEOUT_SECONDS = 600;
+const MEMORY_TIMEOUT_SECONDS = 3600;
+
+/** The volatile-data document's step for each platform it runs on (GetCommandInvocation names the step of a multi-step document). */
+export const VOLATILE_DATA_STEPS = { Linux: 'volatileDataLinux', MacOS: 'volatileDataMacOS', Windows: 'volatileDataWindows' } as const;
+const MEMORY_CAPTURE_STEP = 'captureMemory';
+
+const shellStep = (name: string, platform: 'Linux' | 'MacOS', timeoutSeconds: number, runCommand: readonly string[]): CommandDocumentStep => ({
+  action: 'aws:runShellScript',
+  name,
+  precondition: { StringEquals: ['platformType', platform] },
+  inputs: { timeoutSeconds: String(timeoutSeconds), runCommand: [...runCommand] },
+});
+
+/**
+ * `<name_prefix>-volatile-data`: the volatile-data scripts as a Command document with no
+ * parameters — whoever may send it can only run these scripts. `make build` writes it to
+ * terraform/ssm-documents/ec2-instance/volatile-data.json, which Terraform deploys.
+ */
+export const VOLATILE_DATA_DOCUMENT: CommandDocument = {
+  schemaVersion: '2.2',
+  description: 'Firebreak: collects an instance\'s volatile state read-only (processes, connections, logins, recent files), gzip+base64 between markers. Takes no parameters.',
+  mainSteps: [
+    shellStep(VOLATILE_DATA_STEPS.Linux, 'Linux', VOLATILE_TIMEOUT_SECONDS, LINUX_VOLATILE_SCRIPT),
+    shellStep(VOLATILE_DATA_STEPS.MacOS, 'MacOS', VOLATILE_TIMEOUT_SECONDS, LINUX_VOLATILE_SCRIPT),
+    {
+      action: 'aws:runPowerShellScript',
+      name: VOLATILE_DATA_STEPS.Windows,
+      precondition: { StringEquals: ['platformType', 'Windows'] },
+      inputs: { timeoutSeconds: String(VOLATILE_TIMEOUT_SECONDS), runCommand: [...WINDOWS_VOLATILE_SCRIPT] },
+    },
+  ],
+};
+
+/** Where the memory capture's output goes, under the evidence bucket. */
+const memoryPrefix = (incidentId: string) => `incidents/${incidentId}/online/memory`;
+
+/** An incident id, as every incident id is (the pattern of IncidentIdSchema, anchored). */
+export const INCIDENT_ID_ALLOWED_PATTERN: string = (() => {
+  const pattern = (z.toJSONSchema(IncidentIdSchema) as { pattern?: string }).pattern;
+  if (!pattern?.startsWith('^') || !pattern.endsWith('$')) throw new Error('IncidentIdSchema must be one anchored regex');
+  return pattern;
+})();
+
+/** What Terraform replaces in the generated memory-capture document: the deployer's command, and the evidence bucket's name as a regex (dots escaped). */
+export const MEMORY_CAPTURE_PLACEHOLDERS = { command: '@@FIREBREAK_MEMORY_CAPTURE_COMMAND@@', bucketPattern: '@@FIREBREAK_EVIDENCE_BUCKET_PATTERN@@' } as const;
+
+/**
+ * The evidence bucket's name as it appears in a regex (S3 names are [a-z0-9.-]: only dots need escaping).
+ * @example bucketNamePattern('evidence.example.org') // 'evidence\\.example\\.org'
+ */
+export const bucketNamePattern = (bucket: string) => bucket.replaceAll('.', '\\.');
+
+/**
+ * `<name_prefix>-memory-capture`: the deployer's memory capture command (fixed at deploy
+ * time, never sent at run time) after two exports it may use, filled from the only two
+ * parameters, which SSM checks before sending: `incidentId` (an incident id) and `s3Uri`
+ * (this incident's memory prefix in this deployment's evidence bucket). They reach the script
+ * as environment variables (interpolationType ENV_VAR, SSM Agent 3.3.2746.0 and later); an
+ * older agent pastes them into the script instead, which the patterns make harmless.
+ * `make build` writes it with {@link MEMORY_CAPTURE_PLACEHOLDERS} to
+ * terraform/ssm-documents/ec2-instance/memory-capture.json; Terraform fills them in.
+ *
+ * @example
+ * ```ts
+ * memoryCaptureDocument('/opt/avml /tmp/m.lime', bucketNamePattern('fb-evidence')).parameters!.s3Uri!.allowedPattern
+ * // '^s3://fb-evidence/incidents/inc-[0-9a-f]{16}/online/memory$'
+ * ```
+ */
+export function memoryCaptureDocument(command: string, bucketPattern: string): CommandDocument {
+  const incidentCore = INCIDENT_ID_ALLOWED_PATTERN.slice(1, -1);
+  return {
+    schemaVersion: '2.2',
+    description: 'Firebreak: runs the memory capture command configured in Terraform (online_capture.memory_capture_command), with FIREBREAK_INCIDENT_ID and FIREBREAK_MEMORY_S3_URI exported for it.',
+    parameters: {
+      incidentId: {
+        type: 'String',
+        description: 'The Firebreak incident id (exported as FIREBREAK_INCIDENT_ID).',
+        allowedPattern: INCIDENT_ID_ALLOWED_PATTERN,
+        interpolationType: 'ENV_VAR',
+      },
+      s3Uri: {
+        type: 'String',
+        description: 'Where the dump goes: the incident\'s memory prefix in Firebreak\'s evidence bucket (exported as FIREBREAK_MEMORY_S3_URI).',
+        allowedPattern: `^s3://${bucketPattern}/${memoryPrefix(incidentCore)}$`,
+        interpolationType: 'ENV_VAR',
+      },
+    },
+    mainSteps: [
+      shellStep(MEMORY_CAPTURE_STEP, 'Linux', MEMORY_TIMEOUT_SECONDS, [
+        // SSM Agent 3.3.2746.0 and later set SSM_<parameter>; an older one pastes the (validated) value here.
+        'if [ -z "${SSM_incidentId+x}" ]; then SSM_incidentId=\'{{ incidentId }}\'; fi',
+        'if [ -z "${SSM_s3Uri+x}" ]; then SSM_s3Uri=\'{{ s3Uri }}\'; fi',
+        'FIREBREAK_INCIDENT_ID="$SSM_incidentId"; export FIREBREAK_INCIDENT_ID',
+        'FIREBREAK_MEMORY_S3_URI="$SSM_s3Uri"; export FIREBREAK_MEMORY_S3_URI',
+        command,
+      ]),
+    ],
+  };
+}
+
+/** The generated documents' text: what terraform/ssm-documents/ec2-instance/ holds (placeholders in the memory one). */
+export const EC2_COMMAND_DOCUMENTS: Readonly<Record<string, CommandDocument>> = {
+  'volatile-data': VOLATILE_DATA_DOCUMENT,
+  'memory-capture': memoryCaptureDocument(MEMORY_CAPTURE_PLACEHOLDERS.command, MEMORY_CAPTURE_PLACEHOLDERS.bucketPattern),
+};
+
+// ---------------------------------------------------------------------------
 // What the online-capture steps record
 // ---------------------------------------------------------------------------
 
@@ -149,8 +264,10 @@ interface OnlineCapture<Done> {
   what: string;
   /** Why the step is not configured to run, if it is not. */
   notConfigured(ctx: Ctx<Done>): string | undefined;
-  /** The command to send, or why it cannot run on this platform. */
+  /** The command to send (a Firebreak document and its parameters), or why it cannot run on this platform. */
   command(ctx: Ctx<Done>, platform: string): Omit<SendCommandCommandInput, 'InstanceIds' | 'Comment' | 'TimeoutSeconds'> | string;
+  /** The document's step that runs on `platform` (GetCommandInvocation needs it for a document of several steps). */
+  plugin(platform: string): string;
   succeeded(ctx: Ctx<Done>, invocation: GetCommandInvocationCommandOutput, sent: SentCommand): Promise<StepResult<Done>>;
 }
 
@@ -207,7 +324,12 @@ async function runOnlineCapture<Done>(capture: OnlineCapture<Done>, ctx: Ctx<Don
     sent = { commandId, sentAt: ctx.now().toISOString(), platform: agent.platform };
   }
 
-  const polled = await pollCommand(clients.ssm, { commandId: sent.commandId, instanceId: resource.instanceId, waitSeconds: options.online_capture.wait_seconds });
+  const polled = await pollCommand(clients.ssm, {
+    commandId: sent.commandId,
+    instanceId: resource.instanceId,
+    pluginName: capture.plugin(sent.platform),
+    waitSeconds: options.online_capture.wait_seconds,
+  });
   if (polled.state === 'succeeded') return capture.succeeded(ctx, polled.invocation, sent);
   if (polled.state === 'running') {
     return {
@@ -222,14 +344,21 @@ async function runOnlineCapture<Done>(capture: OnlineCapture<Done>, ctx: Ctx<Don
 
 const onlineCaptureDisabled = <Done>(ctx: Ctx<Done>) => (ctx.options.online_capture.enabled ? undefined : 'online_capture.enabled is false');
 
+/** Why a step cannot run without its Firebreak document: never fall back to AWS's shell documents. */
+const documentNotDeployed = (name: string | undefined, key: string, option: string) =>
+  name ? undefined : `no Firebreak SSM document for it is deployed: ssm_documents.${key} is unset, and Terraform sets it when it deploys the document (with ${option}); Firebreak never falls back to AWS-RunShellScript`;
+
+const isVolatilePlatform = (platform: string): platform is keyof typeof VOLATILE_DATA_STEPS => Object.hasOwn(VOLATILE_DATA_STEPS, platform);
+
 const volatileData: OnlineCapture<z.infer<typeof VolatileCapturedSchema>> = {
   step: 'captureVolatileData',
   what: 'volatile data',
-  notConfigured: onlineCaptureDisabled,
-  command: (_ctx, platform) =>
-    platform === 'Windows'
-      ? { DocumentName: 'AWS-RunPowerShellScript', Parameters: { commands: [...WINDOWS_VOLATILE_SCRIPT], executionTimeout: ['600'] } }
-      : { DocumentName: 'AWS-RunShellScript', Parameters: { commands: [...LINUX_VOLATILE_SCRIPT], executionTimeout: ['600'] } },
+  notConfigured: (ctx) => onlineCaptureDisabled(ctx) ?? documentNotDeployed(ctx.options.ssm_documents.volatile_data, 'volatile_data', 'online_capture.enabled'),
+  command: ({ options }, platform) =>
+    isVolatilePlatform(platform)
+      ? { DocumentName: options.ssm_documents.volatile_data! }
+      : `the volatile-data document has no script for ${platform} (it runs on ${Object.keys(VOLATILE_DATA_STEPS).join(', ')})`,
+  plugin: (platform) => (isVolatilePlatform(platform) ? VOLATILE_DATA_STEPS[platform] : VOLATILE_DATA_STEPS.Linux),
   async succeeded({ evidence, incident, resource }, invocation, sent) {
     const decoded = decodeCaptureOutput(invocation.StandardOutputContent ?? '');
     const ref = await evidence.putText(incident.incidentId, 'online/volatile-data.txt', decoded.text);
@@ -246,28 +375,27 @@ const volatileData: OnlineCapture<z.infer<typeof VolatileCapturedSchema>> = {
   },
 };
 
-/** Incident ids and bucket names are ours (hash-derived, validated), never a finding's text. */
-const SHELL_SAFE = /^[A-Za-z0-9._-]+$/;
 
 const memory: OnlineCapture<z.infer<typeof MemoryCapturedSchema>> = {
   step: 'captureMemory',
   what: 'memory',
-  notConfigured: (ctx) => onlineCaptureDisabled(ctx) ?? (ctx.options.online_capture.memory_capture_command ? undefined : 'no online_capture.memory_capture_command'),
+  notConfigured: (ctx) =>
+    onlineCaptureDisabled(ctx) ??
+    (ctx.options.online_capture.memory_capture_command ? undefined : 'no online_capture.memory_capture_command') ??
+    documentNotDeployed(ctx.options.ssm_documents.memory_capture, 'memory_capture', 'online_capture.memory_capture_command'),
   command({ config, options, incident, resource }, platform) {
-    if (platform === 'Windows') return `the memory capture command is a shell command and ${resource.instanceId} runs Windows`;
-    const prefix = `incidents/${incident.incidentId}/online/memory`;
-    // The deployer's command (from Terraform) runs as given; it may use these to name its upload.
-    const exports =
-      SHELL_SAFE.test(incident.incidentId) && SHELL_SAFE.test(config.evidenceBucket)
-        ? [`FIREBREAK_INCIDENT_ID='${incident.incidentId}'; export FIREBREAK_INCIDENT_ID`, `FIREBREAK_MEMORY_S3_URI='s3://${config.evidenceBucket}/${prefix}'; export FIREBREAK_MEMORY_S3_URI`]
-        : [];
+    if (platform !== 'Linux') return `the memory capture document runs the configured shell command on Linux only and ${resource.instanceId} runs ${platform}`;
+    const prefix = memoryPrefix(incident.incidentId);
+    // The deployer's command is in the document (Terraform put it there); only these two
+    // values travel, and SSM refuses them unless they match the document's patterns.
     return {
-      DocumentName: 'AWS-RunShellScript',
-      Parameters: { commands: [...exports, options.online_capture.memory_capture_command!], executionTimeout: ['3600'] },
+      DocumentName: options.ssm_documents.memory_capture!,
+      Parameters: { incidentId: [incident.incidentId], s3Uri: [`s3://${config.evidenceBucket}/${prefix}`] },
       OutputS3BucketName: config.evidenceBucket,
       OutputS3KeyPrefix: prefix,
     };
   },
+  plugin: () => MEMORY_CAPTURE_STEP,
   async succeeded({ config, incident, resource }, _invocation, sent) {
     const s3Prefix = `s3://${config.evidenceBucket}/incidents/${incident.incidentId}/online/memory/`;
     return {

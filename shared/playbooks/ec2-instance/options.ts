@@ -1,5 +1,12 @@
 import { z } from 'zod';
 
+/** A Firebreak-owned SSM document's name: `<name_prefix>-<suffix>` (so never one of AWS's, such as AWS-RunShellScript). */
+const documentName = (suffix: string, option: string) =>
+  z
+    .string()
+    .max(128, `ssm_documents.${option} must be at most 128 characters (SSM's limit)`)
+    .regex(new RegExp(`^[A-Za-z0-9_.-]+-${suffix}$`), `ssm_documents.${option} must be the name of the document Terraform deploys, <name_prefix>-${suffix}`);
+
 const InstanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'forensics.instance_id must be an instance id (i-…)');
 
 /**
@@ -45,6 +52,14 @@ export const Ec2OptionsSchema = z
       })
       .strict()
       .default({ enabled: false, wait_seconds: 10 }),
+    ssm_documents: z
+      .object({
+        volatile_data: documentName('volatile-data', 'volatile_data').optional().describe('The document that collects volatile data (deployed with online_capture.enabled).'),
+        memory_capture: documentName('memory-capture', 'memory_capture').optional().describe('The document that runs memory_capture_command (deployed with it).'),
+      })
+      .strict()
+      .default({})
+      .describe('Set by Terraform, not by you: the names of the SSM Command documents it deploys for online capture (a value given here is replaced). Run Command is sent only to these, never to AWS-RunShellScript; a step whose document is not deployed is skipped.'),
     malware_scan: z.boolean().default(true).describe('Start a GuardDuty Malware Protection scan of the instance\'s volumes (billed per GB scanned).'),
     isolation_instance_profile_arn: z
       .string()

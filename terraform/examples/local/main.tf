@@ -28,13 +28,19 @@ provider "aws" {
   }
 }
 
+# Who the CLI and the tests are on the emulator: moto answers GetCallerIdentity for the `test`
+# keys with arn:aws:sts::123456789012:user/moto, and its bus-policy patch takes that ARN as the
+# caller's aws:PrincipalArn. Naming it a responder lets `firebreak contain` / `release --via-bus`
+# and the tests put manual events on the responders' buses; any other principal of the account
+# (an IAM user with its own key) is refused there by the bus policy, as in AWS.
 data "aws_caller_identity" "current" {}
 
 locals {
   dist_dir = abspath(var.dist_dir)
 
   # The forensic account snapshot copies are shared with (the emulator has no such account).
-  forensic_account_id = "222222222222"
+  forensic_account_id      = "222222222222"
+  responder_principal_arns = [data.aws_caller_identity.current.arn]
 
   local_defaults = {
     # A containment with forensic copies makes ~60 calls; on a loaded two-core machine the
@@ -106,10 +112,11 @@ resource "aws_kms_key" "forensics" {
 module "firebreak" {
   source = "../.."
 
-  name_prefix    = "firebreak"
-  mode           = "contain"
-  event_bus_name = "default"
-  dist_dir       = local.dist_dir
+  name_prefix              = "firebreak"
+  mode                     = "contain"
+  event_bus_name           = "default"
+  dist_dir                 = local.dist_dir
+  responder_principal_arns = local.responder_principal_arns
 
   max_receive_count          = 3
   visibility_timeout_seconds = 30
@@ -131,7 +138,8 @@ module "firebreak" {
             kms_key_arn = aws_kms_key.forensics.arn
           }
         }
-        online_capture = { enabled = true, wait_seconds = 2 }
+        # Deploys both of Firebreak's SSM documents (firebreak-volatile-data, firebreak-memory-capture).
+        online_capture = { enabled = true, wait_seconds = 2, memory_capture_command = "/opt/avml/avml --compress \"/tmp/$${FIREBREAK_INCIDENT_ID}.lime\" && aws s3 cp \"/tmp/$${FIREBREAK_INCIDENT_ID}.lime\" \"$FIREBREAK_MEMORY_S3_URI/\"" }
       }
     }
   }
@@ -157,10 +165,11 @@ resource "aws_cloudwatch_event_bus" "observe" {
 module "observe" {
   source = "../.."
 
-  name_prefix    = "fb-observe"
-  mode           = "observe"
-  event_bus_name = aws_cloudwatch_event_bus.observe.name
-  dist_dir       = local.dist_dir
+  name_prefix              = "fb-observe"
+  mode                     = "observe"
+  event_bus_name           = aws_cloudwatch_event_bus.observe.name
+  dist_dir                 = local.dist_dir
+  responder_principal_arns = local.responder_principal_arns
 
   lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
@@ -178,11 +187,12 @@ resource "aws_cloudwatch_event_bus" "limited" {
 module "limited" {
   source = "../.."
 
-  name_prefix        = "fb-limited"
-  mode               = "contain"
-  event_bus_name     = aws_cloudwatch_event_bus.limited.name
-  dist_dir           = local.dist_dir
-  blast_radius_limit = 1
+  name_prefix              = "fb-limited"
+  mode                     = "contain"
+  event_bus_name           = aws_cloudwatch_event_bus.limited.name
+  dist_dir                 = local.dist_dir
+  responder_principal_arns = local.responder_principal_arns
+  blast_radius_limit       = 1
 
   lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
@@ -201,10 +211,11 @@ resource "aws_cloudwatch_event_bus" "retry" {
 module "retry" {
   source = "../.."
 
-  name_prefix    = "fb-retry"
-  mode           = "contain"
-  event_bus_name = aws_cloudwatch_event_bus.retry.name
-  dist_dir       = local.dist_dir
+  name_prefix              = "fb-retry"
+  mode                     = "contain"
+  event_bus_name           = aws_cloudwatch_event_bus.retry.name
+  dist_dir                 = local.dist_dir
+  responder_principal_arns = local.responder_principal_arns
 
   max_receive_count          = 2
   visibility_timeout_seconds = 2
@@ -229,10 +240,11 @@ resource "aws_cloudwatch_event_bus" "full" {
 module "full" {
   source = "../.."
 
-  name_prefix    = "fb-full"
-  mode           = "full"
-  event_bus_name = aws_cloudwatch_event_bus.full.name
-  dist_dir       = local.dist_dir
+  name_prefix              = "fb-full"
+  mode                     = "full"
+  event_bus_name           = aws_cloudwatch_event_bus.full.name
+  dist_dir                 = local.dist_dir
+  responder_principal_arns = local.responder_principal_arns
 
   follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
   max_follow_ups          = local.local_defaults.max_follow_ups

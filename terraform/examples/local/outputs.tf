@@ -4,7 +4,7 @@ output "endpoint" {
 }
 
 output "firebreak" {
-  description = "Main pipeline (mode contain, default bus): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks, notification_topic_arn."
+  description = "Main pipeline (mode contain, default bus): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks, notification_topic_arn, catch_all."
   value = {
     ledger_table_name      = module.firebreak.ledger_table_name
     evidence_bucket_name   = module.firebreak.evidence_bucket_name
@@ -12,6 +12,7 @@ output "firebreak" {
     responders_bus_name    = module.firebreak.responders_bus_name
     playbooks              = module.firebreak.playbooks
     notification_topic_arn = module.firebreak.notification_topic_arn
+    catch_all              = module.firebreak.catch_all
   }
 }
 

@@ -283,6 +283,14 @@ resource "aws_iam_role_policy" "this" {
         Action   = ["ssm:GetParameter"]
         Resource = var.pause_parameter_arn
       }] : [],
+      var.handoff_bus_arn != null ? [{
+        # Hand-offs between playbooks (shared/actions/handoff.ts): put events on the responders'
+        # bus, no other (its policy admits this role by its ARN). Containment functions only.
+        Sid      = "HandOffToPlaybooks"
+        Effect   = "Allow"
+        Action   = ["events:PutEvents"]
+        Resource = var.handoff_bus_arn
+      }] : [],
       var.notification_topic_arn != null && var.notification_kms_key_arn != null ? [{
         # A topic encrypted with a given customer-managed key: SNS encrypts with the publisher's rights.
         Sid       = "NotifyKey"

@@ -224,3 +224,9 @@ variable "member_role_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "handoff_bus_arn" {
+  description = "The responders' bus, where a containment function hands a resource over to another playbook (null: no hand-offs, e.g. the release function)."
+  type        = string
+  default     = null
+}

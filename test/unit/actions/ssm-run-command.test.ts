@@ -67,7 +67,7 @@ describe('Function: sendCommand', () => {
     const commandId = await sendCommand(ssm(), {
       step: 'captureVolatileData',
       instanceId: INSTANCE_ID,
-      command: { DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['uptime'] } },
+      command: { DocumentName: 'firebreak-memory-capture', Parameters: { incidentId: ['inc-0123456789abcdef'] } },
       comment: `Firebreak ${'x'.repeat(200)}`,
       deliveryTimeoutSeconds: 3600,
     });
@@ -75,8 +75,8 @@ describe('Function: sendCommand', () => {
     // Assess
     expect(commandId).toBe(COMMAND_ID);
     expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input).toEqual({
-      DocumentName: 'AWS-RunShellScript',
-      Parameters: { commands: ['uptime'] },
+      DocumentName: 'firebreak-memory-capture',
+      Parameters: { incidentId: ['inc-0123456789abcdef'] },
       InstanceIds: [INSTANCE_ID],
       Comment: `Firebreak ${'x'.repeat(90)}`,
       TimeoutSeconds: 3600,
@@ -88,16 +88,41 @@ describe('Function: sendCommand', () => {
     ssmMock.on(SendCommandCommand).resolves({});
 
     // Act
-    const run = sendCommand(ssm(), { step: 'captureMemory', instanceId: INSTANCE_ID, command: { DocumentName: 'AWS-RunShellScript' }, comment: 'c', deliveryTimeoutSeconds: 60 });
+    const run = sendCommand(ssm(), { step: 'captureMemory', instanceId: INSTANCE_ID, command: { DocumentName: 'firebreak-memory-capture' }, comment: 'c', deliveryTimeoutSeconds: 60 });
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(StepFailedError);
     await expect(run).rejects.toMatchObject({ step: 'captureMemory', code: 'NoCommandId', retryable: true });
   });
+
+  it.each(['AWS-RunShellScript', 'AWS-RunPowerShellScript', 'aws-runshellscript', 'AWSSupport-RunEC2RescueForLinux', 'AmazonCloudWatch-ManageAgent', ''])(
+    'refuses %j, a document AWS owns (or none), before anything is sent: Firebreak runs only its own documents',
+    async (DocumentName) => {
+      // Act
+      const run = sendCommand(ssm(), { step: 'captureVolatileData', instanceId: INSTANCE_ID, command: { DocumentName, Parameters: { commands: ['id'] } }, comment: 'c', deliveryTimeoutSeconds: 60 });
+
+      // Assess
+      await expect(run).rejects.toMatchObject({ step: 'captureVolatileData', code: 'NotAFirebreakDocument', retryable: false });
+      expect(ssmMock.calls()).toHaveLength(0);
+    },
+  );
+
 });
 
 describe('Function: pollCommand', () => {
   const poll = (waitSeconds = 0) => pollCommand(ssm(), { commandId: COMMAND_ID, instanceId: INSTANCE_ID, waitSeconds });
+
+  it('reads the named step of a document with several steps', async () => {
+    // Prepare
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: 'ok' });
+
+    // Act
+    const polled = await pollCommand(ssm(), { commandId: COMMAND_ID, instanceId: INSTANCE_ID, pluginName: 'volatileDataWindows', waitSeconds: 0 });
+
+    // Assess
+    expect(polled.state).toBe('succeeded');
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({ CommandId: COMMAND_ID, InstanceId: INSTANCE_ID, PluginName: 'volatileDataWindows' });
+  });
 
   it('returns the invocation of a command that succeeded', async () => {
     // Prepare

@@ -22,6 +22,7 @@ const TERRAFORM_EC2_OPTIONS = {
   isolation_instance_profile_arn: null,
   create_isolation_profile: false,
   release_pass_role_arns: [],
+  ssm_documents: { volatile_data: null, memory_capture: null },
 };
 
 describe('Function: loadConfig', () => {
@@ -133,6 +134,7 @@ describe('Function: loadConfig', () => {
       online_capture: { enabled: false, wait_seconds: 10 },
       create_isolation_profile: false,
       release_pass_role_arns: [],
+      ssm_documents: {},
       anything: { the_playbook: 'decides' },
     });
     expect(config).not.toHaveProperty('ec2');
@@ -287,6 +289,7 @@ describe('Function: loadOptions (with the EC2 playbook schema)', () => {
       malware_scan: true,
       create_isolation_profile: false,
       release_pass_role_arns: [],
+      ssm_documents: {},
     });
   });
 
@@ -304,6 +307,7 @@ describe('Function: loadOptions (with the EC2 playbook schema)', () => {
       malware_scan: true,
       create_isolation_profile: false,
       release_pass_role_arns: [],
+      ssm_documents: {},
     });
   });
 

@@ -791,7 +791,7 @@ describe('Function: releaseIncident', () => {
       ['an empty reason', { reason: '' }, /^reason: reason must not be empty$/],
       ['a reason of control characters and spaces', { reason: ' \n\t\u0007 ' }, /^reason: reason must not be empty$/],
       ['a reason over 512 characters', { reason: 'x'.repeat(513) }, /^reason: reason must be at most 512 characters$/],
-      ['a malformed incident id', { incidentId: 'inc-../../etc' }, /^incidentId: incident id must be inc- followed by 16 hex digits$/],
+      ['a malformed incident id', { incidentId: 'inc-../../etc' }, /^incidentId: incident id must be inc- followed by 16 hex digits \(and -g<n> for a later generation\)$/],
       ['a requester that is not an IAM-style name', { requestedBy: 'alice <script>' }, /^requestedBy:/],
       ['an unknown way of asking', { via: 'email' as never }, /^via:/],
     ])('refuses %s before reading the ledger', async (_what, overrides, message) => {

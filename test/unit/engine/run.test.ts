@@ -246,7 +246,7 @@ describe('Function: runPlaybook', () => {
     expect(describeResource).not.toHaveBeenCalled();
     expect(clientsFor).not.toHaveBeenCalled();
     expect(ran()).toEqual([]);
-    expect(result).toEqual({ incidentId: anIncident(finding).incidentId, status: 'skipped', reason: `no action: ${reason}`, steps: {} });
+    expect(result).toEqual({ incidentId: anIncident(finding).incidentId, incident: anIncident(finding), status: 'skipped', reason: `no action: ${reason}`, steps: {} });
     // Only the finding's gates: nothing about the resource was read.
     const gates = ledger.begins[0]!.gates;
     expect(gates.find((g) => g.gate === gate)).toEqual({ gate, passed: false, reason });
@@ -310,7 +310,7 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(describeResource).not.toHaveBeenCalled();
     expect(ran()).toEqual([]);
-    expect(result).toEqual({ incidentId: incident.incidentId, status: 'contained', previousStatus: 'contained', reason: 'no action: the finding is archived', steps });
+    expect(result).toEqual({ incidentId: incident.incidentId, incident, status: 'contained', previousStatus: 'contained', reason: 'no action: the finding is archived', steps });
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'contained', reason: 'no action: the finding is archived' }]);
   });
 
@@ -408,7 +408,7 @@ describe('Function: runPlaybook', () => {
     // Assess
     expect(ran()).toEqual([]);
     expect(result.status).toBe('held');
-    expect(result.reason).toMatch(/^blast-radius limit reached: 2 containments in 600s in account 111122223333/);
+    expect(result.reason).toMatch(/^blast-radius limit reached: 2 containments in 600s of guardduty incidents in account 111122223333/);
     expect(ledger.recorded).toEqual([]);
     expect(ledger.finished[0]!.status).toBe('held');
   });
@@ -1133,7 +1133,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     expect(ran()).toEqual([]);
     expect(result).toMatchObject({ status: 'released', steps });
     expect(result.reason).toBe(
-      `released by ${RESPONDER} at 2025-06-19T16:00:00.000Z; this delivery changed nothing (archive the finding, or send a new manual finding to contain again)`,
+      `released by ${RESPONDER} at 2025-06-19T16:00:00.000Z; this delivery changed nothing (GuardDuty reports no activity after the release: activity after it opens a new containment generation; or send a new manual finding to contain again)`,
     );
     expect(ledger.recorded).toEqual([]);
     expect(ledger.begins[0]!.gates.filter((g) => !g.passed)).toEqual([{ gate: 'not-released', passed: false, reason: 'the incident was released' }]);
@@ -1262,5 +1262,145 @@ describe('Function: runPlaybook — the status before the delivery', () => {
 
     // Assess
     expect(result).toMatchObject({ status: 'held', previousStatus: 'held' });
+  });
+});
+
+describe('Function: runPlaybook — containment generations and origins', () => {
+  const released = (releasedAt = '2025-06-19T16:00:00.000Z') => ({
+    status: 'released' as const,
+    steps: { isolate: done('contain') },
+    release: { requestedBy: RESPONDER, releasedBy: RESPONDER, releasedAt, reason: 'false positive', reattach: false, requestedAt: releasedAt, via: 'cli' as const, status: 'released' as const, steps: {} },
+  });
+
+  it('opens the next generation when GuardDuty saw the activity after the release: a new incident, linked both ways, contained', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident({ activityLastSeenAt: '2025-06-19T16:05:00.000Z' });
+    const ledger = new FakeLedger().withRecord(incident, released());
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    const next = `${incident.incidentId}-g2`;
+    expect(result).toMatchObject({ incidentId: next, status: 'contained', incident: { incidentId: next, generation: 2, derivedFrom: { kind: 'generation', incidentId: incident.incidentId } } });
+    expect(ran()).toEqual(['isolate', 'protect', 'snapshot', 'screenshot']);
+    expect(ledger.links).toEqual([{ source: incident.incidentId, derived: next, link: { kind: 'generation', at: expect.any(String) } }]);
+    expect(ledger.begins.every((b) => b.incident.incidentId === next)).toBe(true);
+    expect(ledger.finished.map((f) => f.incidentId)).toEqual([next]);
+  });
+
+  it('leaves a released incident released when the activity was last seen before the release', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident({ activityLastSeenAt: '2025-06-19T15:55:00.000Z' });
+    const ledger = new FakeLedger().withRecord(incident, released());
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ incidentId: incident.incidentId, status: 'released' });
+    expect(ran()).toEqual([]);
+    expect(ledger.links).toEqual([]);
+  });
+
+  it('opens no generation for a release the ledger has no time for', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident({ activityLastSeenAt: '2025-06-19T16:05:00.000Z' });
+    const ledger = new FakeLedger().withRecord(incident, { status: 'released', steps: {} });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result.status).toBe('released');
+    expect(ledger.links).toEqual([]);
+  });
+
+  it('delivers a re-published finding to its latest generation, and opens nothing new', async () => {
+    // Prepare: generation 1 released, generation 2 contained
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident({ activityLastSeenAt: '2025-06-19T16:05:00.000Z' });
+    const gen2 = { ...incident, incidentId: `${incident.incidentId}-g2`, generation: 2 };
+    const steps = Object.fromEntries(['isolate', 'protect', 'snapshot', 'screenshot'].map((n) => [n, done(n === 'isolate' || n === 'protect' ? 'contain' : 'evidence')]));
+    const ledger = new FakeLedger().withRecord(incident, { ...released(), nextGeneration: gen2.incidentId }).withRecord(gen2, { status: 'contained', steps, blastRadiusSlotAt: '2025-06-19T16:06:00.000Z' });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ incidentId: gen2.incidentId, status: 'contained', previousStatus: 'contained' });
+    expect(ran()).toEqual([]);
+    expect(ledger.links).toEqual([]);
+    expect(ledger.begins[0]!.incident).toMatchObject({ incidentId: gen2.incidentId, generation: 2, derivedFrom: { kind: 'generation', incidentId: incident.incidentId } });
+  });
+
+  it('opens generation 3 when the activity is seen after generation 2 was released too', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident({ activityLastSeenAt: '2025-06-19T18:00:00.000Z' });
+    const gen2 = { ...incident, incidentId: `${incident.incidentId}-g2`, generation: 2 };
+    const ledger = new FakeLedger().withRecord(incident, { ...released(), nextGeneration: gen2.incidentId }).withRecord(gen2, released('2025-06-19T17:00:00.000Z'));
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ incidentId: `${incident.incidentId}-g3`, status: 'contained', incident: { generation: 3, derivedFrom: { kind: 'generation', incidentId: gen2.incidentId } } });
+  });
+
+  it('holds a new generation while automation is paused, so that firebreak resume acts on it', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident({ activityLastSeenAt: '2025-06-19T16:05:00.000Z' });
+    const ledger = new FakeLedger().withRecord(incident, released());
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook({ ...deps, paused: { paused: true } }, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ incidentId: `${incident.incidentId}-g2`, status: 'held' });
+    expect(ran()).toEqual([]);
+  });
+
+  it('opens no generation for an archived finding, whatever it says of the activity', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident({ archived: true, activityLastSeenAt: '2025-06-19T16:05:00.000Z' });
+    const ledger = new FakeLedger().withRecord(incident, released());
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ incidentId: incident.incidentId, status: 'released' });
+    expect(ledger.links).toEqual([]);
+  });
+
+  it('counts a redrive against the budget of the finding it re-delivers, and says whose budget is full', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const incident = anIncident({ origin: 'redrive', redelivery: { origin: 'redrive', of: 'manual', requestedBy: RESPONDER } });
+    const ledger = new FakeLedger();
+    ledger.slot = 'limit-reached';
+    const loads = vi.spyOn(ledger, 'load');
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result.status).toBe('held');
+    expect(result.reason).toContain('of manual incidents');
+    expect(loads.mock.calls.every(([, , origin]) => origin === 'manual')).toBe(true);
   });
 });

@@ -622,7 +622,7 @@ describe('Function: parseFindingMessage', () => {
       const error = rejectionOf(ec2Variant((e) => (e.source = 'aws.securityhub')));
 
       // Assess
-      expect(error.reasons.join()).toContain('source must be aws.guardduty or firebreak.manual');
+      expect(error.reasons.join()).toContain('source must be aws.guardduty, firebreak.manual, firebreak.handoff, firebreak.redrive or firebreak.resume');
     });
 
     it('rejects a GuardDuty event that is not a finding (another detail-type)', () => {
@@ -924,7 +924,9 @@ describe('Function: parseFindingMessage', () => {
       const error = rejectionOf(JSON.stringify(manualEvent(valid, { 'detail-type': 'GuardDuty Finding' })));
 
       // Assess
-      expect(error.reasons).toEqual(['detail-type must be "Firebreak Manual Finding" or "Firebreak Manual Release" for source firebreak.manual']);
+      expect(error.reasons).toEqual([
+        'source firebreak.manual with detail-type "GuardDuty Finding" is not an event Firebreak takes (firebreak.manual/Firebreak Manual Finding, firebreak.manual/Firebreak Manual Release, firebreak.handoff/Firebreak Hand-off, firebreak.redrive/Firebreak Redrive, firebreak.resume/Firebreak Resume)',
+      ]);
     });
 
     it('rejects a manual request without a ticket', () => {
@@ -1028,7 +1030,7 @@ describe('Function: parseMessage', () => {
     ['no reason', { reason: undefined }, /^detail\.reason:/],
     ['no requester', { requestedBy: undefined }, /^detail\.requestedBy:/],
     ['a requester with markup', { requestedBy: 'alice <script>' }, /^detail\.requestedBy: requestedBy must be an IAM-style name or ARN$/],
-    ['an incident id with path characters', { incidentId: 'inc-../../../etc/pwd' }, /^detail\.incidentId: incident id must be inc- followed by 16 hex digits$/],
+    ['an incident id with path characters', { incidentId: 'inc-../../../etc/pwd' }, /^detail\.incidentId: incident id must be inc- followed by 16 hex digits \(and -g<n> for a later generation\)$/],
     ['an incident id with upper-case hex', { incidentId: 'inc-0123456789ABCDEF' }, /^detail\.incidentId:/],
     ['a hostile instance id', { resource: { resourceType: 'Instance', id: 'i-123; rm -rf /' } }, /^detail\.resource\.id: not an EC2 instance id$/],
     ['a resource type no playbook handles', { resource: { resourceType: 'Lambda', id: 'fn' } }, /^detail\.resource\.resourceType: manual releases name one of Instance, .*, not "Lambda"$/],

@@ -909,3 +909,121 @@ describe('Function: createFindingHandler — the kill switch', () => {
     expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(0);
   });
 });
+
+describe('Function: createFindingHandler — origins on the responders\' bus', () => {
+  const PARAMETER = '/firebreak/paused';
+  const incident = anIncident();
+  const held = (overrides: Partial<IncidentRecord> = {}): IncidentRecord => ({
+    pk: `incident#${incident.incidentId}`,
+    sk: 'incident',
+    kind: 'incident',
+    schemaVersion: INCIDENT_RECORD_VERSION,
+    incidentId: incident.incidentId,
+    playbook: 'ec2-instance',
+    incident,
+    mode: 'contain',
+    status: 'held',
+    gates: [{ gate: 'not-paused', passed: false, reason: 'Firebreak is paused' }],
+    firstSeenAt: '2025-06-19T14:40:10.000Z',
+    lastSeenAt: '2025-06-19T14:40:10.000Z',
+    deliveries: 1,
+    lastMessageId: 'msg-1',
+    steps: {},
+    ...overrides,
+  });
+  const resumeBody = (resource = { resourceType: 'Instance', id: INSTANCE_ID }) =>
+    JSON.stringify(manualEvent({ incidentId: incident.incidentId, resource, requestedBy: RESPONDER }, { source: 'firebreak.resume', 'detail-type': 'Firebreak Resume' }));
+  const handoffBody = () =>
+    JSON.stringify(
+      manualEvent(
+        { resource: { resourceType: 'Instance', id: INSTANCE_ID }, sourceIncident: { incidentId: 'inc-0123456789abcdef', playbook: 'container' }, reason: 'host of a compromised container', requestedBy: 'firebreak-container' },
+        { source: 'firebreak.handoff', 'detail-type': 'Firebreak Hand-off' },
+      ),
+    );
+  const begun = () =>
+    dbMock
+      .commandCalls(TransactWriteCommand)
+      .map((c) => (c.args[0].input.TransactItems![0]!.Update!.ExpressionAttributeValues as Record<string, any>)[':a_incident']);
+
+  it('acts now on an incident the pause held, with origin resume, reading the kill switch afresh (a warm function may have it cached as paused)', async () => {
+    // Prepare: this function read "paused" a moment ago
+    const { playbook, isolate } = fakePlaybook();
+    ssmMock
+      .on(GetParameterCommand)
+      .resolvesOnce({ Parameter: { Value: JSON.stringify({ paused: true, reason: 'drill' }) } })
+      .resolves({ Parameter: { Value: JSON.stringify({ paused: false }) } });
+    dbMock.on(GetCommand).resolves({ Item: held() });
+    const handler = handlerFor(playbook, validEnv({ FIREBREAK_PAUSE_PARAMETER: PARAMETER }));
+    await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'msg-0')), aLambdaContext());
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(resumeBody(), 'msg-resume')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(isolate.run).toHaveBeenCalledTimes(1);
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
+    expect(begun()[0]).toMatchObject({ incidentId: incident.incidentId, origin: 'resume', redelivery: { origin: 'resume', of: 'guardduty', requestedBy: RESPONDER } });
+  });
+
+  it.each([
+    ['an incident the ledger does not have', undefined, /which is not in the ledger/],
+    ['an incident about another resource', held({ incident: { ...incident, resource: { ...incident.resource, id: 'i-0fffffffffffffff0' } } }), /but the ledger has Instance i-0fffffffffffffff0/],
+  ])('rejects a resume of %s, acting on nothing', async (_what, item, reason) => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    dbMock.on(GetCommand).resolves(item ? { Item: item } : {});
+
+    // Act
+    await handlerFor(playbook)(anSqsEvent(anSqsRecord(resumeBody(), 'msg-resume')), aLambdaContext());
+
+    // Assess
+    expect(isolate.run).not.toHaveBeenCalled();
+    expect(rejectedPuts()[0]!.reasons[0]).toMatch(reason);
+  });
+
+  it.each([
+    ['contained since', held({ status: 'contained' })],
+    ['held by the blast-radius limit', held({ gates: [] })],
+  ])('leaves alone, without rejecting, an incident %s', async (_what, item) => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    dbMock.on(GetCommand).resolves({ Item: item });
+
+    // Act
+    await handlerFor(playbook)(anSqsEvent(anSqsRecord(resumeBody(), 'msg-resume')), aLambdaContext());
+
+    // Assess
+    expect(isolate.run).not.toHaveBeenCalled();
+    expect(rejectedPuts()).toEqual([]);
+    expect(dbMock.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('contains a hand-off and links it to its source incident', async () => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    const handler = handlerFor(playbook);
+
+    // Act
+    await handler(anSqsEvent(anSqsRecord(handoffBody(), 'msg-handoff')), aLambdaContext());
+
+    // Assess
+    expect(isolate.run).toHaveBeenCalledTimes(1);
+    const links = dbMock.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.Key?.pk === 'incident#inc-0123456789abcdef');
+    expect(links.map((l) => l.UpdateExpression)).toEqual(['SET #derived = if_not_exists(#derived, :empty)', 'SET #derived.#id = if_not_exists(#derived.#id, :link)']);
+    expect(begun()[0]).toMatchObject({ origin: 'handoff', derivedFrom: { kind: 'handoff', incidentId: 'inc-0123456789abcdef', playbook: 'container' } });
+  });
+
+  it('rejects a hand-off from an incident the ledger does not have, acting on nothing', async () => {
+    // Prepare
+    const { playbook, isolate } = fakePlaybook();
+    dbMock.on(UpdateCommand, { ConditionExpression: 'attribute_exists(pk)' }).rejects(awsError('ConditionalCheckFailedException'));
+
+    // Act
+    await handlerFor(playbook)(anSqsEvent(anSqsRecord(handoffBody(), 'msg-handoff')), aLambdaContext());
+
+    // Assess
+    expect(isolate.run).not.toHaveBeenCalled();
+    expect(rejectedPuts()[0]!.reasons).toEqual(['hand-off from incident inc-0123456789abcdef, which is not in the ledger; nothing was changed']);
+  });
+});

@@ -18,8 +18,8 @@ import type { Clients } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
 import { definePlaybook, outputsReader, parseRecorded, releaseIncident, type AnyStep, type ReleaseContext, type ReleaseLedger, type Step, type StepContext, type UndoContext } from '../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
-import { incidentIdFor, type Incident } from '../../../shared/findings/index.ts';
-import type { BeginParams, BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
+import { budgetOrigin, incidentIdFor, type Incident } from '../../../shared/findings/index.ts';
+import type { BeginParams, DerivedLink, BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
 import { INCIDENT_RECORD_VERSION, RELEASE_STALE_AFTER_SECONDS } from '../../../shared/ledger/index.ts';
 import { captureInstance, Ec2CaptureSchema, type Ec2Instance } from '../../../shared/playbooks/ec2-instance/describe.ts';
 import { Ec2OptionsSchema, type Ec2Options } from '../../../shared/playbooks/ec2-instance/options.ts';
@@ -307,7 +307,7 @@ export class FakeLedger {
     return this;
   }
 
-  async load(incidentId: string, _accountId: string): Promise<LoadedState> {
+  async load(incidentId: string, _accountId: string, _origin?: string): Promise<LoadedState> {
     const record = this.records.get(incidentId);
     return { ...(record ? { record } : {}), window: { version: 0, entries: [] } };
   }
@@ -323,6 +323,13 @@ export class FakeLedger {
 
   async finish(incidentId: string, status: IncidentStatus, reason: string, _now: Date, isolatedAt?: string): Promise<void> {
     this.finished.push({ incidentId, status, reason, ...(isolatedAt ? { isolatedAt } : {}) });
+  }
+
+  links: Array<{ source: string; derived: string; link: DerivedLink }> = [];
+
+  async linkDerived(source: string, derived: string, link: DerivedLink): Promise<boolean> {
+    this.links.push({ source, derived, link });
+    return this.records.has(source);
   }
 
   /** The fake, typed as the real ledger for {@link EngineDeps}. */
@@ -441,6 +448,8 @@ export class InMemoryLedger {
       deliveries: r.deliveries + 1,
     });
     if (p.capture && !r.capture) r.capture = stored(p.capture);
+    r.openedBy ??= budgetOrigin(i);
+    if (i.derivedFrom) r.derivedFrom ??= stored(i.derivedFrom);
     this.records.set(i.incidentId, r);
     if (!p.blastRadius) return 'not-needed';
     if (r.blastRadiusSlotAt) return 'already-held';
@@ -460,6 +469,15 @@ export class InMemoryLedger {
     if (r.status === 'released' && status !== 'released') return;
     Object.assign(r, { status, statusReason: reason, finishedAt: now.toISOString() });
     if (isolatedAt && !r.isolatedAt) r.isolatedAt = isolatedAt;
+  }
+
+  async linkDerived(source: string, derived: string, link: DerivedLink): Promise<boolean> {
+    this.writes.push({ method: 'linkDerived', args: [source, derived, link] });
+    const r = this.records.get(source);
+    if (!r) return false;
+    r.derived = { [derived]: stored(link), ...r.derived };
+    if (link.kind === 'generation') r.nextGeneration ??= derived;
+    return true;
   }
 
   async beginRelease(p: BeginReleaseParams): Promise<BeginReleaseOutcome> {

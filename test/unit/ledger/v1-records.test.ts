@@ -167,7 +167,9 @@ describe('Ledger: v1 records (written by commit 57b6851)', () => {
       expect(after.schemaVersion).toBe(2);
       expect(after.incident).toEqual(record.incident);
       expect(Object.keys(after).filter((k) => FLATTENED.includes(k))).toEqual([]);
-      expect(Object.keys(after).sort()).toEqual(Object.keys(record).sort());
+      // …and a v2 write adds what opened the incident (its budget's origin).
+      expect(Object.keys(after).sort()).toEqual([...Object.keys(record), 'openedBy'].sort());
+      expect(after.openedBy).toBe(record.incident.origin);
       // What containment and release recorded stays; the first capture is kept.
       expect(after).toMatchObject({ steps: item.steps, capture: item.capture, status: item.status, firstSeenAt: item.firstSeenAt, deliveries: item.deliveries + 1 });
       expect(after.release).toEqual(item.release);

@@ -9,7 +9,10 @@ afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force
 
 /** Terraform's type of a string or an object of strings, as state records it. */
 const typeOf = (value: unknown): unknown =>
-  typeof value === 'string' ? 'string' : ['object', Object.fromEntries(Object.keys(value as object).map((k) => [k, 'string']))];
+  typeof value === 'string' ? 'string' : ['object', Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, typeOf(v)]))];
+
+/** The DLQs the module names for a prefix: `<prefix>-<playbook>-dlq` for every playbook this version deploys. */
+const dlqsFor = (prefix: string) => ({ 'ec2-instance': `${prefix}-ec2-instance-dlq` });
 
 /** A directory where `terraform apply` ran, as `terraform output` reads it (local state). */
 function appliedDir(outputs: Record<string, unknown>): string {
@@ -30,24 +33,40 @@ function appliedDir(outputs: Record<string, unknown>): string {
 
 describe('Function: resolveDeployment', () => {
   it("uses the module's default names when nothing says otherwise", () => {
-    expect(resolveDeployment({}, {})).toEqual({ table: 'firebreak-ledger', bus: 'firebreak-responders', pauseParameter: '/firebreak/paused' });
+    expect(resolveDeployment({}, {})).toEqual({ table: 'firebreak-ledger', bus: 'firebreak-responders', pauseParameter: '/firebreak/paused', dlqs: dlqsFor('firebreak') });
   });
 
   it('takes the environment over the defaults, and flags over the environment', () => {
     // Prepare
-    const env = { FIREBREAK_LEDGER_TABLE: 'env-ledger', FIREBREAK_EVENT_BUS: 'env-bus', FIREBREAK_PAUSE_PARAMETER: '/env/paused' };
+    const env = { FIREBREAK_LEDGER_TABLE: 'env-ledger', FIREBREAK_EVENT_BUS: 'env-bus', FIREBREAK_PAUSE_PARAMETER: '/env/paused', FIREBREAK_NAME_PREFIX: 'env' };
 
     // Act + Assess
-    expect(resolveDeployment({}, env)).toEqual({ table: 'env-ledger', bus: 'env-bus', pauseParameter: '/env/paused' });
-    expect(resolveDeployment({ table: 'flag-ledger', bus: 'flag-bus', parameter: '/flag/paused' }, env)).toEqual({ table: 'flag-ledger', bus: 'flag-bus', pauseParameter: '/flag/paused' });
+    expect(resolveDeployment({}, env)).toEqual({ table: 'env-ledger', bus: 'env-bus', pauseParameter: '/env/paused', dlqs: dlqsFor('env') });
+    expect(resolveDeployment({ table: 'flag-ledger', bus: 'flag-bus', parameter: '/flag/paused', prefix: 'flag' }, env)).toEqual({
+      table: 'flag-ledger',
+      bus: 'flag-bus',
+      pauseParameter: '/flag/paused',
+      dlqs: dlqsFor('flag'),
+    });
+    expect(resolveDeployment({ dlq: 'https://sqs.example/123/my-dlq', playbook: 'ec2-instance' }, env).dlqs).toEqual({ 'ec2-instance': 'https://sqs.example/123/my-dlq' });
   });
 
   it("reads the table and bus from the outputs of the directory the module was applied in", () => {
     // Prepare
-    const dir = appliedDir({ ledger_table_name: 'fb-prod-ledger', responders_bus_name: 'fb-prod-bus', pause_parameter_name: '/fb-prod/paused' });
+    const dir = appliedDir({
+      ledger_table_name: 'fb-prod-ledger',
+      responders_bus_name: 'fb-prod-bus',
+      pause_parameter_name: '/fb-prod/paused',
+      playbooks: { 'ec2-instance': { dlq_url: 'https://sqs.us-east-1.amazonaws.com/123456789012/fb-prod-ec2-instance-dlq' } },
+    });
 
     // Act + Assess
-    expect(resolveDeployment({ terraform: dir }, { FIREBREAK_LEDGER_TABLE: 'env-ledger' })).toEqual({ table: 'fb-prod-ledger', bus: 'fb-prod-bus', pauseParameter: '/fb-prod/paused' });
+    expect(resolveDeployment({ terraform: dir }, { FIREBREAK_LEDGER_TABLE: 'env-ledger' })).toEqual({
+      table: 'fb-prod-ledger',
+      bus: 'fb-prod-bus',
+      pauseParameter: '/fb-prod/paused',
+      dlqs: { 'ec2-instance': 'https://sqs.us-east-1.amazonaws.com/123456789012/fb-prod-ec2-instance-dlq' },
+    });
   });
 
   it('finds them in a module output that wraps Firebreak (module "firebreak" { … } with output "firebreak")', () => {
@@ -55,7 +74,7 @@ describe('Function: resolveDeployment', () => {
     const dir = appliedDir({ firebreak: { ledger_table_name: 'wrapped-ledger', responders_bus_name: 'fb-responders' }, other: 'x' });
 
     // Act + Assess
-    expect(resolveDeployment({ terraform: dir }, {})).toEqual({ table: 'wrapped-ledger', bus: 'fb-responders', pauseParameter: '/firebreak/paused' });
+    expect(resolveDeployment({ terraform: dir }, {})).toEqual({ table: 'wrapped-ledger', bus: 'fb-responders', pauseParameter: '/firebreak/paused', dlqs: dlqsFor('firebreak') });
   });
 
   it('says which flag to use when the outputs name no ledger table', () => {

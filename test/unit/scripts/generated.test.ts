@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GENERATED_TF, handlerPath, manifestFixturePath, renderHandler, renderManifest, renderTerraform, root } from '../../../scripts/lib/generate.ts';
+import { COMMAND_DOCUMENTS_DIR, GENERATED_TF, handlerPath, manifestFixturePath, renderCommandDocuments, renderHandler, renderManifest, renderTerraform, root } from '../../../scripts/lib/generate.ts';
 import { IAM_DOC, renderIamDoc } from '../../../scripts/lib/iam-doc.ts';
 import { PLAYBOOK_REGISTRY } from '../../../shared/playbooks/registry.ts';
 
@@ -29,6 +29,20 @@ describe('Generated files', () => {
 
     // Assess
     expect(committed(GENERATED_TF)).toBe(rendered);
+  });
+
+  it('terraform/ssm-documents/ holds exactly the Command documents the playbooks render (run make build)', async () => {
+    // Act
+    const rendered = await renderCommandDocuments();
+    const committedFiles = readdirSync(join(root, COMMAND_DOCUMENTS_DIR), { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => join(d.parentPath, d.name).slice(root.length + 1))
+      .sort();
+
+    // Assess
+    expect(rendered.map((d) => d.path).sort()).toEqual(committedFiles);
+    for (const document of rendered) expect(committed(document.path), document.path).toBe(document.text);
+    expect(rendered.map((d) => d.path)).toEqual(expect.arrayContaining(['terraform/ssm-documents/ec2-instance/volatile-data.json', 'terraform/ssm-documents/ec2-instance/memory-capture.json']));
   });
 
   it('gives each registered playbook a typed settings attribute and an event pattern, and nothing else', async () => {

@@ -49,6 +49,9 @@ const CASES: Array<{ name: string; options: Record<string, unknown> }> = [
   { name: 'profile ARN of a role', options: { isolation_instance_profile_arn: 'arn:aws:iam::123456789012:role/iso' } },
   { name: 'own and created profile together', options: { create_isolation_profile: true, isolation_instance_profile_arn: 'arn:aws:iam::123456789012:instance-profile/iso' } },
   { name: 'pass role not a role ARN', options: { release_pass_role_arns: ['app-*'] } },
+  { name: 'deployed SSM documents', options: { ssm_documents: { volatile_data: 'fb-prod-volatile-data', memory_capture: 'fb-prod-memory-capture' } } },
+  { name: 'AWS shell document as the volatile-data document', options: { ssm_documents: { volatile_data: 'AWS-RunShellScript' } } },
+  { name: 'volatile-data document as the memory document', options: { ssm_documents: { memory_capture: 'fb-prod-volatile-data' } } },
 ];
 
 describe('Terraform and the EC2 options schema', () => {
@@ -63,6 +66,6 @@ describe('Terraform and the EC2 options schema', () => {
     const verdicts = CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     // Both sides really reject something and accept something: the cases are not all one way.
-    expect(verdicts.filter((v) => v.functions).length).toBe(7);
+    expect(verdicts.filter((v) => v.functions).length).toBe(8);
   });
 });

@@ -10,7 +10,15 @@ import { ISOLATION_GROUP_NAME, UNTRACKING_GROUP_NAME } from '../../../../shared/
 import type { AnyStep, Step, StepResult } from '../../../../shared/engine/index.ts';
 import { StepFailedError } from '../../../../shared/errors/index.ts';
 import { isolateNetworkInterfaces } from '../../../../shared/playbooks/ec2-instance/isolation.ts';
-import { captureMemory, captureVolatileData, LINUX_VOLATILE_SCRIPT, WINDOWS_VOLATILE_SCRIPT } from '../../../../shared/playbooks/ec2-instance/online.ts';
+import {
+  bucketNamePattern,
+  captureMemory,
+  captureVolatileData,
+  LINUX_VOLATILE_SCRIPT,
+  memoryCaptureDocument,
+  VOLATILE_DATA_DOCUMENT,
+  WINDOWS_VOLATILE_SCRIPT,
+} from '../../../../shared/playbooks/ec2-instance/online.ts';
 import type { Ec2 } from '../../../../shared/playbooks/ec2-instance/types.ts';
 import type { StepOutcome } from '../../../../shared/vocabulary/index.ts';
 import {
@@ -43,9 +51,14 @@ const COMMAND_ID = '2d2b7c8e-0d6a-4a53-9f3e-5c1b0a9e8d7f';
 const MEMORY_COMMAND = 'avml /tmp/mem.lime && aws s3 cp /tmp/mem.lime "$FIREBREAK_MEMORY_S3_URI/mem.lime"';
 const ENDPOINT_GROUP = 'sg-0e0e0e0e0e0e0e0e0';
 
-/** The playbook's options with online capture on (and no wait, unless given). */
-const onlineOptions = (onlineCapture: { enabled?: boolean; wait_seconds?: number; memory_capture_command?: string } = {}) =>
-  anEc2Options({ online_capture: { enabled: true, wait_seconds: 0, ...onlineCapture } });
+/** The Firebreak documents Terraform deploys with online capture (and its memory command), named after the default prefix. */
+const VOLATILE_DOCUMENT = 'firebreak-volatile-data';
+const MEMORY_DOCUMENT = 'firebreak-memory-capture';
+const DEPLOYED = { volatile_data: VOLATILE_DOCUMENT, memory_capture: MEMORY_DOCUMENT };
+
+/** The playbook's options with online capture on (and no wait, unless given), and the documents Terraform deployed for it (unless given). */
+const onlineOptions = (onlineCapture: { enabled?: boolean; wait_seconds?: number; memory_capture_command?: string } = {}, ssmDocuments: { volatile_data?: string; memory_capture?: string } = DEPLOYED) =>
+  anEc2Options({ online_capture: { enabled: true, wait_seconds: 0, ...onlineCapture }, ssm_documents: ssmDocuments });
 
 /** The outcome the engine records for a step's result (its data through DynamoDB's JSON round trip). */
 const outcomeOf = (step: AnyStep<Ec2>, result: StepResult<unknown>): StepOutcome => ({
@@ -120,6 +133,36 @@ describe('Step: captureVolatileData', () => {
     // Assess
     expect(result).toEqual({ status: 'skipped', summary: 'volatile data capture is not configured (online_capture.enabled is false)' });
     expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('is skipped, saying why, when its Firebreak document is not deployed — never falling back to AWS-RunShellScript', async () => {
+    // Prepare
+    online();
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
+    const ctx = aStepContext({ options: onlineOptions({}, {}), outcomes: SSM_REACHABLE });
+
+    // Act
+    const result = await captureVolatileData.run(ctx);
+
+    // Assess
+    expect(result).toEqual({
+      status: 'skipped',
+      summary:
+        'volatile data capture is not configured (no Firebreak SSM document for it is deployed: ssm_documents.volatile_data is unset, and Terraform sets it when it deploys the document (with online_capture.enabled); Firebreak never falls back to AWS-RunShellScript)',
+    });
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('is skipped on a platform its document has no script for', async () => {
+    // Prepare
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'Online', PlatformType: 'FreeBSD' as 'Linux' }] });
+
+    // Act
+    const result = await captureVolatileData.run(aStepContext({ options: onlineOptions(), outcomes: SSM_REACHABLE }));
+
+    // Assess
+    expect(result).toMatchObject({ status: 'skipped', data: { platform: 'FreeBSD', reason: 'the volatile-data document has no script for FreeBSD (it runs on Linux, MacOS, Windows)' } });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
   });
 
   it('records that capture was not possible when isolation left the SSM agent no route', async () => {
@@ -212,13 +255,12 @@ describe('Step: captureVolatileData', () => {
     // Assess
     const sent = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
     expect(sent).toEqual({
-      DocumentName: 'AWS-RunShellScript',
+      DocumentName: VOLATILE_DOCUMENT,
       InstanceIds: [INSTANCE_ID],
       Comment: `Firebreak ${ctx.incident.incidentId}: volatile data`,
       TimeoutSeconds: 3600,
-      Parameters: { commands: [...LINUX_VOLATILE_SCRIPT], executionTimeout: ['600'] },
     });
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({ CommandId: COMMAND_ID, InstanceId: INSTANCE_ID });
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({ CommandId: COMMAND_ID, InstanceId: INSTANCE_ID, PluginName: 'volatileDataLinux' });
     const put = s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
     const key = `incidents/${ctx.incident.incidentId}/online/volatile-data.txt`;
     expect(put).toMatchObject({ Bucket: EVIDENCE_BUCKET, Key: key, ContentType: 'text/plain; charset=utf-8' });
@@ -275,7 +317,7 @@ describe('Step: captureVolatileData', () => {
     expect(check.status).toBe(0);
   });
 
-  it('uses the PowerShell document for a Windows instance', async () => {
+  it('uses the same document for a Windows instance, reading its PowerShell step', async () => {
     // Prepare
     online('Windows');
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
@@ -288,8 +330,9 @@ describe('Step: captureVolatileData', () => {
 
     // Assess
     const sent = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
-    expect(sent.DocumentName).toBe('AWS-RunPowerShellScript');
-    expect(sent.Parameters).toEqual({ commands: [...WINDOWS_VOLATILE_SCRIPT], executionTimeout: ['600'] });
+    expect(sent.DocumentName).toBe(VOLATILE_DOCUMENT);
+    expect(sent.Parameters).toBeUndefined();
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input.PluginName).toBe('volatileDataWindows');
     const script = WINDOWS_VOLATILE_SCRIPT.join('\n');
     for (const needle of ['Win32_Process', 'Get-NetTCPConnection', 'quser', 'Get-ChildItem', 'Select-Object -First 2000']) expect(script).toContain(needle);
     expect(result.data).toMatchObject({ platform: 'Windows', format: 'gzip+base64' });
@@ -346,7 +389,7 @@ describe('Step: captureVolatileData', () => {
     });
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
     expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(0);
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand).map((c) => c.args[0].input)).toEqual([{ CommandId: COMMAND_ID, InstanceId: INSTANCE_ID }]);
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand).map((c) => c.args[0].input)).toEqual([{ CommandId: COMMAND_ID, InstanceId: INSTANCE_ID, PluginName: 'volatileDataLinux' }]);
     expect(done).toMatchObject({ status: 'done', data: { commandId: COMMAND_ID } });
   });
 
@@ -406,7 +449,7 @@ describe('Step: captureVolatileData', () => {
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
   });
 
-  it('never puts hostile tag values, instance names or finding text into the script', async () => {
+  it('never sends hostile tag values, instance names or finding text: the document takes no parameters', async () => {
     // Prepare
     online();
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
@@ -426,7 +469,8 @@ describe('Step: captureVolatileData', () => {
     const everything = JSON.stringify(input);
     expect(everything).not.toContain('198.51.100.23');
     expect(everything).not.toContain('reboot');
-    expect(input.Parameters!.commands).toEqual([...LINUX_VOLATILE_SCRIPT]);
+    expect(input.DocumentName).toBe(VOLATILE_DOCUMENT);
+    expect(input.Parameters).toBeUndefined();
   });
 
   it("sends its command when its earlier outcome was only the engine's wait for captureMemory", async () => {
@@ -551,7 +595,7 @@ describe('Step: captureMemory', () => {
     });
   });
 
-  it('sends the configured command verbatim, after the destination variables, on AWS-RunShellScript', async () => {
+  it('sends the memory capture document with only the incident id and the destination as parameters', async () => {
     // Prepare
     online();
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
@@ -564,21 +608,15 @@ describe('Step: captureMemory', () => {
 
     // Assess
     expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input).toEqual({
-      DocumentName: 'AWS-RunShellScript',
+      DocumentName: MEMORY_DOCUMENT,
       InstanceIds: [INSTANCE_ID],
       Comment: `Firebreak ${ctx.incident.incidentId}: memory`,
       TimeoutSeconds: 3600,
       OutputS3BucketName: EVIDENCE_BUCKET,
       OutputS3KeyPrefix: prefix,
-      Parameters: {
-        commands: [
-          `FIREBREAK_INCIDENT_ID='${ctx.incident.incidentId}'; export FIREBREAK_INCIDENT_ID`,
-          `FIREBREAK_MEMORY_S3_URI='s3://${EVIDENCE_BUCKET}/${prefix}'; export FIREBREAK_MEMORY_S3_URI`,
-          MEMORY_COMMAND,
-        ],
-        executionTimeout: ['3600'],
-      },
+      Parameters: { incidentId: [ctx.incident.incidentId], s3Uri: [`s3://${EVIDENCE_BUCKET}/${prefix}`] },
     });
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input.PluginName).toBe('captureMemory');
   });
 
   it('is skipped on Windows, where the configured shell command cannot run', async () => {
@@ -591,8 +629,24 @@ describe('Step: captureMemory', () => {
 
     // Assess
     expect(result.status).toBe('skipped');
-    expect(result.summary).toBe(`capture was not possible: the memory capture command is a shell command and ${INSTANCE_ID} runs Windows`);
+    expect(result.summary).toBe(`capture was not possible: the memory capture document runs the configured shell command on Linux only and ${INSTANCE_ID} runs Windows`);
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('is skipped, saying why, when its Firebreak document is not deployed', async () => {
+    // Prepare
+    online();
+    const ctx = aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }, { volatile_data: VOLATILE_DOCUMENT }), outcomes: SSM_REACHABLE });
+
+    // Act
+    const result = await captureMemory.run(ctx);
+
+    // Assess
+    expect(result.status).toBe('skipped');
+    expect(result.summary).toBe(
+      'memory capture is not configured (no Firebreak SSM document for it is deployed: ssm_documents.memory_capture is unset, and Terraform sets it when it deploys the document (with online_capture.memory_capture_command); Firebreak never falls back to AWS-RunShellScript)',
+    );
+    expect(ssmMock.calls()).toHaveLength(0);
   });
 
   it('fails permanently when the memory capture command fails', async () => {
@@ -616,22 +670,32 @@ describe('Step: captureMemory', () => {
     const result = await captureMemory.run(aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }) }));
 
     // Assess
-    expect(result.data).toEqual({ reason: `the memory capture command is a shell command and ${INSTANCE_ID} runs Windows`, platform: 'Windows' });
+    expect(result.data).toEqual({ reason: `the memory capture document runs the configured shell command on Linux only and ${INSTANCE_ID} runs Windows`, platform: 'Windows' });
     expect(captureMemory.data.parse(result.data)).toEqual(result.data);
   });
 
-  it('exports no destination variables when the bucket name is not safe to put in a shell line', async () => {
+  it('sends parameters the deployed document admits, and the document admits nothing but an incident id and its evidence prefix', async () => {
     // Prepare
     online();
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND_ID } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
-    const ctx = aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }), config: aConfig({ evidenceBucket: "evidence'; reboot; '" }) });
+    const ctx = aStepContext({ options: onlineOptions({ memory_capture_command: MEMORY_COMMAND }) });
+    const document = memoryCaptureDocument(MEMORY_COMMAND, bucketNamePattern(EVIDENCE_BUCKET));
+    const admits = (parameter: string, value: string) => new RegExp(document.parameters![parameter]!.allowedPattern).test(value);
 
     // Act
     await captureMemory.run(ctx);
 
-    // Assess
-    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters!.commands).toEqual([MEMORY_COMMAND]);
+    // Assess: what was sent passes SSM's check against the document
+    const sent = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters!;
+    expect(Object.keys(sent).sort()).toEqual(Object.keys(document.parameters!).sort());
+    for (const [name, [value]] of Object.entries(sent)) expect(admits(name, value!)).toBe(true);
+    // Assess: and nothing else would
+    const uri = `s3://${EVIDENCE_BUCKET}/incidents/${ctx.incident.incidentId}/online/memory`;
+    for (const hostile of [`${uri}'; reboot; '`, `${uri}/../../other`, uri.replace(EVIDENCE_BUCKET, 'attacker-bucket'), uri.replace('/online/memory', '/online/volatile-data.txt'), `${uri}\n`]) {
+      expect(admits('s3Uri', hostile)).toBe(false);
+    }
+    for (const hostile of [`${ctx.incident.incidentId}$(reboot)`, 'inc-0123', "inc-0123456789abcdef'", '']) expect(admits('incidentId', hostile)).toBe(false);
   });
 
   it('records where the dump went, which its schema reads back', async () => {
@@ -647,5 +711,59 @@ describe('Step: captureMemory', () => {
     expect(result.status).toBe('done');
     expect(recordedBy(captureMemory, result)).toEqual(result.data);
     expect(captureMemory.iamActions).toEqual(['ssm:DescribeInstanceInformation', 'ssm:SendCommand', 'ssm:GetCommandInvocation']);
+  });
+});
+
+describe('Documents: what Terraform deploys for online capture', () => {
+  it('the volatile-data document runs exactly the scripts, each on its own platform, with no parameters', () => {
+    // Act
+    const steps = VOLATILE_DATA_DOCUMENT.mainSteps.map((s) => ({ action: s.action, platform: s.precondition.StringEquals[1], timeout: s.inputs.timeoutSeconds, script: s.inputs.runCommand }));
+
+    // Assess
+    expect(VOLATILE_DATA_DOCUMENT.schemaVersion).toBe('2.2');
+    expect(VOLATILE_DATA_DOCUMENT.parameters).toBeUndefined();
+    expect(steps).toEqual([
+      { action: 'aws:runShellScript', platform: 'Linux', timeout: '600', script: [...LINUX_VOLATILE_SCRIPT] },
+      { action: 'aws:runShellScript', platform: 'MacOS', timeout: '600', script: [...LINUX_VOLATILE_SCRIPT] },
+      { action: 'aws:runPowerShellScript', platform: 'Windows', timeout: '600', script: [...WINDOWS_VOLATILE_SCRIPT] },
+    ]);
+  });
+
+  it('no script holds {{ }}, which SSM would read as a parameter reference', () => {
+    // Assess
+    expect([...LINUX_VOLATILE_SCRIPT, ...WINDOWS_VOLATILE_SCRIPT].filter((line) => line.includes('{{'))).toEqual([]);
+    expect(MEMORY_COMMAND).not.toContain('{{');
+  });
+
+  it('the memory capture document exports the two validated parameters, then runs the configured command as given, on Linux only', () => {
+    // Act
+    const document = memoryCaptureDocument(MEMORY_COMMAND, bucketNamePattern('evidence.example.org'));
+    const [step, ...others] = document.mainSteps;
+
+    // Assess
+    expect(others).toEqual([]);
+    expect(step).toMatchObject({ action: 'aws:runShellScript', precondition: { StringEquals: ['platformType', 'Linux'] }, inputs: { timeoutSeconds: '3600' } });
+    expect(step!.inputs.runCommand.at(-1)).toBe(MEMORY_COMMAND);
+    expect(document.parameters).toEqual({
+      incidentId: expect.objectContaining({ type: 'String', allowedPattern: '^inc-[0-9a-f]{16}(-g([2-9]|[1-9]\\d{1,3}))?$', interpolationType: 'ENV_VAR' }),
+      s3Uri: expect.objectContaining({ type: 'String', allowedPattern: '^s3://evidence\\.example\\.org/incidents/inc-[0-9a-f]{16}(-g([2-9]|[1-9]\\d{1,3}))?/online/memory$', interpolationType: 'ENV_VAR' }),
+    });
+  });
+
+  it('the memory capture document hands the command FIREBREAK_INCIDENT_ID and FIREBREAK_MEMORY_S3_URI from the parameters, on old agents too', () => {
+    // Prepare
+    const document = memoryCaptureDocument('printf "%s %s" "$FIREBREAK_INCIDENT_ID" "$FIREBREAK_MEMORY_S3_URI"', 'b');
+    const lines = document.mainSteps[0]!.inputs.runCommand;
+    const agentPastes = (script: string) => script.replaceAll('{{ incidentId }}', 'inc-0123456789abcdef').replaceAll('{{ s3Uri }}', 's3://b/incidents/inc-0123456789abcdef/online/memory');
+
+    // Act: a current agent sets SSM_<name> (and pastes the same validated values); an old one only pastes them
+    const current = spawnSync('sh', ['-c', agentPastes(lines.join('\n'))], { encoding: 'utf8', env: { PATH: process.env.PATH, SSM_incidentId: 'inc-0123456789abcdef', SSM_s3Uri: 's3://b/incidents/inc-0123456789abcdef/online/memory' } });
+    const old = spawnSync('sh', ['-c', agentPastes(lines.join('\n'))], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+
+    // Assess
+    for (const run of [current, old]) {
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe('inc-0123456789abcdef s3://b/incidents/inc-0123456789abcdef/online/memory');
+    }
   });
 });
