@@ -197,7 +197,7 @@ describe('Playbook: compromised EC2 instance — online investigation', () => {
     expect(volatile.DocumentType).toBe('Command');
     expect(JSON.parse(volatile.Content!)).toEqual(VOLATILE_DATA_DOCUMENT);
     const memory = JSON.parse((await world.ssm.send(new GetDocumentCommand({ Name: 'firebreak-memory-capture' }))).Content!);
-    expect(memory.parameters.s3Uri.allowedPattern).toBe(`^s3://${bucketNamePattern(main.evidenceBucket)}/incidents/inc-[0-9a-f]{16}/online/memory$`);
+    expect(memory.parameters.s3Uri.allowedPattern).toBe(`^s3://${bucketNamePattern(main.evidenceBucket)}/incidents/inc-[0-9a-f]{16}(-g([2-9]|[1-9]\\d{1,3}))?/online/memory$`);
     expect(memory.mainSteps[0].inputs.runCommand.at(-1)).toMatch(/^\/opt\/avml\/avml /);
     const commands = (await world.ssm.send(new ListCommandsCommand({ InstanceId: scenario.victim.instanceId }))).Commands ?? [];
     for (const command of commands) expect(['firebreak-volatile-data', 'firebreak-memory-capture']).toContain(command.DocumentName);

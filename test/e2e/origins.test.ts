@@ -4,10 +4,10 @@
 // after the release.
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { serviceRoleCredentials } from '../../scripts/lib/drain.ts';
 import { handOff } from '../../shared/actions/handoff.ts';
 import { ISOLATION_GROUP_NAME } from '../../shared/actions/vpc-isolation.ts';
 import { generationId, incidentIdFor } from '../../shared/findings/index.ts';
@@ -157,11 +157,11 @@ describe('Origins on the responders\' bus', () => {
     await drainAll(main.functionName);
     const sourceRecord = (await incidentRecord(main, sourceEvent))!;
     expect(sourceRecord.status).toBe('contained');
-    // …and the sender: the EC2 function's own role, which the bus policy admits (a test-only sender)
-    const sts = new STSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    // …and the sender: the EC2 function's own role, which the bus policy admits (a test-only
+    // sender), with the credentials Lambda would give it (the role trusts lambda.amazonaws.com only)
     const roleArn: string = outputs.firebreak.playbooks['ec2-instance'].role_arn;
-    const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'firebreak-handoff-test' }));
-    const asFunction = new EventBridgeClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken! } });
+    const c = await serviceRoleCredentials(endpoint, roleArn, main.functionName);
+    const asFunction = new EventBridgeClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken } });
 
     // Act
     await handOff(asFunction, main.respondersBus, {
