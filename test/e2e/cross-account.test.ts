@@ -13,7 +13,7 @@ import { incidentIdFor } from '../../shared/findings/index.ts';
 import { loadFixture, retargetInstanceFinding, type FindingEvent } from '../../scripts/lib/findings.ts';
 import { ORGANIZATION_ACCESS_ROLE } from '../../scripts/lib/member-account.ts';
 import { buildWebAppScenario, type WebAppScenario } from '../../scripts/lib/scenario.ts';
-import { drainAll, endpoint, outputs, world } from './support.ts';
+import { drainAll, endpoint, notificationsAbout, outputs, subscribedQueue, world } from './support.ts';
 
 const org = outputs.org;
 const MEMBER: string = org.member_with_role;
@@ -105,10 +105,12 @@ describe('Organization: one pipeline contains resources in member accounts', () 
     const event = memberFinding(scenario, MEMBER_WITHOUT_ROLE);
     const incidentId = incidentIdFor(MEMBER_WITHOUT_ROLE, event.detail.id, scenario.victim.instanceId);
     const groupsBefore = await member.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: scenario.victim.eniIds }));
+    const told = await subscribedQueue(org.notification_topic_arn);
 
     // Act
     await world.putFinding(event, org.event_bus_name);
     const [summary] = await drainAll(functionName);
+    const notifications = await notificationsAbout(told.url, incidentId).finally(() => told.remove());
 
     // Assess
     const record = await world.ledger(org.ledger_table_name).get(incidentId);
@@ -116,6 +118,9 @@ describe('Organization: one pipeline contains resources in member accounts', () 
     expect(record?.statusReason).toContain(`cannot assume arn:aws:iam::${MEMBER_WITHOUT_ROLE}:role/firebreak-responder to act in member account ${MEMBER_WITHOUT_ROLE} (AccessDenied:`);
     expect(record?.gates?.at(-1)).toMatchObject({ gate: 'member-role', passed: false });
     expect(record?.steps ?? {}).toEqual({});
+    // People are told it failed, and why
+    expect(notifications.map((n) => n.MessageAttributes?.status?.Value)).toEqual(['failed']);
+    expect(notifications[0]!.Message).toContain(`cannot assume arn:aws:iam::${MEMBER_WITHOUT_ROLE}:role/firebreak-responder`);
     // Permanent: the message was deleted, not left for redelivery.
     expect(summary).toMatchObject({ failed: 0 });
     const groupsAfter = await member.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: scenario.victim.eniIds }));

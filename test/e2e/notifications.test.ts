@@ -1,59 +1,14 @@
-import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { incidentIdFor } from '../../shared/findings/index.ts';
-import { buildScenario, drainAll, endpoint, findingFor, incidentRecord, outputs, pipeline, world } from './support.ts';
+import { buildScenario, drainAll, findingFor, incidentRecord, notificationsAbout, outputs, pipeline, subscribedQueue, world } from './support.ts';
 
 const main = pipeline('firebreak');
 const topicArn: string = outputs.firebreak.notification_topic_arn;
-const sns = new SNSClient({ region: world.region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-
-/** What an SQS subscriber of the topic receives: SNS's envelope around Firebreak's message. */
-interface Envelope {
-  Type: string;
-  TopicArn: string;
-  Subject?: string;
-  Message: string;
-  MessageAttributes?: Record<string, { Type: string; Value: string }>;
-}
-
-/** A queue subscribed to the notification topic, as a ticketing hook or a chat bridge would be. */
-async function subscribedQueue(topic = topicArn) {
-  const name = `e2e-notifications-${Date.now()}`;
-  const { QueueUrl } = await world.sqs.send(new CreateQueueCommand({ QueueName: name }));
-  const { Attributes } = await world.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  const queueArn = Attributes!.QueueArn!;
-  const { SubscriptionArn } = await sns.send(new SubscribeCommand({ TopicArn: topic, Protocol: 'sqs', Endpoint: queueArn, ReturnSubscriptionArn: true }));
-  return {
-    url: QueueUrl!,
-    remove: async () => {
-      await sns.send(new UnsubscribeCommand({ SubscriptionArn }));
-      await world.sqs.send(new DeleteQueueCommand({ QueueUrl }));
-    },
-  };
-}
-
-/**
- * Every notification waiting on the queue about one incident (others' follow-ups may publish
- * about theirs), read until the queue is empty and deleted once read.
- */
-async function notificationsAbout(queueUrl: string, incidentId: string): Promise<Envelope[]> {
-  const received: Envelope[] = [];
-  for (;;) {
-    const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) break;
-    received.push(...messages.map((m) => JSON.parse(m.Body!) as Envelope));
-    await world.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-  return received.filter((e) => e.MessageAttributes?.incidentId?.Value === incidentId);
-}
-
 describe('People told: notifications from the Terraform-deployed pipeline', () => {
   it('tells subscribers once that an instance was contained, with attributes to filter on, and says nothing when the same finding arrives again', async () => {
     // Prepare
-    const queue = await subscribedQueue();
+    const queue = await subscribedQueue(topicArn);
     try {
       const scenario = await buildScenario();
       const event = await findingFor(scenario);
@@ -101,7 +56,7 @@ describe('People told: notifications from the Terraform-deployed pipeline', () =
 
   it('tells subscribers when an incident is released over the bus, by whom and why (the release function publishes)', async () => {
     // Prepare
-    const queue = await subscribedQueue();
+    const queue = await subscribedQueue(topicArn);
     try {
       const scenario = await buildScenario();
       const event = await findingFor(scenario);

@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateAccessKeyCommand, CreateUserCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -188,3 +189,50 @@ export function firebreakAs(credentials: Credentials, ...args: string[]) {
 
 /** The credentials the CLI and the tests use on the emulator: the responder the local example names. */
 export const responderCredentials: Credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+// ---------------------------------------------------------------------------
+// Notifications: what a subscriber of a pipeline's topic receives
+// ---------------------------------------------------------------------------
+
+const sns = new SNSClient({ region: world.region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+
+/** What an SQS subscriber of the topic receives: SNS's envelope around Firebreak's message. */
+export interface Envelope {
+  Type: string;
+  TopicArn: string;
+  Subject?: string;
+  Message: string;
+  MessageAttributes?: Record<string, { Type: string; Value: string }>;
+}
+
+/** A queue subscribed to the notification topic, as a ticketing hook or a chat bridge would be. */
+export async function subscribedQueue(topic: string) {
+  const name = `e2e-notifications-${Date.now()}`;
+  const { QueueUrl } = await world.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  const { Attributes } = await world.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const queueArn = Attributes!.QueueArn!;
+  const { SubscriptionArn } = await sns.send(new SubscribeCommand({ TopicArn: topic, Protocol: 'sqs', Endpoint: queueArn, ReturnSubscriptionArn: true }));
+  return {
+    url: QueueUrl!,
+    remove: async () => {
+      await sns.send(new UnsubscribeCommand({ SubscriptionArn }));
+      await world.sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    },
+  };
+}
+
+/**
+ * Every notification waiting on the queue about one incident (others' follow-ups may publish
+ * about theirs), read until the queue is empty and deleted once read.
+ */
+export async function notificationsAbout(queueUrl: string, incidentId: string): Promise<Envelope[]> {
+  const received: Envelope[] = [];
+  for (;;) {
+    const out = await world.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) break;
+    received.push(...messages.map((m) => JSON.parse(m.Body!) as Envelope));
+    await world.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return received.filter((e) => e.MessageAttributes?.incidentId?.Value === incidentId);
+}
