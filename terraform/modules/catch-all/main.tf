@@ -170,6 +170,11 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:A Lambda dead-letter queue applies to asynchronous invocations only; the function is invoked by its SQS event source mapping, and messages that keep failing move to the queue's own DLQ (redrive_policy) whose depth raises an alarm.
+  #checkov:skip=CKV_AWS_117:Not in a VPC: the function accepts no connections and calls only AWS APIs over TLS with IAM authentication; a VPC would need a NAT gateway or an interface endpoint per service to reach them, a network path containment would then depend on during an incident.
+  #checkov:skip=CKV_AWS_50:No X-Ray tracing: xray:PutTraceSegments supports no resource-level permission, so tracing would add a Resource "*" write to a role kept free of them; every step is recorded in the ledger and in structured logs carrying the incident id.
+  #checkov:skip=CKV_AWS_272:No Lambda code signing: AWS Signer signs packages staged in S3, and this module deploys the package from the local file, built reproducibly from the repository (make build) and pinned by its SHA-256 (source_code_hash).
+  #checkov:skip=CKV_AWS_173:The environment holds configuration only (table, bucket and topic names, mode, options), no secret; Lambda encrypts it at rest with its AWS managed key, and a customer-managed key here would make every invocation depend on that key, so a disabled key would stop containment.
   function_name    = var.name
   description      = "Firebreak: records GuardDuty findings no playbook takes as unhandled, and tells people"
   role             = aws_iam_role.this.arn
