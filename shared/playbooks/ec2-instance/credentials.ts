@@ -172,9 +172,14 @@ export const replaceInstanceProfile = ec2Step({
     'iam:PassRole',
   ],
   data: ReplacedProfileSchema,
-  async run({ clients, resource, capture, options }) {
+  async run({ clients, resource, capture, options, incident }) {
     const { instanceId } = resource;
-    const isolationArn = options.isolation_instance_profile_arn;
+    // An instance profile must be in the instance's account: the deployment's isolation profile
+    // means nothing in a member account, so there the profile is removed instead, and said so.
+    const configured = options.isolation_instance_profile_arn;
+    const profileAccount = configured?.split(':')[4];
+    const isolationArn = configured && profileAccount === incident.accountId ? configured : undefined;
+    const elsewhere = configured && !isolationArn ? ` (the isolation profile ${configured} is in account ${profileAccount}, not ${incident.accountId}: an instance can only have a profile of its own account, so the profile was removed instead)` : '';
     const captured = capture.instanceProfileArn;
     const stillValid = 'credentials already on the box stay valid until they expire, which is why revokeInstanceRoleSessions exists';
     const association = await liveAssociationOf(clients.ec2, instanceId);
@@ -217,7 +222,7 @@ export const replaceInstanceProfile = ec2Step({
     }
     return {
       status: 'done',
-      summary: `instance profile ${current} removed from ${instanceId}, so the metadata service serves no new role credentials; ${stillValid}`,
+      summary: `instance profile ${current} removed from ${instanceId}, so the metadata service serves no new role credentials${elsewhere}; ${stillValid}`,
       data: { associationIdBefore: association.AssociationId, instanceProfileArnBefore: current, replacedWith: null },
     };
   },

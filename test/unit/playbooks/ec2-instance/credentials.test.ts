@@ -521,6 +521,24 @@ describe('Step: replaceInstanceProfile', () => {
     expect(result.summary).toContain('credentials already on the box stay valid until they expire, which is why revokeInstanceRoleSessions exists');
   });
 
+  it('removes the profile of an instance in a member account instead of giving it the deployment account\'s isolation profile, and says why', async () => {
+    // Prepare: the incident is in a member account; the configured isolation profile is the pipeline's
+    const member = '444455556666';
+    const memberProfile = `arn:aws:iam::${member}:instance-profile/apps/web-app-profile`;
+    ec2Mock.on(DescribeIamInstanceProfileAssociationsCommand).resolves({ IamInstanceProfileAssociations: [association(INSTANCE_ID, memberProfile, 'associated', 'iip-assoc-0456')] });
+    ec2Mock.on(DisassociateIamInstanceProfileCommand).resolves({});
+
+    // Act
+    const result = await replaceInstanceProfile.run(aStepContext({ options: withIsolationProfile(), incident: anIncident({ accountId: member }) }));
+
+    // Assess
+    expect(ec2Mock.commandCalls(ReplaceIamInstanceProfileAssociationCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(DisassociateIamInstanceProfileCommand).map((c) => c.args[0].input)).toEqual([{ AssociationId: 'iip-assoc-0456' }]);
+    expect(result.status).toBe('done');
+    expect(result.data).toEqual({ associationIdBefore: 'iip-assoc-0456', instanceProfileArnBefore: memberProfile, replacedWith: null });
+    expect(result.summary).toContain(`the isolation profile ${ISOLATION_PROFILE_ARN} is in account ${ACCOUNT}, not ${member}`);
+  });
+
   it('changes nothing when the instance already has the isolation profile', async () => {
     // Prepare
     ec2Mock.on(DescribeIamInstanceProfileAssociationsCommand).resolves({ IamInstanceProfileAssociations: [association(INSTANCE_ID, ISOLATION_PROFILE_ARN, 'associating', 'iip-assoc-0123')] });
