@@ -44,7 +44,7 @@ locals {
 
   local_defaults = {
     # A containment with forensic copies makes ~60 calls; on a loaded two-core machine the
-    # emulator can take more than 5 s for them. The retry pipeline keeps short timeouts so its
+    # emulator can take more than 5 s for them. The retry pipeline keeps 10 s timeouts so its
     # redrives happen within seconds.
     lambda_timeout_seconds        = 30
     event_source_mapping_enabled  = false
@@ -217,9 +217,11 @@ module "retry" {
   dist_dir                 = local.dist_dir
   responder_principal_arns = local.responder_principal_arns
 
+  # A delivery gets 10 s: the SDK's own retries against the closed port take a second or two, and
+  # a loaded two-core machine must not turn them into a timeout (the test then sees no `retrying`).
   max_receive_count          = 2
-  visibility_timeout_seconds = 2
-  lambda_timeout_seconds     = 2
+  visibility_timeout_seconds = 10
+  lambda_timeout_seconds     = 10
 
   extra_environment = {
     AWS_ENDPOINT_URL_AUTO_SCALING = "http://127.0.0.1:9"
