@@ -14,6 +14,7 @@ import { heldByPause, Ledger, type NotificationTarget } from '../ledger/index.ts
 import { createLogger, incidentLogger } from '../logging/index.ts';
 import { isNotifiedChange, Notifier, type Notice } from '../notifications/index.ts';
 import { PauseSwitch } from '../pause/index.ts';
+import { tellAndRecord } from './tell.ts';
 
 /** Who put the message on the queue: a function role's unique id for a follow-up, AWS's own id for EventBridge. */
 const senderOf = (record: SQSRecord): string | undefined => record.attributes?.SenderId || undefined;
@@ -63,19 +64,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
   // error is logged and recorded on the record it was about, never thrown.
   const notifier = new Notifier(platform.sns, config.notificationTopicArn, logger);
   const pauseSwitch = config.pauseParameter ? new PauseSwitch(platform.ssm, config.pauseParameter, options.now ? { now: () => options.now!().getTime() } : {}) : undefined;
-  const tell = async (notice: Notice, target: NotificationTarget, log: Logger): Promise<void> => {
-    if (!notifier.configured) return;
-    const sent = await notifier.notify(notice);
-    await ledger
-      .recordNotification(target, {
-        status: notice.kind === 'incident' ? notice.status : 'unhandled',
-        at: notice.at.toISOString(),
-        published: sent.outcome === 'published',
-        ...(sent.outcome === 'published' ? { messageId: sent.messageId } : {}),
-        ...(sent.outcome === 'failed' ? { error: sent.error } : {}),
-      })
-      .catch((error: unknown) => log.error('Could not record the notification in the ledger', { error: error as Error }));
-  };
+  const tell = (notice: Notice, target: NotificationTarget, log: Logger): Promise<void> => tellAndRecord(notifier, ledger, notice, target, log);
 
   const rejectMessage = async (record: SQSRecord, reasons: string[]) => {
     logger.warn('Message rejected: not a finding or release Firebreak can act on', { messageId: record.messageId, senderId: senderOf(record), reasons });

@@ -10,6 +10,7 @@ import { parseMessage, type IgnoredFinding, type Incident } from '../findings/in
 import { Ledger } from '../ledger/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { Notifier } from '../notifications/index.ts';
+import { tellAndRecord } from './tell.ts';
 
 /** What the catch-all's records and notifications name as the function the finding arrived at. */
 export const UNHANDLED_FUNCTION = 'unhandled';
@@ -99,21 +100,9 @@ export function createUnhandledHandler(options: UnhandledHandlerOptions = {}) {
     logger.info('Finding no playbook takes recorded', { messageId: message.messageId, why: finding.why, findingId: finding.findingId, findingType: finding.findingType, resourceType: finding.resourceType, reason: finding.reason });
     const deliveries = await ledger.recordIgnored({ ...finding, playbook: UNHANDLED_FUNCTION, messageId: message.messageId, receivedAt: now().toISOString() });
     // A sample is never acted on and asks nothing of anyone; an unhandled finding is told once.
-    if (finding.why !== 'unhandled' || deliveries !== 1 || !notifier.configured) return;
-    const at = now();
-    const sent = await notifier.notify({ kind: 'unhandled', finding, playbook: UNHANDLED_FUNCTION, at });
-    await ledger
-      .recordNotification(
-        { ignoredFinding: { accountId: finding.accountId, findingId: finding.findingId } },
-        {
-          status: 'unhandled',
-          at: at.toISOString(),
-          published: sent.outcome === 'published',
-          ...(sent.outcome === 'published' ? { messageId: sent.messageId } : {}),
-          ...(sent.outcome === 'failed' ? { error: sent.error } : {}),
-        },
-      )
-      .catch((error: unknown) => logger.error('Could not record the notification in the ledger', { findingId: finding.findingId, error: error as Error }));
+    if (finding.why !== 'unhandled' || deliveries !== 1) return;
+    const target = { ignoredFinding: { accountId: finding.accountId, findingId: finding.findingId } };
+    await tellAndRecord(notifier, ledger, { kind: 'unhandled', finding, playbook: UNHANDLED_FUNCTION, at: now() }, target, logger.createChild({ persistentKeys: { findingId: finding.findingId } }));
   };
 
   const handleRecord = async (message: SQSRecord): Promise<void> => {
