@@ -1,11 +1,16 @@
+import { AccountClient } from '@aws-sdk/client-account';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3ControlClient } from '@aws-sdk/client-s3-control';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -25,6 +30,15 @@ export interface Clients {
   iam: IAMClient;
   ssm: SSMClient;
   guardDuty: GuardDutyClient;
+  /** CloudTrail `LookupEvents` is throttled per account and region: call it through shared/actions/cloudtrail.ts (paced). */
+  cloudTrail: CloudTrailClient;
+  secretsManager: SecretsManagerClient;
+  /** The Account API (contact information): global, answered in us-east-1 of the partition. */
+  account: AccountClient;
+  /** The account's buckets (the S3 playbook), by path when an endpoint is configured. */
+  s3: S3Client;
+  /** Account-level Block Public Access. */
+  s3Control: S3ControlClient;
 }
 
 /** Where a playbook acts: the finding's account and region. */
@@ -122,15 +136,37 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
 
 type ClientConfig = { region: string; maxAttempts: number; endpoint?: string; credentials?: ClientOptions['credentials'] | AwsCredentialIdentityProvider };
 
-const CONSTRUCTORS: { [K in keyof Clients]: new (config: ClientConfig) => Clients[K] } = {
-  ec2: EC2Client,
-  autoScaling: AutoScalingClient,
-  elbv2: ElasticLoadBalancingV2Client,
-  elb: ElasticLoadBalancingClient,
-  iam: IAMClient,
-  ssm: SSMClient,
-  guardDuty: GuardDutyClient,
+/** An endpoint set for the SDK (an emulator, a VPC endpoint): explicit, or from the SDK's own environment variables. */
+const customEndpoint = (config: ClientConfig, service: string, env: Record<string, string | undefined> = process.env): string | undefined =>
+  config.endpoint ?? env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+
+const CONSTRUCTORS: { [K in keyof Clients]: (config: ClientConfig) => Clients[K] } = {
+  ec2: (c) => new EC2Client(c),
+  autoScaling: (c) => new AutoScalingClient(c),
+  elbv2: (c) => new ElasticLoadBalancingV2Client(c),
+  elb: (c) => new ElasticLoadBalancingClient(c),
+  iam: (c) => new IAMClient(c),
+  ssm: (c) => new SSMClient(c),
+  guardDuty: (c) => new GuardDutyClient(c),
+  cloudTrail: (c) => new CloudTrailClient(c),
+  secretsManager: (c) => new SecretsManagerClient(c),
+  account: (c) => new AccountClient(c),
+  // Virtual-hosted addressing needs DNS for <bucket>.<host>; a custom endpoint is reached by path.
+  s3: (c) => new S3Client({ ...c, forcePathStyle: Boolean(customEndpoint(c, 'S3')) }),
+  s3Control: (c) => s3ControlClient(c),
 };
+
+/**
+ * S3 Control puts the account id in front of the host (`<account>.s3-control.<region>.amazonaws.com`);
+ * with a custom endpoint that makes `123456789012.127.0.0.1`, not a host. There the endpoint is
+ * used as it is, and the account id travels in its header as in AWS.
+ */
+function s3ControlClient(config: ClientConfig): S3ControlClient {
+  const endpoint = customEndpoint(config, 'S3_CONTROL');
+  if (!endpoint) return new S3ControlClient(config);
+  const { endpoint: _ignored, ...rest } = config;
+  return new S3ControlClient({ ...rest, endpointProvider: () => ({ url: new URL(endpoint) }) });
+}
 
 /** Each client is built when a step first uses it: a playbook that never calls SSM never builds its client. */
 function lazyClients(config: ClientConfig): Clients {
@@ -139,7 +175,7 @@ function lazyClients(config: ClientConfig): Clients {
   for (const name of Object.keys(CONSTRUCTORS) as Array<keyof Clients>) {
     Object.defineProperty(clients, name, {
       enumerable: true,
-      get: () => (built[name] ??= new CONSTRUCTORS[name](config) as never),
+      get: () => (built[name] ??= CONSTRUCTORS[name](config) as never),
     });
   }
   return clients;
@@ -155,6 +191,8 @@ export interface PlatformClients {
   sns: SNSClient;
   /** For the deployment's pause parameter (the kill switch). */
   ssm: SSMClient;
+  /** For hand-offs on the responders' bus. */
+  events: EventBridgeClient;
 }
 
 export function createPlatformClients(region: string, env: Record<string, string | undefined> = process.env): PlatformClients {
@@ -169,5 +207,6 @@ export function createPlatformClients(region: string, env: Record<string, string
     // Telling people must never hold up a batch: one retry, then the failure is recorded.
     sns: new SNSClient({ region, maxAttempts: 2 }),
     ssm: new SSMClient({ region, maxAttempts: 2 }),
+    events: new EventBridgeClient({ region }),
   };
 }

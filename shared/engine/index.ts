@@ -1,5 +1,5 @@
 export { runPlaybook } from './run.ts';
-export type { DeliveryResult, EngineDeps, EngineLedger } from './run.ts';
+export type { DeliveryResult, EngineDeps, EngineLedger, HandOffSender } from './run.ts';
 export { MAX_REASON_LENGTH, releaseIncident } from './release.ts';
 export type { ReleaseDeps, ReleaseLedger, ReleaseRequest, ReleaseSummary } from './release.ts';
 export { executeStep } from './execute.ts';

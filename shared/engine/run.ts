@@ -1,10 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
-import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError } from '../errors/index.ts';
+import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
 import { budgetOrigin, generationId, generationOf, type Incident } from '../findings/index.ts';
 import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
+import { localPacer, type Pacer } from '../pacing/index.ts';
 import type { PauseState } from '../pause/index.ts';
 import { modeRank, type GateResult, type IncidentStatus, type StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
@@ -14,7 +15,10 @@ import { STAGES } from '../vocabulary/index.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
-export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'>;
+export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> & Partial<Pick<Ledger, 'relate'>>;
+
+/** A hand-off as the engine sends it: the step's target and reason, from the incident. */
+export type HandOffSender = (request: { target: { resourceType: string; id: string }; source: Incident; reason: string }) => Promise<{ eventId: string }>;
 
 /** What the engine needs from the outside world; injected, never global. */
 export interface EngineDeps<O = unknown> {
@@ -26,6 +30,10 @@ export interface EngineDeps<O = unknown> {
   evidence: EvidenceStore;
   logger: Logger;
   now?: () => Date;
+  /** Paces rate-limited APIs (default: a pacer local to this process). */
+  pacer?: Pacer;
+  /** Sends hand-offs on the responders' bus (absent: the deployment has none, and a hand-off step fails saying so). */
+  handOff?: HandOffSender;
   /** Set when a responder paused automation (`firebreak pause`): nothing is changed, new incidents are held. */
   paused?: PauseState;
 }
@@ -230,6 +238,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   }
 
   const outcomes: Record<string, StepOutcome> = { ...previous };
+  const pacer = deps.pacer ?? localPacer();
   const outputs = outputsReader<T>(() => outcomes);
   const ctxFor = (step: AnyStep<T>): StepContext<T, unknown> => {
     const before = previous[step.name];
@@ -244,6 +253,16 @@ export async function runPlaybook<T extends PlaybookTypes>(
       config,
       logger,
       now,
+      pacer,
+      handOff: (target, reason) => {
+        if (!deps.handOff) {
+          return Promise.reject(
+            new StepFailedError(step.name, 'NoRespondersBus', `cannot hand ${target.resourceType} ${target.id} over: this deployment has no responders' bus (FIREBREAK_RESPONDERS_BUS)`, { retryable: false }),
+          );
+        }
+        return deps.handOff({ target, source: incident, reason });
+      },
+      relate: async (key) => (deps.ledger.relate ? deps.ledger.relate(key, incident.incidentId) : []),
       ...(before ? { previous: { ...before, data: step.data.safeParse(before.data).data } } : {}),
     };
   };

@@ -4,6 +4,7 @@ import type { Clients } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
 import type { Incident } from '../findings/index.ts';
+import type { Pacer } from '../pacing/index.ts';
 import type { EvidenceRef, Mode, Stage, StepOutcome } from '../vocabulary/index.ts';
 
 /**
@@ -52,6 +53,16 @@ export interface StepContext<T extends PlaybookTypes, D> extends StepOutputs<T> 
   now: () => Date;
   /** This step's outcome from an earlier delivery (e.g. the command it is waiting on); its data when it matches the schema. */
   previous?: StepOutcome<D | undefined>;
+  /** Paces calls AWS limits per account and region, with buckets shared by every function (shared/pacing). */
+  pacer: Pacer;
+  /**
+   * Hands a resource over to another playbook (a Firebreak Hand-off on the responders' bus, from
+   * this incident): its incident is linked to this one. Throws a non-retryable StepFailedError
+   * when the deployment has no responders' bus.
+   */
+  handOff(target: { resourceType: string; id: string }, reason: string): Promise<{ eventId: string }>;
+  /** Adds this incident to those sharing `key` (a principal, an access key) in the ledger and returns the others' ids. */
+  relate(key: string): Promise<string[]>;
 }
 
 /** A release request, as the undo steps see it. */

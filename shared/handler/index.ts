@@ -6,7 +6,9 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
 import { loadConfig, loadOptions, type Config } from '../config/index.ts';
-import { releaseIncident, runPlaybook, type Playbook, type PlaybookTypes } from '../engine/index.ts';
+import { releaseIncident, runPlaybook, type HandOffSender, type Playbook, type PlaybookTypes } from '../engine/index.ts';
+import { handOff } from '../actions/handoff.ts';
+import { SharedPacer, type Pacer } from '../pacing/index.ts';
 import { ConfigurationError, InvalidFindingError, ReleaseIncompleteError, ReleaseRefusedError } from '../errors/index.ts';
 import { EvidenceStore } from '../evidence/index.ts';
 import { budgetOrigin, parseMessage, type IgnoredFinding, type Incident, type ReleaseMessage, type ResumeMessage } from '../findings/index.ts';
@@ -25,6 +27,7 @@ export interface HandlerOptions {
   platform?: PlatformClients;
   logger?: Logger;
   now?: () => Date;
+  pacer?: Pacer;
 }
 
 /**
@@ -58,6 +61,12 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
       members: { homeAccountId: config.accountId, memberAccountIds: config.members.accountIds, roleName: config.members.roleName, partition: config.partition, ...(config.members.externalId ? { externalId: config.members.externalId } : {}) },
     });
   const processor = new BatchProcessor(EventType.SQS);
+  // Rate-limited APIs (CloudTrail LookupEvents) are paced by buckets in the ledger, shared by every function.
+  const pacer = options.pacer ?? new SharedPacer((bucket, rate, nowMs) => ledger.takeToken(bucket, rate, nowMs));
+  const respondersBus = config.respondersBus;
+  const handOffSender: HandOffSender | undefined = respondersBus
+    ? ({ target, source, reason }) => handOff(platform.events, respondersBus, { target, source, reason, requestedBy: env.AWS_LAMBDA_FUNCTION_NAME ?? `firebreak-${playbook.name}` })
+    : undefined;
   const now = () => options.now?.() ?? new Date();
 
   // People are told after a delivery has finished, and telling them never fails it: a publish
@@ -233,6 +242,8 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
             clientsFor,
             ledger,
             evidence,
+            pacer,
+            ...(handOffSender ? { handOff: handOffSender } : {}),
             logger: incidentLogger(logger, incident, record.messageId),
             ...(paused?.paused ? { paused } : {}),
             ...(options.now ? { now: options.now } : {}),

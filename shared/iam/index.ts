@@ -151,14 +151,18 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // Credentials: inline policies on roles of this account; the Terraform module denies protected
   // principals, Firebreak's own roles and service-linked roles explicitly.
   'iam:PutRolePolicy': [scoped([`${IAM}:role/*`])],
+  // CloudTrail event history: read-only, paced (shared/actions/cloudtrail.ts)
+  'cloudtrail:LookupEvents': [anywhere(NO_RESOURCE_LEVEL('CloudTrail LookupEvents'))],
   'iam:DeleteRolePolicy': [scoped([`${IAM}:role/*`])],
 };
 
 /**
- * Actions on Firebreak's own stores (evidence bucket, ledger, queues, logs): the Terraform module
- * grants them on exactly those resources, so they are not in the manifest's grants.
+ * Actions on Firebreak's own stores (the evidence bucket's `s3:PutObject`, the ledger, queues,
+ * logs): the Terraform module grants them on exactly those resources, so they are not in the
+ * manifest's grants. Every other S3 action (the S3 playbook's, on the account's buckets) is
+ * scoped here like any action.
  */
-export const OWN_STORE_ACTION = /^(s3|dynamodb|sqs|logs):/;
+export const OWN_STORE_ACTION = /^(dynamodb|sqs|logs):|^s3:PutObject$/;
 
 /** Thrown when an action has no scope: the build stops until it gets one. */
 export class UnscopedActionError extends Error {

@@ -9,6 +9,8 @@ import { beginRelease, finishRelease, recordReleaseStep, type BeginReleaseOutcom
 import { recordIgnored, recordRejected, type IgnoredMessage, type RejectedMessage } from './rejections.ts';
 import type { SlotOutcome } from './blast-radius.ts';
 import type { LedgerTable } from './table.ts';
+import { takeToken, type BucketRate } from './token-bucket.ts';
+import { relateIncident } from './related.ts';
 
 /**
  * The DynamoDB ledger: one record per finding + resource with every step's outcome,
@@ -48,6 +50,16 @@ export class Ledger {
   /** Links a derived incident (a hand-off, the next generation) to its source; false when the source is not in the ledger. */
   linkDerived(sourceIncidentId: string, derivedIncidentId: string, link: DerivedLink): Promise<boolean> {
     return linkDerived(this.#t, sourceIncidentId, derivedIncidentId, link);
+  }
+
+  /** Takes a token from a rate bucket shared by every function (0), or says how many milliseconds to wait. */
+  takeToken(bucket: string, rate: BucketRate, nowMs: number): Promise<number> {
+    return takeToken(this.#t, bucket, rate, nowMs);
+  }
+
+  /** Adds the incident to those sharing `key` (a principal, an access key) and returns the others. */
+  relate(key: string, incidentId: string): Promise<string[]> {
+    return relateIncident(this.#t, key, incidentId);
   }
 
   /** Records `firebreak resume`'s re-publication of a held incident; false when it is no longer held or was already resumed. */
@@ -103,6 +115,8 @@ export type { BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams } fro
 export type { IgnoredMessage, RejectedMessage } from './rejections.ts';
 export type { NotificationTarget } from './notifications.ts';
 export { windowKey } from './records.ts';
+export { bucketKey, type BucketRate } from './token-bucket.ts';
+export { relatedKey } from './related.ts';
 export {
   boundedReasons,
   INCIDENT_RECORD_VERSION,

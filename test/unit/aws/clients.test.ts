@@ -74,7 +74,7 @@ describe('Function: createClientFactory (lazy clients)', () => {
     const clients = clientsFor(HERE);
 
     // Assess
-    expect(Object.keys(clients).sort()).toEqual(['autoScaling', 'ec2', 'elb', 'elbv2', 'guardDuty', 'iam', 'ssm']);
+    expect(Object.keys(clients).sort()).toEqual(['account', 'autoScaling', 'cloudTrail', 'ec2', 'elb', 'elbv2', 'guardDuty', 'iam', 's3', 's3Control', 'secretsManager', 'ssm']);
     expect(constructed).toEqual([]);
   });
 
@@ -142,5 +142,20 @@ describe('Function: createPlatformClients', () => {
     // Assess
     expect(aws.s3.config.forcePathStyle).toBe(false);
     expect(emulator.s3.config.forcePathStyle).toBe(true);
+  });
+});
+
+describe('Function: createClientFactory (S3 and S3 Control at a custom endpoint)', () => {
+  it('reaches an emulator by path, and keeps the account id out of the S3 Control host', async () => {
+    // Prepare
+    const clients = createClientFactory({ endpoint: 'http://127.0.0.1:4566' })(HERE);
+
+    // Act
+    const s3PathStyle = await clients.s3.config.forcePathStyle;
+    const resolved = clients.s3Control.config.endpointProvider({ Region: 'eu-west-1', AccountId: '111122223333', RequiresAccountId: true } as never, {});
+
+    // Assess
+    expect(s3PathStyle).toBe(true);
+    expect(resolved.url.href).toBe('http://127.0.0.1:4566/');
   });
 });

@@ -1,3 +1,4 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -63,6 +64,7 @@ function handlerFor(playbook: Playbook<Fake>, role: 'contain' | 'release') {
     sqs: new SQSClient({ region: REGION, credentials }),
     sns: new SNSClient({ region: REGION, credentials }),
     ssm: new SSMClient({ region: REGION, credentials }),
+    events: new EventBridgeClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
   };
   return createFindingHandler(playbook, { env: validEnv({ FIREBREAK_FUNCTION_ROLE: role }), platform, clientsFor: () => someClients(), logger: silentLogger(), now: () => FIXED_NOW });
 }

@@ -1,3 +1,4 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -121,6 +122,7 @@ function handlerFor(playbook: Playbook<Fake>, env = validEnv(), clientsFor: Clie
     sqs: new SQSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
     sns: new SNSClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
     ssm: new SSMClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
+    events: new EventBridgeClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
   };
   return createFindingHandler(playbook, { env, platform, clientsFor, logger: silentLogger(), now: () => FIXED_NOW });
 }

@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { AccountClient } from '@aws-sdk/client-account';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
@@ -11,6 +13,8 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3ControlClient } from '@aws-sdk/client-s3-control';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -18,6 +22,7 @@ import type { Clients } from '../../../shared/aws/index.ts';
 import type { Config } from '../../../shared/config/index.ts';
 import { definePlaybook, outputsReader, parseRecorded, releaseIncident, type AnyStep, type ReleaseContext, type ReleaseLedger, type Step, type StepContext, type UndoContext } from '../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
+import { localPacer } from '../../../shared/pacing/index.ts';
 import { budgetOrigin, incidentIdFor, type Incident } from '../../../shared/findings/index.ts';
 import type { BeginParams, DerivedLink, BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams, IncidentRecord, Ledger, LoadedState, SlotOutcome } from '../../../shared/ledger/index.ts';
 import { INCIDENT_RECORD_VERSION, RELEASE_STALE_AFTER_SECONDS } from '../../../shared/ledger/index.ts';
@@ -160,6 +165,11 @@ export function someClients(): Clients {
     iam: new IAMClient(clientConfig),
     ssm: new SSMClient(clientConfig),
     guardDuty: new GuardDutyClient(clientConfig),
+    cloudTrail: new CloudTrailClient(clientConfig),
+    secretsManager: new SecretsManagerClient(clientConfig),
+    account: new AccountClient(clientConfig),
+    s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
+    s3Control: new S3ControlClient(clientConfig),
   };
 }
 
@@ -190,8 +200,11 @@ export function aStepContext<D = any>(overrides: Partial<StepContext<Ec2, D>> & 
     config: aConfig(),
     logger: silentLogger(),
     now: () => FIXED_NOW,
+    pacer: localPacer({ sleep: async () => undefined }),
+    handOff: async () => ({ eventId: 'handoff-event-id' }),
+    relate: async () => [],
     ...rest,
-  };
+  } as StepContext<Ec2, D>;
 }
 
 export const RESPONDER = 'arn:aws:sts::111122223333:assumed-role/Responder/alice';
