@@ -8,21 +8,33 @@
 # from each playbook's resource types (playbook_catalog, generated from its event-pattern.json;
 # the build refuses a pattern whose complement EventBridge cannot express): a finding whose
 # detail.resource.resourceType is none of them, or that has none (`anything-but` never matches
-# a missing field). Disabling a playbook hands its findings to the catch-all on the next apply.
+# a missing field) — and, AccessKey findings being split by the principal's userType, one whose
+# userType is none of the taken ones, or that has none. Disabling a playbook hands its findings to
+# the catch-all on the next apply.
 ################################################################################
 
 locals {
   catch_all_taken_resource_types = sort(distinct(flatten([for name in keys(local.playbooks) : local.playbook_catalog[name].resource_types])))
+  # AccessKey findings are taken by the principal's userType (IAMUser, FederatedUser → iam-user;
+  # AssumedRole → iam-role; Root → account): the other userTypes, and none, are the catch-all's.
+  catch_all_taken_user_types = sort(distinct(flatten([for name in keys(local.playbooks) : local.playbook_catalog[name].access_key_user_types])))
+  catch_all_taken_types      = sort(distinct(concat(local.catch_all_taken_resource_types, length(local.catch_all_taken_user_types) > 0 ? ["AccessKey"] : [])))
 
   catch_all_findings = { source = ["aws.guardduty"], "detail-type" = ["GuardDuty Finding"] }
 
+  catch_all_by_type = [
+    { detail = { resource = { resourceType = [{ "anything-but" = local.catch_all_taken_types }] } } },
+    { detail = { resource = { resourceType = [{ exists = false }] } } },
+  ]
+  catch_all_by_user_type = [
+    { detail = { resource = { resourceType = ["AccessKey"], accessKeyDetails = { userType = [{ "anything-but" = local.catch_all_taken_user_types }] } } } },
+    { detail = { resource = { resourceType = ["AccessKey"], accessKeyDetails = { userType = [{ exists = false }] } } } },
+  ]
+
   # With no playbook enabled, every GuardDuty finding (an empty anything-but list is not a pattern).
-  catch_all_pattern = length(local.catch_all_taken_resource_types) == 0 ? jsonencode(local.catch_all_findings) : jsonencode(merge(local.catch_all_findings, {
-    "$or" = [
-      { detail = { resource = { resourceType = [{ "anything-but" = local.catch_all_taken_resource_types }] } } },
-      { detail = { resource = { resourceType = [{ exists = false }] } } },
-    ]
-  }))
+  catch_all_pattern = (length(local.catch_all_taken_types) == 0 ? jsonencode(local.catch_all_findings)
+    : length(local.catch_all_taken_user_types) == 0 ? jsonencode(merge(local.catch_all_findings, { "$or" = local.catch_all_by_type }))
+  : jsonencode(merge(local.catch_all_findings, { "$or" = concat(local.catch_all_by_type, local.catch_all_by_user_type) })))
 }
 
 module "catch_all" {

@@ -196,15 +196,16 @@ locals {
   # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus; on the
   # responders' bus only, manual findings, hand-offs, redrives and resumes (the containment
   # function) and releases (the release function); and the GuardDuty resource types its rule
-  # takes, from which catch-all.tf builds the catch-all's pattern (every finding no enabled
-  # playbook takes).
+  # takes (whole, or for AccessKey the principals' userTypes), from which catch-all.tf builds the
+  # catch-all's pattern (every finding no enabled playbook takes).
   playbook_catalog = {
     "ec2-instance" = {
-      title             = "Compromised EC2 instance"
-      guardduty_pattern = "{\"source\":[\"aws.guardduty\"],\"detail-type\":[\"GuardDuty Finding\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
-      manual_pattern    = "{\"source\":[\"firebreak.manual\",\"firebreak.handoff\",\"firebreak.redrive\",\"firebreak.resume\"],\"detail-type\":[\"Firebreak Manual Finding\",\"Firebreak Hand-off\",\"Firebreak Redrive\",\"Firebreak Resume\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
-      release_pattern   = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Release\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
-      resource_types    = ["Instance"]
+      title                 = "Compromised EC2 instance"
+      guardduty_pattern     = "{\"source\":[\"aws.guardduty\"],\"detail-type\":[\"GuardDuty Finding\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      manual_pattern        = "{\"source\":[\"firebreak.manual\",\"firebreak.handoff\",\"firebreak.redrive\",\"firebreak.resume\"],\"detail-type\":[\"Firebreak Manual Finding\",\"Firebreak Hand-off\",\"Firebreak Redrive\",\"Firebreak Resume\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      release_pattern       = "{\"source\":[\"firebreak.manual\"],\"detail-type\":[\"Firebreak Manual Release\"],\"detail\":{\"resource\":{\"resourceType\":[\"Instance\"]}}}"
+      resource_types        = ["Instance"]
+      access_key_user_types = []
     }
   }
 

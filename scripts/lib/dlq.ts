@@ -14,7 +14,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { InvalidFindingError } from '../../shared/errors/index.ts';
-import { cleanText, parseMessage, REDRIVE_DETAIL_TYPE, REDRIVE_SOURCE, type ParsedMessage } from '../../shared/findings/index.ts';
+import { cleanText, parseMessage, responderResourceType, REDRIVE_DETAIL_TYPE, REDRIVE_SOURCE, type ParsedMessage } from '../../shared/findings/index.ts';
 
 /** EventBridge refuses an entry over 256 KB (the whole entry); keep room for the envelope. */
 export const MAX_REDRIVE_DETAIL_BYTES = 250 * 1024;
@@ -25,7 +25,7 @@ const MAX_RECEIVES = 1000;
 
 /** One DLQ message, as the CLI reads it: the event it carries and what it asks for, or why it is not one Firebreak takes. */
 export type DlqMessage =
-  | { ok: true; messageId: string; event: Record<string, unknown>; summary: string; receiveCount: number; sentAt?: string }
+  | { ok: true; messageId: string; event: Record<string, unknown>; /** The resource type the responders' rules route on. */ resourceType: string; summary: string; receiveCount: number; sentAt?: string }
   | { ok: false; messageId: string; reason: string; receiveCount: number; sentAt?: string };
 
 /** What a parsed message asks for, in one line. */
@@ -62,11 +62,13 @@ export function readDlqMessage(message: Message): DlqMessage {
   }
   let event = JSON.parse(body) as Record<string, unknown>;
   if (event.source === REDRIVE_SOURCE) event = (event.detail as { event: Record<string, unknown> }).event;
-  const detail = event.detail as { resource?: { resourceType?: unknown } } | undefined;
-  if (typeof detail?.resource?.resourceType !== 'string') {
-    return { ok: false, ...base, reason: 'the event names no detail.resource.resourceType: no playbook rule would take it' };
+  const detail = event.detail as { resource?: { resourceType?: unknown; accessKeyDetails?: { userType?: unknown } } } | undefined;
+  // A redrive goes through the responders' rules, which name a resource as Firebreak's own events do.
+  const resourceType = event.source === 'aws.guardduty' && detail?.resource ? responderResourceType(detail.resource) : detail?.resource?.resourceType;
+  if (typeof resourceType !== 'string') {
+    return { ok: false, ...base, reason: 'the event names no resource type a playbook rule takes (detail.resource.resourceType, and for an AccessKey its userType)' };
   }
-  return { ok: true, ...base, event, summary: summaryOf(parsed) };
+  return { ok: true, ...base, event, resourceType, summary: summaryOf(parsed) };
 }
 
 export interface DlqCommandOptions {
@@ -180,8 +182,7 @@ export async function dlqRedrive(opts: DlqCommandOptions): Promise<RedriveCounts
         log(`  left ${read.messageId} in ${playbook}'s DLQ: ${read.reason}`);
         continue;
       }
-      const resourceType = (read.event.detail as { resource: { resourceType: string } }).resource.resourceType;
-      const detail = JSON.stringify({ resource: { resourceType }, event: read.event, requestedBy: opts.requestedBy, queue: queueUrl, messageId: read.messageId });
+      const detail = JSON.stringify({ resource: { resourceType: read.resourceType }, event: read.event, requestedBy: opts.requestedBy, queue: queueUrl, messageId: read.messageId });
       if (Buffer.byteLength(detail) > MAX_REDRIVE_DETAIL_BYTES) {
         c.refused++;
         left.push(message);

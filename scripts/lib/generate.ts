@@ -47,6 +47,26 @@ interface Loaded {
   entry: PlaybookEntry;
   module: PlaybookModule;
   pattern: unknown;
+  /** `guardduty-pattern.json`, when GuardDuty names the resource otherwise than Firebreak's own events. */
+  guarddutyPattern?: unknown;
+}
+
+/**
+ * A playbook's patterns: `event-pattern.json` routes Firebreak's own events (and GuardDuty's,
+ * unless) `guardduty-pattern.json` gives GuardDuty's names for the same resources — an
+ * AccessKey finding's principal by its userType, where Firebreak's events say IAMUser, IAMRole or
+ * Account.
+ */
+export async function patternsOf(name: string): Promise<{ pattern: unknown; guarddutyPattern?: unknown }> {
+  const read = async (file: string) => JSON.parse(await readFile(join(root, 'shared/playbooks', name, file), 'utf8')) as unknown;
+  const pattern = await read('event-pattern.json');
+  let guarddutyPattern: unknown;
+  try {
+    guarddutyPattern = await read('guardduty-pattern.json');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return { pattern, ...(guarddutyPattern === undefined ? {} : { guarddutyPattern }) };
 }
 
 async function loadAll(): Promise<Loaded[]> {
@@ -54,7 +74,7 @@ async function loadAll(): Promise<Loaded[]> {
     PLAYBOOK_REGISTRY.map(async (entry) => ({
       entry,
       module: await entry.load(),
-      pattern: JSON.parse(await readFile(join(root, 'shared/playbooks', entry.name, 'event-pattern.json'), 'utf8')) as unknown,
+      ...(await patternsOf(entry.name)),
     })),
   );
 }
@@ -79,17 +99,18 @@ export async function renderTerraform(): Promise<string> {
     ...loaded.map((l) => `- \`${l.entry.name}\`: ${l.entry.title}.`),
   ].join('\n');
   const variable = terraformVariable('playbooks', schema, { description, default: {}, nullable: false, extraValidations: extra });
-  const routing = catchAllRouting(loaded.map((l) => ({ name: l.entry.name, pattern: l.pattern })));
+  const routing = catchAllRouting(loaded);
   const catalog = loaded
     .map((l) => {
-      const { guardduty, manual, release } = splitPattern(l.pattern);
+      const { guardduty, manual, release } = splitPattern(l.pattern, l.guarddutyPattern);
       return [
         `    ${hclString(l.entry.name)} = {`,
-        `      title             = ${hclString(l.entry.title)}`,
-        `      guardduty_pattern = ${hclString(JSON.stringify(guardduty))}`,
-        `      manual_pattern    = ${hclString(JSON.stringify(manual))}`,
-        `      release_pattern   = ${hclString(JSON.stringify(release))}`,
-        `      resource_types    = ${hclLiteral(routing[l.entry.name])}`,
+        `      title                 = ${hclString(l.entry.title)}`,
+        `      guardduty_pattern     = ${hclString(JSON.stringify(guardduty))}`,
+        `      manual_pattern        = ${hclString(JSON.stringify(manual))}`,
+        `      release_pattern       = ${hclString(JSON.stringify(release))}`,
+        `      resource_types        = ${hclLiteral(routing[l.entry.name]!.resourceTypes)}`,
+        `      access_key_user_types = ${hclLiteral(routing[l.entry.name]!.accessKeyUserTypes)}`,
         '    }',
       ].join('\n');
     })
@@ -111,8 +132,8 @@ locals {
   # shared/playbooks/<name>/event-pattern.json): GuardDuty's findings on the findings bus; on the
   # responders' bus only, manual findings, hand-offs, redrives and resumes (the containment
   # function) and releases (the release function); and the GuardDuty resource types its rule
-  # takes, from which catch-all.tf builds the catch-all's pattern (every finding no enabled
-  # playbook takes).
+  # takes (whole, or for AccessKey the principals' userTypes), from which catch-all.tf builds the
+  # catch-all's pattern (every finding no enabled playbook takes).
   playbook_catalog = {
 ${catalog}
   }
@@ -138,10 +159,10 @@ const CONTAINMENT_EVENTS = RESPONDERS_BUS_EVENTS.filter((e) => e.detailType !== 
  * has a role of its own. What the pattern says of the detail applies to all three (a hand-off,
  * redrive or resume names the resource type where a finding does).
  */
-export function splitPattern(pattern: unknown): { guardduty: Record<string, unknown>; manual: Record<string, unknown>; release: Record<string, unknown> } {
+export function splitPattern(pattern: unknown, guarddutyPattern?: unknown): { guardduty: Record<string, unknown>; manual: Record<string, unknown>; release: Record<string, unknown> } {
   const base = pattern as Record<string, unknown>;
   return {
-    guardduty: { ...base, source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] },
+    guardduty: { ...((guarddutyPattern ?? pattern) as Record<string, unknown>), source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] },
     manual: {
       ...base,
       source: [...new Set(CONTAINMENT_EVENTS.map((e) => e.source))],
@@ -181,11 +202,12 @@ export async function renderManifest(entry: PlaybookEntry): Promise<string> {
 export class CatchAllPatternError extends Error {
   readonly playbook: string;
 
-  constructor(playbook: string, problem: string) {
+  constructor(playbook: string, problem: string, file = 'event-pattern.json') {
     super(
-      `shared/playbooks/${playbook}/event-pattern.json: ${problem}. The catch-all rule takes every GuardDuty finding no enabled playbook takes, ` +
+      `shared/playbooks/${playbook}/${file}: ${problem}. The catch-all rule takes every GuardDuty finding no enabled playbook takes, ` +
         'and it can be built exactly only from patterns that route on detail.resource.resourceType alone, as a list of exact strings ' +
-        '(e.g. {"detail":{"resource":{"resourceType":["Instance"]}}}), each resource type taken by one playbook. Route finer in the ' +
+        '(e.g. {"detail":{"resource":{"resourceType":["Instance"]}}}) — or, for AccessKey findings only, on ["AccessKey"] and ' +
+        'detail.resource.accessKeyDetails.userType as a list of exact strings — each resource type (or userType) taken by one playbook. Route finer in the ' +
         'function (the parser), or extend scripts/lib/generate.ts and terraform/catch-all.tf to complement the new shape (docs/decisions.md, "No finding vanishes").',
     );
     this.name = 'CatchAllPatternError';
@@ -195,22 +217,39 @@ export class CatchAllPatternError extends Error {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** What a playbook's GuardDuty rule takes: resource types whole, and AccessKey findings by the principal's userType. */
+export interface Routing {
+  resourceTypes: string[];
+  accessKeyUserTypes: string[];
+}
+
+/** The one resource type GuardDuty's rules may split further, and the field they split it on. */
+export const SPLIT_RESOURCE_TYPE = 'AccessKey';
+
 /**
- * The routing key of a playbook's GuardDuty rule: the resource types it takes. Only the shape
- * whose complement EventBridge can express exactly is accepted (`source` and `detail-type` are
- * replaced by {@link splitPattern}; `detail` names `resource.resourceType` and nothing else, as
- * exact strings): the catch-all is then "resourceType is none of the enabled playbooks' types,
- * or has none" — `anything-but` does not match a missing field, so that case is its own branch.
+ * The routing key of a playbook's GuardDuty rule. Only shapes whose complement EventBridge can
+ * express exactly are accepted (`source` and `detail-type` are replaced by {@link splitPattern}):
+ * `detail.resource.resourceType` alone, as exact strings; or `resourceType: ["AccessKey"]` with
+ * `accessKeyDetails.userType` as exact strings. The catch-all is then "resourceType is none of
+ * the taken types, or has none; or it is AccessKey and its userType is none of the taken ones, or
+ * has none" — `anything-but` does not match a missing field, so those cases are branches of their own.
  *
  * @example
  * ```ts
- * resourceTypesOf('ec2-instance', { detail: { resource: { resourceType: ['Instance'] } } }) // ['Instance']
- * resourceTypesOf('s3-bucket', { detail: { resource: { resourceType: [{ prefix: 'S3' }] } } }) // throws CatchAllPatternError
+ * routingOf('ec2-instance', { detail: { resource: { resourceType: ['Instance'] } } }) // { resourceTypes: ['Instance'], accessKeyUserTypes: [] }
+ * routingOf('iam-role', { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['AssumedRole'] } } } }) // { resourceTypes: [], accessKeyUserTypes: ['AssumedRole'] }
+ * routingOf('s3-bucket', { detail: { resource: { resourceType: [{ prefix: 'S3' }] } } }) // throws CatchAllPatternError
  * ```
  */
-export function resourceTypesOf(playbook: string, pattern: unknown): string[] {
+export function routingOf(playbook: string, pattern: unknown, file = 'event-pattern.json'): Routing {
   const refuse = (problem: string): never => {
-    throw new CatchAllPatternError(playbook, problem);
+    throw new CatchAllPatternError(playbook, problem, file);
+  };
+  const exactStrings = (list: unknown, what: string): string[] => {
+    if (!Array.isArray(list) || list.length === 0) return refuse(`${what} must be a non-empty list`);
+    if (!list.every((t): t is string => typeof t === 'string' && t.length > 0)) return refuse(`${what} must list exact, non-empty strings only (found ${JSON.stringify(list)})`);
+    if (new Set(list).size !== list.length) return refuse(`${what} lists a type twice`);
+    return [...list].sort();
   };
   if (!isPlainObject(pattern)) return refuse('the pattern is not a JSON object');
   const extra = Object.keys(pattern).filter((k) => !['source', 'detail-type', 'detail'].includes(k));
@@ -218,47 +257,85 @@ export function resourceTypesOf(playbook: string, pattern: unknown): string[] {
   const detail = pattern.detail;
   if (!isPlainObject(detail) || Object.keys(detail).join() !== 'resource') return refuse('its detail must name "resource" and nothing else');
   const resource = detail.resource;
-  if (!isPlainObject(resource) || Object.keys(resource).join() !== 'resourceType') return refuse('its detail.resource must name "resourceType" and nothing else');
-  const types = resource.resourceType;
-  if (!Array.isArray(types) || types.length === 0) return refuse('detail.resource.resourceType must be a non-empty list');
-  if (!types.every((t): t is string => typeof t === 'string' && t.length > 0)) {
-    return refuse(`detail.resource.resourceType must list exact, non-empty strings only (found ${JSON.stringify(types)})`);
+  if (!isPlainObject(resource)) return refuse('its detail.resource must name "resourceType"');
+  const keys = Object.keys(resource).sort().join();
+  if (keys === 'resourceType') return { resourceTypes: exactStrings(resource.resourceType, 'detail.resource.resourceType'), accessKeyUserTypes: [] };
+  if (keys === 'accessKeyDetails,resourceType') {
+    const types = exactStrings(resource.resourceType, 'detail.resource.resourceType');
+    if (types.join() !== SPLIT_RESOURCE_TYPE) return refuse(`only ["${SPLIT_RESOURCE_TYPE}"] may be split by accessKeyDetails.userType (found ${JSON.stringify(types)})`);
+    const key = resource.accessKeyDetails;
+    if (!isPlainObject(key) || Object.keys(key).join() !== 'userType') return refuse('its detail.resource.accessKeyDetails must name "userType" and nothing else');
+    return { resourceTypes: [], accessKeyUserTypes: exactStrings(key.userType, 'detail.resource.accessKeyDetails.userType') };
   }
-  if (new Set(types).size !== types.length) return refuse('detail.resource.resourceType lists a type twice');
-  return [...types].sort();
+  return refuse('its detail.resource must name "resourceType" and nothing else (or, for AccessKey, "accessKeyDetails.userType" besides)');
 }
 
+/** Whether a GuardDuty rule with this routing takes a finding about `resource` (as EventBridge would match it). */
+export function routingTakes(routing: Routing, resource: { resourceType?: unknown; accessKeyDetails?: { userType?: unknown } | null } | undefined): boolean {
+  const type = resource?.resourceType;
+  if (typeof type !== 'string') return false;
+  if (routing.resourceTypes.includes(type)) return true;
+  const userType = resource?.accessKeyDetails?.userType;
+  return type === SPLIT_RESOURCE_TYPE && typeof userType === 'string' && routing.accessKeyUserTypes.includes(userType);
+}
+
+/** What several (enabled) playbooks take together. */
+export const mergeRouting = (routings: readonly Routing[]): Routing => ({
+  resourceTypes: routings.flatMap((r) => r.resourceTypes),
+  accessKeyUserTypes: routings.flatMap((r) => r.accessKeyUserTypes),
+});
+
 /**
- * Every playbook's resource types, checked to be disjoint: a resource type taken by two
- * playbooks would put one finding on two queues, and "exactly once" would not hold.
+ * Every playbook's GuardDuty routing, checked to be disjoint: a resource type (or an AccessKey
+ * userType) taken by two playbooks would put one finding on two queues, and "exactly once" would
+ * not hold; AccessKey taken whole by one playbook and by userType by another likewise.
  */
-export function catchAllRouting(playbooks: ReadonlyArray<{ name: string; pattern: unknown }>): Record<string, string[]> {
+export function catchAllRouting(playbooks: ReadonlyArray<{ name: string; pattern: unknown; guarddutyPattern?: unknown } | { entry: { name: string }; pattern: unknown; guarddutyPattern?: unknown }>): Record<string, Routing> {
   const owner = new Map<string, string>();
-  const routing: Record<string, string[]> = {};
-  for (const { name, pattern } of playbooks) {
-    routing[name] = resourceTypesOf(name, pattern);
-    for (const type of routing[name]) {
-      const other = owner.get(type);
-      if (other) throw new CatchAllPatternError(name, `resource type ${JSON.stringify(type)} is also taken by the ${other} playbook: one finding would reach two queues`);
+  const routing: Record<string, Routing> = {};
+  for (const p of playbooks) {
+    const name = 'entry' in p ? p.entry.name : p.name;
+    const file = p.guarddutyPattern === undefined ? 'event-pattern.json' : 'guardduty-pattern.json';
+    const refuse = (what: string, other: string): never => {
+      throw new CatchAllPatternError(name, `${what} is also taken by the ${other} playbook: one finding would reach two queues`, file);
+    };
+    const r = routingOf(name, p.guarddutyPattern ?? p.pattern, file);
+    routing[name] = r;
+    for (const type of r.resourceTypes) {
+      const other = owner.get(type) ?? (type === SPLIT_RESOURCE_TYPE ? [...owner].find(([k]) => k.startsWith(`${SPLIT_RESOURCE_TYPE}/`))?.[1] : undefined);
+      if (other) refuse(`resource type ${JSON.stringify(type)}`, other);
       owner.set(type, name);
+    }
+    for (const userType of r.accessKeyUserTypes) {
+      const other = owner.get(SPLIT_RESOURCE_TYPE) ?? owner.get(`${SPLIT_RESOURCE_TYPE}/${userType}`);
+      if (other) refuse(`AccessKey userType ${JSON.stringify(userType)}`, other);
+      owner.set(`${SPLIT_RESOURCE_TYPE}/${userType}`, name);
     }
   }
   return routing;
 }
 
 /**
- * The catch-all's pattern for the resource types the enabled playbooks take, as
- * terraform/catch-all.tf builds it (the tests compare both): GuardDuty findings whose
- * `detail.resource.resourceType` is none of them, or that have none. With no playbook enabled,
- * every GuardDuty finding.
+ * The catch-all's pattern for what the enabled playbooks take, as terraform/catch-all.tf builds
+ * it (the tests compare both): GuardDuty findings whose `detail.resource.resourceType` is none of
+ * the taken types, or that have none; and, when AccessKey findings are taken by userType, those
+ * whose userType is none of the taken ones, or that have none. With no playbook enabled, every
+ * GuardDuty finding.
  */
-export function catchAllPattern(enabledResourceTypes: readonly string[]): Record<string, unknown> {
+export function catchAllPattern(enabled: readonly string[] | Routing): Record<string, unknown> {
   const base = { source: ['aws.guardduty'], 'detail-type': [GUARDDUTY_DETAIL_TYPE] };
-  const types = [...new Set(enabledResourceTypes)].sort();
+  const routing: Routing = Array.isArray(enabled) ? { resourceTypes: [...enabled], accessKeyUserTypes: [] } : (enabled as Routing);
+  const userTypes = [...new Set(routing.accessKeyUserTypes)].sort();
+  const types = [...new Set([...routing.resourceTypes, ...(userTypes.length ? [SPLIT_RESOURCE_TYPE] : [])])].sort();
   if (types.length === 0) return base;
+  const byUserType = (userType: unknown) => ({ detail: { resource: { resourceType: [SPLIT_RESOURCE_TYPE], accessKeyDetails: { userType: [userType] } } } });
   return {
     ...base,
-    $or: [{ detail: { resource: { resourceType: [{ 'anything-but': types }] } } }, { detail: { resource: { resourceType: [{ exists: false }] } } }],
+    $or: [
+      { detail: { resource: { resourceType: [{ 'anything-but': types }] } } },
+      { detail: { resource: { resourceType: [{ exists: false }] } } },
+      ...(userTypes.length ? [byUserType({ 'anything-but': userTypes }), byUserType({ exists: false })] : []),
+    ],
   };
 }
 

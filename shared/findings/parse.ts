@@ -77,18 +77,26 @@ function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled 
       }));
     }
     case 'AccessKey': {
+      // GuardDuty names every principal an "AccessKey"; Firebreak names it as its playbooks and
+      // its own events do (IAMUser, IAMRole, Account), so a release, resume or redrive names the
+      // incident's resource the way the responders' rules route it.
       const key = resource.accessKeyDetails ?? {};
       const userType = String(key.userType ?? '');
-      if (userType === 'Root') {
-        return [{ playbook: 'account', resource: { type, id: detail.accountId, hints: { userType } } }];
+      const firebreakType = ACCESS_KEY_USER_TYPES[userType];
+      if (!firebreakType || !Object.prototype.hasOwnProperty.call(ACCESS_KEY_USER_TYPES, userType)) {
+        return new Unhandled(`access key findings for userType ${JSON.stringify(userType.slice(0, 40))} have no playbook`);
       }
-      const playbook = userType === 'IAMUser' || userType === 'FederatedUser' ? 'iam-user' : userType === 'AssumedRole' ? 'iam-role' : undefined;
-      if (!playbook) return new Unhandled(`access key findings for userType ${JSON.stringify(userType.slice(0, 40))} have no playbook`);
-      const userName = validId(IamNameSchema, key.userName, 'resource.accessKeyDetails.userName');
       const hints: Record<string, string | string[]> = { userType };
       if (typeof key.accessKeyId === 'string' && /^(AKIA|ASIA)[A-Z0-9]{12,124}$/.test(key.accessKeyId)) hints.accessKeyId = key.accessKeyId;
       if (typeof key.principalId === 'string' && NAME.test(key.principalId)) hints.principalId = key.principalId;
-      return [{ playbook, resource: { type, id: userName, hints } }];
+      // InstanceCredentialExfiltration: the instance the role's credentials were taken from.
+      const instanceId = detail.resource.instanceDetails?.instanceId;
+      if (InstanceIdSchema.safeParse(instanceId).success) hints.instanceId = instanceId as string;
+      if (firebreakType === 'Account') {
+        return [{ playbook: 'account', resource: { type: firebreakType, id: detail.accountId, hints } }];
+      }
+      const userName = validId(IamNameSchema, key.userName, 'resource.accessKeyDetails.userName');
+      return [{ playbook: MANUAL_ROUTES[firebreakType]!.playbook, resource: { type: firebreakType, id: userName, hints } }];
     }
     case 'ECSCluster': {
       const cluster = resource.ecsClusterDetails ?? {};
@@ -438,6 +446,36 @@ export function parseFindingMessage(body: string): Incident[] {
   if (parsed.kind === 'release') throw new InvalidFindingError([`a ${MANUAL_RELEASE_DETAIL_TYPE} is a release request, not a finding`]);
   if (parsed.kind === 'resume') throw new InvalidFindingError([`a ${RESUME_DETAIL_TYPE} names an incident of the ledger, not a finding`]);
   return parsed.kind === 'findings' ? parsed.incidents : [];
+}
+
+/**
+ * The principal an AccessKey finding is about, by `accessKeyDetails.userType`, as Firebreak names
+ * it: a `FederatedUser` is a GetFederationToken session of an IAM user (the iam-user playbook finds
+ * that user); SAML and OIDC sessions arrive as `AssumedRole`.
+ */
+export const ACCESS_KEY_USER_TYPES: Readonly<Record<string, 'IAMUser' | 'IAMRole' | 'Account'>> = {
+  IAMUser: 'IAMUser',
+  FederatedUser: 'IAMUser',
+  AssumedRole: 'IAMRole',
+  Root: 'Account',
+};
+
+/**
+ * The resource type Firebreak's own events (manual findings, hand-offs, releases, resumes,
+ * redrives) name for a GuardDuty resource: the same, except for the principal of an AccessKey
+ * finding ({@link ACCESS_KEY_USER_TYPES}); undefined for an AccessKey finding with no playbook.
+ *
+ * @example
+ * ```ts
+ * responderResourceType({ resourceType: 'AccessKey', accessKeyDetails: { userType: 'AssumedRole' } }) // 'IAMRole'
+ * responderResourceType({ resourceType: 'Instance' }) // 'Instance'
+ * ```
+ */
+export function responderResourceType(resource: { resourceType?: unknown; accessKeyDetails?: { userType?: unknown } | null }): string | undefined {
+  if (typeof resource.resourceType !== 'string') return undefined;
+  if (resource.resourceType !== 'AccessKey') return resource.resourceType;
+  const userType = String(resource.accessKeyDetails?.userType ?? '');
+  return Object.prototype.hasOwnProperty.call(ACCESS_KEY_USER_TYPES, userType) ? ACCESS_KEY_USER_TYPES[userType] : undefined;
 }
 
 /** The resource types a manual finding or release may name, with the playbook and the grammar of the id. */

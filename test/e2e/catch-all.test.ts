@@ -12,7 +12,7 @@ import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client
 import { ChangeMessageVisibilityBatchCommand, CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catchAllRouting, root } from '../../scripts/lib/generate.ts';
+import { catchAllRouting, patternsOf, root, routingTakes } from '../../scripts/lib/generate.ts';
 import { InvalidFindingError } from '../../shared/errors/index.ts';
 import { parseMessage } from '../../shared/findings/index.ts';
 import type { IgnoredFindingRecord } from '../../shared/ledger/index.ts';
@@ -26,7 +26,7 @@ const CATCH_ALL = 'catch-all';
 const sns = new SNSClient({ region: world.region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
 /** What each playbook's rule takes, from its event-pattern.json (the source Terraform's catalog is generated from). */
-const ROUTING = catchAllRouting(PLAYBOOK_REGISTRY.map((e) => ({ name: e.name, pattern: JSON.parse(readFileSync(join(root, 'shared/playbooks', e.name, 'event-pattern.json'), 'utf8')) })));
+const ROUTING = catchAllRouting(await Promise.all(PLAYBOOK_REGISTRY.map(async (e) => ({ name: e.name, ...(await patternsOf(e.name)) }))));
 
 const FIXTURE_ROOT = join(root, 'test/fixtures/guardduty');
 const fixtureFiles = (dir: string): string[] =>
@@ -78,7 +78,7 @@ const CASES: Case[] = [
 /** The queue an event belongs in: the deployed playbook whose rule takes its resource type, else the catch-all. */
 function expectedQueue(c: Case): string {
   const type = c.detail?.resource?.resourceType;
-  const owner = Object.entries(ROUTING).find(([name, types]) => name in playbookQueues && typeof type === 'string' && types.includes(type))?.[0];
+  const owner = Object.entries(ROUTING).find(([name, routing]) => name in playbookQueues && routingTakes(routing, c.detail?.resource))?.[0];
   return owner ?? CATCH_ALL;
 }
 

@@ -9,7 +9,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesComman
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { catchAllPattern, catchAllRouting, root, splitPattern } from '../../scripts/lib/generate.ts';
+import { catchAllPattern, catchAllRouting, mergeRouting, root, splitPattern } from '../../scripts/lib/generate.ts';
 import { PLAYBOOK_REGISTRY } from '../../shared/playbooks/registry.ts';
 import { emulatorClientConfig, uniqueSuffix } from './helpers.ts';
 
@@ -17,6 +17,7 @@ const events = new EventBridgeClient(emulatorClientConfig);
 const sqs = new SQSClient(emulatorClientConfig);
 
 const patternOf = (name: string): unknown => JSON.parse(readFileSync(join(root, 'shared/playbooks', name, 'event-pattern.json'), 'utf8'));
+const readJson = (file: string): unknown => JSON.parse(readFileSync(join(root, 'shared/playbooks', file), 'utf8'));
 const ROUTING = catchAllRouting(PLAYBOOK_REGISTRY.map((e) => ({ name: e.name, pattern: patternOf(e.name) })));
 
 /** A rule with the pattern on the bus, delivering to a queue of its own. */
@@ -138,5 +139,36 @@ describe('Emulator: EventBridge pattern matching for the playbooks\' rules and t
     expect(await casesOn(present)).toEqual(['null state', 'running', 'stopped']);
     expect(await casesOn(either)).toEqual(['no state', 'stopped']);
     expect(await casesOn(prefix)).toEqual(['running']);
+  });
+
+  it('splits AccessKey findings by userType: each principal to its playbook, every other userType (and none) to the catch-all', async () => {
+    // Prepare: the identity playbooks' GuardDuty rules and the catch-all built from them
+    const split = catchAllRouting([
+      { name: 'iam-user', pattern: {}, guarddutyPattern: readJson('iam-user/guardduty-pattern.json') },
+      { name: 'iam-role', pattern: {}, guarddutyPattern: readJson('iam-role/guardduty-pattern.json') },
+    ]);
+    const userQueue = await ruleToQueue(bus, `${bus}-iam-user`, splitPattern({}, readJson('iam-user/guardduty-pattern.json')).guardduty);
+    const roleQueue = await ruleToQueue(bus, `${bus}-iam-role`, splitPattern({}, readJson('iam-role/guardduty-pattern.json')).guardduty);
+    const rest = await ruleToQueue(bus, `${bus}-unhandled-keys`, catchAllPattern(mergeRouting([split['iam-user']!, split['iam-role']!])));
+    const keyCases: Record<string, Record<string, unknown>> = {
+      'an IAM user key': { resource: { resourceType: 'AccessKey', accessKeyDetails: { userType: 'IAMUser', userName: 'alice' } } },
+      'a federated user': { resource: { resourceType: 'AccessKey', accessKeyDetails: { userType: 'FederatedUser' } } },
+      'a role session': { resource: { resourceType: 'AccessKey', accessKeyDetails: { userType: 'AssumedRole' } } },
+      'root (no account playbook enabled here)': { resource: { resourceType: 'AccessKey', accessKeyDetails: { userType: 'Root' } } },
+      'a userType GuardDuty adds later': { resource: { resourceType: 'AccessKey', accessKeyDetails: { userType: 'AWSService' } } },
+      'no userType': { resource: { resourceType: 'AccessKey', accessKeyDetails: { userName: 'x' } } },
+      'no accessKeyDetails': { resource: { resourceType: 'AccessKey' } },
+      'a userType on another resource type': { resource: { resourceType: 'S3Bucket', accessKeyDetails: { userType: 'IAMUser' } } },
+    };
+
+    // Act
+    for (const [name, detail] of Object.entries(keyCases)) {
+      await events.send(new PutEventsCommand({ Entries: [{ Source: 'aws.guardduty', DetailType: 'GuardDuty Finding', Detail: JSON.stringify({ ...detail, case: name }), EventBusName: bus }] }));
+    }
+
+    // Assess: exactly one queue each
+    expect(await casesOn(userQueue)).toEqual(['a federated user', 'an IAM user key']);
+    expect(await casesOn(roleQueue)).toEqual(['a role session']);
+    expect(await casesOn(rest)).toEqual(['a userType GuardDuty adds later', 'a userType on another resource type', 'no accessKeyDetails', 'no userType', 'root (no account playbook enabled here)'].sort());
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidFindingError } from '../../../shared/errors/index.ts';
-import { cleanText, incidentIdFor, MANUAL_RESOURCE_TYPES, parseFindingMessage, parseMessage, type IgnoredFinding, type PlaybookName } from '../../../shared/findings/index.ts';
+import { cleanText, incidentIdFor, MANUAL_RESOURCE_TYPES, parseFindingMessage, parseMessage, responderResourceType, type IgnoredFinding, type PlaybookName } from '../../../shared/findings/index.ts';
 import { ACCOUNT_ID, INSTANCE_ID, REGION, fixtureBody, fixtureEvent, fixtureNames, manualEvent } from '../helpers/factories.ts';
 
 interface Expected {
@@ -207,7 +207,8 @@ describe('Function: parseFindingMessage', () => {
         updatedAt: event.detail.updatedAt,
       });
       expect(incident!.resource.id).toBe(expected.resourceId);
-      expect(incident!.resource.type).toBe(event.detail.resource.resourceType);
+      // Firebreak names a principal as its own events do (IAMUser, IAMRole, Account), not GuardDuty's AccessKey.
+      expect(incident!.resource.type).toBe(responderResourceType(event.detail.resource));
       expect(incident!.remoteIps).toEqual(expected.remoteIps);
       expect(incident!.incidentId).toBe(incidentIdFor(ACCOUNT_ID, event.detail.id, expected.resourceId));
     });
@@ -336,7 +337,9 @@ describe('Function: parseFindingMessage', () => {
         userType: 'AssumedRole',
         accessKeyId: 'ASIA4EXAMPLEWEBROLE3',
         principalId: 'AROA4EXAMPLEWEBROLE7Q:i-0a1b2c3d4e5f67890',
+        instanceId: 'i-0a1b2c3d4e5f67890',
       });
+      expect(incident!.resource.type).toBe('IAMRole');
     });
 
     it('routes a console login (no access key) to the IAM user without an access key hint', () => {

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InvalidFindingError } from '../../../shared/errors/index.ts';
-import { parseMessage, type ParsedMessage, type PlaybookName } from '../../../shared/findings/index.ts';
+import { parseMessage, responderResourceType, type ParsedMessage, type PlaybookName } from '../../../shared/findings/index.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'guardduty', 'published');
 const PRESENT = existsSync(join(DIR, 'expected.json'));
@@ -157,7 +157,7 @@ describe.skipIf(!PRESENT)('Function: parseMessage on published GuardDuty finding
         region: e.region,
         archived: e.archived,
         sample: false,
-        resource: { type: e.resourceType },
+        resource: { type: responderResourceType(detail.resource) },
       });
     }
   });

@@ -5,13 +5,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CatchAllPatternError, catchAllPattern, catchAllRouting, renderTerraform, resourceTypesOf, root } from '../../../scripts/lib/generate.ts';
+import { CatchAllPatternError, catchAllPattern, catchAllRouting, mergeRouting, patternsOf, renderTerraform, root, routingOf, routingTakes } from '../../../scripts/lib/generate.ts';
 import { InvalidFindingError } from '../../../shared/errors/index.ts';
 import { parseMessage } from '../../../shared/findings/index.ts';
 import { PLAYBOOK_REGISTRY } from '../../../shared/playbooks/registry.ts';
 
-const patternOf = (name: string): unknown => JSON.parse(readFileSync(join(root, 'shared/playbooks', name, 'event-pattern.json'), 'utf8'));
-const ROUTING = catchAllRouting(PLAYBOOK_REGISTRY.map((e) => ({ name: e.name, pattern: patternOf(e.name) })));
+const ROUTING = catchAllRouting(await Promise.all(PLAYBOOK_REGISTRY.map(async (e) => ({ name: e.name, ...(await patternsOf(e.name)) }))));
 
 const FIXTURE_ROOT = join(root, 'test/fixtures/guardduty');
 const fixtureFiles = (dir: string): string[] =>
@@ -24,9 +23,9 @@ describe('The catch-all pattern, as the build derives it', () => {
     const rendered = await renderTerraform();
 
     // Assess
-    expect(ROUTING['ec2-instance']).toEqual(['Instance']);
-    expect(rendered).toContain('      resource_types    = ["Instance"]');
-    expect(rendered.match(/resource_types {4}= /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
+    expect(ROUTING['ec2-instance']).toEqual({ resourceTypes: ['Instance'], accessKeyUserTypes: [] });
+    expect(rendered).toContain('      resource_types        = ["Instance"]');
+    expect(rendered.match(/resource_types {8}= /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
   });
 
   it('is every GuardDuty finding whose resource type no enabled playbook takes, or that has none', () => {
@@ -46,7 +45,7 @@ describe('The catch-all pattern, as the build derives it', () => {
     const enabled = ['ec2-instance'];
 
     // Act
-    const pattern = catchAllPattern(enabled.flatMap((n) => routing[n]!));
+    const pattern = catchAllPattern(mergeRouting(enabled.map((n) => routing[n]!)));
 
     // Assess
     expect(pattern.$or).toEqual([{ detail: { resource: { resourceType: [{ 'anything-but': ['Instance'] }] } } }, { detail: { resource: { resourceType: [{ exists: false }] } } }]);
@@ -58,7 +57,11 @@ describe('The catch-all pattern, as the build derives it', () => {
 
   it.each([
     ['a prefix match', { detail: { resource: { resourceType: [{ prefix: 'S3' }] } } }, /exact, non-empty strings only/],
-    ['a second field (a finer route the parser makes)', { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['IAMUser'] } } } }, /detail.resource must name "resourceType" and nothing else/],
+    ['a second field other than an AccessKey\'s userType', { detail: { resource: { resourceType: ['Instance'], instanceDetails: { platform: ['windows'] } } } }, /detail.resource must name "resourceType" and nothing else/],
+    ['a userType split of another type than AccessKey', { detail: { resource: { resourceType: ['S3Bucket'], accessKeyDetails: { userType: ['IAMUser'] } } } }, /only \["AccessKey"\] may be split/],
+    ['a userType split beside a second type', { detail: { resource: { resourceType: ['AccessKey', 'Instance'], accessKeyDetails: { userType: ['IAMUser'] } } } }, /only \["AccessKey"\] may be split/],
+    ['a userType prefix', { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: [{ prefix: 'IAM' }] } } } }, /userType must list exact, non-empty strings only/],
+    ['a second field under accessKeyDetails', { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['IAMUser'], userName: ['alice'] } } } }, /accessKeyDetails must name "userType" and nothing else/],
     ['a field outside the detail', { region: ['us-east-1'], detail: { resource: { resourceType: ['Instance'] } } }, /matches on "region" besides the detail/],
     ['a field beside the resource', { detail: { severity: [{ numeric: ['>=', 7] }], resource: { resourceType: ['Instance'] } } }, /detail must name "resource" and nothing else/],
     ['an empty list', { detail: { resource: { resourceType: [] } } }, /non-empty list/],
@@ -66,12 +69,48 @@ describe('The catch-all pattern, as the build derives it', () => {
     ['no detail', { source: ['aws.guardduty'] }, /detail must name "resource"/],
   ])('refuses %s, naming the playbook and the shape it needs', (_what, pattern, problem) => {
     // Act
-    const derive = () => resourceTypesOf('s3-bucket', pattern);
+    const derive = () => routingOf('s3-bucket', pattern);
 
     // Assess
     expect(derive).toThrow(CatchAllPatternError);
     expect(derive).toThrow(problem);
     expect(derive).toThrow(/^shared\/playbooks\/s3-bucket\/event-pattern.json: .*route on detail.resource.resourceType alone/);
+  });
+
+  it('splits AccessKey findings by the principal\'s userType, and leaves the other userTypes (and none) to the catch-all', () => {
+    // Prepare
+    const routing = catchAllRouting([
+      { name: 'ec2-instance', pattern: { detail: { resource: { resourceType: ['Instance'] } } } },
+      { name: 'iam-user', pattern: { detail: { resource: { resourceType: ['IAMUser'] } } }, guarddutyPattern: { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['IAMUser', 'FederatedUser'] } } } } },
+      { name: 'iam-role', pattern: { detail: { resource: { resourceType: ['IAMRole'] } } }, guarddutyPattern: { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['AssumedRole'] } } } } },
+    ]);
+
+    // Act
+    const pattern = catchAllPattern(mergeRouting(Object.values(routing)));
+
+    // Assess
+    expect(routing['iam-user']).toEqual({ resourceTypes: [], accessKeyUserTypes: ['FederatedUser', 'IAMUser'] });
+    expect(pattern.$or).toEqual([
+      { detail: { resource: { resourceType: [{ 'anything-but': ['AccessKey', 'Instance'] }] } } },
+      { detail: { resource: { resourceType: [{ exists: false }] } } },
+      { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: [{ 'anything-but': ['AssumedRole', 'FederatedUser', 'IAMUser'] }] } } } },
+      { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: [{ exists: false }] } } } },
+    ]);
+    expect(routingTakes(routing['iam-role']!, { resourceType: 'AccessKey', accessKeyDetails: { userType: 'AssumedRole' } })).toBe(true);
+    expect(routingTakes(routing['iam-role']!, { resourceType: 'AccessKey', accessKeyDetails: { userType: 'Root' } })).toBe(false);
+    expect(routingTakes(routing['iam-role']!, { resourceType: 'IAMRole' })).toBe(false);
+  });
+
+  it.each([
+    ['AccessKey taken whole and by userType', [{ detail: { resource: { resourceType: ['AccessKey'] } } }, { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['Root'] } } } }], /userType "Root" is also taken by the first playbook/],
+    ['by userType, then whole', [{ detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['Root'] } } } }, { detail: { resource: { resourceType: ['AccessKey'] } } }], /resource type "AccessKey" is also taken by the first playbook/],
+    ['one userType by two playbooks', [{ detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['IAMUser'] } } } }, { detail: { resource: { resourceType: ['AccessKey'], accessKeyDetails: { userType: ['IAMUser', 'Root'] } } } }], /userType "IAMUser" is also taken by the first playbook/],
+  ])('refuses %s: a finding would reach two queues', (_what, [first, second], problem) => {
+    // Act
+    const derive = () => catchAllRouting([{ name: 'first', pattern: first }, { name: 'second', pattern: second }]);
+
+    // Assess
+    expect(derive).toThrow(problem);
   });
 
   it('refuses two playbooks taking one resource type: a finding would reach two queues', () => {
@@ -97,7 +136,7 @@ describe('Every GuardDuty fixture: the generated routing agrees with the parser'
     // Prepare
     const body = readFileSync(file, 'utf8');
     const resourceType: unknown = JSON.parse(body)?.detail?.resource?.resourceType;
-    const owner = Object.entries(ROUTING).find(([, types]) => typeof resourceType === 'string' && types.includes(resourceType))?.[0];
+    const owner = Object.entries(ROUTING).find(([, routing]) => routingTakes(routing, JSON.parse(body)?.detail?.resource))?.[0];
 
     // Act
     let routedTo: string | undefined;

@@ -54,6 +54,16 @@ describe('Function: readDlqMessage', () => {
   });
 });
 
+describe('Function: readDlqMessage (principals)', () => {
+  it.each([
+    ['iam-user-consoleloginsuccess-b.json', 'IAMUser'],
+    ['iam-role-instancecredentialexfiltration-outsideaws.json', 'IAMRole'],
+    ['iam-user-rootcredentialusage.json', 'Account'],
+  ])('names the principal of %s as the responders\' rules route it (%s), not as GuardDuty\'s AccessKey', (fixture, resourceType) => {
+    expect(readDlqMessage(message('m', fixtureBody(fixture)))).toMatchObject({ ok: true, resourceType });
+  });
+});
+
 describe('Function: dlqRedrive', () => {
   it('re-publishes each finding on the responders\' bus with origin redrive, deletes it only once accepted, and leaves the unparseable one with its reason', async () => {
     // Prepare

@@ -54,9 +54,9 @@ describe('Generated files', () => {
       expect(rendered).toContain(`    ${entry.name} = optional(object({`);
       expect(rendered).toContain(`    "${entry.name}" = {`);
     }
-    expect(rendered.match(/guardduty_pattern = /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
-    expect(rendered.match(/manual_pattern {4}= /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
-    expect(rendered.match(/release_pattern {3}= /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
+    expect(rendered.match(/guardduty_pattern {5}= /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
+    expect(rendered.match(/manual_pattern {8}= /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
+    expect(rendered.match(/release_pattern {7}= /g)).toHaveLength(PLAYBOOK_REGISTRY.length);
   });
 
   it('every function entry point imports its own playbook only', () => {
