@@ -48,6 +48,9 @@ resource "aws_iam_policy" "boundary" {
         Action = [
           "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy",
           "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:AttachUserPolicy", "iam:DetachUserPolicy",
+          "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:CreateAccessKey", "iam:DeleteLoginProfile", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+          "iam:DeactivateMFADevice", "iam:UpdateSSHPublicKey", "iam:DeleteSSHPublicKey", "iam:UpdateServiceSpecificCredential", "iam:UpdateSigningCertificate",
+          "iam:TagUser", "iam:UntagUser", "iam:TagRole", "iam:UntagRole",
         ]
         Resource = distinct(concat(
           local.own_role_arn_patterns,

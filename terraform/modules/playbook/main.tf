@@ -238,12 +238,19 @@ resource "aws_iam_role_policy" "this" {
         },
       ],
       length(local.iam_writes) > 0 ? [{
-        # Inline policies on compromised roles (the session revocation), never on a protected
-        # principal, on Firebreak's own roles (a compromised function could widen its own
-        # permissions) or on a service-linked role.
-        Sid      = "NeverProtectedOwnOrServiceRoles"
-        Effect   = "Deny"
-        Action   = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:AttachUserPolicy", "iam:DetachUserPolicy"]
+        # Inline policies on compromised roles and users (the session revocation), credentials of
+        # compromised users, never on a protected principal, on Firebreak's own roles (a
+        # compromised function could widen its own permissions) or on a service-linked role.
+        Sid    = "NeverProtectedOwnOrServiceRoles"
+        Effect = "Deny"
+        Action = [
+          "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+          "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:AttachUserPolicy", "iam:DetachUserPolicy",
+          # A protected user keeps its credentials: keys, password, MFA, SSH keys, service credentials.
+          "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:CreateAccessKey", "iam:DeleteLoginProfile", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+          "iam:DeactivateMFADevice", "iam:UpdateSSHPublicKey", "iam:DeleteSSHPublicKey", "iam:UpdateServiceSpecificCredential", "iam:UpdateSigningCertificate",
+          "iam:TagUser", "iam:UntagUser", "iam:TagRole", "iam:UntagRole",
+        ]
         Resource = local.never_touched_principals
       }] : [],
       length(var.member_role_arns) > 0 ? [{
