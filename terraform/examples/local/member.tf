@@ -44,6 +44,7 @@ module "org" {
   source = "../.."
 
   name_prefix        = "fb-org"
+  playbooks          = local.ec2_only
   mode               = "contain"
   event_bus_name     = aws_cloudwatch_event_bus.org.name
   dist_dir           = local.dist_dir
