@@ -52,6 +52,8 @@ export const ChangeSchema = z.object({
   arn: text(2048).optional(),
   /** A short qualifier: `ingress`/`egress`, the service of a service-specific credential, a key pair's name. */
   detail: text(256).optional(),
+  /** Who made the change (the event's principal ARN). */
+  by: text(512).optional(),
 });
 export type Change = z.infer<typeof ChangeSchema>;
 
@@ -254,6 +256,7 @@ export function changesOf(event: TrailEvent): Change[] {
     eventTime: event.eventTime.slice(0, 40),
     eventId: event.eventId.slice(0, 64),
     ...(event.awsRegion ? { region: event.awsRegion.slice(0, 32) } : {}),
+    ...(event.principal ? { by: event.principal.slice(0, 512) } : {}),
   };
   // Lambda's CloudTrail names carry the API version (CreateFunction20150331).
   const name = /^CreateFunction\d/.test(event.eventName) ? 'CreateFunction' : event.eventName;

@@ -98,6 +98,8 @@ export const ResourceReviewDataSchema = z.object({
   suspects: z.array(SuspectSchema),
   /** Writes of kinds the review cannot check (listed in the CloudTrail report). */
   otherChanges: z.number(),
+  /** Changes made by protected (or ignored) principals: not suspects. */
+  ignoredChanges: z.number().optional(),
   report: z.object({ json: RefSchema, markdown: RefSchema }).optional(),
 });
 export type ResourceReviewData = z.infer<typeof ResourceReviewDataSchema>;
@@ -218,10 +220,12 @@ async function check(change: Change, ctx: { clients: Clients; config: Config; in
     switch (change.kind as SuspectKind) {
       case 'instance': {
         if (elsewhere) return { exists: null, note: `in ${change.region}: the review reads ${incident.region} only` };
-        const by = protectedBy(config.protectedResources, [change.id, `arn:${incident.partition}:ec2:${incident.region}:${incident.accountId}:instance/${change.id}`]);
         const out = await clients.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [change.id] }] }));
-        const state = out.Reservations?.flatMap((r) => r.Instances ?? [])[0]?.State?.Name;
+        const instance = out.Reservations?.flatMap((r) => r.Instances ?? [])[0];
+        const state = instance?.State?.Name;
         if (!state || state === 'terminated') return { exists: false, ...(state ? { state } : {}) };
+        const exempt = (instance?.Tags ?? []).some((t) => t.Key === config.exemptTagKey) ? `the exemption tag ${config.exemptTagKey}` : undefined;
+        const by = exempt ?? protectedBy(config.protectedResources, [change.id, `arn:${incident.partition}:ec2:${incident.region}:${incident.accountId}:instance/${change.id}`]);
         return { exists: true, state, ...(by ? { protectedBy: by } : {}) };
       }
       case 'iam-user': {
@@ -418,6 +422,11 @@ export interface ResourceReviewSpec<T extends PlaybookTypes> {
   trail: Step<T, TrailReviewData>;
   /** The playbook's `resource_review` options (absent: the defaults, tagging on). */
   settings?(options: T['options']): Partial<ResourceReviewOptions> | undefined;
+  /**
+   * Principals (ARN patterns, `*` any run) whose changes are not suspects, besides the protected
+   * principals: e.g. Firebreak's own sessions when the account playbook reviews every write.
+   */
+  ignoreChangesBy?(ctx: StepContext<T, ResourceReviewData>): string[];
 }
 
 /**
@@ -442,7 +451,11 @@ export function resourceReview<T extends PlaybookTypes>(define: StepConstructor<
       const trail = ctx.outputOf(spec.trail);
       if (!trail) return { status: 'skipped', summary: 'the CloudTrail review read nothing, so there is nothing to review' };
       const tagging = spec.settings?.(ctx.options)?.tag_suspects ?? true;
-      const candidates = suspectsOf(trail.activity.changes);
+      // What a protected principal (a break-glass role, Firebreak itself) did is not the attacker's.
+      const trusted = [...ctx.config.protectedPrincipals, ...(spec.ignoreChangesBy?.(ctx) ?? [])];
+      const byTrusted = (c: Change) => c.by !== undefined && trusted.some((p) => matchesPattern(p, c.by!));
+      const ignored = trail.activity.changes.filter(byTrusted).length;
+      const candidates = suspectsOf(trail.activity.changes.filter((c) => !byTrusted(c)));
       const otherChanges = trail.activity.changes.filter((c) => c.kind === 'other').length;
       const principals = new Principals(ctx.clients.iam);
       const suspects: Suspect[] = [];
@@ -474,7 +487,8 @@ export function resourceReview<T extends PlaybookTypes>(define: StepConstructor<
           ? `the principal created or changed nothing the review checks${otherChanges ? ` (${otherChanges} other writes are in the CloudTrail report)` : ''}`
           : `${suspects.length} suspect resources from the CloudTrail review, ${existing.length} still there${kinds ? ` (${kinds})` : ''}; ${suspects.filter((s) => s.tagged).length} tagged ${SUSPECT_TAG}` +
             `${guardedCount ? `; ${guardedCount} protected, left alone` : ''}; the commands to delete each are in ${markdown.key}`;
-      return { status: 'done', summary, data: { suspects, otherChanges, report: { json, markdown } }, evidence: [json, markdown] };
+      const note = ignored ? ` (${ignored} changes by protected or ignored principals not counted)` : '';
+      return { status: 'done', summary: `${summary}${note}`, data: { suspects, otherChanges, ignoredChanges: ignored, report: { json, markdown } }, evidence: [json, markdown] };
     },
   });
 }

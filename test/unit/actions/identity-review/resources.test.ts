@@ -166,6 +166,32 @@ describe('Identity review: resources and persistence', () => {
     expect(result.summary).toMatch(/2 protected, left alone/);
   });
 
+  it("does not count what protected or ignored principals changed (a break-glass role, Firebreak itself when the account's every write is reviewed)", async () => {
+    // Prepare
+    attackerLeftovers();
+    const breakGlass = { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/BreakGlass/oncall`, accountId: ACCOUNT_ID };
+    const firebreak = { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/firebreak-ec2-instance/firebreak-ec2-instance`, accountId: ACCOUNT_ID };
+    const byBreakGlass = trailEvent({ eventName: 'CreateUser', userIdentity: breakGlass, requestParameters: { userName: 'temp-admin' }, responseElements: { user: { userName: 'temp-admin' } } });
+    const byFirebreak = trailEvent({ eventName: 'CreateSecurityGroup', eventSource: 'ec2.amazonaws.com', userIdentity: firebreak, requestParameters: { groupName: 'firebreak-isolation' }, responseElements: { groupId: 'sg-0isolation000000' } });
+    const accountReview = resourceReview(identStep, { trail, ignoreChangesBy: () => ['arn:aws:sts::*:assumed-role/firebreak-*'] });
+
+    // Act
+    const result = await accountReview.run(anIdentContext({ config: aConfig({ protectedPrincipals: ['arn:aws:sts::*:assumed-role/BreakGlass/*'] }), outcomes: trailDone([byBreakGlass, byFirebreak, events.createAccessKey]) }));
+
+    // Assess
+    expect(result.data!.suspects.map((s) => [s.kind, s.id, s.by])).toEqual([['access-key', events.NEW_KEY, `arn:aws:iam::${ACCOUNT_ID}:user/alice`]]);
+    expect(result.data!.ignoredChanges).toBe(2);
+    expect(result.summary).toMatch(/\(2 changes by protected or ignored principals not counted\)$/);
+  });
+
+  it('leaves an instance carrying the exemption tag alone, as the playbooks do', async () => {
+    attackerLeftovers();
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: events.INSTANCE, State: { Name: 'running' }, Tags: [{ Key: 'firebreak:exempt', Value: 'bastion' }] }] }] });
+    const result = await review.run(anIdentContext({ outcomes: trailDone([events.runInstances]) }));
+    expect(result.data!.suspects[0]).toMatchObject({ kind: 'instance', protectedBy: 'the exemption tag firebreak:exempt', tagged: false });
+    expect(ec2.commandCalls(CreateTagsCommand)).toEqual([]);
+  });
+
   it("recognises Firebreak's own roles by their tag and service-linked roles by their path, and leaves them alone", async () => {
     // Prepare
     iam.on(GetRoleCommand, { RoleName: 'deploy' }).resolves({ Role: { RoleName: 'deploy', Arn: 'arn:aws:iam::111122223333:role/deploy', Path: '/', RoleId: 'A', CreateDate: new Date(), Tags: [{ Key: 'firebreak:component', Value: 'playbook' }] } });
