@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { CLOUDTRAIL_LOOKUP_IAM_ACTIONS, CLOUDTRAIL_RETENTION_DAYS, lookupTrailPage, type TrailEvent } from '../cloudtrail.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import type { PlaybookTypes, Step, StepContext, StepResult, StepSpec } from '../../engine/index.ts';
-import { classifyError } from '../../errors/index.ts';
+import { classifyError, StepFailedError } from '../../errors/index.ts';
 import type { Incident } from '../../findings/index.ts';
 import type { EvidenceRef } from '../../vocabulary/index.ts';
 import { ActivitySchema, activityMarkdown, addEvents, emptyActivity, enumerationSign } from './activity.ts';
@@ -167,11 +167,11 @@ export function trailReview<T extends PlaybookTypes>(define: StepConstructor<T>,
     description: "Review CloudTrail for every call made with the credentials and by the principal since before the finding's first activity: what was called, from where, what it created or changed",
     iamActions: [...CLOUDTRAIL_LOOKUP_IAM_ACTIONS, ...EVIDENCE_IAM_ACTIONS],
     data: TrailReviewDataSchema,
-    run: (ctx) => runTrailReview(ctx, spec),
+    run: (ctx) => runTrailReview(ctx, spec, spec.name ?? 'reviewCloudTrail'),
   });
 }
 
-async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, TrailReviewData>, spec: TrailReviewSpec<T>): Promise<StepResult<TrailReviewData>> {
+async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, TrailReviewData>, spec: TrailReviewSpec<T>, name: string): Promise<StepResult<TrailReviewData>> {
   const settings = { ...TRAIL_REVIEW_DEFAULTS, ...(spec.settings(ctx.options) ?? {}) };
   const { incident } = ctx;
   const carried = ctx.previous?.status === 'pending' ? ctx.previous.data : undefined;
@@ -223,6 +223,11 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
       page = await lookupTrailPage(where, { attribute: subject.attribute, value: subject.value, ...window }, subject.nextToken, Math.min(MAX_TOKEN_WAIT_MS, remaining));
     } catch (error) {
       const c = classifyError(error);
+      // An answer that is not CloudTrail's at all (the emulator's HTML 500 for an API it lacks) is
+      // no transient failure: waiting for it would only follow up until max_follow_ups.
+      if (/Deserialization error/.test(c.message)) {
+        throw new StepFailedError(name, 'LookupEventsUnavailable', `LookupEvents answered HTTP ${c.httpStatus ?? '?'} with a body that is not CloudTrail's: this endpoint does not serve the CloudTrail event history (the emulator has no LookupEvents)`, { retryable: false, cause: error });
+      }
       // A transient failure keeps what was read: the next delivery goes on from the same cursor.
       if (!c.retryable || c.unsupported) throw error;
       waiting = { reason: `LookupEvents failed with ${c.code}`, retryAfterSeconds: THROTTLED_RETRY_SECONDS };

@@ -175,6 +175,21 @@ describe('Identity review: the CloudTrail review', () => {
     expect(review.stage).toBe('evidence');
   });
 
+  it("fails at once, not retryable, on the emulator's real answer (an HTML page with HTTP 500 the SDK cannot parse), so no follow-up waits for it", async () => {
+    // Prepare: what moto 5.2.5 answers for LookupEvents (NotImplementedError → werkzeug's HTML 500), as the SDK throws it.
+    const html500 = Object.assign(new SyntaxError(`Unexpected token '<', "<!doctype "... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.`), {
+      $metadata: { httpStatusCode: 500 },
+    });
+    cloudTrail.on(LookupEventsCommand).rejects(html500);
+
+    // Act
+    const outcome = await executeStep({ name: review.name, description: review.description, stage: review.stage, now: () => FIXED_NOW, logger: silentLogger() }, () => review.run(anIdentContext()));
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'LookupEventsUnavailable', retryable: false } });
+    expect(outcome.error!.message).toMatch(/the emulator has no LookupEvents/);
+  });
+
   it('keeps what it read when AWS fails for a moment, and goes on from the same cursor later', async () => {
     // Prepare
     cloudTrail
