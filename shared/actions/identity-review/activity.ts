@@ -10,7 +10,10 @@ import type { TrailEvent } from '../cloudtrail.ts';
 import { ChangeSchema, changesOf, isDenied, isWrite, type Change } from './changes.ts';
 
 /** How many distinct values each tally keeps; the rest are counted under `dropped`. */
-export const ACTIVITY_LIMITS = { calls: 300, sourceIps: 100, userAgents: 40, regions: 40, errorCodes: 50, principals: 50, accessKeys: 100, changes: 200 } as const;
+export const ACTIVITY_LIMITS = { calls: 250, sourceIps: 100, userAgents: 30, regions: 40, errorCodes: 40, principals: 40, accessKeys: 60, changes: 100 } as const;
+
+/** The longest value a tally keeps (user agents and ARNs come from the caller). */
+const VALUE_MAX = { call: 128, ip: 64, userAgent: 160, region: 32, errorCode: 64, principal: 200, accessKey: 128 } as const;
 
 const Tally = z.record(z.string(), z.number());
 
@@ -29,8 +32,10 @@ export const ActivitySchema = z.object({
   errorCodes: Tally,
   principals: Tally,
   accessKeys: Tally,
-  /** What successful writes created or changed, in the order seen (at most {@link ACTIVITY_LIMITS}.changes). */
+  /** What successful writes created or changed, in the order seen (at most {@link ACTIVITY_LIMITS}.changes; the rest are counted in `dropped` and are in the evidence parts). */
   changes: z.array(ChangeSchema),
+  /** Changes not kept because the list was full (they are in the evidence parts; the resource review does not see them). */
+  changesDropped: z.number().default(0),
   /** Distinct values or changes not kept because a list was full (the events themselves are all in the evidence parts). */
   dropped: z.number(),
 });
@@ -49,6 +54,7 @@ export const emptyActivity = (): Activity => ({
   principals: {},
   accessKeys: {},
   changes: [],
+  changesDropped: 0,
   dropped: 0,
 });
 
@@ -74,7 +80,7 @@ export function addEvents(activity: Activity, events: readonly TrailEvent[]): Ac
     activity.events += 1;
     if (!activity.firstEventAt || e.eventTime < activity.firstEventAt) activity.firstEventAt = e.eventTime;
     if (!activity.lastEventAt || e.eventTime > activity.lastEventAt) activity.lastEventAt = e.eventTime;
-    const call = `${e.eventSource} ${e.eventName}`.slice(0, 200);
+    const call = `${e.eventSource} ${e.eventName}`.slice(0, VALUE_MAX.call);
     const denied = isDenied(e);
     if (activity.calls[call]) {
       const c = activity.calls[call];
@@ -87,15 +93,18 @@ export function addEvents(activity: Activity, events: readonly TrailEvent[]): Ac
     if (isWrite(e)) activity.writes += 1;
     if (e.errorCode) activity.errors += 1;
     if (denied) activity.denied += 1;
-    count(activity, activity.sourceIps, e.sourceIpAddress?.slice(0, 100), ACTIVITY_LIMITS.sourceIps);
-    count(activity, activity.userAgents, e.userAgent?.slice(0, 200), ACTIVITY_LIMITS.userAgents);
-    count(activity, activity.regions, e.awsRegion?.slice(0, 32), ACTIVITY_LIMITS.regions);
-    count(activity, activity.errorCodes, e.errorCode?.slice(0, 100), ACTIVITY_LIMITS.errorCodes);
-    count(activity, activity.principals, e.principal?.slice(0, 300), ACTIVITY_LIMITS.principals);
-    count(activity, activity.accessKeys, e.accessKeyId?.slice(0, 128), ACTIVITY_LIMITS.accessKeys);
+    count(activity, activity.sourceIps, e.sourceIpAddress?.slice(0, VALUE_MAX.ip), ACTIVITY_LIMITS.sourceIps);
+    count(activity, activity.userAgents, e.userAgent?.slice(0, VALUE_MAX.userAgent), ACTIVITY_LIMITS.userAgents);
+    count(activity, activity.regions, e.awsRegion?.slice(0, VALUE_MAX.region), ACTIVITY_LIMITS.regions);
+    count(activity, activity.errorCodes, e.errorCode?.slice(0, VALUE_MAX.errorCode), ACTIVITY_LIMITS.errorCodes);
+    count(activity, activity.principals, e.principal?.slice(0, VALUE_MAX.principal), ACTIVITY_LIMITS.principals);
+    count(activity, activity.accessKeys, e.accessKeyId?.slice(0, VALUE_MAX.accessKey), ACTIVITY_LIMITS.accessKeys);
     for (const change of changesOf(e)) {
       if (activity.changes.length < ACTIVITY_LIMITS.changes) activity.changes.push(change);
-      else activity.dropped += 1;
+      else {
+        activity.dropped += 1;
+        activity.changesDropped += 1;
+      }
     }
   }
   return activity;
@@ -136,7 +145,7 @@ export function activityMarkdown(input: {
   lines.push('', '## Summary', '', `${a.events} events (${a.writes} writes, ${a.errors} errors of which ${a.denied} denied)${a.firstEventAt ? `, from ${a.firstEventAt} to ${a.lastEventAt}` : ''}.`);
   const enumeration = enumerationSign(a);
   if (enumeration) lines.push('', `**Enumeration**: ${enumeration}.`);
-  if (a.dropped) lines.push('', `${a.dropped} distinct values or changes were past the report's limits; every event is in the evidence parts.`);
+  if (a.dropped) lines.push('', `${a.dropped} distinct values or changes were past the report's limits (${a.changesDropped} changes beyond the first ${ACTIVITY_LIMITS.changes}, which the resource review does not see); every event is in the evidence parts.`);
   const section = (title: string, tally: Record<string, number>, n = 20) => {
     const rows = top(tally, n);
     if (!rows.length) return;

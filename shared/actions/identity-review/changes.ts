@@ -37,23 +37,23 @@ const text = (max: number) => z.string().max(max);
 export const ChangeSchema = z.object({
   kind: z.enum([...SUSPECT_KINDS, 'other']),
   /** The resource's identifier (instance id, user name, key id, policy ARN…; for an attachment `user/<name>` and the policy). */
-  id: text(512),
-  eventName: text(128),
-  eventSource: text(128),
+  id: text(200),
+  eventName: text(64),
+  eventSource: text(64),
   eventTime: text(40),
   eventId: text(64),
   region: text(32).optional(),
   user: text(64).optional(),
   role: text(64).optional(),
   group: text(128).optional(),
-  policyArn: text(2048).optional(),
+  policyArn: text(512).optional(),
   policyName: text(128).optional(),
   version: text(32).optional(),
-  arn: text(2048).optional(),
+  arn: text(512).optional(),
   /** A short qualifier: `ingress`/`egress`, the service of a service-specific credential, a key pair's name. */
-  detail: text(256).optional(),
+  detail: text(128).optional(),
   /** Who made the change (the event's principal ARN). */
-  by: text(512).optional(),
+  by: text(256).optional(),
 });
 export type Change = z.infer<typeof ChangeSchema>;
 
@@ -251,12 +251,12 @@ function otherTarget(event: TrailEvent): string {
 export function changesOf(event: TrailEvent): Change[] {
   if (event.errorCode || !isWrite(event)) return [];
   const base = {
-    eventName: event.eventName.slice(0, 128),
-    eventSource: event.eventSource.slice(0, 128),
+    eventName: event.eventName.slice(0, 64),
+    eventSource: event.eventSource.slice(0, 64),
     eventTime: event.eventTime.slice(0, 40),
     eventId: event.eventId.slice(0, 64),
     ...(event.awsRegion ? { region: event.awsRegion.slice(0, 32) } : {}),
-    ...(event.principal ? { by: event.principal.slice(0, 512) } : {}),
+    ...(event.principal ? { by: event.principal.slice(0, 256) } : {}),
   };
   // Lambda's CloudTrail names carry the API version (CreateFunction20150331).
   const name = /^CreateFunction\d/.test(event.eventName) ? 'CreateFunction' : event.eventName;
@@ -270,7 +270,7 @@ export function changesOf(event: TrailEvent): Change[] {
   return extract(event, event.requestParameters, event.responseElements).map((c) => bounded({ ...base, ...c }));
 }
 
-const LIMITS: Partial<Record<keyof Change, number>> = { id: 512, user: 64, role: 64, group: 128, policyArn: 2048, policyName: 128, version: 32, arn: 2048, detail: 256 };
+const LIMITS: Partial<Record<keyof Change, number>> = { id: 200, user: 64, role: 64, group: 128, policyArn: 512, policyName: 128, version: 32, arn: 512, detail: 128 };
 
 function bounded(change: Change): Change {
   const out: Record<string, unknown> = { ...change };

@@ -68,6 +68,7 @@ import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { classifyError, hasErrorCode, StepFailedError } from '../../errors/index.ts';
 import type { Incident } from '../../findings/index.ts';
 import type { ReleaseResult } from '../../engine/index.ts';
+import { ACTIVITY_LIMITS } from './activity.ts';
 import { ChangeSchema, deleteCommands, SUSPECT_KINDS, type Change, type SuspectKind } from './changes.ts';
 import type { ResourceReviewOptions } from './options.ts';
 import type { StepConstructor, TrailReviewData } from './trail.ts';
@@ -487,7 +488,8 @@ export function resourceReview<T extends PlaybookTypes>(define: StepConstructor<
           ? `the principal created or changed nothing the review checks${otherChanges ? ` (${otherChanges} other writes are in the CloudTrail report)` : ''}`
           : `${suspects.length} suspect resources from the CloudTrail review, ${existing.length} still there${kinds ? ` (${kinds})` : ''}; ${suspects.filter((s) => s.tagged).length} tagged ${SUSPECT_TAG}` +
             `${guardedCount ? `; ${guardedCount} protected, left alone` : ''}; the commands to delete each are in ${markdown.key}`;
-      const note = ignored ? ` (${ignored} changes by protected or ignored principals not counted)` : '';
+      const dropped = trail.activity.changesDropped ? `; ${trail.activity.changesDropped} more changes were past the CloudTrail review's limit of ${ACTIVITY_LIMITS.changes} and are not reviewed (they are in its evidence parts)` : '';
+      const note = `${ignored ? ` (${ignored} changes by protected or ignored principals not counted)` : ''}${dropped}`;
       return { status: 'done', summary: `${summary}${note}`, data: { suspects, otherChanges, ignoredChanges: ignored, report: { json, markdown } }, evidence: [json, markdown] };
     },
   });

@@ -222,6 +222,14 @@ describe('Identity review: resources and persistence', () => {
     ]);
   });
 
+  it('says when the CloudTrail review kept fewer changes than there were', async () => {
+    attackerLeftovers();
+    const users = Array.from({ length: 103 }, (_, i) => trailEvent({ eventName: 'CreateUser', requestParameters: { userName: `bulk-${i}` }, responseElements: { user: { userName: `bulk-${i}` } } }));
+    const result = await review.run(anIdentContext({ options: identOptions({ resource_review: { tag_suspects: false } }), outcomes: trailDone(users) }));
+    expect(result.data!.suspects).toHaveLength(100);
+    expect(result.summary).toMatch(/; 3 more changes were past the CloudTrail review's limit of 100 and are not reviewed/);
+  });
+
   it('tags nothing when resource_review.tag_suspects is off, and skips without a CloudTrail review', async () => {
     attackerLeftovers();
     const off = await review.run(anIdentContext({ options: identOptions({ resource_review: { tag_suspects: false } }), outcomes: trailDone([events.createUser]) }));
