@@ -132,7 +132,7 @@ const cell = (value: string): string => value.replace(/[\r\n]+/g, ' ').replace(/
 export function activityMarkdown(input: {
   title: string;
   window: { start: string; end: string };
-  subjects: Array<{ attribute: string; value: string; why: string; events: number }>;
+  subjects: Array<{ attribute: string; value: string; why: string; events: number; region?: string }>;
   activity: Activity;
   truncated?: string;
   changeCommands?: (change: Change) => string[];
@@ -140,8 +140,8 @@ export function activityMarkdown(input: {
   const { activity: a } = input;
   const lines: string[] = [`# ${cell(input.title)}`, '', `Window: ${input.window.start} → ${input.window.end}`, ''];
   if (input.truncated) lines.push(`**Truncated**: ${cell(input.truncated)}`, '');
-  lines.push('## What was looked up', '', '| Attribute | Value | Why | Events |', '|---|---|---|---|');
-  for (const s of input.subjects) lines.push(`| ${cell(s.attribute)} | ${cell(s.value)} | ${cell(s.why)} | ${s.events} |`);
+  lines.push('## What was looked up', '', '| Attribute | Value | Region | Why | Events |', '|---|---|---|---|---|');
+  for (const s of input.subjects) lines.push(`| ${cell(s.attribute)} | ${cell(s.value)} | ${cell(s.region ?? '')} | ${cell(s.why)} | ${s.events} |`);
   lines.push('', '## Summary', '', `${a.events} events (${a.writes} writes, ${a.errors} errors of which ${a.denied} denied)${a.firstEventAt ? `, from ${a.firstEventAt} to ${a.lastEventAt}` : ''}.`);
   const enumeration = enumerationSign(a);
   if (enumeration) lines.push('', `**Enumeration**: ${enumeration}.`);

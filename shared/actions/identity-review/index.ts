@@ -5,9 +5,10 @@
  * them to its steps in one line each, with its own step constructor (`defineStep<T>()`).
  *
  * - {@link trailReview} (evidence): every call made with the key / by the principal from
- *   `cloudtrail_review.lookback_days` before the finding's first activity until now, through the
- *   paced `lookupTrailPage` only; resumable across follow-up deliveries (cursors in its pending
- *   data, events in numbered evidence parts); the activity report (JSON and Markdown).
+ *   `cloudtrail_review.lookback_days` before the finding's first activity until now, in the
+ *   incident's region and the one global services log in (us-east-1), through the paced
+ *   `lookupTrailPage` only; resumable across follow-up deliveries (cursors in its pending data,
+ *   events in numbered evidence parts); the activity report (JSON and Markdown).
  * - {@link resourceReview} (investigate, after the CloudTrail review): what the principal created
  *   or changed, checked, tagged `firebreak:suspect`, with the commands to delete each.
  * - {@link neutraliseSuspects} (investigate, full mode, optional): neutralises the suspects
@@ -50,7 +51,7 @@
  * release: [ neutralise, …the playbook's own undos ],
  * ```
  */
-export { trailReview, reviewWindow, issuedAccessKeyOf, matchesSubject, MAX_SUBJECTS, LOOKUP_ATTRIBUTES, TrailReviewDataSchema } from './trail.ts';
+export { trailReview, reviewWindow, issuedAccessKeyOf, matchesSubject, defaultReviewRegions, GLOBAL_EVENTS_REGION, MAX_SUBJECTS, LOOKUP_ATTRIBUTES, TrailReviewDataSchema } from './trail.ts';
 export type { StepConstructor, ReviewSubject, LookupAttribute, TrailReviewData, TrailReviewSpec } from './trail.ts';
 export {
   resourceReview,

@@ -194,11 +194,18 @@ async function guarded(run: () => Promise<Checked>): Promise<Checked> {
   }
 }
 
+/** The EC2 client of the region a change was made in: the incident's, or another through `clientsIn`; undefined when the context reaches no other region. */
+function ec2In(region: string | undefined, ctx: { clients: Clients; clientsIn?: (region: string) => Clients; incident: Pick<Incident, 'region'> }) {
+  if (!region || region === ctx.incident.region) return ctx.clients.ec2;
+  return ctx.clientsIn?.(region).ec2;
+}
+
 /** Checks one suspect: does it still exist, in what state, who owns it, may Firebreak touch it. */
-async function check(change: Change, ctx: { clients: Clients; config: Config; incident: Incident; principals: Principals }): Promise<Checked> {
+async function check(change: Change, ctx: { clients: Clients; clientsIn?: (region: string) => Clients; config: Config; incident: Incident; principals: Principals }): Promise<Checked> {
   const { clients, config, incident, principals } = ctx;
   const iam = clients.iam;
-  const elsewhere = change.region && change.region !== incident.region;
+  const ec2 = ec2In(change.region, ctx);
+  const unreachable: Checked = { exists: null, note: `in ${change.region}: this context has clients for ${incident.region} only` };
   const owner = async (): Promise<Pick<Checked, 'ownerArn' | 'protectedBy'> & { gone?: true }> => {
     if (change.role) {
       const role = await principals.role(change.role);
@@ -220,13 +227,13 @@ async function check(change: Change, ctx: { clients: Clients; config: Config; in
   return guarded(async () => {
     switch (change.kind as SuspectKind) {
       case 'instance': {
-        if (elsewhere) return { exists: null, note: `in ${change.region}: the review reads ${incident.region} only` };
-        const out = await clients.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [change.id] }] }));
+        if (!ec2) return unreachable;
+        const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [change.id] }] }));
         const instance = out.Reservations?.flatMap((r) => r.Instances ?? [])[0];
         const state = instance?.State?.Name;
         if (!state || state === 'terminated') return { exists: false, ...(state ? { state } : {}) };
         const exempt = (instance?.Tags ?? []).some((t) => t.Key === config.exemptTagKey) ? `the exemption tag ${config.exemptTagKey}` : undefined;
-        const by = exempt ?? protectedBy(config.protectedResources, [change.id, `arn:${incident.partition}:ec2:${incident.region}:${incident.accountId}:instance/${change.id}`]);
+        const by = exempt ?? protectedBy(config.protectedResources, [change.id, `arn:${incident.partition}:ec2:${change.region ?? incident.region}:${incident.accountId}:instance/${change.id}`]);
         return { exists: true, state, ...(by ? { protectedBy: by } : {}) };
       }
       case 'iam-user': {
@@ -338,10 +345,10 @@ async function check(change: Change, ctx: { clients: Clients; config: Config; in
         return { exists: groups.some((g) => g.GroupName === change.group), ...o };
       }
       case 'key-pair': {
-        if (elsewhere) return { exists: null, note: `in ${change.region}: the review reads ${incident.region} only` };
+        if (!ec2) return unreachable;
         try {
           const byId = change.id.startsWith('key-');
-          const out = await clients.ec2.send(new DescribeKeyPairsCommand(byId ? { KeyPairIds: [change.id] } : { KeyNames: [change.id] }));
+          const out = await ec2.send(new DescribeKeyPairsCommand(byId ? { KeyPairIds: [change.id] } : { KeyNames: [change.id] }));
           return { exists: (out.KeyPairs ?? []).length > 0 };
         } catch (error) {
           if (hasErrorCode(error, 'InvalidKeyPair.NotFound')) return { exists: false };
@@ -349,9 +356,9 @@ async function check(change: Change, ctx: { clients: Clients; config: Config; in
         }
       }
       case 'security-group': {
-        if (elsewhere) return { exists: null, note: `in ${change.region}: the review reads ${incident.region} only` };
+        if (!ec2) return unreachable;
         try {
-          const out = await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [change.id] }));
+          const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [change.id] }));
           return { exists: (out.SecurityGroups ?? []).length > 0 };
         } catch (error) {
           if (hasErrorCode(error, 'InvalidGroup.NotFound', 'InvalidGroupId.NotFound')) return { exists: false };
@@ -359,9 +366,9 @@ async function check(change: Change, ctx: { clients: Clients; config: Config; in
         }
       }
       case 'security-group-rule': {
-        if (elsewhere) return { exists: null, note: `in ${change.region}: the review reads ${incident.region} only` };
+        if (!ec2) return unreachable;
         try {
-          const out = await clients.ec2.send(new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [change.id] }));
+          const out = await ec2.send(new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [change.id] }));
           return { exists: (out.SecurityGroupRules ?? []).length > 0 };
         } catch (error) {
           if (hasErrorCode(error, 'InvalidSecurityGroupRuleId.NotFound')) return { exists: false };
@@ -375,17 +382,20 @@ async function check(change: Change, ctx: { clients: Clients; config: Config; in
 }
 
 /** Tags a suspect that takes tags (and that Firebreak may touch); the reason when it is not tagged. */
-async function tagSuspect(s: Suspect, clients: Clients, incident: Incident): Promise<{ tagged: boolean; note?: string }> {
+async function tagSuspect(s: Suspect, ctx: { clients: Clients; clientsIn?: (region: string) => Clients; incident: Incident }): Promise<{ tagged: boolean; note?: string }> {
+  const { clients, incident } = ctx;
   const tag = { Key: SUSPECT_TAG, Value: incident.incidentId };
+  // Only suspects that exist are tagged: an EC2 one was reached in its region by the check.
+  const ec2 = ec2In(s.region, ctx)!;
   try {
     switch (s.kind) {
       case 'instance':
       case 'security-group':
-        await clients.ec2.send(new CreateTagsCommand({ Resources: [s.id], Tags: [tag] }));
+        await ec2.send(new CreateTagsCommand({ Resources: [s.id], Tags: [tag] }));
         return { tagged: true };
       case 'key-pair':
         if (!s.id.startsWith('key-')) return { tagged: false, note: 'named, not by id: not tagged' };
-        await clients.ec2.send(new CreateTagsCommand({ Resources: [s.id], Tags: [tag] }));
+        await ec2.send(new CreateTagsCommand({ Resources: [s.id], Tags: [tag] }));
         return { tagged: true };
       case 'iam-user':
         await clients.iam.send(new TagUserCommand({ UserName: s.id, Tags: [tag] }));
@@ -461,10 +471,10 @@ export function resourceReview<T extends PlaybookTypes>(define: StepConstructor<
       const principals = new Principals(ctx.clients.iam);
       const suspects: Suspect[] = [];
       for (const change of candidates) {
-        const checked = await check(change, { clients: ctx.clients, config: ctx.config, incident: ctx.incident, principals });
+        const checked = await check(change, { clients: ctx.clients, ...(ctx.clientsIn ? { clientsIn: ctx.clientsIn } : {}), config: ctx.config, incident: ctx.incident, principals });
         let suspect: Suspect = { ...change, tagged: false, ...checked };
         if (tagging && checked.exists === true && !checked.protectedBy) {
-          const t = await tagSuspect(suspect, ctx.clients, ctx.incident);
+          const t = await tagSuspect(suspect, { clients: ctx.clients, ...(ctx.clientsIn ? { clientsIn: ctx.clientsIn } : {}), incident: ctx.incident });
           suspect = { ...suspect, tagged: t.tagged, ...(t.note ? { note: [suspect.note, t.note].filter(Boolean).join('; ') } : {}) };
         }
         suspects.push(suspect);
@@ -522,6 +532,8 @@ const NeutralisedSchema = z.object({
   group: z.string().optional(),
   policyArn: z.string().optional(),
   policyName: z.string().optional(),
+  /** The region of an EC2 suspect (absent: the incident's). */
+  region: z.string().optional(),
   action: z.enum(NEUTRALISED_ACTIONS),
   at: z.string(),
 });
@@ -603,11 +615,13 @@ async function neutralise(s: Suspect, ctx: StepContext<PlaybookTypes, Neutralise
   switch (s.kind) {
     case 'instance': {
       if (s.state !== 'running' && s.state !== 'pending') return { left: `it is ${s.state ?? 'in an unknown state'}` };
-      const attr = await clients.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: s.id, Attribute: 'disableApiStop' }));
+      const ec2 = ec2In(s.region, ctx);
+      if (!ec2) return { left: `in ${s.region}: this context has clients for ${incident.region} only` };
+      const attr = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: s.id, Attribute: 'disableApiStop' }));
       // Someone turned stop protection on (its owner, or the attacker): lifting it is a human's call.
       if (attr.DisableApiStop?.Value) return { left: 'stop protection is on: not lifted; stop it by hand after checking who set it' };
-      await clients.ec2.send(new StopInstancesCommand({ InstanceIds: [s.id] }));
-      return { done: { ...ref, action: 'stopped' } };
+      await ec2.send(new StopInstancesCommand({ InstanceIds: [s.id] }));
+      return { done: { ...ref, ...(s.region && s.region !== incident.region ? { region: s.region } : {}), action: 'stopped' } };
     }
     case 'access-key':
       if (s.state !== 'Active') return { left: `it is ${s.state ?? 'in an unknown state'}` };
@@ -755,11 +769,13 @@ async function restoreOne(c: Neutralised, ctx: UndoContext<PlaybookTypes, Neutra
   };
   switch (c.action) {
     case 'stopped': {
-      const out = await clients.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [c.id] }] }));
+      const ec2 = ec2In(c.region, ctx);
+      if (!ec2) return `instance ${c.id} in ${c.region}: this release reaches ${incident.region} only; start it by hand`;
+      const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [c.id] }] }));
       const state = out.Reservations?.flatMap((r) => r.Instances ?? [])[0]?.State?.Name;
       if (!state || state === 'terminated') return gone('the instance');
       if (state !== 'stopped') return `instance ${c.id} is ${state} (someone changed it since): left alone`;
-      await clients.ec2.send(new StartInstancesCommand({ InstanceIds: [c.id] }));
+      await ec2.send(new StartInstancesCommand({ InstanceIds: [c.id] }));
       return `instance ${c.id} started`;
     }
     case 'deactivated': {

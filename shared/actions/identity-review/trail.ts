@@ -35,14 +35,24 @@ export interface ReviewSubject {
   followIssuedCredentials?: boolean;
 }
 
-/** How many subjects one review reads at most (the issued-credentials subjects included). */
-export const MAX_SUBJECTS = 60;
+/** How many lookups (subject × region) one review makes at most (the issued-credentials ones included). */
+export const MAX_SUBJECTS = 80;
+
+/** Where CloudTrail logs the events of global services (IAM, STS's global endpoint, …) in each partition. */
+export const GLOBAL_EVENTS_REGION: Readonly<Record<string, string>> = { aws: 'us-east-1', 'aws-cn': 'cn-north-1', 'aws-us-gov': 'us-gov-west-1' };
+
+/** The regions a review reads by default: the incident's, and the one its partition logs global services' events in. */
+export function defaultReviewRegions(incident: Pick<Incident, 'region' | 'partition'>): string[] {
+  return [...new Set([incident.region, GLOBAL_EVENTS_REGION[incident.partition] ?? incident.region])];
+}
 
 const SubjectStateSchema = z.object({
   attribute: z.enum(LOOKUP_ATTRIBUTES),
   value: z.string().max(2048),
   why: z.string().max(300),
   followIssuedCredentials: z.boolean().optional(),
+  /** The region whose event history is read (each region keeps its own). */
+  region: z.string(),
   state: z.enum(['todo', 'reading', 'done']),
   nextToken: z.string().optional(),
   pages: z.number(),
@@ -63,6 +73,8 @@ export const TrailReviewDataSchema = z.object({
     clamped: z.boolean().optional(),
   }),
   subjects: z.array(SubjectStateSchema),
+  /** The regions every subject is looked up in. */
+  regions: z.array(z.string()),
   pages: z.number(),
   /** Events kept (a later subject's events that an earlier query already returned are not counted twice). */
   events: z.number(),
@@ -84,6 +96,8 @@ export interface TrailReviewSpec<T extends PlaybookTypes> {
   subjects(ctx: StepContext<T, TrailReviewData>): ReviewSubject[] | Promise<ReviewSubject[]>;
   /** The playbook's `cloudtrail_review` options (absent: the defaults). */
   settings(options: T['options']): Partial<TrailReviewOptions> | undefined;
+  /** The regions to read (default {@link defaultReviewRegions}: the incident's, and where global services log). */
+  regions?(ctx: StepContext<T, TrailReviewData>): string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -179,11 +193,13 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
   if (carried?.window) {
     data = structuredClone(carried);
   } else {
-    const subjects = dedupe(await spec.subjects(ctx));
+    const regions = [...new Set(spec.regions?.(ctx) ?? defaultReviewRegions(incident))];
+    const subjects = dedupe(await spec.subjects(ctx)).flatMap((s) => regions.map((region) => ({ ...s, region })));
     if (subjects.length === 0) return { status: 'skipped', summary: 'nothing to look up in CloudTrail: the finding names no access key or principal' };
     data = {
       window: reviewWindow(incident, settings.lookback_days, ctx.now()),
       subjects: subjects.slice(0, MAX_SUBJECTS).map((s) => ({ ...s, state: 'todo' as const, pages: 0, events: 0 })),
+      regions,
       pages: 0,
       events: 0,
       duplicates: 0,
@@ -195,7 +211,6 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
   }
   data.deliveries += 1;
 
-  const where = { clients: ctx.clients, pacer: ctx.pacer, accountId: incident.accountId, region: incident.region };
   const window = { start: new Date(data.window.start), end: new Date(data.window.end) };
   const started = Date.now();
   const budgetMs = settings.seconds_per_delivery * 1000;
@@ -218,6 +233,13 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
       break;
     }
     const subject = data.subjects[index]!;
+    const clients = subject.region === incident.region ? ctx.clients : ctx.clientsIn?.(subject.region);
+    if (!clients) {
+      subject.state = 'done';
+      data.truncated ??= `${subject.region} was not read: this context has clients for ${incident.region} only`;
+      continue;
+    }
+    const where = { clients, pacer: ctx.pacer, accountId: incident.accountId, region: subject.region };
     let page;
     try {
       page = await lookupTrailPage(where, { attribute: subject.attribute, value: subject.value, ...window }, subject.nextToken, Math.min(MAX_TOKEN_WAIT_MS, remaining));
@@ -243,7 +265,8 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
     subject.state = page.nextToken ? 'reading' : 'done';
     if (page.nextToken) subject.nextToken = page.nextToken;
     else delete subject.nextToken;
-    const earlier = data.subjects.slice(0, index);
+    // Each region keeps its own history: only an earlier lookup of the same region returned the same event.
+    const earlier = data.subjects.slice(0, index).filter((s) => s.region === subject.region);
     for (const event of page.events) {
       if (earlier.some((s) => matchesSubject(s, event))) {
         data.duplicates += 1;
@@ -258,10 +281,13 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
       read.push(event);
       const issued = subject.followIssuedCredentials ? issuedAccessKeyOf(event) : undefined;
       if (issued && !data.subjects.some((s) => s.attribute === 'AccessKeyId' && s.value === issued)) {
-        if (data.subjects.length < MAX_SUBJECTS) {
-          data.subjects.push({ attribute: 'AccessKeyId', value: issued, why: `temporary credentials issued by ${event.eventName} at ${event.eventTime}`, state: 'todo', pages: 0, events: 0 });
-        } else {
-          data.truncated ??= `more temporary credentials were issued than the ${MAX_SUBJECTS} lookups a review makes: the later ones are not looked up`;
+        // A session's calls land in whichever regions it used: look its key up in every region read.
+        for (const region of data.regions) {
+          if (data.subjects.length < MAX_SUBJECTS) {
+            data.subjects.push({ attribute: 'AccessKeyId', value: issued, why: `temporary credentials issued by ${event.eventName} at ${event.eventTime}`, region, state: 'todo', pages: 0, events: 0 });
+          } else {
+            data.truncated ??= `more temporary credentials were issued than the ${MAX_SUBJECTS} lookups a review makes: the later ones are not looked up`;
+          }
         }
       }
     }
@@ -282,7 +308,7 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
     return {
       status: 'pending',
       retryAfterSeconds: waiting.retryAfterSeconds,
-      summary: `read ${data.pages} CloudTrail pages (${data.events} events) so far; continuing with ${next?.attribute} ${next?.value} on the next delivery (${waiting.reason})`,
+      summary: `read ${data.pages} CloudTrail pages (${data.events} events) so far; continuing with ${next?.attribute} ${next?.value} in ${next?.region} on the next delivery (${waiting.reason})`,
       data,
       ...(evidence.length ? { evidence } : {}),
     };
@@ -304,7 +330,7 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
     deleteCommands: data.activity.changes.map((c) => ({ kind: c.kind, id: c.id, eventName: c.eventName, commands: deleteCommands(c) })).filter((c) => c.commands.length),
     parts: data.parts,
     notes: [
-      'LookupEvents serves management events of this region only; IAM and other global services log in us-east-1, and data events (S3 objects, Lambda invocations) only in a trail that records them.',
+      `LookupEvents serves the management events of one region: ${data.regions.join(' and ')} were read (global services such as IAM log in ${GLOBAL_EVENTS_REGION[incident.partition] ?? 'us-east-1'}); calls in other regions, and data events (S3 objects, Lambda invocations), are only in a trail that records them.`,
     ],
   };
   const json = await ctx.evidence.putJson(incident.incidentId, `${EVIDENCE_FOLDER}/report.json`, report);
@@ -321,7 +347,7 @@ async function runTrailReview<T extends PlaybookTypes>(ctx: StepContext<T, Trail
   return {
     status: 'done',
     summary:
-      `${data.events} CloudTrail events from ${data.window.start} to ${data.window.end} over ${data.subjects.length} lookups: ${a.writes} writes, ${a.errors} errors (${a.denied} denied), ${a.changes.length} created or changed resources` +
+      `${data.events} CloudTrail events from ${data.window.start} to ${data.window.end} in ${data.regions.join(', ')} over ${data.subjects.length} lookups: ${a.writes} writes, ${a.errors} errors (${a.denied} denied), ${a.changes.length} created or changed resources` +
       `${from ? `; from ${from}` : ''}${enumeration ? `; ${enumeration}` : ''}${data.truncated ? `; truncated: ${data.truncated}` : ''}; report at ${markdown.key}`,
     data,
     evidence: [...evidence, json, markdown],

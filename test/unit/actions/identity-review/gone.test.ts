@@ -47,7 +47,7 @@ const neutralise = neutraliseSuspects(identStep, { review });
 const POLICY = `arn:aws:iam::${ACCOUNT_ID}:policy/loot`;
 
 function outcomesOf(raw: Parameters<typeof trailEventOf>[0][]) {
-  const data: TrailReviewData = { window: { start: 'a', end: 'b', anchor: 'a', anchoredOn: 'createdAt' }, subjects: [], pages: 1, events: raw.length, duplicates: 0, deliveries: 1, parts: [], activity: addEvents(emptyActivity(), raw.map(trailEventOf)) };
+  const data: TrailReviewData = { window: { start: 'a', end: 'b', anchor: 'a', anchoredOn: 'createdAt' }, subjects: [], regions: ['us-east-1'], pages: 1, events: raw.length, duplicates: 0, deliveries: 1, parts: [], activity: addEvents(emptyActivity(), raw.map(trailEventOf)) };
   return { [trail.name]: outcomeOf(trail, { status: 'done', summary: '', data }) };
 }
 

@@ -117,7 +117,7 @@ describe('Identity review: every other kind of persistence', () => {
     const review = resourceReview(identStep, { trail });
     const neutralise = neutraliseSuspects(identStep, { review });
     const activity = addEvents(emptyActivity(), Object.values(cases).map(trailEventOf));
-    const data: TrailReviewData = { window: { start: 'a', end: 'b', anchor: 'a', anchoredOn: 'createdAt' }, subjects: [], pages: 1, events: 16, duplicates: 0, deliveries: 1, parts: [], activity };
+    const data: TrailReviewData = { window: { start: 'a', end: 'b', anchor: 'a', anchoredOn: 'createdAt' }, subjects: [], regions: ['us-east-1'], pages: 1, events: 16, duplicates: 0, deliveries: 1, parts: [], activity };
     const outcomes = { [trail.name]: outcomeOf(trail, { status: 'done', summary: '', data }) };
 
     // Act

@@ -50,7 +50,7 @@ import {
 } from '../../../../shared/actions/identity-review/index.ts';
 import { definePlaybook, iamManifestOf } from '../../../../shared/engine/index.ts';
 import { z } from 'zod';
-import { aConfig, ACCOUNT_ID } from '../../helpers/factories.ts';
+import { aConfig, ACCOUNT_ID, someClients } from '../../helpers/factories.ts';
 import * as events from './events.ts';
 import { anIdentContext, anIdentIncident, anIdentUndoContext, identOptions, identStep, outcomeOf, trailEvent, type Ident } from './helpers.ts';
 
@@ -81,6 +81,7 @@ function trailDone(raw: Parameters<typeof trailEventOf>[0][]) {
   const data: TrailReviewData = {
     window: { start: '2025-06-12T14:22:31.000Z', end: '2025-06-19T15:00:00.000Z', anchor: '2025-06-19T14:22:31.000Z', anchoredOn: 'activityFirstSeenAt' },
     subjects: [],
+    regions: ['us-east-1'],
     pages: 1,
     events: raw.length,
     duplicates: 0,
@@ -218,7 +219,7 @@ describe('Identity review: resources and persistence', () => {
     expect(result.data!.suspects.map((s) => [s.kind, s.exists, s.note ?? null])).toEqual([
       ['instance', false, null],
       ['iam-user', false, null],
-      ['instance', null, 'in ap-southeast-1: the review reads us-east-1 only'],
+      ['instance', null, 'in ap-southeast-1: this context has clients for us-east-1 only'],
     ]);
   });
 
@@ -228,6 +229,24 @@ describe('Identity review: resources and persistence', () => {
     const result = await review.run(anIdentContext({ options: identOptions({ resource_review: { tag_suspects: false } }), outcomes: trailDone(users) }));
     expect(result.data!.suspects).toHaveLength(100);
     expect(result.summary).toMatch(/; 3 more changes were past the CloudTrail review's limit of 100 and are not reviewed/);
+  });
+
+  it('checks, tags and (full mode) stops an instance launched in another region with the clients of that region', async () => {
+    // Prepare
+    attackerLeftovers();
+    const remote = trailEvent({ eventName: 'RunInstances', eventSource: 'ec2.amazonaws.com', awsRegion: 'ap-southeast-1', responseElements: { instancesSet: { items: [{ instanceId: events.INSTANCE }] } } });
+    const asked: string[] = [];
+    const clientsIn = (region: string) => (asked.push(region), someClients());
+
+    // Act
+    const reviewed = await review.run(anIdentContext({ clientsIn, outcomes: trailDone([remote]) }));
+    const stopped = await neutralise.run(anIdentContext({ clientsIn, config: aConfig({ mode: 'full' }), outcomes: { ...trailDone([remote]), [review.name]: outcomeOf(review, reviewed) } }));
+
+    // Assess
+    expect(reviewed.data!.suspects[0]).toMatchObject({ kind: 'instance', region: 'ap-southeast-1', exists: true, tagged: true });
+    expect(stopped.data!.changed).toEqual([expect.objectContaining({ kind: 'instance', region: 'ap-southeast-1', action: 'stopped' })]);
+    expect(asked.every((r) => r === 'ap-southeast-1')).toBe(true);
+    expect(asked).toHaveLength(3); // the check, the tag, the stop
   });
 
   it('tags nothing when resource_review.tag_suspects is off, and skips without a CloudTrail review', async () => {

@@ -3,8 +3,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeStep } from '../../../../shared/engine/index.ts';
-import { reviewWindow, trailReview, type TrailReviewData } from '../../../../shared/actions/identity-review/index.ts';
-import { awsError, FIXED_NOW, motoNotImplemented, silentLogger } from '../../helpers/factories.ts';
+import { defaultReviewRegions, reviewWindow, trailReview, type TrailReviewData } from '../../../../shared/actions/identity-review/index.ts';
+import { awsError, FIXED_NOW, motoNotImplemented, silentLogger, someClients } from '../../helpers/factories.ts';
 import { createAccessKey, createUser, PERSISTENCE } from './events.ts';
 import { anIdentContext, identOptions, identStep, KEY, outcomeOf, readCalls, trailEvent, USER } from './helpers.ts';
 
@@ -231,6 +231,56 @@ describe('Identity review: the CloudTrail review', () => {
     const result = await review.run(anIdentContext({ previous: { stage: 'evidence', status: 'failed', summary: 'x', attempts: 1 } }));
     expect(result.status).toBe('done');
     expect((result.data as TrailReviewData).deliveries).toBe(1);
+  });
+});
+
+describe('Identity review: the regions CloudTrail is read in', () => {
+  it("reads the incident's region and us-east-1, where IAM and the other global services log, each with its own clients and bucket", async () => {
+    // Prepare: the key was used in eu-west-1; the backdoor user was created through IAM (logged in us-east-1).
+    const incident = { ...anIdentContext().incident, region: 'eu-west-1' };
+    const asked: string[] = [];
+    const clientsIn = (region: string) => (asked.push(region), someClients());
+    cloudTrail
+      .on(LookupEventsCommand)
+      .resolvesOnce({ Events: readCalls(2, 'DescribeInstances') })
+      .resolvesOnce({ Events: [createUser] })
+      .resolvesOnce({ Events: [] })
+      .resolvesOnce({ Events: [createUser] });
+    const buckets: string[] = [];
+
+    // Act
+    const result = await review.run(anIdentContext({ incident, clientsIn, pacer: { acquire: async (bucket) => (buckets.push(bucket), true) } }));
+
+    // Assess
+    expect(result.data!.regions).toEqual(['eu-west-1', 'us-east-1']);
+    expect(result.data!.subjects.map((s) => [s.attribute, s.region, s.events])).toEqual([
+      ['AccessKeyId', 'eu-west-1', 2],
+      ['AccessKeyId', 'us-east-1', 1],
+      ['Username', 'eu-west-1', 0],
+      ['Username', 'us-east-1', 0],
+    ]);
+    // The user's query in us-east-1 returned the event the key's query there already had: counted once.
+    expect(result.data!.duplicates).toBe(1);
+    expect(asked).toEqual(['us-east-1', 'us-east-1']);
+    expect(buckets).toEqual(['cloudtrail-lookup#111122223333#eu-west-1', 'cloudtrail-lookup#111122223333#us-east-1', 'cloudtrail-lookup#111122223333#eu-west-1', 'cloudtrail-lookup#111122223333#us-east-1']);
+    expect(result.summary).toMatch(/ in eu-west-1, us-east-1 over 4 lookups/);
+  });
+
+  it('says which region it could not read when the context has no clients for it', async () => {
+    cloudTrail.on(LookupEventsCommand).resolves({ Events: [] });
+    const incident = { ...anIdentContext().incident, region: 'eu-west-1' };
+    const result = await review.run(anIdentContext({ incident }));
+    expect(result.status).toBe('done');
+    expect(result.data!.truncated).toBe('us-east-1 was not read: this context has clients for eu-west-1 only');
+    expect(lookups()).toHaveLength(2);
+  });
+
+  it('reads the regions the playbook names, and the China partition logs global services in cn-north-1', async () => {
+    const oneRegion = trailReview(identStep, { subjects: () => [{ attribute: 'Username', value: USER, why: 'the user' }], settings: () => undefined, regions: () => ['us-east-1'] });
+    cloudTrail.on(LookupEventsCommand).resolves({ Events: [] });
+    expect((await oneRegion.run(anIdentContext())).data!.regions).toEqual(['us-east-1']);
+    expect(defaultReviewRegions({ region: 'cn-northwest-1', partition: 'aws-cn' })).toEqual(['cn-northwest-1', 'cn-north-1']);
+    expect(defaultReviewRegions({ region: 'us-east-1', partition: 'aws' })).toEqual(['us-east-1']);
   });
 });
 
