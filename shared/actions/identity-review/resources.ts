@@ -572,7 +572,6 @@ export const NEUTRALISE_IAM_ACTIONS = [
   'iam:DeleteLoginProfile',
   'iam:PutUserPolicy',
   'iam:PutRolePolicy',
-  'iam:GetRole',
   'iam:DetachUserPolicy',
   'iam:DetachRolePolicy',
   'iam:DetachGroupPolicy',
