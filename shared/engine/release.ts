@@ -189,6 +189,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
     request: { requestedBy: req.requestedBy, reason: req.reason, reattach: req.reattach, via: req.via },
     resource,
     clients,
+    clientsIn: (region) => (region === incident.region ? clients : deps.clientsFor({ accountId: incident.accountId, region, incidentId })),
     logger,
     now,
     released: outcomes,

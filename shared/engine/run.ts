@@ -249,6 +249,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
       capture: typedCapture.data,
       options: deps.options,
       clients,
+      clientsIn: (region) => (region === incident.region ? clients : deps.clientsFor({ accountId: incident.accountId, region, incidentId: incident.incidentId })),
       evidence: deps.evidence,
       config,
       logger,

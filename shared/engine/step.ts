@@ -47,6 +47,12 @@ export interface StepContext<T extends PlaybookTypes, D> extends StepOutputs<T> 
   /** The playbook's options, validated at cold start. */
   options: T['options'];
   clients: Clients;
+  /**
+   * The clients of the incident's account in another region (the same member-role session):
+   * CloudTrail logs global services (IAM, STS's global endpoint) in us-east-1 only, and a
+   * principal's persistence may be anywhere. Absent in contexts that act in one region only.
+   */
+  clientsIn?(region: string): Clients;
   evidence: EvidenceStore;
   config: Config;
   logger: Logger;
@@ -82,6 +88,8 @@ export interface ReleaseContext<T extends PlaybookTypes> extends StepOutputs<T> 
   /** The resource as it is now, described once on first use; `undefined` when it no longer exists. */
   resource(): Promise<T['resource'] | undefined>;
   clients: Clients;
+  /** The clients of the incident's account in another region (what a step changed there). */
+  clientsIn?(region: string): Clients;
   logger: Logger;
   now: () => Date;
   /** This action's outcome in an earlier, incomplete release. */

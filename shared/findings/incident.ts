@@ -76,6 +76,8 @@ export interface Incident {
   requestedBy?: string;
   /** Remote IPs named by the finding (for the record and later blocking). */
   remoteIps: string[];
+  /** GuardDuty `service.eventFirstSeen`: when the activity was first seen (an identity review's CloudTrail window ends its look-back here). */
+  activityFirstSeenAt?: string;
   /** GuardDuty `service.eventLastSeen`: when the activity was last seen (a later one than a release opens a new generation). */
   activityLastSeenAt?: string;
   /** Set for origins `redrive` and `resume`. */

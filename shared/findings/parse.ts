@@ -255,6 +255,7 @@ export function parseEvent(raw: unknown): ParsedMessage {
       eventId: event.id,
       eventTime: event.time,
       remoteIps: remoteIpsOf(d.service.action),
+      ...(d.service.eventFirstSeen && !Number.isNaN(Date.parse(d.service.eventFirstSeen)) ? { activityFirstSeenAt: d.service.eventFirstSeen } : {}),
       ...(d.service.eventLastSeen && !Number.isNaN(Date.parse(d.service.eventLastSeen)) ? { activityLastSeenAt: d.service.eventLastSeen } : {}),
     }));
     return { kind: 'findings', incidents };

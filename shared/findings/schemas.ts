@@ -72,6 +72,8 @@ export const GuardDutyDetailSchema = z
         count: z.number().int().nonnegative().default(1),
         additionalInfo: z.object({ sample: z.unknown().optional() }).loose().optional().catch(undefined),
         action: z.unknown().optional(),
+        // When the activity was first seen: where an identity review's CloudTrail window is anchored.
+        eventFirstSeen: z.string().max(64).optional().catch(undefined),
         // When the activity was last seen: a time after a release opens a new containment generation.
         eventLastSeen: z.string().max(64).optional().catch(undefined),
       })

@@ -50,6 +50,8 @@ export const FIREBREAK_GROUP_PURPOSES = ['isolation', 'untracking'] as const;
 const FIREBREAK_GROUP = { StringEquals: { 'aws:ResourceTag/firebreak:purpose': [...FIREBREAK_GROUP_PURPOSES] } };
 /** Created resources are tagged with the incident at creation (TagSpecifications). */
 const TAGGED_AT_CREATION = { StringLike: { 'aws:RequestTag/firebreak:incident-id': '*' } };
+/** Tags on resources Firebreak did not create: its own keys only (firebreak:suspect…). */
+const FIREBREAK_TAG_KEYS_ONLY = { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } };
 const MADE_BY_FIREBREAK = { StringLike: { 'aws:ResourceTag/firebreak:incident-id': '*' } };
 
 const NO_RESOURCE_LEVEL = (service: string) => `${service} supports no resource-level permissions for this action (Service Authorization Reference)`;
@@ -98,7 +100,7 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
     scoped([`${EC2}:security-group/*`, `${EC2}:instance/*`, `${EC2}:volume/*`, `${EC2_NO_ACCOUNT}:snapshot/*`], {
       StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'RunInstances', 'CreateVolume', 'CreateSnapshot', 'CreateSnapshots', 'CopySnapshot'] },
     }),
-    scoped([`${EC2}:instance/*`], { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } }),
+    scoped([`${EC2}:instance/*`, `${EC2}:key-pair/*`, `${EC2}:security-group/*`], FIREBREAK_TAG_KEYS_ONLY),
   ],
 
   // The instance itself
@@ -154,6 +156,55 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // CloudTrail event history: read-only, paced (shared/actions/cloudtrail.ts)
   'cloudtrail:LookupEvents': [anywhere(NO_RESOURCE_LEVEL('CloudTrail LookupEvents'))],
   'iam:DeleteRolePolicy': [scoped([`${IAM}:role/*`])],
+
+  // Identity reviews (shared/actions/identity-review): reading what a principal created or changed,
+  // tagging it firebreak:suspect (Firebreak's own tag keys only), and — full mode, with
+  // resource_review.neutralise — neutralising it reversibly and, on release, restoring it. Every
+  // IAM write on a protected principal, Firebreak's own roles or a service-linked role is denied
+  // by the module (NeverProtectedOwnOrServiceRoles); the code skips them too.
+  'iam:GetUser': [scoped([`${IAM}:user/*`])],
+  'iam:ListAccessKeys': [scoped([`${IAM}:user/*`])],
+  'iam:GetLoginProfile': [scoped([`${IAM}:user/*`])],
+  'iam:GetUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:ListAttachedUserPolicies': [scoped([`${IAM}:user/*`])],
+  'iam:ListMFADevices': [scoped([`${IAM}:user/*`])],
+  'iam:GetSSHPublicKey': [scoped([`${IAM}:user/*`])],
+  'iam:ListServiceSpecificCredentials': [scoped([`${IAM}:user/*`])],
+  'iam:ListSigningCertificates': [scoped([`${IAM}:user/*`])],
+  'iam:ListGroupsForUser': [scoped([`${IAM}:user/*`])],
+  'iam:ListAttachedRolePolicies': [scoped([`${IAM}:role/*`])],
+  'iam:ListAttachedGroupPolicies': [scoped([`${IAM}:group/*`])],
+  'iam:GetGroupPolicy': [scoped([`${IAM}:group/*`])],
+  'iam:GetPolicy': [scoped([`${IAM}:policy/*`, 'arn:{partition}:iam::aws:policy/*'])],
+  'iam:GetPolicyVersion': [scoped([`${IAM}:policy/*`, 'arn:{partition}:iam::aws:policy/*'])],
+  'ec2:DescribeSecurityGroupRules': [ec2Describe],
+  'ec2:DescribeInstanceAttribute': [scoped([`${EC2}:instance/*`])],
+  'iam:TagUser': [scoped([`${IAM}:user/*`], FIREBREAK_TAG_KEYS_ONLY)],
+  'iam:TagRole': [scoped([`${IAM}:role/*`], FIREBREAK_TAG_KEYS_ONLY)],
+  'iam:TagPolicy': [scoped([`${IAM}:policy/*`], FIREBREAK_TAG_KEYS_ONLY)],
+  'iam:TagMFADevice': [scoped([`${IAM}:mfa/*`], FIREBREAK_TAG_KEYS_ONLY)],
+  'iam:UpdateAccessKey': [scoped([`${IAM}:user/*`])],
+  'iam:DeleteLoginProfile': [scoped([`${IAM}:user/*`])],
+  'iam:CreateLoginProfile': [scoped([`${IAM}:user/*`])],
+  'iam:PutUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:DeleteUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:DetachUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:DetachRolePolicy': [scoped([`${IAM}:role/*`])],
+  'iam:DetachGroupPolicy': [scoped([`${IAM}:group/*`])],
+  // Release only: re-attaches exactly the policy the review detached (the release function, full mode, resource_review.neutralise).
+  'iam:AttachUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:AttachRolePolicy': [scoped([`${IAM}:role/*`])],
+  'iam:AttachGroupPolicy': [scoped([`${IAM}:group/*`])],
+  'iam:UpdateSSHPublicKey': [scoped([`${IAM}:user/*`])],
+  'iam:UpdateServiceSpecificCredential': [scoped([`${IAM}:user/*`])],
+  'iam:UpdateSigningCertificate': [scoped([`${IAM}:user/*`])],
+  'ec2:StartInstances': [scoped([`${EC2}:instance/*`])],
+  // A recreated login profile's password: only Firebreak's own secrets (firebreak/<incident>/…).
+  'secretsmanager:CreateSecret': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'])],
+  'secretsmanager:PutSecretValue': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'])],
+  // Account information (Service Authorization Reference, AWS Account Management: resource type account).
+  'account:GetContactInformation': [scoped(['arn:{partition}:account::{account}:account'])],
+  'account:GetAlternateContact': [scoped(['arn:{partition}:account::{account}:account'], { 'ForAllValues:StringEquals': { 'account:AlternateContactTypes': ['BILLING', 'OPERATIONS', 'SECURITY'] } })],
 };
 
 /**

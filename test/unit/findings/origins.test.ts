@@ -128,6 +128,16 @@ describe('Origins: hand-offs, redrives and resumes from the responders\' bus', (
     event.detail.service.eventLastSeen = 'yesterday';
     expect(incidentsOf(parseMessage(JSON.stringify(event)))[0]!.activityLastSeenAt).toBeUndefined();
   });
+
+  it('reads when GuardDuty first saw the activity, and ignores a value that is not a time', () => {
+    const event = fixtureEvent('ec2-c-cactivity-b.json');
+    event.detail.service.eventFirstSeen = '2025-06-19T14:20:00.000Z';
+    expect(incidentsOf(parseMessage(JSON.stringify(event)))[0]!.activityFirstSeenAt).toBe('2025-06-19T14:20:00.000Z');
+    event.detail.service.eventFirstSeen = 'last week';
+    expect(incidentsOf(parseMessage(JSON.stringify(event)))[0]!.activityFirstSeenAt).toBeUndefined();
+    delete event.detail.service.eventFirstSeen;
+    expect(incidentsOf(parseMessage(JSON.stringify(event)))[0]!.activityFirstSeenAt).toBeUndefined();
+  });
 });
 
 describe('Containment generations: ids', () => {
