@@ -83,6 +83,8 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'iam:GetRolePolicy': [scoped([`${IAM}:role/*`])],
   'iam:ListInstanceProfilesForRole': [scoped([`${IAM}:role/*`])],
   'iam:GetInstanceProfile': [scoped([`${IAM}:instance-profile/*`])],
+  'iam:ListAttachedRolePolicies': [scoped([`${IAM}:role/*`])],
+  'iam:ListRolePolicies': [scoped([`${IAM}:role/*`])],
 
   // Network isolation: groups are created tagged, and only those are given rules; revoking only
   // narrows access, so any group of the account (release, which re-opens, runs as a responder or
@@ -154,6 +156,8 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // CloudTrail event history: read-only, paced (shared/actions/cloudtrail.ts)
   'cloudtrail:LookupEvents': [anywhere(NO_RESOURCE_LEVEL('CloudTrail LookupEvents'))],
   'iam:DeleteRolePolicy': [scoped([`${IAM}:role/*`])],
+  // Tags on a compromised role: Firebreak's own keys only (the module denies protected, own and service-linked roles).
+  'iam:TagRole': [scoped([`${IAM}:role/*`], { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } })],
 };
 
 /**

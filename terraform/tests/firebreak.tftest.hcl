@@ -352,6 +352,7 @@ run "function_environment" {
       FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
       FIREBREAK_PAUSE_PARAMETER             = "/firebreak/paused"
       FIREBREAK_PARTITION                   = "aws"
+      FIREBREAK_NAME_PREFIX                 = "firebreak"
       FIREBREAK_MEMBER_ACCOUNT_IDS          = "[]"
       FIREBREAK_MEMBER_ROLE_NAME            = "firebreak-responder"
       FIREBREAK_MEMBER_EXTERNAL_ID          = "firebreak-${substr(sha256("123456789012/firebreak"), 0, 32)}"
