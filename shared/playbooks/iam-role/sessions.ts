@@ -6,7 +6,7 @@ import { federationKind, refusalOf, sessionOf, type IamRole } from './describe.t
 import { roleStep } from './types.ts';
 
 /** IAM's answer to any change of a role only AWS may modify (Identity Center's, service-linked ones). */
-const UNMODIFIABLE = 'UnmodifiableEntity';
+const UNMODIFIABLE = ['UnmodifiableEntity', 'UnmodifiableEntityException'];
 const NO_SUCH_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
 
 /** Role sessions last at most 12 hours (36 for some chained or federated cases): the caveat of every release. */
@@ -98,7 +98,7 @@ export const revokeOlderRoleSessions = roleStep({
     try {
       revokedBefore = await revokeSessionsIssuedBefore(clients.iam, role.roleName, policyName, now());
     } catch (error) {
-      if (!hasErrorCode(error, UNMODIFIABLE)) throw error;
+      if (!hasErrorCode(error, ...UNMODIFIABLE)) throw error;
       const refusedBecause = `IAM refuses changes to role ${role.roleName} (UnmodifiableEntity: only AWS may modify it)`;
       return { status: 'skipped', summary: `${refusedBecause}; its sessions were not revoked`, data: { ...theRole(role), refusedBecause } };
     }
@@ -200,7 +200,7 @@ export const revokeFederatedIdentity = roleStep({
     try {
       await clients.iam.send(new PutRolePolicyCommand({ RoleName: role.roleName, PolicyName: policyName, PolicyDocument: sessionDenyPolicy(role.roleId, session.sessionName, 'FirebreakDenyFederatedIdentity') }));
     } catch (error) {
-      if (!hasErrorCode(error, UNMODIFIABLE)) throw error;
+      if (!hasErrorCode(error, ...UNMODIFIABLE)) throw error;
       const refusedBecause = `IAM refuses changes to role ${role.roleName} (UnmodifiableEntity: only AWS may modify it)`;
       return { status: 'skipped', summary: `${refusedBecause}; ${who} was not denied`, data: { ...base, refusedBecause, recommendation } };
     }
