@@ -19,6 +19,23 @@ const iamRoleFunction: string = outputs.firebreak.playbooks['iam-role'].function
 const inlinePolicies = async (roleName: string) => (await world.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
 const roleTags = async (roleName: string) => Object.fromEntries(((await world.iam.send(new ListRoleTagsCommand({ RoleName: roleName }))).Tags ?? []).map((t) => [t.Key!, t.Value!]));
 
+const TRUST_EC2 = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+
+/** A role of the account, created for one test. */
+async function aRole(name: string, trustPolicy = TRUST_EC2) {
+  const { Role } = await world.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trustPolicy }));
+  return { roleName: Role!.RoleName!, roleId: Role!.RoleId! };
+}
+
+/** The fixture as GuardDuty reports a role session's calls from a malicious IP: no instance, the session `sessionName`. */
+async function maliciousCallerFinding(roleName: string, roleId: string, sessionName: string) {
+  const event = await exfiltrationFinding(roleName, roleId, 'i-0123456789abcdef0');
+  event.detail.type = 'UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom';
+  event.detail.resource.accessKeyDetails.principalId = `${roleId}:${sessionName}`;
+  delete event.detail.resource.instanceDetails;
+  return event;
+}
+
 /** The GuardDuty fixture (an instance role's credentials used outside AWS), adapted to the scenario's role and instance. */
 async function exfiltrationFinding(roleName: string, roleId: string, instanceId: string) {
   const event = retargetInstanceFinding(loadFixture('iam-role-instancecredentialexfiltration-outsideaws'), { accountId: await world.accountId(), region: 'us-east-1', instanceId });
@@ -36,8 +53,7 @@ describe('Compromised IAM role, end to end', () => {
     const { roleName } = scenario.role!;
     const { Role } = await world.iam.send(new GetRoleCommand({ RoleName: roleName }));
     const victim = scenario.victim.instanceId;
-    const bystander = `bystander-${scenario.suffix}`;
-    await world.iam.send(new CreateRoleCommand({ RoleName: bystander, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
+    const { roleName: bystander } = await aRole(`bystander-${scenario.suffix}`);
     const event = await exfiltrationFinding(roleName, Role!.RoleId!, victim);
     const incidentId = incidentIdFor(event.detail.accountId, event.detail.id, roleName);
     const startedAt = new Date();
@@ -80,5 +96,63 @@ describe('Compromised IAM role, end to end', () => {
     expect(await roleTags(roleName)).toMatchObject({ 'firebreak:incident-id': incidentId, 'firebreak:status': 'released' });
     expect((await world.ledger(main.ledgerTable).get(incidentId))!.status).toBe('released');
     expect(await inlinePolicies(bystander)).toEqual([]);
+  });
+
+  it('SAML role: revokes the older sessions and denies the identity behind the session the role, new sessions included, until release; no hand-off', async () => {
+    // Prepare
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const accountId = await world.accountId();
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Federated: `arn:aws:iam::${accountId}:saml-provider/Okta` }, Action: 'sts:AssumeRoleWithSAML', Condition: { StringEquals: { 'SAML:aud': 'https://signin.aws.amazon.com/saml' } } }],
+    });
+    const { roleName, roleId } = await aRole(`okta-engineers-${suffix}`, trust);
+    const event = await maliciousCallerFinding(roleName, roleId, 'alice@example.com');
+    const incidentId = incidentIdFor(event.detail.accountId, event.detail.id, roleName);
+
+    // Act
+    await world.putFinding(event, main.bus);
+    await drainAll(iamRoleFunction);
+
+    // Assess
+    const record = (await world.ledger(main.ledgerTable).get(incidentId)) as IncidentRecord;
+    expect(record.status).toBe('contained');
+    expect(await inlinePolicies(roleName)).toEqual(expect.arrayContaining([`FirebreakRevokeOlderSessions-${incidentId}`, `FirebreakDenyFederatedIdentity-${incidentId}`]));
+    const { PolicyDocument } = await world.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: `FirebreakDenyFederatedIdentity-${incidentId}` }));
+    expect(JSON.parse(decodeURIComponent(PolicyDocument!)).Statement).toEqual([
+      { Sid: 'FirebreakDenyFederatedIdentity', Effect: 'Deny', Action: '*', Resource: '*', Condition: { StringLike: { 'aws:userid': `${roleId}:alice@example.com` } } },
+    ]);
+    expect(record.steps.handOffSourceInstance).toMatchObject({ status: 'skipped' });
+
+    // Act: release
+    const released = firebreakAs(responderCredentials, 'release', incidentId, '--reason', 'alice re-enrolled her MFA, SEC-78', '--table', main.ledgerTable);
+
+    // Assess
+    expect(released.code, released.stderr + released.stdout).toBe(0);
+    expect(await inlinePolicies(roleName)).toEqual([]);
+  });
+
+  it('never touches a protected role or one of Firebreak\'s own roles', async () => {
+    // Prepare
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const breakGlass = await aRole(`break-glass-${suffix}`);
+    const ownRoleName = outputs.firebreak.playbooks['iam-role'].role_arn.split('/').pop() as string;
+    const { Role: own } = await world.iam.send(new GetRoleCommand({ RoleName: ownRoleName }));
+    const ownPoliciesBefore = await inlinePolicies(ownRoleName);
+    const events = [await maliciousCallerFinding(breakGlass.roleName, breakGlass.roleId, 'oncall'), await maliciousCallerFinding(ownRoleName, own!.RoleId!, iamRoleFunction)];
+
+    // Act
+    for (const event of events) await world.putFinding(event, main.bus);
+    await drainAll(iamRoleFunction);
+
+    // Assess: the protected role held by the gate, Firebreak's own refused by every step, neither changed
+    const [protectedRecord, ownRecord] = (await Promise.all(events.map((e) => world.ledger(main.ledgerTable).get(incidentIdFor(e.detail.accountId, e.detail.id, e.detail.resource.accessKeyDetails.userName))))) as IncidentRecord[];
+    expect(protectedRecord!.status).not.toBe('contained');
+    expect(JSON.stringify(protectedRecord!.gates)).toMatch(/protected/);
+    expect(ownRecord!.steps.revokeOlderRoleSessions).toMatchObject({ status: 'skipped', summary: expect.stringMatching(/Firebreak's own roles/) });
+    expect(await inlinePolicies(breakGlass.roleName)).toEqual([]);
+    expect(await roleTags(breakGlass.roleName)).toEqual({});
+    expect(await inlinePolicies(ownRoleName)).toEqual(ownPoliciesBefore);
+    expect(Object.keys(await roleTags(ownRoleName)).filter((k) => k.startsWith('firebreak:status'))).toEqual([]);
   });
 });
