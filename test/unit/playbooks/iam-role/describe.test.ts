@@ -61,6 +61,14 @@ describe('Identify the IAM role (describe)', () => {
     if (which === 'sso') expect(role.federation.identityCenter).toEqual({ permissionSet: 'AdministratorAccess' });
   });
 
+  it('passes any other IAM error on (the delivery is retried)', async () => {
+    // Prepare
+    iamMock.on(GetRoleCommand).rejects(awsError('ServiceFailure', { httpStatusCode: 500 }));
+
+    // Act / Assess
+    await expect(readRole(someClients().iam, 'web-app-instance-role')).rejects.toMatchObject({ name: 'ServiceFailure' });
+  });
+
   it('says the role is gone (ResourceNotFoundError) when IAM has no such role', async () => {
     // Prepare
     iamMock.on(GetRoleCommand).rejects(awsError('NoSuchEntityException', { httpStatusCode: 404 }));

@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { revocationPolicy } from '../../../../shared/actions/role-sessions.ts';
 import { iamManifestOf, runPlaybook, type HandOffSender } from '../../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../../shared/evidence/index.ts';
-import type { Incident } from '../../../../shared/findings/index.ts';
+import { parseFindingMessage, type Incident } from '../../../../shared/findings/index.ts';
 import { OWN_STORE_ACTION } from '../../../../shared/iam/index.ts';
 import { iamRolePlaybook } from '../../../../shared/playbooks/iam-role/index.ts';
 import { loadPlaybook, PLAYBOOK_REGISTRY } from '../../../../shared/playbooks/registry.ts';
-import { aConfig, anS3Client, awsError, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, silentLogger, someClients } from '../../helpers/factories.ts';
+import { aConfig, anS3Client, awsError, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, manualEvent, RESPONDER, silentLogger, someClients } from '../../helpers/factories.ts';
 import { anIncidentFor, givenRole, roleOptions, ROLES, SOURCE_INSTANCE } from './support.ts';
 
 const iamMock = mockClient(IAMClient);
@@ -67,6 +67,24 @@ describe('Playbook: iam-role', () => {
       { RoleName: 'web-app-instance-role', PolicyName: `FirebreakRevokeOlderSessions-${incident.incidentId}`, PolicyDocument: revocationPolicy(FIXED_NOW.toISOString()) },
     ]);
     expect(sent).toEqual([{ resourceType: 'Instance', id: SOURCE_INSTANCE }]);
+  });
+
+  it('contains a role named by a responder (firebreak contain IAMRole <name>): the older sessions revoked, nothing else to name', async () => {
+    // Prepare
+    givenRole(iamMock, ROLES.saml);
+    givenAwsForContainment();
+    const [incident] = parseFindingMessage(JSON.stringify(manualEvent({ resource: { resourceType: 'IAMRole', id: 'okta-engineers' }, ticket: 'SEC-9', requestedBy: RESPONDER })));
+
+    // Act
+    const { result, ledger, sent } = await deliver(incident!);
+
+    // Assess
+    expect(incident).toMatchObject({ playbook: 'iam-role', resource: { type: 'IAMRole', id: 'okta-engineers', hints: {} } });
+    expect(result.status).toBe('contained');
+    expect(ledger.outcome('revokeOlderRoleSessions')).toMatchObject({ status: 'done' });
+    expect(ledger.outcome('revokeFederatedIdentity')).toMatchObject({ status: 'skipped', data: { recommendation: expect.stringMatching(/saml-provider\/Okta/) } });
+    expect(iamMock.commandCalls(PutRolePolicyCommand).map((c) => c.args[0].input.PolicyName)).toEqual([`FirebreakRevokeOlderSessions-${incident!.incidentId}`]);
+    expect(sent).toEqual([]);
   });
 
   it('sends no hand-off when hand_off_source_instance is off', async () => {

@@ -283,6 +283,48 @@ describe('Revoke access for the identity behind the session where it is federate
     expect(undone).toMatchObject({ status: 'done', summary: expect.stringMatching(/alice@example.com may assume the role again/) });
   });
 
+  it('SAML: records a role IAM will not let anyone change as skipped, and fails on any other error (retried)', async () => {
+    // Prepare
+    const role = await described(iamMock, ROLES.saml);
+    const incident = anIncidentFor(ROLES.saml, { sessionName: 'alice@example.com' });
+    noPolicy();
+    iamMock.on(PutRolePolicyCommand).rejectsOnce(awsError('UnmodifiableEntityException')).rejects(awsError('ServiceFailure', { httpStatusCode: 500 }));
+
+    // Act
+    const refused = await revokeFederatedIdentity.run(aRoleStepContext(role, incident));
+    const failing = revokeFederatedIdentity.run(aRoleStepContext(role, incident));
+
+    // Assess
+    expect(refused).toMatchObject({ status: 'skipped', data: { refusedBecause: expect.stringMatching(/UnmodifiableEntity/), recommendation: expect.stringMatching(/Okta/) } });
+    await expect(failing).rejects.toMatchObject({ name: 'ServiceFailure' });
+  });
+
+  it('fails (to be retried) when IAM cannot say whether the deny is there', async () => {
+    // Prepare
+    const role = await described(iamMock, ROLES.saml);
+    iamMock.on(GetRolePolicyCommand).rejects(awsError('Throttling', { httpStatusCode: 400, retryable: true }));
+
+    // Act / Assess
+    await expect(revokeFederatedIdentity.run(aRoleStepContext(role, anIncidentFor(ROLES.saml, { sessionName: 'alice@example.com' })))).rejects.toMatchObject({ name: 'Throttling' });
+    expect(putPolicies()).toEqual([]);
+  });
+
+  it('SAML: finds the deny already gone on a repeated release', async () => {
+    // Prepare
+    const role = await described(iamMock, ROLES.saml);
+    const incident = anIncidentFor(ROLES.saml, { sessionName: 'alice@example.com' });
+    noPolicy();
+    iamMock.on(PutRolePolicyCommand).resolves({});
+    const result = await revokeFederatedIdentity.run(aRoleStepContext(role, incident));
+    iamMock.on(DeleteRolePolicyCommand).rejects(awsError('NoSuchEntityException', { httpStatusCode: 404 }));
+
+    // Act
+    const undone = await revokeFederatedIdentity.undo!.run(anUndoContext(revokeFederatedIdentity, result, role, incident));
+
+    // Assess
+    expect(undone).toMatchObject({ status: 'done', data: { result: 'already-removed' } });
+  });
+
   it('a SAML role that is protected is not denied', async () => {
     // Prepare
     const role = await described(iamMock, ROLES.saml);
