@@ -95,6 +95,7 @@ locals {
     FIREBREAK_TOPIC_ARN                   = local.notification_topic_arn
     FIREBREAK_PAUSE_PARAMETER             = aws_ssm_parameter.pause.name
     FIREBREAK_PARTITION                   = local.partition
+    FIREBREAK_NAME_PREFIX                 = var.name_prefix
     FIREBREAK_RESPONDERS_BUS              = aws_cloudwatch_event_bus.responders.name
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level

@@ -93,6 +93,8 @@ const EnvironmentSchema = z.object({
     .regex(/^[\w+=,.@:\/-]{2,1224}$/, 'FIREBREAK_MEMBER_EXTERNAL_ID must be 2-1224 characters of letters, digits and +=,.@:/_-')
     .optional(),
   FIREBREAK_PARTITION: z.string().regex(/^aws(-[a-z]+)*$/, 'FIREBREAK_PARTITION must be an AWS partition (aws, aws-cn, aws-us-gov)').default('aws'),
+  /** The module's `name_prefix`: every role the deployment creates is named `<prefix>-…`. */
+  FIREBREAK_NAME_PREFIX: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/, 'FIREBREAK_NAME_PREFIX must be the module\'s name_prefix (1-24 lowercase letters, digits and hyphens)').default('firebreak'),
   /** Which function of the playbook this is: containment (findings) or release (releases); unset: both, as the CLI and tests run it. */
   FIREBREAK_FUNCTION_ROLE: z.enum(['contain', 'release'], { message: 'FIREBREAK_FUNCTION_ROLE must be contain or release' }).optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
@@ -137,6 +139,11 @@ export interface Config {
   pauseParameter?: string;
   /** The AWS partition the deployment runs in (for the member roles' ARNs). */
   partition: string;
+  /**
+   * The deployment's `name_prefix`: its own roles are named `<prefix>-…` (and, in member accounts,
+   * `members.roleName`); no playbook ever acts on them.
+   */
+  namePrefix: string;
   /**
    * Organization: findings of these accounts are acted on by assuming `roleName` there with
    * `externalId`; a finding of any other account than `accountId` and these is refused.
@@ -192,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.FIREBREAK_TOPIC_ARN ? { notificationTopicArn: e.FIREBREAK_TOPIC_ARN } : {}),
     ...(e.FIREBREAK_PAUSE_PARAMETER ? { pauseParameter: e.FIREBREAK_PAUSE_PARAMETER } : {}),
     partition: e.FIREBREAK_PARTITION,
+    namePrefix: e.FIREBREAK_NAME_PREFIX,
     members: {
       // The deployment's own account is never a member: its own credentials act there.
       accountIds: [...new Set(e.FIREBREAK_MEMBER_ACCOUNT_IDS)].filter((id) => id !== e.FIREBREAK_ACCOUNT_ID),

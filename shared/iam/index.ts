@@ -85,6 +85,8 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'iam:GetRolePolicy': [scoped([`${IAM}:role/*`])],
   'iam:ListInstanceProfilesForRole': [scoped([`${IAM}:role/*`])],
   'iam:GetInstanceProfile': [scoped([`${IAM}:instance-profile/*`])],
+  'iam:ListAttachedRolePolicies': [scoped([`${IAM}:role/*`])],
+  'iam:ListRolePolicies': [scoped([`${IAM}:role/*`])],
 
   // Network isolation: groups are created tagged, and only those are given rules; revoking only
   // narrows access, so any group of the account (release, which re-opens, runs as a responder or
@@ -172,7 +174,6 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'iam:ListServiceSpecificCredentials': [scoped([`${IAM}:user/*`])],
   'iam:ListSigningCertificates': [scoped([`${IAM}:user/*`])],
   'iam:ListGroupsForUser': [scoped([`${IAM}:user/*`])],
-  'iam:ListAttachedRolePolicies': [scoped([`${IAM}:role/*`])],
   'iam:ListAttachedGroupPolicies': [scoped([`${IAM}:group/*`])],
   'iam:GetGroupPolicy': [scoped([`${IAM}:group/*`])],
   'iam:GetPolicy': [scoped([`${IAM}:policy/*`, 'arn:{partition}:iam::aws:policy/*'])],

@@ -51,7 +51,9 @@ variables {
 
   topic_arn     = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
   catch_all_arn = "arn:aws:iam::123456789012:role/firebreak-unhandled"
-  test_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  # The EC2 playbook alone, unless a run says otherwise (the AccessKey split is its own run).
+  playbooks    = { iam-role = { enabled = false } }
+  test_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 }
 
 ################################################################################
@@ -84,9 +86,31 @@ run "takes_every_guardduty_finding_no_enabled_playbook_takes" {
   }
 }
 
+run "access_key_findings_of_a_user_type_no_enabled_playbook_takes" {
+  command = plan
+
+  variables {
+    playbooks = {}
+  }
+
+  assert {
+    condition = module.catch_all[0].event_pattern == jsonencode({
+      source        = ["aws.guardduty"]
+      "detail-type" = ["GuardDuty Finding"]
+      "$or" = [
+        { detail = { resource = { resourceType = [{ "anything-but" = ["AccessKey", "Instance"] }] } } },
+        { detail = { resource = { resourceType = [{ exists = false }] } } },
+        { detail = { resource = { resourceType = ["AccessKey"], accessKeyDetails = { userType = [{ "anything-but" = ["AssumedRole"] }] } } } },
+        { detail = { resource = { resourceType = ["AccessKey"], accessKeyDetails = { userType = [{ exists = false }] } } } },
+      ]
+    })
+    error_message = "With the IAM role playbook enabled, the catch-all takes every AccessKey finding but those about an AssumedRole (and those with no userType)."
+  }
+}
+
 run "a_disabled_playbook_hands_its_findings_to_the_catch_all" {
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-role = { enabled = false } }
   }
 
   assert {

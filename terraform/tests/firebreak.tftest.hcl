@@ -97,7 +97,7 @@ run "a_disabled_playbook_deploys_nothing" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-role = { enabled = false } }
   }
 
   assert {
@@ -192,8 +192,8 @@ run "one_rule_queue_and_function_per_playbook" {
   command = plan
 
   assert {
-    condition     = keys(module.playbook) == ["ec2-instance"]
-    error_message = "Expected exactly one playbook module instance, for ec2-instance."
+    condition     = keys(module.playbook) == ["ec2-instance", "iam-role"]
+    error_message = "Expected one playbook module instance per registered playbook (ec2-instance, iam-role)."
   }
 
   assert {
@@ -352,6 +352,7 @@ run "function_environment" {
       FIREBREAK_TOPIC_ARN                   = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
       FIREBREAK_PAUSE_PARAMETER             = "/firebreak/paused"
       FIREBREAK_PARTITION                   = "aws"
+      FIREBREAK_NAME_PREFIX                 = "firebreak"
       FIREBREAK_MEMBER_ACCOUNT_IDS          = "[]"
       FIREBREAK_MEMBER_ROLE_NAME            = "firebreak-responder"
       FIREBREAK_MEMBER_EXTERNAL_ID          = "firebreak-${substr(sha256("123456789012/firebreak"), 0, 32)}"

@@ -129,6 +129,8 @@ module "firebreak" {
   # Every end-to-end test contains its own scenario on this pipeline within the hour; the
   # limit itself is tested on fb-limited.
   blast_radius_limit = 100
+  # Break-glass roles the identity playbooks must never touch (test/e2e/iam-role.test.ts).
+  protected_principals = ["arn:aws:iam::*:role/break-glass-*"]
 
   playbooks = {
     ec2-instance = {

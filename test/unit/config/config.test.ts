@@ -75,8 +75,18 @@ describe('Function: loadConfig', () => {
       options,
       followUp: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/firebreak-ec2-instance', delaySeconds: 120, maxAttempts: 10 },
       partition: 'aws',
+      namePrefix: 'firebreak',
       members: { accountIds: [], roleName: 'firebreak-responder' },
     });
+  });
+
+  it("reads the deployment's name prefix, which names its own roles", () => {
+    // Act
+    const config = loadConfig(validEnv({ FIREBREAK_NAME_PREFIX: 'fb-prod' }));
+
+    // Assess
+    expect(config.namePrefix).toBe('fb-prod');
+    expect(() => loadConfig(validEnv({ FIREBREAK_NAME_PREFIX: 'FB prod' }))).toThrow(/FIREBREAK_NAME_PREFIX/);
   });
 
   it("reads the member accounts, their role's name and the external id (organization)", () => {

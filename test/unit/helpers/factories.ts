@@ -86,6 +86,7 @@ export function aConfig(overrides: Partial<Config> = {}): Config {
     options: {},
     followUp: { delaySeconds: 300, maxAttempts: 72 },
     partition: 'aws',
+    namePrefix: 'firebreak',
     members: { accountIds: [], roleName: 'firebreak-responder' },
     ...overrides,
   };

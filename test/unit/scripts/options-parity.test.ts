@@ -5,6 +5,7 @@ import { GENERATED_TF, root } from '../../../scripts/lib/generate.ts';
 import { terraformAccepts } from '../../../scripts/lib/terraform-parity.ts';
 import { loadOptions } from '../../../shared/config/index.ts';
 import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
+import { IamRoleOptionsSchema } from '../../../shared/playbooks/iam-role/options.ts';
 
 /** The generated `variable "playbooks"` block, as Terraform reads it. */
 const playbooksVariable = () => {
@@ -67,5 +68,37 @@ describe('Terraform and the EC2 options schema', () => {
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     // Both sides really reject something and accept something: the cases are not all one way.
     expect(verdicts.filter((v) => v.functions).length).toBe(8);
+  });
+});
+
+const IAM_ROLE_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'no hand-off', options: { hand_off_source_instance: false } },
+  { name: 'no identity deny', options: { deny_federated_identity: false } },
+  { name: 'both set', options: { hand_off_source_instance: true, deny_federated_identity: true } },
+  { name: 'hand-off as a string', options: { hand_off_source_instance: 'yes' } },
+  { name: 'identity deny as a list', options: { deny_federated_identity: [true] } },
+];
+
+describe('Terraform and the IAM role options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      IAM_ROLE_CASES.map((c) => ({ name: c.name, value: { 'iam-role': { options: c.options } } })),
+    );
+
+    // Assess
+    const functions = (options: unknown) => {
+      try {
+        loadOptions(IamRoleOptionsSchema, options);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const verdicts = IAM_ROLE_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functions(c.options) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    expect(verdicts.filter((v) => v.functions).length).toBe(4);
   });
 });
