@@ -5,6 +5,7 @@ import { IamRoleOptionsSchema } from './options.ts';
 import { keepEvidence, tagReleased } from './release-actions.ts';
 import { revokeFederatedIdentity, revokeOlderRoleSessions } from './sessions.ts';
 import { handOffSourceInstance } from './source-instance.ts';
+import { linkRoleIncidents, neutraliseRoleSuspects, reviewRoleActivity, reviewRoleResources, verifyRoleAccountInformation } from './review.ts';
 import type { Role } from './types.ts';
 
 /**
@@ -13,7 +14,9 @@ import type { Role } from './types.ts';
  * where it is federated (SAML, OIDC, IAM Identity Center), or say where to; for credentials
  * taken from an instance, hand the instance to the EC2 playbook; then preserve the role's
  * configuration and tag it. Never a protected principal, Firebreak's own role or a
- * service-linked role.
+ * service-linked role. Then the identity reviews: the CloudTrail activity of its sessions, the
+ * account's contact information, and what the sessions created or changed (tagged; in full mode
+ * neutralised reversibly).
  */
 export const iamRolePlaybook: Playbook<Role> = definePlaybook<Role>({
   name: 'iam-role',
@@ -33,9 +36,16 @@ export const iamRolePlaybook: Playbook<Role> = definePlaybook<Role>({
     // Preserve evidence: the role as it was, and the incident on the role.
     preserveRoleConfiguration,
     tagRole,
+    linkRoleIncidents,
+    // Investigate: what the role's sessions did and changed, and whether the account was changed.
+    reviewRoleActivity,
+    verifyRoleAccountInformation,
+    reviewRoleResources,
+    neutraliseRoleSuspects,
   ],
-  // Release: the identity may use the role again, then the older sessions are valid again until they expire.
-  release: [revokeFederatedIdentity, revokeOlderRoleSessions, keepEvidence, tagReleased],
+  // Release: what the review neutralised comes back first; then the identity may use the role
+  // again, then the older sessions are valid again until they expire.
+  release: [neutraliseRoleSuspects, revokeFederatedIdentity, revokeOlderRoleSessions, keepEvidence, tagReleased],
 });
 
 export type { Role } from './types.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExpectedAccountInformationSchema, ResourceReviewOptionsSchema, TrailReviewOptionsSchema } from '../../actions/identity-review/index.ts';
 
 /**
  * Options of the IAM role playbook: Terraform's `playbooks.iam-role.options`, handed to the
@@ -19,6 +20,9 @@ export const IamRoleOptionsSchema = z
       .describe(
         'SAML-federated roles: besides revoking the role\'s older sessions, deny the identity behind the finding\'s session (aws:userid <role id>:<session name>, which the identity provider asserts) every session of the role, new ones included, until release. OIDC session names are chosen by the caller and IAM Identity Center roles cannot be changed: for those the identity and the provider are recorded with a recommendation.',
       ),
+    cloudtrail_review: TrailReviewOptionsSchema,
+    resource_review: ResourceReviewOptionsSchema,
+    expected_account_information: ExpectedAccountInformationSchema,
   })
   .strict();
 
