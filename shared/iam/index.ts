@@ -99,6 +99,8 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
       StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'RunInstances', 'CreateVolume', 'CreateSnapshot', 'CreateSnapshots', 'CopySnapshot'] },
     }),
     scoped([`${EC2}:instance/*`], { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } }),
+    // Release imports a deleted key pair again with its own tags.
+    scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'], { StringEquals: { 'ec2:CreateAction': 'ImportKeyPair' } }),
   ],
 
   // The instance itself
@@ -154,6 +156,31 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // CloudTrail event history: read-only, paced (shared/actions/cloudtrail.ts)
   'cloudtrail:LookupEvents': [anywhere(NO_RESOURCE_LEVEL('CloudTrail LookupEvents'))],
   'iam:DeleteRolePolicy': [scoped([`${IAM}:role/*`])],
+
+  // Whole account (the account playbook). Reads: account-wide by nature.
+  'iam:ListAccountAliases': [anywhere(NO_RESOURCE_LEVEL('IAM ListAccountAliases'))],
+  'iam:GetAccountSummary': [anywhere(NO_RESOURCE_LEVEL('IAM GetAccountSummary'))],
+  'iam:ListUsers': [scoped([`${IAM}:user/*`])],
+  'iam:ListRoles': [scoped([`${IAM}:role/*`])],
+  'iam:ListPolicies': [scoped([`${IAM}:policy/*`])],
+  'iam:ListSAMLProviders': [anywhere(NO_RESOURCE_LEVEL('IAM ListSAMLProviders'))],
+  'iam:ListOpenIDConnectProviders': [anywhere(NO_RESOURCE_LEVEL('IAM ListOpenIDConnectProviders'))],
+  'iam:GetOpenIDConnectProvider': [scoped([`${IAM}:oidc-provider/*`])],
+  'iam:ListAccessKeys': [scoped([`${IAM}:user/*`])],
+  'iam:GetLoginProfile': [scoped([`${IAM}:user/*`])],
+  'ec2:DescribeRegions': [ec2Describe],
+  // The credential sweep (full mode, credential_sweep.enabled): users of this account only; the
+  // Terraform module denies them on protected principals and Firebreak's own roles.
+  'iam:UpdateAccessKey': [scoped([`${IAM}:user/*`])],
+  'iam:UpdateLoginProfile': [scoped([`${IAM}:user/*`])],
+  // New console passwords are kept for the owners in secrets named firebreak/<incident>/…, tagged
+  // with the incident at creation; only those are ever written again.
+  'secretsmanager:CreateSecret': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION)],
+  'secretsmanager:TagResource': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION)],
+  'secretsmanager:PutSecretValue': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], MADE_BY_FIREBREAK)],
+  // Key pairs of every region of the account ({region}: `*`, the sweep covers every enabled region).
+  'ec2:DeleteKeyPair': [scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'])],
+  'ec2:ImportKeyPair': [scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'])],
 };
 
 /**
