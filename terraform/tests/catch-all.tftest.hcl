@@ -48,6 +48,9 @@ override_resource {
 variables {
   mode     = "contain"
   dist_dir = "tests/fixtures/playbooks"
+  # The catch-all next to the EC2 playbook alone (the account playbook's AccessKey/Root split is
+  # covered by the generator's tests and the emulator).
+  playbooks = { account = { enabled = false } }
 
   topic_arn     = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
   catch_all_arn = "arn:aws:iam::123456789012:role/firebreak-unhandled"
@@ -86,7 +89,7 @@ run "takes_every_guardduty_finding_no_enabled_playbook_takes" {
 
 run "a_disabled_playbook_hands_its_findings_to_the_catch_all" {
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, account = { enabled = false } }
   }
 
   assert {

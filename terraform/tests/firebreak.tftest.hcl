@@ -97,7 +97,7 @@ run "a_disabled_playbook_deploys_nothing" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, account = { enabled = false } }
   }
 
   assert {
@@ -192,8 +192,8 @@ run "one_rule_queue_and_function_per_playbook" {
   command = plan
 
   assert {
-    condition     = keys(module.playbook) == ["ec2-instance"]
-    error_message = "Expected exactly one playbook module instance, for ec2-instance."
+    condition     = toset(keys(module.playbook)) == toset(["account", "ec2-instance"])
+    error_message = "Expected one playbook module instance per playbook of this version (account, ec2-instance), each enabled by default."
   }
 
   assert {
