@@ -93,4 +93,34 @@ describe('Step: inventoryRecentChanges', () => {
     expect(result.summary).toContain('could not read: IAM roles');
     expect(inventoryRecentChanges.minimumMode).toBe('contain');
   });
+  it('names the launcher EC2 knows (CloudFormation, a launch template, Spot), recent OIDC providers and new policies, and tolerates sparse answers', async () => {
+    // Prepare
+    iam.on(ListRolesCommand).resolves({ Roles: [{ RoleName: 'AWSServiceRoleForX', Arn: 'arn:svc', CreateDate: RECENT, Path: '/aws-service-role/x/', RoleId: 'AROA3' }, { RoleName: 'bare', CreateDate: RECENT, Path: '/', RoleId: 'AROA4', Arn: undefined as unknown as string }] });
+    iam.on(ListPoliciesCommand).resolves({ Policies: [{ PolicyName: 'new', Arn: 'arn:policy/new', CreateDate: RECENT, UpdateDate: RECENT }] });
+    iam.on(ListSAMLProvidersCommand).resolves({ SAMLProviderList: [{ CreateDate: OLD }] });
+    iam.on(ListOpenIDConnectProvidersCommand).resolves({ OpenIDConnectProviderList: [{ Arn: 'arn:oidc/new' }] });
+    iam.on(GetOpenIDConnectProviderCommand).resolves({ CreateDate: RECENT });
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            { InstanceId: 'i-0cfn', LaunchTime: RECENT, Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'stack' }, { Key: 'aws:ec2launchtemplate:id', Value: 'lt-1' }, { Key: 'aws:ec2spot:fleet-request-id', Value: 'sfr-1' }], IamInstanceProfile: { Arn: 'arn:profile' } },
+            { LaunchTime: RECENT },
+          ],
+        },
+      ],
+    });
+    s3.on(PutObjectCommand).resolves({});
+
+    // Act
+    const result = await inventoryRecentChanges.run(anAccountStepContext({ resource: anAccount({ users: [], regions: ['us-east-1'] }), now: () => new Date('2025-06-19T09:00:00Z') }));
+
+    // Assess
+    const items = Object.fromEntries(result.data!.items.map((i) => [i.id, i.detail]));
+    expect(items['i-0cfn']).toBe('us-east-1, ?, ?; launched by CloudFormation stack stack, launch template lt-1, Spot fleet sfr-1; profile arn:profile');
+    expect(items['arn:svc']).toBe('service-linked role (created by an AWS service)');
+    expect(items['arn:policy/new']).toBe('0 attachment(s)');
+    expect(items['arn:oidc/new']).toBe('OIDC');
+    expect(result.data!.counts).toMatchObject({ 'iam-role': 2, 'ec2-instance': 2, 'identity-provider': 1 });
+  });
 });

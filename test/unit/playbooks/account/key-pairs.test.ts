@@ -2,7 +2,7 @@ import { DeleteKeyPairCommand, DescribeInstancesCommand, DescribeKeyPairsCommand
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deleteKeyPairs } from '../../../../shared/playbooks/account/key-pairs.ts';
+import { deleteKeyPairs, MAX_KEY_PAIRS } from '../../../../shared/playbooks/account/key-pairs.ts';
 import { AccountOptionsSchema } from '../../../../shared/playbooks/account/options.ts';
 import { aConfig, awsError } from '../../helpers/factories.ts';
 import { anAccount, anAccountStepContext, anAccountUndoContext, aRootIncident } from './helpers.ts';
@@ -131,6 +131,26 @@ describe('Step: deleteKeyPairs', () => {
     // Assess
     expect(ec2.commandCalls(DeleteKeyPairCommand)).toHaveLength(0);
     expect(result.data!.keyPairs[0]).toMatchObject({ action: 'protected', reason: 'protected resource (matches arn:aws:ec2:*:*:key-pair/vault-*)' });
+  });
+
+  it('deletes at most MAX_KEY_PAIRS in one sweep and lists the rest; a key pair deleted meanwhile counts as deleted', async () => {
+    // Prepare
+    const pairs = Array.from({ length: MAX_KEY_PAIRS + 2 }, (_, n) => ({ KeyName: `k${n}`, KeyPairId: `key-${n}`, PublicKey: ED25519 }));
+    ec2.on(DescribeKeyPairsCommand).resolves({ KeyPairs: pairs });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2.on(DeleteKeyPairCommand).resolves({});
+    ec2.on(DeleteKeyPairCommand, { KeyPairId: 'key-0' }).rejects(awsError('InvalidKeyPair.NotFound'));
+    s3.on(PutObjectCommand).resolves({});
+
+    // Act
+    const result = await deleteKeyPairs.run(anAccountStepContext({ resource: anAccount({ regions: ['us-east-1'] }) }));
+
+    // Assess
+    expect(ec2.commandCalls(DeleteKeyPairCommand)).toHaveLength(MAX_KEY_PAIRS);
+    expect(result.data!.keyPairs.filter((k) => k.action === 'left-over-limit').map((k) => k.keyName)).toEqual([`k${MAX_KEY_PAIRS}`, `k${MAX_KEY_PAIRS + 1}`]);
+    expect(result.data!.keyPairs[0]).toMatchObject({ keyName: 'k0', action: 'deleted', reason: 'already deleted by someone else' });
+    expect(result.summary).toContain(`2 left over the limit of ${MAX_KEY_PAIRS}`);
+    expect(result.data!.recommendation).toContain('No running or stopped instance was launched with a deleted key pair');
   });
 
   it('makes no call at all when the sweep is not enabled', async () => {
