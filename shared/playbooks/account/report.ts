@@ -8,7 +8,8 @@ const ReportSchema = z.object({ evidenceKey: z.string(), sections: z.array(z.str
  * One report of the whole-account response, in the evidence bucket: the account and its regions,
  * and every listed step's outcome — the root recommendation, what the sweep did (or why it did
  * not run), the inventory — with their data, for the owners. Built from the steps it is given, so
- * the playbook's other reviews join it by being listed.
+ * the playbook's other reviews join it by being listed. While a section failed or waits, the
+ * report is partial and the step pending: a later delivery writes it again.
  */
 export function accountReport(sections: readonly AnyStep<Account>[]) {
   return accountStep({
@@ -36,6 +37,17 @@ export function accountReport(sections: readonly AnyStep<Account>[]) {
             : { ran: false, why: config.mode !== 'full' ? `mode is ${config.mode}: the sweep runs only in full mode` : 'credential_sweep.enabled is false' },
         steps,
       });
+      const unfinished = steps.filter((s) => s.status === 'failed' || s.status === 'pending').map((s) => s.step);
+      if (unfinished.length) {
+        // A failed or waiting section is run again on a later delivery: the report is written again then.
+        return {
+          status: 'pending',
+          retryAfterSeconds: config.followUp.delaySeconds,
+          summary: `partial report written to ${ref.key}; written again once ${unfinished.join(', ')} finish`,
+          data: { evidenceKey: ref.key, sections: steps.map((s) => s.step) },
+          evidence: [ref],
+        };
+      }
       return {
         status: 'done',
         summary: `report of ${steps.length} section(s) (${steps.map((s) => `${s.step}: ${s.status}`).join(', ')}) written to ${ref.key}`,

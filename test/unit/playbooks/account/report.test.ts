@@ -49,4 +49,17 @@ describe('Step: writeAccountReport', () => {
     // Assess
     expect(written().credentialSweep).toEqual({ ran: false, why: 'credential_sweep.enabled is false' });
   });
+  it('is partial, and written again on a later delivery, while a section failed or waits', async () => {
+    // Prepare
+    s3.on(PutObjectCommand).resolves({});
+    const outcomes = { deactivateAccessKeys: aStepOutcome({ status: 'failed', summary: 'Throttling' }) };
+
+    // Act
+    const result = await writeAccountReport.run(anAccountStepContext({ outcomes }));
+
+    // Assess
+    expect(result).toMatchObject({ status: 'pending', retryAfterSeconds: 300 });
+    expect(result.summary).toContain('written again once deactivateAccessKeys finish');
+    expect(written().steps[1]).toMatchObject({ step: 'deactivateAccessKeys', status: 'failed' });
+  });
 });
