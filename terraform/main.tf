@@ -70,8 +70,9 @@ locals {
   # one); it makes each member role trust this deployment only, through its function roles.
   member_account_ids = sort(distinct([for id in var.member_account_ids : id if id != local.account_id]))
   member_role_arns   = [for id in local.member_account_ids : "arn:${local.partition}:iam::${id}:role/${var.member_role_name}"]
-  # ARNs of the resources a step acts on, in this account, as a member role's policies name them.
-  member_arn_pattern     = "/(arn:[a-z-]+:(?:ec2|iam|ssm|autoscaling|elasticloadbalancing|guardduty):[a-z0-9-]*:)${data.aws_caller_identity.current.account_id}:/"
+  # ARNs of the resources a step acts on, in this account, as a member role's policies name them
+  # (a region `*`: the account playbook's key pairs in every region).
+  member_arn_pattern     = "/(arn:[a-z-]+:(?:ec2|iam|ssm|autoscaling|elasticloadbalancing|guardduty|secretsmanager):[a-z0-9*-]*:)${data.aws_caller_identity.current.account_id}:/"
   member_arn_replacement = "$${1}MEMBER_ACCOUNT_ID:"
   member_external_id     = coalesce(var.member_external_id, "firebreak-${substr(sha256("${local.account_id}/${var.name_prefix}"), 0, 32)}")
 

@@ -80,7 +80,7 @@ output "member_external_id" {
 }
 
 output "member_role_policies" {
-  description = "Per playbook, the policy document (JSON) of what its functions' steps (containment and release) are granted, without Firebreak's own resources: `modules/member-role` input `policies`. ARNs of the resources a step acts on (EC2, IAM, SSM, Auto Scaling, ELB, GuardDuty) that name this deployment's account are written with `MEMBER_ACCOUNT_ID`, which the member-role module replaces with the member's account id; other ARNs (a KMS key, the forensic account) stay as they are."
+  description = "Per playbook, the policy document (JSON) of what its functions' steps (containment and release) are granted, without Firebreak's own resources: `modules/member-role` input `policies`. ARNs of the resources a step acts on (EC2, IAM, SSM, Auto Scaling, ELB, GuardDuty, Secrets Manager) that name this deployment's account are written with `MEMBER_ACCOUNT_ID`, which the member-role module replaces with the member's account id; other ARNs (a KMS key, the forensic account) stay as they are."
   value = {
     for name, p in module.playbook : name => replace(
       jsonencode({
@@ -95,7 +95,7 @@ output "member_role_policies" {
 }
 
 output "member_role_boundary_policy" {
-  description = "The functions' permissions boundary (JSON), for a member role to sit under the same one (`modules/member-role` input `permissions_boundary_policy_json`), this deployment's account in EC2, IAM, SSM, Auto Scaling, ELB and GuardDuty ARNs written as `MEMBER_ACCOUNT_ID`."
+  description = "The functions' permissions boundary (JSON), for a member role to sit under the same one (`modules/member-role` input `permissions_boundary_policy_json`), this deployment's account in EC2, IAM, SSM, Auto Scaling, ELB, GuardDuty and Secrets Manager ARNs written as `MEMBER_ACCOUNT_ID`."
   value       = replace(aws_iam_policy.boundary.policy, local.member_arn_pattern, local.member_arn_replacement)
 }
 

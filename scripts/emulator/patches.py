@@ -26,6 +26,7 @@ from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociation, IamInstanceProfileAssociationBackend
 from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.instances import InstanceResponse
+from moto.ec2.responses.key_pairs import KeyPairs
 from moto.dynamodb.models import DynamoDBBackend
 from moto.events.utils import EventTemplateParser
 from moto.s3.responses import S3Response
@@ -571,6 +572,27 @@ def send_command_checks_the_document_and_its_parameters() -> None:
     Command.get_invocation = get_invocation  # type: ignore[method-assign]
 
 
+def delete_key_pair_takes_the_key_pair_id() -> None:
+    """AWS: DeleteKeyPair names the key pair by KeyName or by KeyPairId (the id is unambiguous:
+    a name can be reused as soon as the pair is deleted); an unknown one is not an error.
+
+    moto 5.2.5 reads KeyName only: with KeyPairId alone it deletes nothing and answers success.
+    """
+    original = KeyPairs.delete_key_pair
+
+    def delete_key_pair(self: KeyPairs) -> ActionResult:
+        key_pair_id = self._get_param("KeyPairId")
+        if not key_pair_id or self._get_param("KeyName"):
+            return original(self)
+        self.error_on_dryrun()
+        match = next((k for k in list(self.ec2_backend.key_pairs.values()) if k.id == key_pair_id), None)
+        if match is not None:
+            self.ec2_backend.delete_key_pair(match.key_name)
+        return ActionResult({"Return": True, "KeyPairId": key_pair_id if match is not None else None})
+
+    KeyPairs.delete_key_pair = delete_key_pair  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -589,6 +611,7 @@ PATCHES = (
     sqs_send_message_honours_the_queue_policy,
     eventbridge_put_events_honours_the_bus_policy,
     send_command_checks_the_document_and_its_parameters,
+    delete_key_pair_takes_the_key_pair_id,
 )
 
 

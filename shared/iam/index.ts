@@ -103,6 +103,8 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
       StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'RunInstances', 'CreateVolume', 'CreateSnapshot', 'CreateSnapshots', 'CopySnapshot'] },
     }),
     scoped([`${EC2}:instance/*`, `${EC2}:key-pair/*`, `${EC2}:security-group/*`], FIREBREAK_TAG_KEYS_ONLY),
+    // Release imports a deleted key pair again with its own tags.
+    scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'], { StringEquals: { 'ec2:CreateAction': 'ImportKeyPair' } }),
   ],
 
   // The instance itself
@@ -201,11 +203,30 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'iam:UpdateSigningCertificate': [scoped([`${IAM}:user/*`])],
   'ec2:StartInstances': [scoped([`${EC2}:instance/*`])],
   // A recreated login profile's password: only Firebreak's own secrets (firebreak/<incident>/…).
-  'secretsmanager:CreateSecret': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'])],
-  'secretsmanager:PutSecretValue': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'])],
   // Account information (Service Authorization Reference, AWS Account Management: resource type account).
   'account:GetContactInformation': [scoped(['arn:{partition}:account::{account}:account'])],
   'account:GetAlternateContact': [scoped(['arn:{partition}:account::{account}:account'], { 'ForAllValues:StringEquals': { 'account:AlternateContactTypes': ['BILLING', 'OPERATIONS', 'SECURITY'] } })],
+  // Whole account (the account playbook). Reads: account-wide by nature.
+  'iam:ListAccountAliases': [anywhere(NO_RESOURCE_LEVEL('IAM ListAccountAliases'))],
+  'iam:GetAccountSummary': [anywhere(NO_RESOURCE_LEVEL('IAM GetAccountSummary'))],
+  'iam:ListUsers': [scoped([`${IAM}:user/*`])],
+  'iam:ListRoles': [scoped([`${IAM}:role/*`])],
+  'iam:ListPolicies': [scoped([`${IAM}:policy/*`])],
+  'iam:ListSAMLProviders': [anywhere(NO_RESOURCE_LEVEL('IAM ListSAMLProviders'))],
+  'iam:ListOpenIDConnectProviders': [anywhere(NO_RESOURCE_LEVEL('IAM ListOpenIDConnectProviders'))],
+  'iam:GetOpenIDConnectProvider': [scoped([`${IAM}:oidc-provider/*`])],
+  'ec2:DescribeRegions': [ec2Describe],
+  // The credential sweep (full mode, credential_sweep.enabled): users of this account only; the
+  // Terraform module denies them on protected principals and Firebreak's own roles.
+  'iam:UpdateLoginProfile': [scoped([`${IAM}:user/*`])],
+  // New console passwords are kept for the owners in secrets named firebreak/<incident>/…, tagged
+  // with the incident at creation; only those are ever written again.
+  'secretsmanager:CreateSecret': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION)],
+  'secretsmanager:TagResource': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION)],
+  'secretsmanager:PutSecretValue': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], MADE_BY_FIREBREAK)],
+  // Key pairs of every region of the account ({region}: `*`, the sweep covers every enabled region).
+  'ec2:DeleteKeyPair': [scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'])],
+  'ec2:ImportKeyPair': [scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'])],
 };
 
 /**

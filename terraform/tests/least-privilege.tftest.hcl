@@ -337,7 +337,7 @@ run "every_function_role_is_under_the_boundary" {
   }
 
   assert {
-    condition     = !contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, "iam:CreateUser") && !contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, "iam:AttachRolePolicy")
+    condition     = !contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, "iam:CreateUser") && !contains(jsondecode(aws_iam_policy.boundary.policy).Statement[0].Action, "iam:DeleteRole")
     error_message = "The boundary must not allow what no Firebreak step declares."
   }
 

@@ -16,6 +16,9 @@ import {
   EC2Client,
   ModifyInstanceAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
+  CreateKeyPairCommand,
+  DeleteKeyPairCommand,
+  DescribeKeyPairsCommand,
   ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -194,6 +197,7 @@ describe('Emulator: moto patches', () => {
         'sqs_send_message_honours_the_queue_policy',
         'eventbridge_put_events_honours_the_bus_policy',
         'send_command_checks_the_document_and_its_parameters',
+        'delete_key_pair_takes_the_key_pair_id',
       ],
     });
   });
@@ -674,5 +678,20 @@ describe('Emulator: trust boundaries (queue and bus policies, service credential
     expect(admitted.FailedEntryCount).toBe(0);
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10 }));
     expect((out.Messages ?? []).map((m) => JSON.parse(m.Body!).detail.detail)).toEqual(['responder']);
+  });
+  it('deletes the key pair a DeleteKeyPair names by KeyPairId alone, and answers an unknown id without error, as AWS does', async () => {
+    // Prepare
+    const ec2 = new EC2Client(emulatorClientConfig);
+    const KeyName = `fb-kp-${uniqueSuffix()}`;
+    const { KeyPairId } = await ec2.send(new CreateKeyPairCommand({ KeyName }));
+    const names = async () => ((await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []).map((k) => k.KeyName);
+
+    // Act
+    await ec2.send(new DeleteKeyPairCommand({ KeyPairId }));
+    const again = ec2.send(new DeleteKeyPairCommand({ KeyPairId }));
+
+    // Assess
+    expect(await names()).not.toContain(KeyName);
+    await expect(again).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
   });
 });

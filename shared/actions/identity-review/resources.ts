@@ -66,6 +66,7 @@ import type { Config } from '../../config/index.ts';
 import { matchesPattern, type PlaybookTypes, type Step, type StepContext, type UndoContext } from '../../engine/index.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { classifyError, hasErrorCode, StepFailedError } from '../../errors/index.ts';
+import { INCIDENT_ID_TAG } from '../tagging.ts';
 import type { Incident } from '../../findings/index.ts';
 import type { ReleaseResult } from '../../engine/index.ts';
 import { ACTIVITY_LIMITS } from './activity.ts';
@@ -588,6 +589,7 @@ export const RESTORE_IAM_ACTIONS = [
   'iam:GetLoginProfile',
   'iam:CreateLoginProfile',
   'secretsmanager:CreateSecret',
+  'secretsmanager:TagResource',
   'secretsmanager:PutSecretValue',
   'iam:DeleteUserPolicy',
   'iam:DeleteRolePolicy',
@@ -818,7 +820,10 @@ async function restoreOne(c: Neutralised, ctx: UndoContext<PlaybookTypes, Neutra
       const name = loginPasswordSecretName(incident.incidentId, user);
       const secret = JSON.stringify({ userName: user, password, passwordResetRequired: true });
       try {
-        await clients.secretsManager.send(new CreateSecretCommand({ Name: name, SecretString: secret, Description: `Firebreak ${incident.incidentId}: the console password of ${user} after release` }));
+        // Tagged with the incident at creation: Firebreak may write only the secrets it made (shared/iam).
+        await clients.secretsManager.send(
+          new CreateSecretCommand({ Name: name, SecretString: secret, Description: `Firebreak ${incident.incidentId}: the console password of ${user} after release`, Tags: [{ Key: INCIDENT_ID_TAG, Value: incident.incidentId }] }),
+        );
       } catch (error) {
         if (!hasErrorCode(error, 'ResourceExistsException')) throw error;
         await clients.secretsManager.send(new PutSecretValueCommand({ SecretId: name, SecretString: secret }));

@@ -249,7 +249,11 @@ resource "aws_cloudwatch_event_bus" "full" {
   name = "fb-full"
 }
 
-# Full mode: once evidence is safe, the instance is stopped for offline investigation.
+# Full mode: once evidence is safe, the instance is stopped for offline investigation. The
+# whole-account playbook's credential sweep is enabled here (it runs only in full mode, and only
+# when enabled): every IAM user access key deactivated, console passwords replaced, EC2 key pairs
+# deleted after recording — except the break-glass users, protected principals. Root-credential
+# findings are severity 2: this pipeline acts from severity 1.
 module "full" {
   source = "../.."
 
@@ -258,6 +262,16 @@ module "full" {
   event_bus_name           = aws_cloudwatch_event_bus.full.name
   dist_dir                 = local.dist_dir
   responder_principal_arns = local.responder_principal_arns
+  min_severity             = 1
+  protected_principals     = ["arn:aws:iam::*:user/e2e-breakglass-*"]
+
+  playbooks = {
+    account = {
+      options = {
+        credential_sweep = { enabled = true }
+      }
+    }
+  }
 
   follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
   max_follow_ups          = local.local_defaults.max_follow_ups

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GENERATED_TF, root } from '../../../scripts/lib/generate.ts';
 import { terraformAccepts } from '../../../scripts/lib/terraform-parity.ts';
 import { loadOptions } from '../../../shared/config/index.ts';
+import { AccountOptionsSchema } from '../../../shared/playbooks/account/options.ts';
 import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
 import { IamRoleOptionsSchema } from '../../../shared/playbooks/iam-role/options.ts';
 
@@ -15,9 +16,9 @@ const playbooksVariable = () => {
 };
 
 /** What the function would say of options Terraform handed it (null = unset, as Terraform's jsonencode writes it). */
-const functionAccepts = (options: unknown): boolean => {
+const functionAccepts = (options: unknown, schema: Parameters<typeof loadOptions>[0] = Ec2OptionsSchema): boolean => {
   try {
-    loadOptions(Ec2OptionsSchema, JSON.parse(JSON.stringify(options, (_k, v) => (v === null ? undefined : v))));
+    loadOptions(schema, JSON.parse(JSON.stringify(options, (_k, v) => (v === null ? undefined : v))));
     return true;
   } catch {
     return false;
@@ -98,6 +99,34 @@ describe('Terraform and the IAM role options schema', () => {
       }
     };
     const verdicts = IAM_ROLE_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functions(c.options) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    expect(verdicts.filter((v) => v.functions).length).toBe(4);
+  });
+});
+
+const ACCOUNT_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'sweep enabled', options: { credential_sweep: { enabled: true } } },
+  { name: 'sweep of keys only', options: { credential_sweep: { enabled: true, console_passwords: false, key_pairs: false } } },
+  { name: 'inventory of 30 days in two regions', options: { inventory_days: 30, regions: ['us-east-1', 'eu-west-1'] } },
+  { name: 'inventory of 0 days', options: { inventory_days: 0 } },
+  { name: 'inventory of 91 days', options: { inventory_days: 91 } },
+  { name: 'fractional inventory days', options: { inventory_days: 1.5 } },
+  { name: 'region not a region', options: { regions: ['Europe'] } },
+  { name: 'sweep enabled as a string', options: { credential_sweep: { enabled: 'yes' } } },
+  { name: 'sweep as a bare boolean', options: { credential_sweep: true } },
+];
+
+describe('Terraform and the account options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      ACCOUNT_CASES.map((c) => ({ name: c.name, value: { account: { options: c.options } } })),
+    );
+
+    // Assess
+    const verdicts = ACCOUNT_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, AccountOptionsSchema) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     expect(verdicts.filter((v) => v.functions).length).toBe(4);
   });

@@ -1,0 +1,55 @@
+import { definePlaybook, type Playbook } from '../../engine/index.ts';
+import { deactivateAccessKeys } from './access-keys.ts';
+import { AccountCaptureSchema, captureAccount, DESCRIBE_IAM_ACTIONS, describeAccount } from './describe.ts';
+import { inventoryRecentChanges } from './inventory.ts';
+import { deleteKeyPairs } from './key-pairs.ts';
+import { AccountOptionsSchema } from './options.ts';
+import { resetConsolePasswords } from './passwords.ts';
+import { keepWhatCannotBeRestored } from './release-actions.ts';
+import { accountReport } from './report.ts';
+import { recommendRootCredentialLockdown } from './root.ts';
+import type { Account } from './types.ts';
+
+/** The report's sections: every step before it, in the seeds' order. */
+const sections = [recommendRootCredentialLockdown, deactivateAccessKeys, resetConsolePasswords, deleteKeyPairs, inventoryRecentChanges];
+export const writeAccountReport = accountReport(sections);
+
+/**
+ * Compromised AWS account, as the seeds order it: the root user's credentials (recorded with the
+ * steps only people can take); in `full` mode with the credential sweep enabled only, rotate
+ * every IAM user's credentials (access keys deactivated, console passwords replaced) and delete
+ * every EC2 key pair after recording it — never touching protected principals; in every mode, the
+ * inventory of what was created recently, and one report.
+ */
+export const accountPlaybook: Playbook<Account> = definePlaybook<Account>({
+  name: 'account',
+  options: AccountOptionsSchema,
+  describe: describeAccount,
+  capture: { schema: AccountCaptureSchema, of: captureAccount },
+  // An account has no tags Firebreak reads (they live in AWS Organizations).
+  tags: () => ({}),
+  identifiers: (incident, a) => [a.accountId, `arn:${incident.partition}:iam::${a.accountId}:root`],
+  // Protected principals are users of the account, each skipped by the sweep, not the account itself.
+  principals: () => [],
+  describeIamActions: DESCRIBE_IAM_ACTIONS,
+  isolationStep: deactivateAccessKeys,
+  steps: [
+    // Contain: root (recorded), then the sweep — concurrently.
+    recommendRootCredentialLockdown,
+    deactivateAccessKeys,
+    resetConsolePasswords,
+    deleteKeyPairs,
+    // Review: what was created recently; one report.
+    inventoryRecentChanges,
+    writeAccountReport,
+  ],
+  // Keys first (people get their API access back), then key pairs; passwords cannot come back.
+  release: [deactivateAccessKeys, deleteKeyPairs, keepWhatCannotBeRestored],
+});
+
+export type { Account } from './types.ts';
+export type { AwsAccount } from './describe.ts';
+export { AccountOptionsSchema, type AccountOptions } from './options.ts';
+
+/** What the registry and the generated function entry point look for in every playbook folder. */
+export const playbook = accountPlaybook;
