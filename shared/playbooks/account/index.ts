@@ -9,9 +9,10 @@ import { keepWhatCannotBeRestored } from './release-actions.ts';
 import { accountReport } from './report.ts';
 import { recommendRootCredentialLockdown } from './root.ts';
 import type { Account } from './types.ts';
+import { linkAccountIncidents, reviewAccountActivity, verifyAccountContacts } from './review.ts';
 
 /** The report's sections: every step before it, in the seeds' order. */
-const sections = [recommendRootCredentialLockdown, deactivateAccessKeys, resetConsolePasswords, deleteKeyPairs, inventoryRecentChanges];
+const sections = [recommendRootCredentialLockdown, deactivateAccessKeys, resetConsolePasswords, deleteKeyPairs, inventoryRecentChanges, reviewAccountActivity, verifyAccountContacts];
 export const writeAccountReport = accountReport(sections);
 
 /**
@@ -19,7 +20,8 @@ export const writeAccountReport = accountReport(sections);
  * steps only people can take); in `full` mode with the credential sweep enabled only, rotate
  * every IAM user's credentials (access keys deactivated, console passwords replaced) and delete
  * every EC2 key pair after recording it — never touching protected principals; in every mode, the
- * inventory of what was created recently, and one report.
+ * inventory of what was created recently, the CloudTrail review across the account, the
+ * account's contact information, and one report.
  */
 export const accountPlaybook: Playbook<Account> = definePlaybook<Account>({
   name: 'account',
@@ -39,8 +41,12 @@ export const accountPlaybook: Playbook<Account> = definePlaybook<Account>({
     deactivateAccessKeys,
     resetConsolePasswords,
     deleteKeyPairs,
-    // Review: what was created recently; one report.
+    // Review: what was created recently, what was done (CloudTrail), whether the account's
+    // contacts were changed; the incidents sharing the root user or key; one report.
     inventoryRecentChanges,
+    reviewAccountActivity,
+    verifyAccountContacts,
+    linkAccountIncidents,
     writeAccountReport,
   ],
   // Keys first (people get their API access back), then key pairs; passwords cannot come back.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExpectedAccountInformationSchema, TrailReviewOptionsSchema } from '../../actions/identity-review/index.ts';
 
 const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'regions must be region names, e.g. eu-west-1');
 
@@ -42,6 +43,8 @@ export const AccountOptionsSchema = z
       .max(64)
       .optional()
       .describe('Only these regions for the key pairs and instances (default: every enabled region of the account, from DescribeRegions).'),
+    cloudtrail_review: TrailReviewOptionsSchema,
+    expected_account_information: ExpectedAccountInformationSchema,
   })
   .strict();
 

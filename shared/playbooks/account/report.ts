@@ -15,14 +15,24 @@ export function accountReport(sections: readonly AnyStep<Account>[]) {
   return accountStep({
     name: 'writeAccountReport',
     stage: 'investigate',
-    description: 'Write one report of the account response (root recommendation, credential sweep, inventory) to the evidence bucket',
+    description: 'Write one report of the account response (root recommendation, credential sweep, inventory, CloudTrail review, account information) to the evidence bucket',
     iamActions: ['s3:PutObject'],
     after: sections,
     data: ReportSchema,
     async run({ incident, resource, config, options, evidence, outcomeOf, now }) {
       const steps = sections.map((step) => {
         const o = outcomeOf(step);
-        return { step: step.name, description: step.description, status: o?.status ?? 'not-run', summary: o?.summary ?? '', ...(o?.data !== undefined ? { data: o.data } : {}), ...(o?.evidence ? { evidence: o.evidence } : {}) };
+        // A section that failed for good (not retryable: an API the account or region does not serve) is final.
+        const final = o?.status === 'failed' && o.error !== undefined && !o.error.retryable;
+        return {
+          step: step.name,
+          description: step.description,
+          status: o?.status ?? 'not-run',
+          summary: o?.summary ?? '',
+          final,
+          ...(o?.data !== undefined ? { data: o.data } : {}),
+          ...(o?.evidence ? { evidence: o.evidence } : {}),
+        };
       });
       const sweep = options.credential_sweep;
       const ref = await evidence.putJson(incident.incidentId, 'account/report.json', {
@@ -37,9 +47,9 @@ export function accountReport(sections: readonly AnyStep<Account>[]) {
             : { ran: false, why: config.mode !== 'full' ? `mode is ${config.mode}: the sweep runs only in full mode` : 'credential_sweep.enabled is false' },
         steps,
       });
-      const unfinished = steps.filter((s) => s.status === 'failed' || s.status === 'pending').map((s) => s.step);
+      const unfinished = steps.filter((s) => (s.status === 'failed' && !s.final) || s.status === 'pending').map((s) => s.step);
       if (unfinished.length) {
-        // A failed or waiting section is run again on a later delivery: the report is written again then.
+        // A section failed for a retryable reason, or waiting, is run again on a later delivery: the report is written again then.
         return {
           status: 'pending',
           retryAfterSeconds: config.followUp.delaySeconds,

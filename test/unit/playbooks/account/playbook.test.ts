@@ -13,6 +13,8 @@ import {
   UpdateAccessKeyCommand,
   UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
+import { AccountClient, GetAlternateContactCommand, GetContactInformationCommand } from '@aws-sdk/client-account';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -30,7 +32,9 @@ const iam = mockClient(IAMClient);
 const ec2 = mockClient(EC2Client);
 const s3 = mockClient(S3Client);
 const secrets = mockClient(SecretsManagerClient);
-const mocks = [iam, ec2, s3, secrets];
+const cloudTrail = mockClient(CloudTrailClient);
+const account = mockClient(AccountClient);
+const mocks = [iam, ec2, s3, secrets, cloudTrail, account];
 afterEach(() => mocks.forEach((m) => m.reset()));
 
 const created = new Date('2024-01-01T00:00:00Z');
@@ -52,6 +56,10 @@ beforeEach(() => {
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
   ec2.on(DeleteKeyPairCommand).resolves({});
   s3.on(PutObjectCommand).resolves({});
+  // The identity reviews find a quiet account (their own tests: test/unit/actions/identity-review).
+  cloudTrail.on(LookupEventsCommand).resolves({ Events: [] });
+  account.on(GetContactInformationCommand).resolves({ ContactInformation: { FullName: 'Acme', AddressLine1: '1 Main St', City: 'Springfield', CountryCode: 'US', PhoneNumber: '+15555550100', PostalCode: '12345' } });
+  account.on(GetAlternateContactCommand).resolves({ AlternateContact: { AlternateContactType: 'SECURITY', Name: 'SecOps', EmailAddress: 'secops@example.com', PhoneNumber: '+15555550101', Title: 'SOC' } });
 });
 
 const WRITES = [UpdateAccessKeyCommand, UpdateLoginProfileCommand, CreateSecretCommand, DeleteKeyPairCommand];
@@ -89,6 +97,9 @@ describe('Playbook: account', () => {
       resetConsolePasswords: 'skipped',
       deleteKeyPairs: 'skipped',
       inventoryRecentChanges: 'done',
+      reviewCloudTrail: 'done',
+      verifyAccountInformation: 'done',
+      linkRelatedIncidents: 'done',
       writeAccountReport: 'done',
     });
     expect(d.fake.outcome('deactivateAccessKeys')!.summary).toContain('runs only in full mode (current mode: contain)');
@@ -101,6 +112,8 @@ describe('Playbook: account', () => {
       ['resetConsolePasswords', 'skipped'],
       ['deleteKeyPairs', 'skipped'],
       ['inventoryRecentChanges', 'done'],
+      ['reviewCloudTrail', 'done'],
+      ['verifyAccountInformation', 'done'],
     ]);
     expect(report.steps[0].data.recommendations.length).toBeGreaterThan(3);
   });

@@ -34,6 +34,8 @@ describe('Step: writeAccountReport', () => {
       ['resetConsolePasswords', 'not-run'],
       ['deleteKeyPairs', 'not-run'],
       ['inventoryRecentChanges', 'done'],
+      ['reviewCloudTrail', 'not-run'],
+      ['verifyAccountInformation', 'not-run'],
     ]);
     expect(report.steps[1].evidence).toHaveLength(1);
     expect(result.data).toEqual({ evidenceKey: `incidents/${aRootIncident().incidentId}/account/report.json`, sections: report.steps.map((s: any) => s.step) });
@@ -61,5 +63,22 @@ describe('Step: writeAccountReport', () => {
     expect(result).toMatchObject({ status: 'pending', retryAfterSeconds: 300 });
     expect(result.summary).toContain('written again once deactivateAccessKeys finish');
     expect(written().steps[1]).toMatchObject({ step: 'deactivateAccessKeys', status: 'failed' });
+  });
+
+  it('is complete when a section failed for good (an API the account does not serve): its failure is in the report, nothing waits for it', async () => {
+    // Prepare
+    s3.on(PutObjectCommand).resolves({});
+    const outcomes = {
+      verifyAccountInformation: aStepOutcome({ status: 'failed', summary: 'not implemented', error: { code: 'NotImplemented', message: 'not implemented', retryable: false, unsupported: true } }),
+      reviewCloudTrail: aStepOutcome({ status: 'failed', summary: 'throttled', error: { code: 'ThrottlingException', message: 'slow down', retryable: true, unsupported: false } }),
+    };
+
+    // Act
+    const result = await writeAccountReport.run(anAccountStepContext({ outcomes }));
+
+    // Assess: the retryable one is waited for, the final one is not
+    expect(result.summary).toContain('written again once reviewCloudTrail finish');
+    expect(result.summary).not.toContain('verifyAccountInformation');
+    expect(written().steps.find((s: any) => s.step === 'verifyAccountInformation')).toMatchObject({ status: 'failed', final: true });
   });
 });
