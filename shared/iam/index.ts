@@ -154,6 +154,32 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // CloudTrail event history: read-only, paced (shared/actions/cloudtrail.ts)
   'cloudtrail:LookupEvents': [anywhere(NO_RESOURCE_LEVEL('CloudTrail LookupEvents'))],
   'iam:DeleteRolePolicy': [scoped([`${IAM}:role/*`])],
+
+  // IAM users (the iam-user playbook): reads and credential changes on users of this account; the
+  // Terraform module denies every credential write and tag on protected principals explicitly.
+  'iam:GetUser': [scoped([`${IAM}:user/*`])],
+  'iam:ListAccessKeys': [scoped([`${IAM}:user/*`])],
+  'iam:GetAccessKeyLastUsed': [scoped([`${IAM}:user/*`])],
+  'iam:GetLoginProfile': [scoped([`${IAM}:user/*`])],
+  'iam:ListAttachedUserPolicies': [scoped([`${IAM}:user/*`])],
+  'iam:ListUserPolicies': [scoped([`${IAM}:user/*`])],
+  'iam:ListMFADevices': [scoped([`${IAM}:user/*`])],
+  'iam:ListGroupsForUser': [scoped([`${IAM}:user/*`])],
+  'iam:GetUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:UpdateAccessKey': [scoped([`${IAM}:user/*`])],
+  'iam:CreateAccessKey': [scoped([`${IAM}:user/*`])],
+  'iam:DeleteAccessKey': [scoped([`${IAM}:user/*`])],
+  'iam:PutUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:DeleteUserPolicy': [scoped([`${IAM}:user/*`])],
+  'iam:DeleteLoginProfile': [scoped([`${IAM}:user/*`])],
+  'iam:CreateLoginProfile': [scoped([`${IAM}:user/*`])],
+  // Only Firebreak's own tag keys: a function cannot rewrite a user's other tags (the exemption tag among them).
+  'iam:TagUser': [scoped([`${IAM}:user/*`], { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } })],
+  // Secrets Manager: only the secrets Firebreak keeps for a user's owner (replacement key, console password), created tagged with the incident.
+  'secretsmanager:CreateSecret': [scoped([`arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/iam-user/*`], TAGGED_AT_CREATION)],
+  'secretsmanager:TagResource': [scoped([`arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/iam-user/*`], { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } })],
+  'secretsmanager:DescribeSecret': [scoped([`arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/iam-user/*`])],
+  'secretsmanager:PutSecretValue': [scoped([`arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/iam-user/*`], MADE_BY_FIREBREAK)],
 };
 
 /**
