@@ -230,7 +230,6 @@ export function aUserStepContext<D = any>(overrides: Partial<StepContext<IamUser
   const { outcomes = {}, ...rest } = overrides;
   const incident = overrides.incident ?? aUserIncident();
   return {
-    ...outputsReader<IamUserTypes>(() => outcomes),
     incident,
     capture: captureIamUser(overrides.resource),
     options: anIamUserOptions(),
@@ -243,6 +242,8 @@ export function aUserStepContext<D = any>(overrides: Partial<StepContext<IamUser
     handOff: async () => ({ eventId: 'handoff-event-id' }),
     relate: async () => [],
     ...rest,
+    // After `rest`: a context built from another one reads these outcomes, not that one's.
+    ...outputsReader<IamUserTypes>(() => outcomes),
   } as StepContext<IamUserTypes, D>;
 }
 
