@@ -124,6 +124,9 @@ module "firebreak" {
   # limit itself is tested on fb-limited.
   blast_radius_limit = 100
 
+  # Break-glass users the playbooks must never touch (test/e2e/iam-user.test.ts creates one).
+  protected_principals = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/e2e-break-glass-*"]
+
   playbooks = {
     ec2-instance = {
       options = {
