@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CLOUDTRAIL_LOOKUP_IAM_ACTIONS, lookupTrailPage, type TrailEvent, type TrailQuery } from '../../actions/cloudtrail.ts';
 import { matchesPattern, type StepContext } from '../../engine/index.ts';
-import { StepFailedError } from '../../errors/index.ts';
+import { classifyError, StepFailedError } from '../../errors/index.ts';
 import { DESCRIBE_IAM_ACTIONS, describeUser, userArns, UserStateSchema, type UserState } from './describe.ts';
 import { iamUserStep, type IamUserTypes } from './types.ts';
 
@@ -34,7 +34,7 @@ export function userNameOfArn(arn: string): { account: string; userName: string 
 }
 
 type Issuer = { arn: string; foundBy: 'sessionIssuer' | 'GetFederationToken'; eventId: string; mintedWithKey?: string };
-type Lookup = { kind: 'found'; issuer: Issuer } | { kind: 'not-found'; looked: string[] } | { kind: 'throttled'; reason: string };
+type Lookup = { kind: 'found'; issuer: Issuer } | { kind: 'not-found'; looked: string[] } | { kind: 'unavailable'; reason: string };
 
 const federationCallOf = (e: TrailEvent, accessKeyId: string | undefined, principalId: string | undefined, federatedArn: string): boolean => {
   const out = (e.responseElements ?? {}) as { credentials?: { accessKeyId?: unknown }; federatedUser?: { federatedUserId?: unknown; arn?: unknown } };
@@ -59,7 +59,7 @@ async function findIssuer(ctx: StepContext<IamUserTypes, unknown>, sessionArn: s
     let token: string | undefined;
     for (let page = 0; page < pages; page++) {
       const got = await lookupTrailPage(where, query, token, TOKEN_WAIT_MS);
-      if (got.kind === 'throttled') return { kind: 'throttled', reason: got.reason };
+      if (got.kind === 'throttled') return { kind: 'unavailable', reason: got.reason };
       for (const e of got.events) {
         const issuer = pick(e);
         if (issuer) return { kind: 'found', issuer };
@@ -100,8 +100,23 @@ export const identifyUser = iamUserStep({
     }
     const session = `${resource.sessionName} (${resource.federatedUserArn})`;
     const leaveAlone = `Firebreak changed nothing: the session name is chosen by whoever called GetFederationToken, so an IAM user named ${resource.sessionName} is not acted on.`;
-    const lookup = await findIssuer(ctx as StepContext<IamUserTypes, unknown>, resource.federatedUserArn);
-    if (lookup.kind === 'throttled') {
+    let lookup: Lookup;
+    try {
+      lookup = await findIssuer(ctx as StepContext<IamUserTypes, unknown>, resource.federatedUserArn);
+    } catch (error) {
+      const c = classifyError(error);
+      // A 5xx or throttling answer may pass: look again, within the same bound as a missing token.
+      if (!c.retryable) {
+        throw new StepFailedError(
+          'identifyUser',
+          'IssuerUnknown',
+          `CloudTrail LookupEvents failed with ${c.code}${c.unsupported ? ' (not supported by this endpoint)' : ''} for federated user ${session}. ${leaveAlone} Recommendation: find the GetFederationToken call that returned ${resource.exposure.accessKeyId ?? 'the session key'} in CloudTrail, then contain that user: firebreak contain IAMUser <user> --ticket …`,
+          { retryable: false, cause: error },
+        );
+      }
+      lookup = { kind: 'unavailable', reason: `LookupEvents failed with ${c.code}` };
+    }
+    if (lookup.kind === 'unavailable') {
       const attempts = (ctx.previous?.attempts ?? 0) + 1;
       if (attempts < options.federation_lookup_attempts) {
         return { status: 'pending', retryAfterSeconds: RETRY_AFTER_SECONDS, summary: `waiting for CloudTrail to find who minted federated user ${session}: ${lookup.reason}` };

@@ -150,6 +150,22 @@ describe('Step: identifyUser', () => {
       expect(account.iam.calls()).toHaveLength(0);
     });
 
+    it('looks again when CloudTrail answers with a server error, and gives up at once when it refuses', async () => {
+      // Prepare
+      const resource = aResource(federatedIncident());
+      trail.on(LookupEventsCommand).rejects(awsError('InternalFailure', { httpStatusCode: 500 }));
+
+      // Act
+      const serverError = await identifyUser.run(aUserStepContext({ incident: federatedIncident(), resource }));
+      trail.on(LookupEventsCommand).rejects(awsError('AccessDeniedException', { httpStatusCode: 400 }));
+      const refused = identifyUser.run(aUserStepContext({ incident: federatedIncident(), resource }));
+
+      // Assess
+      expect(serverError).toMatchObject({ status: 'pending', summary: expect.stringContaining('LookupEvents failed with InternalFailure') });
+      await expect(refused).rejects.toMatchObject({ code: 'IssuerUnknown', retryable: false, message: expect.stringContaining('failed with AccessDeniedException') });
+      expect(account.iam.calls()).toHaveLength(0);
+    });
+
     it('acts on no user when the account root minted the session', async () => {
       byAttribute('AccessKeyId', []);
       byAttribute('EventName', [federationCall(`arn:aws:iam::${ACCOUNT_ID}:root`)]);
