@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { CreateLoginProfileCommand, DeleteLoginProfileCommand, GetLoginProfileCommand } from '@aws-sdk/client-iam';
+import { CreateLoginProfileCommand, DeleteLoginProfileCommand, GetLoginProfileCommand, GetUserCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { incidentTags } from '../../actions/tagging.ts';
@@ -62,9 +62,15 @@ export const removeConsoleAccess = iamUserStep({
   undo: {
     name: 'restoreConsoleAccess',
     description: 'Give the user a console password again: a new random one, kept in Secrets Manager, to be changed at first sign-in (the old password cannot be recovered)',
-    iamActions: ['iam:GetLoginProfile', 'iam:CreateLoginProfile', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource'],
+    iamActions: ['iam:GetUser', 'iam:GetLoginProfile', 'iam:CreateLoginProfile', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource'],
     async run({ recorded, clients, incident }) {
       const { userName } = recorded;
+      try {
+        await clients.iam.send(new GetUserCommand({ UserName: userName }));
+      } catch (error) {
+        if (hasErrorCode(error, ...NO_SUCH_ENTITY)) return { status: 'skipped', summary: `user ${userName} no longer exists: no console password to restore`, data: { userName, result: 'user-gone' } };
+        throw error;
+      }
       try {
         await clients.iam.send(new GetLoginProfileCommand({ UserName: userName }));
         return { status: 'skipped', summary: `${userName} has a console password again (set since containment): left alone`, data: { userName, result: 'changed-since' } };

@@ -105,6 +105,14 @@ describe('Step: removeConsoleAccess', () => {
     expect(account.secretStore.size).toBe(0);
   });
 
+  it('restores nothing for a user deleted since containment', async () => {
+    account.addUser(USER, { login: true });
+    const result = await removeConsoleAccess.run(await contextFor(CONSOLE_FINDING));
+    account.users.delete(USER);
+    expect(await removeConsoleAccess.undo!.run(aUserUndoContext(removeConsoleAccess, result, { incident: CONSOLE_FINDING }))).toMatchObject({ status: 'skipped', data: { result: 'user-gone' } });
+    expect(account.secretStore.size).toBe(0);
+  });
+
   it('leaves the console password of an access-key finding, and has nothing to do for a user without one', async () => {
     account.addUser(USER, { login: true });
     expect((await removeConsoleAccess.run(await contextFor())).status).toBe('skipped');
