@@ -66,8 +66,11 @@ run "takes_every_guardduty_finding_no_enabled_playbook_takes" {
       source        = ["aws.guardduty"]
       "detail-type" = ["GuardDuty Finding"]
       "$or" = [
-        { detail = { resource = { resourceType = [{ "anything-but" = ["Instance"] }] } } },
+        { detail = { resource = { resourceType = [{ "anything-but" = ["AccessKey", "Instance"] }] } } },
         { detail = { resource = { resourceType = [{ exists = false }] } } },
+        # iam-user takes AccessKey findings of IAM and federated users only: the others, and those naming no user type, are the catch-all's.
+        { detail = { resource = { resourceType = ["AccessKey"], accessKeyDetails = { userType = [{ "anything-but" = ["FederatedUser", "IAMUser"] }] } } } },
+        { detail = { resource = { resourceType = ["AccessKey"], accessKeyDetails = { userType = [{ exists = false }] } } } },
       ]
     })
     error_message = "The catch-all must take GuardDuty findings whose resource type no enabled playbook takes, and those with no resource type (anything-but never matches a missing field)."
@@ -79,14 +82,14 @@ run "takes_every_guardduty_finding_no_enabled_playbook_takes" {
   }
 
   assert {
-    condition     = jsondecode(module.playbook["ec2-instance"].guardduty_pattern).detail.resource.resourceType == jsondecode(module.catch_all[0].event_pattern)["$or"][0].detail.resource.resourceType[0]["anything-but"]
+    condition     = alltrue([for t in jsondecode(module.playbook["ec2-instance"].guardduty_pattern).detail.resource.resourceType : contains(jsondecode(module.catch_all[0].event_pattern)["$or"][0].detail.resource.resourceType[0]["anything-but"], t)])
     error_message = "The catch-all must exclude exactly the resource types the enabled playbook's rule takes."
   }
 }
 
 run "a_disabled_playbook_hands_its_findings_to_the_catch_all" {
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false } }
   }
 
   assert {
@@ -227,12 +230,12 @@ run "the_role_reaches_the_ledger_the_topic_its_queue_and_its_logs_only" {
 
 run "may_publish_on_the_topic_alongside_the_playbooks" {
   assert {
-    condition     = one([for s in jsondecode(aws_sns_topic_policy.notifications[0].policy).Statement : s if s.Sid == "OnlyFirebreakPublishes"]).Condition.ArnNotEquals["aws:PrincipalArn"] == ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/mock-role", var.catch_all_arn]
+    condition     = one([for s in jsondecode(aws_sns_topic_policy.notifications[0].policy).Statement : s if s.Sid == "OnlyFirebreakPublishes"]).Condition.ArnNotEquals["aws:PrincipalArn"] == ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/mock-role", "arn:aws:iam::123456789012:role/mock-role", "arn:aws:iam::123456789012:role/mock-role", var.catch_all_arn]
     error_message = "The topic's deny must exempt the catch-all's role, or its notifications are refused."
   }
 
   assert {
-    condition     = one([for s in jsondecode(aws_kms_key.notifications[0].policy).Statement : s if s.Sid == "FunctionsPublishThroughSns"]).Principal.AWS == ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/mock-role", var.catch_all_arn]
+    condition     = one([for s in jsondecode(aws_kms_key.notifications[0].policy).Statement : s if s.Sid == "FunctionsPublishThroughSns"]).Principal.AWS == ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/mock-role", "arn:aws:iam::123456789012:role/mock-role", "arn:aws:iam::123456789012:role/mock-role", var.catch_all_arn]
     error_message = "The topic's key must let the catch-all's role encrypt through SNS."
   }
 }

@@ -101,7 +101,7 @@ run "a_disabled_playbook_deploys_nothing" {
   }
 
   assert {
-    condition     = length(module.playbook) == 0
+    condition     = !contains(keys(module.playbook), "ec2-instance")
     error_message = "A playbook with enabled = false must have no rule, queue or function."
   }
 }
@@ -192,8 +192,8 @@ run "one_rule_queue_and_function_per_playbook" {
   command = plan
 
   assert {
-    condition     = keys(module.playbook) == ["ec2-instance"]
-    error_message = "Expected exactly one playbook module instance, for ec2-instance."
+    condition     = keys(module.playbook) == ["ec2-instance", "iam-user"]
+    error_message = "Expected one playbook module instance per playbook: ec2-instance and iam-user."
   }
 
   assert {
