@@ -17,6 +17,16 @@ override_resource {
   values = { arn = "arn:aws:iam::123456789012:role/firebreak-ec2-instance-release" }
 }
 
+override_resource {
+  target = module.playbook["iam-user"].aws_iam_role.this
+  values = { arn = "arn:aws:iam::123456789012:role/firebreak-iam-user" }
+}
+
+override_resource {
+  target = module.release["iam-user"].aws_iam_role.this
+  values = { arn = "arn:aws:iam::123456789012:role/firebreak-iam-user-release" }
+}
+
 variables {
   mode     = "contain"
   dist_dir = "tests/fixtures/playbooks"
@@ -25,7 +35,7 @@ variables {
 
   topic_arn = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
   role_arn  = "arn:aws:iam::123456789012:role/firebreak-ec2-instance"
-  role_arns = ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/firebreak-ec2-instance-release"]
+  role_arns = ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/firebreak-ec2-instance-release", "arn:aws:iam::123456789012:role/firebreak-iam-user", "arn:aws:iam::123456789012:role/firebreak-iam-user-release"]
   own_topic = "arn:aws:sns:us-east-1:123456789012:security-alerts"
   own_key   = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 }
@@ -317,20 +327,14 @@ run "alarms_per_playbook_tell_the_topic_when_they_fire_and_when_they_clear" {
   assert {
     condition = toset(flatten([
       for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [for m in try(w.properties.metrics, []) : "${m[1]}:${m[3]}"]
-      ])) == toset([
-      "ApproximateNumberOfMessagesVisible:firebreak-ec2-instance",
-      "ApproximateAgeOfOldestMessage:firebreak-ec2-instance",
-      "ApproximateNumberOfMessagesVisible:firebreak-ec2-instance-dlq",
-      "Invocations:firebreak-ec2-instance",
-      "Errors:firebreak-ec2-instance",
-      "Throttles:firebreak-ec2-instance",
-      "ApproximateNumberOfMessagesVisible:firebreak-ec2-instance-release",
-      "ApproximateAgeOfOldestMessage:firebreak-ec2-instance-release",
-      "ApproximateNumberOfMessagesVisible:firebreak-ec2-instance-release-dlq",
-      "Invocations:firebreak-ec2-instance-release",
-      "Errors:firebreak-ec2-instance-release",
-      "Throttles:firebreak-ec2-instance-release",
-    ])
+      ])) == toset(flatten([for fn in ["firebreak-ec2-instance", "firebreak-ec2-instance-release", "firebreak-iam-user", "firebreak-iam-user-release"] : [
+        "ApproximateNumberOfMessagesVisible:${fn}",
+        "ApproximateAgeOfOldestMessage:${fn}",
+        "ApproximateNumberOfMessagesVisible:${fn}-dlq",
+        "Invocations:${fn}",
+        "Errors:${fn}",
+        "Throttles:${fn}",
+    ]]))
     error_message = "The dashboard shows the alarmed metrics of each function, containment and release (and its invocations)."
   }
 }
@@ -370,7 +374,7 @@ run "every_playbook_disabled_only_the_alarms_could_publish" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false } }
   }
 
   assert {
