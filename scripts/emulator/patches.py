@@ -33,6 +33,7 @@ from moto.s3.responses import S3Response
 from moto.core.exceptions import ServiceException
 from moto.events.models import events_backends
 from moto.events.responses import EventsHandler
+from moto.iam.responses import IamResponse
 from moto.sqs.models import Queue, SQSBackend
 from moto.sqs.responses import SQSResponse
 from moto.sts.responses import TokenResponse
@@ -593,6 +594,24 @@ def delete_key_pair_takes_the_key_pair_id() -> None:
     KeyPairs.delete_key_pair = delete_key_pair  # type: ignore[method-assign]
 
 
+def create_login_profile_keeps_password_reset_required() -> None:
+    """AWS: CreateLoginProfile with PasswordResetRequired=true makes the user choose a new password
+    at the next sign-in, and GetLoginProfile reports PasswordResetRequired: true.
+
+    moto 5.2.5 drops the parameter (its backend takes only the password), so every profile it
+    creates reports false.
+    """
+
+    def create_login_profile(self: IamResponse) -> ActionResult:
+        user = self.backend.create_login_profile(self._get_param("UserName"), self._get_param("Password"))
+        user.password_reset_required = bool(self._get_bool_param("PasswordResetRequired", False))
+        return ActionResult(
+            {"LoginProfile": {"UserName": user.name, "CreateDate": user.create_date, "PasswordResetRequired": user.password_reset_required}}
+        )
+
+    IamResponse.create_login_profile = create_login_profile  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -612,6 +631,7 @@ PATCHES = (
     eventbridge_put_events_honours_the_bus_policy,
     send_command_checks_the_document_and_its_parameters,
     delete_key_pair_takes_the_key_pair_id,
+    create_login_profile_keeps_password_reset_required,
 )
 
 

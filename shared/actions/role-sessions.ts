@@ -49,11 +49,19 @@ export async function findRevocation(iam: IAMClient, roleName: string, policyNam
     if (hasErrorCode(error, ...NO_SUCH_ENTITY)) return undefined;
     throw error;
   }
+  return { policyName, revokedBefore: revocationCutOff(document) };
+}
+
+/**
+ * The cut-off a revocation policy document names (its first `DateLessThan` on
+ * `aws:TokenIssueTime`), as IAM returns it (URL-encoded) or as JSON; undefined when it names none
+ * (edited by someone). Shared by the role and user revocations, which write the same document.
+ */
+export function revocationCutOff(document: string | undefined): string | undefined {
   const statements = asList((parsePolicyDocument(document) as { Statement?: unknown } | undefined)?.Statement);
-  const revokedBefore = statements
+  return statements
     .map((s) => (s as { Condition?: { DateLessThan?: Record<string, unknown> } } | null)?.Condition?.DateLessThan?.['aws:TokenIssueTime'])
     .find((t): t is string => typeof t === 'string');
-  return { policyName, revokedBefore };
 }
 
 /**

@@ -227,6 +227,12 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // Key pairs of every region of the account ({region}: `*`, the sweep covers every enabled region).
   'ec2:DeleteKeyPair': [scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'])],
   'ec2:ImportKeyPair': [scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'])],
+  // IAM users (the iam-user playbook): what the identity reviews do not already need.
+  'iam:GetAccessKeyLastUsed': [scoped([`${IAM}:user/*`])],
+  'iam:ListUserPolicies': [scoped([`${IAM}:user/*`])],
+  'iam:CreateAccessKey': [scoped([`${IAM}:user/*`])],
+  'iam:DeleteAccessKey': [scoped([`${IAM}:user/*`])],
+  'secretsmanager:DescribeSecret': [scoped([`arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/iam-user/*`])],
 };
 
 /**

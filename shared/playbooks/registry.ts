@@ -39,6 +39,7 @@ export const PLAYBOOK_REGISTRY: readonly PlaybookEntry[] = [
   { name: 'ec2-instance', title: 'Compromised EC2 instance', load: () => import('./ec2-instance/index.ts') },
   { name: 'iam-role', title: 'Compromised IAM role', load: () => import('./iam-role/index.ts') },
   { name: 'account', title: 'Compromised AWS account', load: () => import('./account/index.ts') },
+  { name: 'iam-user', title: 'Compromised IAM user credentials', load: () => import('./iam-user/index.ts') },
 ];
 
 /** The registry entry of a playbook, or undefined when no playbook of that name is deployed by this version. */

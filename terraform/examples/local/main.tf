@@ -132,6 +132,9 @@ module "firebreak" {
   # Break-glass roles the identity playbooks must never touch (test/e2e/iam-role.test.ts).
   protected_principals = ["arn:aws:iam::*:role/break-glass-*"]
 
+  # Break-glass users the playbooks must never touch (test/e2e/iam-user.test.ts creates one).
+  protected_principals = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/e2e-break-glass-*"]
+
   playbooks = {
     ec2-instance = {
       options = {

@@ -5,6 +5,7 @@ import { GENERATED_TF, root } from '../../../scripts/lib/generate.ts';
 import { terraformAccepts } from '../../../scripts/lib/terraform-parity.ts';
 import { loadOptions } from '../../../shared/config/index.ts';
 import { AccountOptionsSchema } from '../../../shared/playbooks/account/options.ts';
+import { IamUserOptionsSchema } from '../../../shared/playbooks/iam-user/options.ts';
 import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
 import { IamRoleOptionsSchema } from '../../../shared/playbooks/iam-role/options.ts';
 
@@ -129,5 +130,31 @@ describe('Terraform and the account options schema', () => {
     const verdicts = ACCOUNT_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, AccountOptionsSchema) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     expect(verdicts.filter((v) => v.functions).length).toBe(4);
+  });
+});
+
+const IAM_USER_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'replacement key and other keys deactivated', options: { create_replacement_key: true, deactivate_other_keys: true } },
+  { name: 'federation lookup bounds', options: { federation_lookup_hours: 2160, federation_lookup_attempts: 1 } },
+  { name: 'federation lookup beyond 90 days', options: { federation_lookup_hours: 2161 } },
+  { name: 'federation lookup of no hours', options: { federation_lookup_hours: 0 } },
+  { name: 'fractional federation lookup', options: { federation_lookup_hours: 1.5 } },
+  { name: 'no federation lookup attempt', options: { federation_lookup_attempts: 0 } },
+  { name: 'too many federation lookup attempts', options: { federation_lookup_attempts: 21 } },
+];
+
+describe('Terraform and the IAM user options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      IAM_USER_CASES.map((c) => ({ name: c.name, value: { 'iam-user': { options: c.options } } })),
+    );
+
+    // Assess
+    const verdicts = IAM_USER_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, IamUserOptionsSchema) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    expect(verdicts.filter((v) => v.functions).length).toBe(3);
   });
 });
