@@ -149,6 +149,48 @@ variable "playbooks" {
         deactivate_other_keys      = optional(bool, false)
         federation_lookup_hours    = optional(number, 36)
         federation_lookup_attempts = optional(number, 5)
+        cloudtrail_review = optional(object({
+          lookback_days        = optional(number, 7)
+          max_events           = optional(number, 10000)
+          seconds_per_delivery = optional(number, 20)
+        }), { lookback_days = 7, max_events = 10000, seconds_per_delivery = 20 })
+        resource_review = optional(object({
+          tag_suspects = optional(bool, true)
+          neutralise   = optional(bool, true)
+        }), { tag_suspects = true, neutralise = true })
+        expected_account_information = optional(object({
+          primary_contact = optional(object({
+            full_name       = optional(string)
+            company_name    = optional(string)
+            phone_number    = optional(string)
+            address_line_1  = optional(string)
+            city            = optional(string)
+            state_or_region = optional(string)
+            postal_code     = optional(string)
+            country_code    = optional(string)
+            website_url     = optional(string)
+          }))
+          alternate_contacts = optional(object({
+            billing = optional(object({
+              name          = optional(string)
+              title         = optional(string)
+              email_address = optional(string)
+              phone_number  = optional(string)
+            }))
+            operations = optional(object({
+              name          = optional(string)
+              title         = optional(string)
+              email_address = optional(string)
+              phone_number  = optional(string)
+            }))
+            security = optional(object({
+              name          = optional(string)
+              title         = optional(string)
+              email_address = optional(string)
+              phone_number  = optional(string)
+            }))
+          }))
+        }))
       }), {})
     }), { enabled = true, options = {} })
   })
@@ -916,6 +958,256 @@ variable "playbooks" {
   }
 
   validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.lookback_days, null) == null || try(floor(var.playbooks.iam-user.options.cloudtrail_review.lookback_days) == var.playbooks.iam-user.options.cloudtrail_review.lookback_days && var.playbooks.iam-user.options.cloudtrail_review.lookback_days >= -9007199254740991 && var.playbooks.iam-user.options.cloudtrail_review.lookback_days <= 9007199254740991, false)
+    error_message = "iam-user.options.cloudtrail_review.lookback_days must be an integer."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.lookback_days, null) == null || try(var.playbooks.iam-user.options.cloudtrail_review.lookback_days >= 1, false)
+    error_message = "iam-user.options.cloudtrail_review.lookback_days must be at least 1."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.lookback_days, null) == null || try(var.playbooks.iam-user.options.cloudtrail_review.lookback_days <= 90, false)
+    error_message = "iam-user.options.cloudtrail_review.lookback_days must be at most 90."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.max_events, null) == null || try(floor(var.playbooks.iam-user.options.cloudtrail_review.max_events) == var.playbooks.iam-user.options.cloudtrail_review.max_events && var.playbooks.iam-user.options.cloudtrail_review.max_events >= -9007199254740991 && var.playbooks.iam-user.options.cloudtrail_review.max_events <= 9007199254740991, false)
+    error_message = "iam-user.options.cloudtrail_review.max_events must be an integer."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.max_events, null) == null || try(var.playbooks.iam-user.options.cloudtrail_review.max_events >= 50, false)
+    error_message = "iam-user.options.cloudtrail_review.max_events must be at least 50."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.max_events, null) == null || try(var.playbooks.iam-user.options.cloudtrail_review.max_events <= 100000, false)
+    error_message = "iam-user.options.cloudtrail_review.max_events must be at most 100000."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery, null) == null || try(floor(var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery) == var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery && var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery >= -9007199254740991 && var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery <= 9007199254740991, false)
+    error_message = "iam-user.options.cloudtrail_review.seconds_per_delivery must be an integer."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery, null) == null || try(var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery >= 5, false)
+    error_message = "iam-user.options.cloudtrail_review.seconds_per_delivery must be at least 5."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery, null) == null || try(var.playbooks.iam-user.options.cloudtrail_review.seconds_per_delivery <= 600, false)
+    error_message = "iam-user.options.cloudtrail_review.seconds_per_delivery must be at most 600."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.full_name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.full_name) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.full_name must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.full_name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.full_name) <= 50, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.full_name must be at most 50 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.company_name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.company_name) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.company_name must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.company_name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.company_name) <= 50, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.company_name must be at most 50 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.phone_number) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.phone_number must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.phone_number) <= 20, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.phone_number must be at most 20 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.address_line_1, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.address_line_1) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.address_line_1 must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.address_line_1, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.address_line_1) <= 60, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.address_line_1 must be at most 60 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.city, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.city) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.city must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.city, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.city) <= 50, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.city must be at most 50 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.state_or_region, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.state_or_region) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.state_or_region must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.state_or_region, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.state_or_region) <= 50, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.state_or_region must be at most 50 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.postal_code, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.postal_code) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.postal_code must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.postal_code, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.postal_code) <= 20, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.postal_code must be at most 20 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.country_code, null) == null || can(regex("^[A-Z]{2}$", var.playbooks.iam-user.options.expected_account_information.primary_contact.country_code))
+    error_message = "iam-user.options.expected_account_information.primary_contact.country_code: expected_account_information.primary_contact.country_code must be an ISO 3166-1 alpha-2 code, e.g. US."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.website_url, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.website_url) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.website_url must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.primary_contact.website_url, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.primary_contact.website_url) <= 256, false)
+    error_message = "iam-user.options.expected_account_information.primary_contact.website_url must be at most 256 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.name) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.name must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.name) <= 64, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.name must be at most 64 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.title, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.title) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.title must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.title, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.title) <= 50, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.title must be at most 50 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.email_address, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.email_address) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.email_address must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.email_address, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.email_address) <= 254, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.email_address must be at most 254 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.phone_number) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.phone_number must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.billing.phone_number) <= 25, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.billing.phone_number must be at most 25 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.name) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.name must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.name) <= 64, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.name must be at most 64 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.title, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.title) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.title must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.title, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.title) <= 50, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.title must be at most 50 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.email_address, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.email_address) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.email_address must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.email_address, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.email_address) <= 254, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.email_address must be at most 254 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.phone_number) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.phone_number must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.operations.phone_number) <= 25, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.operations.phone_number must be at most 25 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.name) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.name must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.name, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.name) <= 64, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.name must be at most 64 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.title, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.title) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.title must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.title, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.title) <= 50, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.title must be at most 50 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.email_address, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.email_address) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.email_address must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.email_address, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.email_address) <= 254, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.email_address must be at most 254 characters long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.phone_number) >= 1, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.phone_number must be at least 1 character long."
+  }
+
+  validation {
+    condition     = try(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.phone_number, null) == null || try(length(var.playbooks.iam-user.options.expected_account_information.alternate_contacts.security.phone_number) <= 25, false)
+    error_message = "iam-user.options.expected_account_information.alternate_contacts.security.phone_number must be at most 25 characters long."
+  }
+
+  validation {
     condition     = try(var.playbooks["ec2-instance"].options.forensics.instance_id, null) == null || try(var.playbooks["ec2-instance"].options.forensics.launch, null) == null
     error_message = "playbooks.ec2-instance.options: forensics: set instance_id (an existing forensic instance) or launch (one per incident), not both."
   }
@@ -989,7 +1281,8 @@ locals {
       "credential_sweep.key_pairs"         = try(var.playbooks["account"].options.credential_sweep.key_pairs, null) != null && try(var.playbooks["account"].options.credential_sweep.key_pairs, null) != false
     }
     "iam-user" = {
-      "create_replacement_key" = try(var.playbooks["iam-user"].options.create_replacement_key, null) != null && try(var.playbooks["iam-user"].options.create_replacement_key, null) != false
+      "create_replacement_key"     = try(var.playbooks["iam-user"].options.create_replacement_key, null) != null && try(var.playbooks["iam-user"].options.create_replacement_key, null) != false
+      "resource_review.neutralise" = try(var.playbooks["iam-user"].options.resource_review.neutralise, null) != null && try(var.playbooks["iam-user"].options.resource_review.neutralise, null) != false
     }
   }
 }

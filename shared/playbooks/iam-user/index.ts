@@ -6,6 +6,7 @@ import { identifyUser } from './identify.ts';
 import { createReplacementKey, deactivateExposedKeys, decideOtherKeys, deleteExposedKeys } from './keys.ts';
 import { IamUserOptionsSchema } from './options.ts';
 import { keepQuarantineReplacementAndEvidence, tagReleased } from './release-actions.ts';
+import { linkUserIncidents, neutraliseUserSuspects, reviewUserActivity, reviewUserResources, verifyUserAccountInformation } from './review.ts';
 import { revokeUserSessions } from './sessions.ts';
 import type { IamUserTypes } from './types.ts';
 
@@ -14,8 +15,10 @@ import type { IamUserTypes } from './types.ts';
  * user, the IAM user who minted the session); then, all at once, deactivate the exposed key,
  * decide on the user's other keys, deny the temporary credentials minted before now, remove the
  * console password for a console finding, and (when configured) create a replacement key; then
- * preserve the user's state, record AWS's quarantine policy and tag the user; in full mode,
- * delete the exposed key once the evidence is saved.
+ * preserve the user's state, record AWS's quarantine policy and tag the user; review what the
+ * key and the user did (CloudTrail), the account's contact information and what they created or
+ * changed (tagged; in full mode neutralised reversibly); in full mode, delete the exposed key
+ * once the evidence is saved.
  */
 export const iamUserPlaybook: Playbook<IamUserTypes> = definePlaybook<IamUserTypes>({
   name: 'iam-user',
@@ -41,6 +44,13 @@ export const iamUserPlaybook: Playbook<IamUserTypes> = definePlaybook<IamUserTyp
     preserveUserState,
     recordQuarantinePolicy,
     tagUser,
+    linkUserIncidents,
+    // Investigate: what the key and the user did (CloudTrail), whether the account was changed,
+    // what they created or changed (tagged; in full mode neutralised reversibly).
+    reviewUserActivity,
+    verifyUserAccountInformation,
+    reviewUserResources,
+    neutraliseUserSuspects,
     // Full mode only: the exposed key is deleted once the evidence is saved.
     deleteExposedKeys,
   ],
@@ -49,6 +59,7 @@ export const iamUserPlaybook: Playbook<IamUserTypes> = definePlaybook<IamUserTyp
   // attacker's copies included, so it happens only once everything else is back. AWS's
   // quarantine policy, the replacement key and the evidence stay.
   release: [
+    neutraliseUserSuspects, // restoreSuspects: what the review neutralised comes back first
     removeConsoleAccess, // restoreConsoleAccess
     decideOtherKeys, // reactivateOtherKeys
     deactivateExposedKeys, // reactivateExposedKeys

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExpectedAccountInformationSchema, ResourceReviewOptionsSchema, TrailReviewOptionsSchema } from '../../actions/identity-review/index.ts';
 
 /**
  * Options of the IAM user playbook: Terraform's `playbooks.iam-user.options`, handed to the
@@ -29,6 +30,9 @@ export const IamUserOptionsSchema = z
       .max(20)
       .default(5)
       .describe('FederatedUser findings: deliveries that may wait for a CloudTrail LookupEvents token before the issuing user is declared unknown (and nothing is changed).'),
+    cloudtrail_review: TrailReviewOptionsSchema,
+    resource_review: ResourceReviewOptionsSchema,
+    expected_account_information: ExpectedAccountInformationSchema,
   })
   .strict();
 

@@ -1,6 +1,8 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { AccountClient, GetAlternateContactCommand, GetContactInformationCommand } from '@aws-sdk/client-account';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iamManifestOf, releaseIncident, releaseNameOf, runPlaybook, type EngineDeps } from '../../../../shared/engine/index.ts';
 import { EvidenceStore } from '../../../../shared/evidence/index.ts';
 import { iamUserPlaybook } from '../../../../shared/playbooks/iam-user/index.ts';
@@ -12,9 +14,19 @@ import { anIamUserOptions, aUserIncident, EXPOSED_KEY, FakeAccount, OTHER_KEY, U
 
 const account = new FakeAccount();
 const s3 = mockClient(S3Client);
+// The identity reviews find a quiet account (their own tests: test/unit/actions/identity-review).
+const cloudTrail = mockClient(CloudTrailClient);
+const accountApi = mockClient(AccountClient);
+beforeEach(() => {
+  cloudTrail.on(LookupEventsCommand).resolves({ Events: [] });
+  accountApi.on(GetContactInformationCommand).resolves({ ContactInformation: { FullName: 'Acme', AddressLine1: '1 Main St', City: 'Springfield', CountryCode: 'US', PhoneNumber: '+15555550100', PostalCode: '12345' } });
+  accountApi.on(GetAlternateContactCommand).resolves({ AlternateContact: { AlternateContactType: 'SECURITY', Name: 'SecOps', EmailAddress: 'secops@example.com', PhoneNumber: '+15555550101', Title: 'SOC' } });
+});
 afterEach(() => {
   account.reset();
   s3.reset();
+  cloudTrail.reset();
+  accountApi.reset();
 });
 
 const KEY_AND_CONSOLE = () => aUserIncident({ findingType: 'UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B' });
@@ -38,6 +50,7 @@ describe('Playbook: compromised IAM user credentials', () => {
     expect(registryEntry('iam-user')?.title).toBe('Compromised IAM user credentials');
     expect(iamManifestOf(iamUserPlaybook).flatMap((s) => s.actions)).toContain('iam:UpdateAccessKey');
     expect(iamUserPlaybook.release.map(releaseNameOf)).toEqual([
+      'restoreSuspects',
       'restoreConsoleAccess',
       'reactivateOtherKeys',
       'reactivateExposedKeys',
@@ -70,6 +83,11 @@ describe('Playbook: compromised IAM user credentials', () => {
       preserveUserState: 'done',
       recordQuarantinePolicy: 'done',
       tagUser: 'done',
+      linkRelatedIncidents: 'done',
+      reviewCloudTrail: 'done',
+      verifyAccountInformation: 'done',
+      reviewResources: 'done',
+      neutraliseSuspects: 'skipped',
       deleteExposedKeys: 'skipped',
     });
     expect(account.keyStatus(USER, EXPOSED_KEY)).toBe('Inactive');
