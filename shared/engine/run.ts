@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { HandOffTarget } from '../actions/handoff.ts';
 import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../errors/index.ts';
@@ -18,7 +19,7 @@ import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> & Partial<Pick<Ledger, 'relate'>>;
 
 /** A hand-off as the engine sends it: the step's target and reason, from the incident. */
-export type HandOffSender = (request: { target: { resourceType: string; id: string }; source: Incident; reason: string }) => Promise<{ eventId: string }>;
+export type HandOffSender = (request: { target: HandOffTarget; source: Incident; reason: string }) => Promise<{ eventId: string }>;
 
 /** What the engine needs from the outside world; injected, never global. */
 export interface EngineDeps<O = unknown> {

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { HandOffTarget } from '../actions/handoff.ts';
 import type { z } from 'zod';
 import type { Clients } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
@@ -60,7 +61,7 @@ export interface StepContext<T extends PlaybookTypes, D> extends StepOutputs<T> 
    * this incident): its incident is linked to this one. Throws a non-retryable StepFailedError
    * when the deployment has no responders' bus.
    */
-  handOff(target: { resourceType: string; id: string }, reason: string): Promise<{ eventId: string }>;
+  handOff(target: HandOffTarget, reason: string): Promise<{ eventId: string }>;
   /** Adds this incident to those sharing `key` (a principal, an access key) in the ledger and returns the others' ids. */
   relate(key: string): Promise<string[]>;
 }

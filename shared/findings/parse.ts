@@ -25,6 +25,7 @@ import {
   RESUME_DETAIL_TYPE,
   ResumeDetailSchema,
   type GuardDutyDetail,
+  type HandoffDetail,
 } from './schemas.ts';
 
 /** Where a finding goes: the playbook, and the resource it acts on. */
@@ -70,10 +71,14 @@ function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled 
     case 'S3Bucket': {
       const buckets: unknown[] = Array.isArray(resource.s3BucketDetails) ? resource.s3BucketDetails : [];
       if (buckets.length === 0) throw new InvalidFindingError(['resource.s3BucketDetails: no bucket named']);
+      // The actor (who made the calls), as hints the playbook verifies before acting on them.
+      const hints = actorHints(resource.accessKeyDetails);
+      const api = (detail.service.action as any)?.awsApiCallAction?.api;
+      if (typeof api === 'string' && /^[A-Za-z0-9]{1,128}$/.test(api)) hints.api = api;
       // One finding can name several buckets: each becomes its own incident.
       return buckets.map((b) => ({
         playbook: 's3-bucket' as const,
-        resource: { type, id: validId(BucketNameSchema, (b as any)?.name, 'resource.s3BucketDetails[].name'), hints: {} },
+        resource: { type, id: validId(BucketNameSchema, (b as any)?.name, 'resource.s3BucketDetails[].name'), hints: { ...hints } },
       }));
     }
     case 'AccessKey': {
@@ -85,9 +90,7 @@ function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled 
       const playbook = userType === 'IAMUser' || userType === 'FederatedUser' ? 'iam-user' : userType === 'AssumedRole' ? 'iam-role' : undefined;
       if (!playbook) return new Unhandled(`access key findings for userType ${JSON.stringify(userType.slice(0, 40))} have no playbook`);
       const userName = validId(IamNameSchema, key.userName, 'resource.accessKeyDetails.userName');
-      const hints: Record<string, string | string[]> = { userType };
-      if (typeof key.accessKeyId === 'string' && /^(AKIA|ASIA)[A-Z0-9]{12,124}$/.test(key.accessKeyId)) hints.accessKeyId = key.accessKeyId;
-      if (typeof key.principalId === 'string' && NAME.test(key.principalId)) hints.principalId = key.principalId;
+      const { userName: _name, ...hints } = actorHints(key);
       return [{ playbook, resource: { type, id: userName, hints } }];
     }
     case 'ECSCluster': {
@@ -109,6 +112,20 @@ function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled 
     default:
       return new Unhandled(`resource type ${JSON.stringify(type)} has no playbook`);
   }
+}
+
+/**
+ * What a finding's `accessKeyDetails` says of the actor, kept only where it has the grammar of
+ * its kind (hints, never acted on unchecked): userType, userName, principalId, accessKeyId.
+ */
+function actorHints(details: unknown): Record<string, string> {
+  const key = (details ?? {}) as Record<string, unknown>;
+  const hints: Record<string, string> = {};
+  if (typeof key.userType === 'string' && /^[A-Za-z]{1,32}$/.test(key.userType)) hints.userType = key.userType;
+  if (IamNameSchema.safeParse(key.userName).success) hints.userName = key.userName as string;
+  if (typeof key.accessKeyId === 'string' && /^(AKIA|ASIA)[A-Z0-9]{12,124}$/.test(key.accessKeyId)) hints.accessKeyId = key.accessKeyId;
+  if (typeof key.principalId === 'string' && NAME.test(key.principalId)) hints.principalId = key.principalId;
+  return hints;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -353,7 +370,7 @@ function parseHandoff(event: Envelope): ParsedMessage {
   if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
   const h = parsed.data;
   const { accountId, region } = whereItWasPut(event, h);
-  const target = manualRoute(h.resource.resourceType, h.resource.id, 'hand-offs');
+  const target = h.resource.resourceType === 'AccessKey' ? accessKeyHandoffRoute(h.resource) : manualRoute(h.resource.resourceType, h.resource.id, 'hand-offs');
   const findingId = `handoff-${h.sourceIncident.incidentId}`;
   return {
     kind: 'findings',
@@ -383,6 +400,19 @@ function parseHandoff(event: Envelope): ParsedMessage {
       },
     ],
   };
+}
+
+/**
+ * An `AccessKey` hand-off (an S3 bucket's authorised source, handed to the IAM playbooks): routed
+ * by `accessKeyDetails.userType` as a GuardDuty AccessKey finding is, the user name its id.
+ */
+function accessKeyHandoffRoute(resource: HandoffDetail['resource']): Route {
+  const details = resource.accessKeyDetails;
+  if (!details) throw new InvalidFindingError(['detail.resource.accessKeyDetails: an AccessKey hand-off names its principal (userType, userName)']);
+  if (details.userName !== resource.id) throw new InvalidFindingError([`detail.resource.id: an AccessKey hand-off's id is its accessKeyDetails.userName (${details.userName})`]);
+  const playbook: PlaybookName = details.userType === 'AssumedRole' ? 'iam-role' : 'iam-user';
+  const { userName: _name, ...hints } = actorHints(details);
+  return { playbook, resource: { type: 'AccessKey', id: details.userName, hints } };
 }
 
 /**

@@ -116,9 +116,22 @@ const ResourceNameSchema = z.object({
   id: z.string().min(1).max(256),
 });
 
+/**
+ * The principal of an `AccessKey` hand-off, named as GuardDuty's `accessKeyDetails` names it (the
+ * same path, so the IAM playbooks' rules route a hand-off on `userType` as they route findings).
+ */
+export const HandoffAccessKeyDetailsSchema = z.object({
+  userType: z.enum(['IAMUser', 'FederatedUser', 'AssumedRole']),
+  userName: IamNameSchema,
+  principalId: z.string().regex(/^[A-Za-z0-9+=,.@_:\/-]{1,256}$/).optional(),
+  accessKeyId: z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/).optional(),
+});
+export type HandoffAccessKeyDetails = z.infer<typeof HandoffAccessKeyDetailsSchema>;
+
 /** A playbook's request, from its function role, that another playbook contain a resource (origin `handoff`). */
 export const HandoffDetailSchema = z.object({
-  resource: ResourceNameSchema,
+  /** `AccessKey` hand-offs name their principal in `accessKeyDetails` (its `userName` is the id). */
+  resource: ResourceNameSchema.extend({ accessKeyDetails: HandoffAccessKeyDetailsSchema.optional() }),
   sourceIncident: z.object({
     incidentId: IncidentIdSchema,
     playbook: z.enum(PLAYBOOK_NAMES),

@@ -37,6 +37,7 @@ export interface PlaybookEntry {
  */
 export const PLAYBOOK_REGISTRY: readonly PlaybookEntry[] = [
   { name: 'ec2-instance', title: 'Compromised EC2 instance', load: () => import('./ec2-instance/index.ts') },
+  { name: 's3-bucket', title: 'Compromised S3 bucket', load: () => import('./s3-bucket/index.ts') },
 ];
 
 /** The registry entry of a playbook, or undefined when no playbook of that name is deployed by this version. */
