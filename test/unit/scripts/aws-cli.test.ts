@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EMULATOR_ENDPOINT, resolveDeployment, useEmulator } from '../../../scripts/lib/aws-cli.ts';
+import { PLAYBOOK_REGISTRY } from '../../../shared/playbooks/registry.ts';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -12,7 +13,8 @@ const typeOf = (value: unknown): unknown =>
   typeof value === 'string' ? 'string' : ['object', Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, typeOf(v)]))];
 
 /** The DLQs the module names for a prefix: `<prefix>-<playbook>-dlq` for every playbook this version deploys. */
-const dlqsFor = (prefix: string) => ({ 'ec2-instance': `${prefix}-ec2-instance-dlq` });
+// Every registered playbook has a DLQ of the module's default name.
+const dlqsFor = (prefix: string) => Object.fromEntries(PLAYBOOK_REGISTRY.map((e) => [e.name, `${prefix}-${e.name}-dlq`]));
 
 /** A directory where `terraform apply` ran, as `terraform output` reads it (local state). */
 function appliedDir(outputs: Record<string, unknown>): string {
@@ -48,7 +50,7 @@ describe('Function: resolveDeployment', () => {
       pauseParameter: '/flag/paused',
       dlqs: dlqsFor('flag'),
     });
-    expect(resolveDeployment({ dlq: 'https://sqs.example/123/my-dlq', playbook: 'ec2-instance' }, env).dlqs).toEqual({ 'ec2-instance': 'https://sqs.example/123/my-dlq' });
+    expect(resolveDeployment({ dlq: 'https://sqs.example/123/my-dlq', playbook: 'ec2-instance' }, env).dlqs).toEqual({ ...dlqsFor('env'), 'ec2-instance': 'https://sqs.example/123/my-dlq' });
   });
 
   it("reads the table and bus from the outputs of the directory the module was applied in", () => {
