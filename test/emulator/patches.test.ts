@@ -19,7 +19,9 @@ import {
   ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateRoleCommand, CreateUserCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { classifyError } from '../../shared/errors/index.ts';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
@@ -674,5 +676,21 @@ describe('Emulator: trust boundaries (queue and bus policies, service credential
     expect(admitted.FailedEntryCount).toBe(0);
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10 }));
     expect((out.Messages ?? []).map((m) => JSON.parse(m.Body!).detail.detail)).toEqual(['responder']);
+  });
+});
+
+describe('Emulator: APIs moto lacks answer as an endpoint without them (missing_apis_answer_not_implemented)', () => {
+  it('answers SimulatePrincipalPolicy and LookupEvents with HTTP 501 NotImplemented in the service\'s error shape, which the SDK parses and Firebreak records as unsupported', async () => {
+    // Act
+    const simulate = await new IAMClient({ ...emulatorClientConfig, maxAttempts: 1 })
+      .send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: 'arn:aws:iam::123456789012:role/etl', ActionNames: ['s3:GetObject'] }))
+      .catch((e: unknown) => e);
+    const lookup = await new CloudTrailClient({ ...emulatorClientConfig, maxAttempts: 1 }).send(new LookupEventsCommand({})).catch((e: unknown) => e);
+
+    // Assess: a parsed service error (not an HTML page read as a retryable 500)
+    for (const error of [simulate, lookup]) {
+      expect(error).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+      expect(classifyError(error)).toMatchObject({ code: 'NotImplemented', retryable: false, unsupported: true });
+    }
   });
 });
