@@ -12,6 +12,7 @@ import {
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
+import { CreateAccessPointCommand, DeletePublicAccessBlockCommand as DeleteAccountBlockCommand, GetPublicAccessBlockCommand as GetAccountBlockCommand, PutPublicAccessBlockCommand as PutAccountBlockCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -195,5 +196,40 @@ describe('Playbook: compromised S3 bucket, end to end through the Terraform-depl
     const after = await bucketState(bucket);
     expect(after.block).toEqual(partial);
     expect(after.ownership).toBeNull();
+  });
+
+  it('with account_block_public_access, also blocks public access for the whole account through S3 Control, and release restores what the account had; the report names the access points', async () => {
+    // Prepare: the fb-full pipeline (account_block_public_access = true); the account partly blocked; a bucket with an access point
+    const full = outputs.full;
+    const accountId = await world.accountId();
+    const control = new S3ControlClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, endpointProvider: () => ({ url: new URL(endpoint) }) });
+    const accountBefore = { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false };
+    await control.send(new PutAccountBlockCommand({ AccountId: accountId, PublicAccessBlockConfiguration: accountBefore }));
+    const { bucket, policy } = await publicBucket(accountId);
+    await control.send(new CreateAccessPointCommand({ AccountId: accountId, Name: `partners-${suffix()}`, Bucket: bucket }));
+    const event = bucketFinding('s3-exfiltration-anomalousbehavior', { accountId, bucket });
+    const incidentId = incidentIdFor(accountId, event.detail.id, bucket);
+    try {
+      // Act
+      await world.putFinding(event, full.event_bus_name);
+      await drainAll(full.playbooks['s3-bucket'].function_name);
+
+      // Assess
+      const record = await world.ledger(full.ledger_table_name).get(incidentId);
+      expect(record?.status, JSON.stringify(record?.steps, null, 1)).toBe('contained');
+      expect(record!.steps.blockAccountPublicAccess).toMatchObject({ status: 'done', data: { accountId, before: accountBefore } });
+      expect((await control.send(new GetAccountBlockCommand({ AccountId: accountId }))).PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+      expect(record!.steps.reportBucketRecommendations!.data).toMatchObject({ accessPoints: [{ name: expect.stringMatching(/^partners-/), networkOrigin: 'Internet' }] });
+
+      // Act
+      const released = firebreakCli('release', incidentId, '--reason', 'pen test over: SEC-91', '--table', full.ledger_table_name);
+
+      // Assess
+      expect(released.code, released.stderr + released.stdout).toBe(0);
+      expect((await control.send(new GetAccountBlockCommand({ AccountId: accountId }))).PublicAccessBlockConfiguration).toEqual(accountBefore);
+      expect((await bucketState(bucket)).policy).toBe(policy);
+    } finally {
+      await control.send(new DeleteAccountBlockCommand({ AccountId: accountId }));
+    }
   });
 });
