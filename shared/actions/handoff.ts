@@ -9,14 +9,9 @@
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { StepFailedError } from '../errors/index.ts';
-import { cleanText, HANDOFF_DETAIL_TYPE, HANDOFF_SOURCE, type HandoffAccessKeyDetails, type HandoffDetail, type Incident, type PlaybookName } from '../findings/index.ts';
+import { cleanText, HANDOFF_DETAIL_TYPE, HANDOFF_SOURCE, type HandoffDetail, type HandOffTarget, type Incident, type PlaybookName } from '../findings/index.ts';
 
-/** What a hand-off names: a resource (`Instance`, `i-0abc…`), or an `AccessKey` principal (`id` = its userName) with its `accessKeyDetails`. */
-export interface HandOffTarget {
-  resourceType: string;
-  id: string;
-  accessKeyDetails?: HandoffAccessKeyDetails;
-}
+export type { HandOffTarget };
 
 /** IAM actions the hand-off needs (granted on the responders' bus only). */
 export const HANDOFF_IAM_ACTIONS = ['events:PutEvents'] as const;

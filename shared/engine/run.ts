@@ -1,10 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { HandOffTarget } from '../actions/handoff.ts';
 import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
-import { budgetOrigin, generationId, generationOf, type Incident } from '../findings/index.ts';
+import { budgetOrigin, generationId, generationOf, type HandOffTarget, type Incident } from '../findings/index.ts';
 import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
 import { localPacer, type Pacer } from '../pacing/index.ts';
 import type { PauseState } from '../pause/index.ts';

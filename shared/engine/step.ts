@@ -1,10 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { HandOffTarget } from '../actions/handoff.ts';
 import type { z } from 'zod';
 import type { Clients } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
-import type { Incident } from '../findings/index.ts';
+import type { HandOffTarget, Incident } from '../findings/index.ts';
 import type { Pacer } from '../pacing/index.ts';
 import type { EvidenceRef, Mode, Stage, StepOutcome } from '../vocabulary/index.ts';
 

@@ -128,6 +128,13 @@ export const HandoffAccessKeyDetailsSchema = z.object({
 });
 export type HandoffAccessKeyDetails = z.infer<typeof HandoffAccessKeyDetailsSchema>;
 
+/** What a hand-off names: a resource (`Instance`, `i-0abc…`), or an `AccessKey` principal (`id` = its userName) with its `accessKeyDetails`. */
+export interface HandOffTarget {
+  resourceType: string;
+  id: string;
+  accessKeyDetails?: HandoffAccessKeyDetails;
+}
+
 /** A playbook's request, from its function role, that another playbook contain a resource (origin `handoff`). */
 export const HandoffDetailSchema = z.object({
   /** `AccessKey` hand-offs name their principal in `accessKeyDetails` (its `userName` is the id). */
