@@ -66,7 +66,7 @@ run "takes_every_guardduty_finding_no_enabled_playbook_takes" {
       source        = ["aws.guardduty"]
       "detail-type" = ["GuardDuty Finding"]
       "$or" = [
-        { detail = { resource = { resourceType = [{ "anything-but" = ["Instance"] }] } } },
+        { detail = { resource = { resourceType = [{ "anything-but" = sort(flatten([for p in module.playbook : jsondecode(p.guardduty_pattern).detail.resource.resourceType])) }] } } },
         { detail = { resource = { resourceType = [{ exists = false }] } } },
       ]
     })
@@ -79,14 +79,14 @@ run "takes_every_guardduty_finding_no_enabled_playbook_takes" {
   }
 
   assert {
-    condition     = jsondecode(module.playbook["ec2-instance"].guardduty_pattern).detail.resource.resourceType == jsondecode(module.catch_all[0].event_pattern)["$or"][0].detail.resource.resourceType[0]["anything-but"]
-    error_message = "The catch-all must exclude exactly the resource types the enabled playbook's rule takes."
+    condition     = contains(jsondecode(module.catch_all[0].event_pattern)["$or"][0].detail.resource.resourceType[0]["anything-but"], "Instance") && contains(jsondecode(module.catch_all[0].event_pattern)["$or"][0].detail.resource.resourceType[0]["anything-but"], "S3Bucket")
+    error_message = "The catch-all must exclude exactly the resource types the enabled playbooks' rules take."
   }
 }
 
 run "a_disabled_playbook_hands_its_findings_to_the_catch_all" {
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, s3-bucket = { enabled = false } }
   }
 
   assert {
@@ -227,12 +227,12 @@ run "the_role_reaches_the_ledger_the_topic_its_queue_and_its_logs_only" {
 
 run "may_publish_on_the_topic_alongside_the_playbooks" {
   assert {
-    condition     = one([for s in jsondecode(aws_sns_topic_policy.notifications[0].policy).Statement : s if s.Sid == "OnlyFirebreakPublishes"]).Condition.ArnNotEquals["aws:PrincipalArn"] == ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/mock-role", var.catch_all_arn]
+    condition     = alltrue([for arn in ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", var.catch_all_arn] : contains(one([for s in jsondecode(aws_sns_topic_policy.notifications[0].policy).Statement : s if s.Sid == "OnlyFirebreakPublishes"]).Condition.ArnNotEquals["aws:PrincipalArn"], arn)])
     error_message = "The topic's deny must exempt the catch-all's role, or its notifications are refused."
   }
 
   assert {
-    condition     = one([for s in jsondecode(aws_kms_key.notifications[0].policy).Statement : s if s.Sid == "FunctionsPublishThroughSns"]).Principal.AWS == ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", "arn:aws:iam::123456789012:role/mock-role", var.catch_all_arn]
+    condition     = alltrue([for arn in ["arn:aws:iam::123456789012:role/firebreak-ec2-instance", var.catch_all_arn] : contains(one([for s in jsondecode(aws_kms_key.notifications[0].policy).Statement : s if s.Sid == "FunctionsPublishThroughSns"]).Principal.AWS, arn)])
     error_message = "The topic's key must let the catch-all's role encrypt through SNS."
   }
 }

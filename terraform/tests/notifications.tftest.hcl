@@ -22,6 +22,8 @@ variables {
   dist_dir = "tests/fixtures/playbooks"
   # The playbooks' functions only: the catch-all's publish grant and alarms are tested in catch-all.tftest.hcl.
   catch_all_enabled = false
+  # One playbook shows what each gets (its role's grant, its alarms and dashboard widgets).
+  playbooks = { s3-bucket = { enabled = false } }
 
   topic_arn = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
   role_arn  = "arn:aws:iam::123456789012:role/firebreak-ec2-instance"
@@ -370,7 +372,7 @@ run "every_playbook_disabled_only_the_alarms_could_publish" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, s3-bucket = { enabled = false } }
   }
 
   assert {
