@@ -196,6 +196,7 @@ describe('Emulator: moto patches', () => {
         'sqs_send_message_honours_the_queue_policy',
         'eventbridge_put_events_honours_the_bus_policy',
         'send_command_checks_the_document_and_its_parameters',
+        'missing_apis_answer_not_implemented',
       ],
     });
   });
