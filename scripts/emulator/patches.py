@@ -612,6 +612,43 @@ def create_login_profile_keeps_password_reset_required() -> None:
     IamResponse.create_login_profile = create_login_profile  # type: ignore[method-assign]
 
 
+# APIs Firebreak's steps call that moto 5.2.5 does not have, per service. AWS answers every API
+# it has with its protocol's error document; moto raises NotImplementedError and moto_server
+# turns it into an HTML "500 Internal Server Error" page, which the SDK reads as a retryable
+# server fault. Here they answer as an endpoint without the API: HTTP 501, in the service's own
+# error shape, code NotImplemented (a step records it as failed, unsupported).
+MISSING_APIS: dict[str, frozenset[str]] = {
+    "iam": frozenset({"SimulatePrincipalPolicy"}),
+    "cloudtrail": frozenset({"LookupEvents", "StartQuery", "GetQueryResults"}),
+}
+
+
+def missing_apis_answer_not_implemented() -> None:
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+
+    @functools.wraps(original)
+    def call_action(self: BaseResponse) -> Any:
+        try:
+            return original(self)
+        except NotImplementedError:
+            action = self._get_action()
+            if action not in MISSING_APIS.get(getattr(self, "service_name", "") or "", frozenset()):
+                raise
+            message = f"The {action} action has not been implemented by this emulator (moto {moto.__version__})"
+            if self.headers.get("X-Amz-Target"):
+                body = json.dumps({"__type": "NotImplemented", "message": message})
+                return 501, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "NotImplemented"}, body
+            body = (
+                '<ErrorResponse><Error><Type>Receiver</Type><Code>NotImplemented</Code>'
+                f"<Message>{message}</Message></Error><RequestId>firebreak-emulator</RequestId></ErrorResponse>"
+            )
+            return 501, {"Content-Type": "text/xml"}, body
+
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -632,6 +669,7 @@ PATCHES = (
     send_command_checks_the_document_and_its_parameters,
     delete_key_pair_takes_the_key_pair_id,
     create_login_profile_keeps_password_reset_required,
+    missing_apis_answer_not_implemented,
 )
 
 

@@ -9,14 +9,16 @@
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { StepFailedError } from '../errors/index.ts';
-import { cleanText, HANDOFF_DETAIL_TYPE, HANDOFF_SOURCE, type HandoffDetail, type Incident, type PlaybookName } from '../findings/index.ts';
+import { cleanText, HANDOFF_DETAIL_TYPE, HANDOFF_SOURCE, type HandoffDetail, type HandOffTarget, type Incident, type PlaybookName } from '../findings/index.ts';
+
+export type { HandOffTarget };
 
 /** IAM actions the hand-off needs (granted on the responders' bus only). */
 export const HANDOFF_IAM_ACTIONS = ['events:PutEvents'] as const;
 
 export interface HandOffRequest {
-  /** The resource the receiving playbook contains, named as a manual finding names it (`Instance`, `i-0abc…`). */
-  target: { resourceType: string; id: string };
+  /** The resource the receiving playbook contains, named as a manual finding names it (`Instance`, `i-0abc…`), or an `AccessKey` principal with its `accessKeyDetails`. */
+  target: HandOffTarget;
   /** The incident handing the resource over. */
   source: Pick<Incident, 'incidentId' | 'playbook' | 'severity'>;
   /** Why (recorded as the receiving incident's title). */
@@ -42,7 +44,11 @@ export interface HandOffRequest {
  */
 export async function handOff(events: EventBridgeClient, busName: string, request: HandOffRequest): Promise<{ eventId: string }> {
   const detail: HandoffDetail = {
-    resource: { resourceType: request.target.resourceType, id: request.target.id },
+    resource: {
+      resourceType: request.target.resourceType,
+      id: request.target.id,
+      ...(request.target.accessKeyDetails ? { accessKeyDetails: request.target.accessKeyDetails } : {}),
+    },
     sourceIncident: { incidentId: request.source.incidentId, playbook: request.source.playbook as PlaybookName },
     reason: cleanText(request.reason, 512),
     requestedBy: request.requestedBy,

@@ -152,7 +152,8 @@ const CONSTRUCTORS: { [K in keyof Clients]: (config: ClientConfig) => Clients[K]
   secretsManager: (c) => new SecretsManagerClient(c),
   account: (c) => new AccountClient(c),
   // Virtual-hosted addressing needs DNS for <bucket>.<host>; a custom endpoint is reached by path.
-  s3: (c) => new S3Client({ ...c, forcePathStyle: Boolean(customEndpoint(c, 'S3')) }),
+  // A bucket of another region answers 301: the SDK follows it to the bucket's region (the S3 playbook acts on buckets wherever they live).
+  s3: (c) => new S3Client({ ...c, forcePathStyle: Boolean(customEndpoint(c, 'S3')), followRegionRedirects: true }),
   s3Control: (c) => s3ControlClient(c),
 };
 

@@ -3,7 +3,7 @@ import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts'
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
-import { budgetOrigin, generationId, generationOf, type Incident } from '../findings/index.ts';
+import { budgetOrigin, generationId, generationOf, type HandOffTarget, type Incident } from '../findings/index.ts';
 import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
 import { localPacer, type Pacer } from '../pacing/index.ts';
 import type { PauseState } from '../pause/index.ts';
@@ -18,7 +18,7 @@ import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> & Partial<Pick<Ledger, 'relate'>>;
 
 /** A hand-off as the engine sends it: the step's target and reason, from the incident. */
-export type HandOffSender = (request: { target: { resourceType: string; id: string }; source: Incident; reason: string }) => Promise<{ eventId: string }>;
+export type HandOffSender = (request: { target: HandOffTarget; source: Incident; reason: string }) => Promise<{ eventId: string }>;
 
 /** What the engine needs from the outside world; injected, never global. */
 export interface EngineDeps<O = unknown> {

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Clients } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
-import type { Incident } from '../findings/index.ts';
+import type { HandOffTarget, Incident } from '../findings/index.ts';
 import type { Pacer } from '../pacing/index.ts';
 import type { EvidenceRef, Mode, Stage, StepOutcome } from '../vocabulary/index.ts';
 
@@ -66,7 +66,7 @@ export interface StepContext<T extends PlaybookTypes, D> extends StepOutputs<T> 
    * this incident): its incident is linked to this one. Throws a non-retryable StepFailedError
    * when the deployment has no responders' bus.
    */
-  handOff(target: { resourceType: string; id: string }, reason: string): Promise<{ eventId: string }>;
+  handOff(target: HandOffTarget, reason: string): Promise<{ eventId: string }>;
   /** Adds this incident to those sharing `key` (a principal, an access key) in the ledger and returns the others' ids. */
   relate(key: string): Promise<string[]>;
 }

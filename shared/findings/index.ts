@@ -19,4 +19,4 @@ export {
   RESUME_DETAIL_TYPE,
   RESUME_SOURCE,
 } from './schemas.ts';
-export type { HandoffDetail } from './schemas.ts';
+export type { HandoffAccessKeyDetails, HandoffDetail, HandOffTarget } from './schemas.ts';

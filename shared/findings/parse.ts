@@ -25,6 +25,7 @@ import {
   RESUME_DETAIL_TYPE,
   ResumeDetailSchema,
   type GuardDutyDetail,
+  type HandoffDetail,
 } from './schemas.ts';
 
 /** Where a finding goes: the playbook, and the resource it acts on. */
@@ -70,10 +71,14 @@ function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled 
     case 'S3Bucket': {
       const buckets: unknown[] = Array.isArray(resource.s3BucketDetails) ? resource.s3BucketDetails : [];
       if (buckets.length === 0) throw new InvalidFindingError(['resource.s3BucketDetails: no bucket named']);
+      // The actor (who made the calls), as hints the playbook verifies before acting on them.
+      const hints = actorHints(resource.accessKeyDetails);
+      const api = (detail.service.action as any)?.awsApiCallAction?.api;
+      if (typeof api === 'string' && /^[A-Za-z0-9]{1,128}$/.test(api)) hints.api = api;
       // One finding can name several buckets: each becomes its own incident.
       return buckets.map((b) => ({
         playbook: 's3-bucket' as const,
-        resource: { type, id: validId(BucketNameSchema, (b as any)?.name, 'resource.s3BucketDetails[].name'), hints: {} },
+        resource: { type, id: validId(BucketNameSchema, (b as any)?.name, 'resource.s3BucketDetails[].name'), hints: { ...hints } },
       }));
     }
     case 'AccessKey': {
@@ -117,6 +122,20 @@ function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled 
     default:
       return new Unhandled(`resource type ${JSON.stringify(type)} has no playbook`);
   }
+}
+
+/**
+ * What a finding's `accessKeyDetails` says of the actor, kept only where it has the grammar of
+ * its kind (hints, never acted on unchecked): userType, userName, principalId, accessKeyId.
+ */
+function actorHints(details: unknown): Record<string, string> {
+  const key = (details ?? {}) as Record<string, unknown>;
+  const hints: Record<string, string> = {};
+  if (typeof key.userType === 'string' && /^[A-Za-z]{1,32}$/.test(key.userType)) hints.userType = key.userType;
+  if (IamNameSchema.safeParse(key.userName).success) hints.userName = key.userName as string;
+  if (typeof key.accessKeyId === 'string' && /^(AKIA|ASIA)[A-Z0-9]{12,124}$/.test(key.accessKeyId)) hints.accessKeyId = key.accessKeyId;
+  if (typeof key.principalId === 'string' && NAME.test(key.principalId)) hints.principalId = key.principalId;
+  return hints;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -362,7 +381,7 @@ function parseHandoff(event: Envelope): ParsedMessage {
   if (!parsed.success) throw new InvalidFindingError(issuesOf(parsed.error, 'detail.'));
   const h = parsed.data;
   const { accountId, region } = whereItWasPut(event, h);
-  const target = manualRoute(h.resource.resourceType, h.resource.id, 'hand-offs');
+  const target = h.resource.accessKeyDetails ? principalHandoffRoute(h.resource) : manualRoute(h.resource.resourceType, h.resource.id, 'hand-offs');
   const findingId = `handoff-${h.sourceIncident.incidentId}`;
   return {
     kind: 'findings',
@@ -392,6 +411,24 @@ function parseHandoff(event: Envelope): ParsedMessage {
       },
     ],
   };
+}
+
+/**
+ * A principal handed over with what a finding said of it (an S3 bucket's authorised source, handed
+ * to the IAM playbooks): named as Firebreak's events name it (`IAMUser`, `IAMRole`: the
+ * responders' rules route on that) and carrying GuardDuty's `accessKeyDetails` as hints (the
+ * exposed key, the session), which must agree with it.
+ */
+function principalHandoffRoute(resource: HandoffDetail['resource']): Route {
+  const details = resource.accessKeyDetails!;
+  const named = ACCESS_KEY_USER_TYPES[details.userType];
+  if (!named || named === 'Account' || named !== resource.resourceType) {
+    throw new InvalidFindingError([`detail.resource.accessKeyDetails.userType: ${JSON.stringify(details.userType)} is not a principal of resource type ${JSON.stringify(resource.resourceType)} (IAMUser and FederatedUser: IAMUser; AssumedRole: IAMRole)`]);
+  }
+  if (details.userName !== resource.id) throw new InvalidFindingError([`detail.resource.id: a principal hand-off's id is its accessKeyDetails.userName (${details.userName})`]);
+  const route = manualRoute(resource.resourceType, resource.id, 'hand-offs');
+  const { userName: _name, ...hints } = actorHints(details);
+  return { playbook: route.playbook, resource: { ...route.resource, hints } };
 }
 
 /**

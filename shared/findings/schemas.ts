@@ -118,9 +118,29 @@ const ResourceNameSchema = z.object({
   id: z.string().min(1).max(256),
 });
 
+/**
+ * What a finding said of a principal handed over (`IAMUser` or `IAMRole`), in GuardDuty's
+ * `accessKeyDetails` shape: the receiving playbook's hints (the exposed key, the session).
+ */
+export const HandoffAccessKeyDetailsSchema = z.object({
+  userType: z.enum(['IAMUser', 'FederatedUser', 'AssumedRole']),
+  userName: IamNameSchema,
+  principalId: z.string().regex(/^[A-Za-z0-9+=,.@_:\/-]{1,256}$/).optional(),
+  accessKeyId: z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/).optional(),
+});
+export type HandoffAccessKeyDetails = z.infer<typeof HandoffAccessKeyDetailsSchema>;
+
+/** What a hand-off names: a resource (`Instance`, `i-0abc…`), or a principal (`IAMUser`/`IAMRole`, `id` = its userName) with the finding's `accessKeyDetails`. */
+export interface HandOffTarget {
+  resourceType: string;
+  id: string;
+  accessKeyDetails?: HandoffAccessKeyDetails;
+}
+
 /** A playbook's request, from its function role, that another playbook contain a resource (origin `handoff`). */
 export const HandoffDetailSchema = z.object({
-  resource: ResourceNameSchema,
+  /** A principal hand-off may carry the finding's `accessKeyDetails` (its `userName` is the id). */
+  resource: ResourceNameSchema.extend({ accessKeyDetails: HandoffAccessKeyDetailsSchema.optional() }),
   sourceIncident: z.object({
     incidentId: IncidentIdSchema,
     playbook: z.enum(PLAYBOOK_NAMES),

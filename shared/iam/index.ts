@@ -44,6 +44,10 @@ const EC2 = 'arn:{partition}:ec2:{region}:{account}';
 /** Snapshot and image ARNs carry no account. */
 const EC2_NO_ACCOUNT = 'arn:{partition}:ec2:{region}:';
 const IAM = 'arn:{partition}:iam::{account}';
+/** Every bucket (their ARNs carry neither account nor region): held to the account's own by {@link IN_THIS_ACCOUNT}. */
+const S3_BUCKETS = 'arn:{partition}:s3:::*';
+/** Buckets owned by the account the function acts as (its own, or a member account's through the member role): a policy variable, so one grant serves both. */
+const IN_THIS_ACCOUNT = { StringEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } };
 
 /** The tags Firebreak puts on the groups it creates and then manages. */
 export const FIREBREAK_GROUP_PURPOSES = ['isolation', 'untracking'] as const;
@@ -233,6 +237,34 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'iam:CreateAccessKey': [scoped([`${IAM}:user/*`])],
   'iam:DeleteAccessKey': [scoped([`${IAM}:user/*`])],
   'secretsmanager:DescribeSecret': [scoped([`arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/iam-user/*`])],
+  // S3 buckets (the S3 playbook): bucket ARNs carry no account, so every grant is held to the
+  // buckets this account owns (aws:ResourceAccount). Configuration only: no object is read,
+  // written or deleted (the evidence bucket's PutObject is granted by the module on that bucket).
+  ...Object.fromEntries(
+    [
+      's3:GetBucketLocation',
+      's3:GetBucketPolicy',
+      's3:GetBucketPolicyStatus',
+      's3:GetBucketAcl',
+      's3:GetBucketPublicAccessBlock',
+      's3:GetBucketOwnershipControls',
+      's3:GetBucketTagging',
+      's3:PutBucketPublicAccessBlock',
+      's3:PutBucketOwnershipControls',
+      's3:PutBucketPolicy',
+      's3:DeleteBucketPolicy',
+      's3:PutBucketTagging',
+    ].map((action) => [action, [scoped([S3_BUCKETS], IN_THIS_ACCOUNT)]]),
+  ),
+  // Account-level Block Public Access and the access point listing have no resource type.
+  's3:GetAccountPublicAccessBlock': [anywhere(NO_RESOURCE_LEVEL('S3 GetAccountPublicAccessBlock'))],
+  's3:PutAccountPublicAccessBlock': [anywhere(NO_RESOURCE_LEVEL('S3 PutAccountPublicAccessBlock'))],
+  's3:ListAccessPoints': [anywhere(NO_RESOURCE_LEVEL('S3 ListAccessPoints'))],
+  // Who made the calls on a bucket, and were they authorised for them (read-only)
+  'iam:SimulatePrincipalPolicy': [scoped([`${IAM}:user/*`, `${IAM}:role/*`])],
+  // S3 data events in a CloudTrail Lake event data store of the account (read-only queries)
+  'cloudtrail:StartQuery': [scoped(['arn:{partition}:cloudtrail:{region}:{account}:eventdatastore/*'])],
+  'cloudtrail:GetQueryResults': [scoped(['arn:{partition}:cloudtrail:{region}:{account}:eventdatastore/*'])],
 };
 
 /**

@@ -37,9 +37,10 @@ export interface PlaybookEntry {
  */
 export const PLAYBOOK_REGISTRY: readonly PlaybookEntry[] = [
   { name: 'ec2-instance', title: 'Compromised EC2 instance', load: () => import('./ec2-instance/index.ts') },
+  { name: 's3-bucket', title: 'Compromised S3 bucket', load: () => import('./s3-bucket/index.ts') },
+  { name: 'iam-user', title: 'Compromised IAM user credentials', load: () => import('./iam-user/index.ts') },
   { name: 'iam-role', title: 'Compromised IAM role', load: () => import('./iam-role/index.ts') },
   { name: 'account', title: 'Compromised AWS account', load: () => import('./account/index.ts') },
-  { name: 'iam-user', title: 'Compromised IAM user credentials', load: () => import('./iam-user/index.ts') },
 ];
 
 /** The registry entry of a playbook, or undefined when no playbook of that name is deployed by this version. */

@@ -22,7 +22,9 @@ import {
   ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateLoginProfileCommand, CreateRoleCommand, CreateUserCommand, GetLoginProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateLoginProfileCommand, CreateRoleCommand, CreateUserCommand, GetLoginProfileCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { classifyError } from '../../shared/errors/index.ts';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
@@ -199,6 +201,7 @@ describe('Emulator: moto patches', () => {
         'send_command_checks_the_document_and_its_parameters',
         'delete_key_pair_takes_the_key_pair_id',
         'create_login_profile_keeps_password_reset_required',
+        'missing_apis_answer_not_implemented',
       ],
     });
   });
@@ -708,5 +711,21 @@ describe('Emulator: trust boundaries (queue and bus policies, service credential
     // Assess
     expect(await names()).not.toContain(KeyName);
     await expect(again).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+  });
+});
+
+describe('Emulator: APIs moto lacks answer as an endpoint without them (missing_apis_answer_not_implemented)', () => {
+  it('answers SimulatePrincipalPolicy and LookupEvents with HTTP 501 NotImplemented in the service\'s error shape, which the SDK parses and Firebreak records as unsupported', async () => {
+    // Act
+    const simulate = await new IAMClient({ ...emulatorClientConfig, maxAttempts: 1 })
+      .send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: 'arn:aws:iam::123456789012:role/etl', ActionNames: ['s3:GetObject'] }))
+      .catch((e: unknown) => e);
+    const lookup = await new CloudTrailClient({ ...emulatorClientConfig, maxAttempts: 1 }).send(new LookupEventsCommand({})).catch((e: unknown) => e);
+
+    // Assess: a parsed service error (not an HTML page read as a retryable 500)
+    for (const error of [simulate, lookup]) {
+      expect(error).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+      expect(classifyError(error)).toMatchObject({ code: 'NotImplemented', retryable: false, unsupported: true });
+    }
   });
 });

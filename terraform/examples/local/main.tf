@@ -276,6 +276,11 @@ module "full" {
     }
   }
 
+  # The S3 playbook here also turns on the account's Block Public Access (release restores it).
+  playbooks = {
+    s3-bucket = { options = { account_block_public_access = true } }
+  }
+
   follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
   max_follow_ups          = local.local_defaults.max_follow_ups
 

@@ -31,6 +31,26 @@ describe('Action: handOff', () => {
     expect(HANDOFF_IAM_ACTIONS).toEqual(['events:PutEvents']);
   });
 
+  it("hands over an AccessKey principal with its accessKeyDetails, where the IAM playbooks' rules and parser find its userType", async () => {
+    // Prepare
+    eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-2' }] });
+    const accessKeyDetails = { userType: 'AssumedRole' as const, userName: 'etl-export-role', accessKeyId: 'ASIA4EXAMPLEETLROLE5' };
+
+    // Act
+    await handOff(new EventBridgeClient({ region: REGION }), 'firebreak-responders', {
+      ...request,
+      source: anIncident({ incidentId: 'inc-0123456789abcdef', playbook: 's3-bucket' }),
+      target: { resourceType: 'AccessKey', id: 'etl-export-role', accessKeyDetails },
+    });
+
+    // Assess
+    const entry = eventsMock.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
+    const detail = JSON.parse(entry.Detail!);
+    expect(detail.resource).toEqual({ resourceType: 'AccessKey', id: 'etl-export-role', accessKeyDetails });
+    const delivered = { version: '0', id: 'evt-2', source: entry.Source, 'detail-type': entry.DetailType, account: ACCOUNT_ID, time: '2025-06-19T15:00:00Z', region: REGION, resources: [], detail };
+    expect(parseMessage(JSON.stringify(delivered))).toMatchObject({ kind: 'findings', incidents: [{ playbook: 'iam-role', resource: { type: 'AccessKey', id: 'etl-export-role' } }] });
+  });
+
   it('fails retryably, naming the bus and the target, when the bus does not accept it', async () => {
     // Prepare
     eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'not admitted' }] });

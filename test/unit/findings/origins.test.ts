@@ -64,6 +64,34 @@ describe('Origins: hand-offs, redrives and resumes from the responders\' bus', (
     expect(rejection(handoffEvent({ sourceIncident: { incidentId: 'inc-../x', playbook: 'container' } })).reasons[0]).toMatch(/^detail\.sourceIncident\.incidentId/);
   });
 
+  it("routes an AccessKey hand-off (an S3 bucket's authorised source) by its userType, as a GuardDuty AccessKey finding is", () => {
+    // Prepare
+    const accessKey = (userType: string, userName: string) => ({
+      resource: { resourceType: 'AccessKey', id: userName, accessKeyDetails: { userType, userName, principalId: 'AROA4EXAMPLEETLJOB01X:etl', accessKeyId: 'ASIA4EXAMPLEETLROLE5' } },
+      sourceIncident: { incidentId: SOURCE_INCIDENT, playbook: 's3-bucket' },
+    });
+
+    // Act
+    const [role] = incidentsOf(parseMessage(JSON.stringify(handoffEvent(accessKey('AssumedRole', 'etl-export-role')))));
+    const [user] = incidentsOf(parseMessage(JSON.stringify(handoffEvent(accessKey('IAMUser', 'alice')))));
+
+    // Assess
+    expect(role).toMatchObject({
+      playbook: 'iam-role',
+      origin: 'handoff',
+      resource: { type: 'AccessKey', id: 'etl-export-role', hints: { userType: 'AssumedRole', principalId: 'AROA4EXAMPLEETLJOB01X:etl', accessKeyId: 'ASIA4EXAMPLEETLROLE5' } },
+      derivedFrom: { kind: 'handoff', incidentId: SOURCE_INCIDENT, playbook: 's3-bucket' },
+    });
+    expect(user).toMatchObject({ playbook: 'iam-user', resource: { type: 'AccessKey', id: 'alice', hints: { userType: 'IAMUser' } } });
+  });
+
+  it('rejects an AccessKey hand-off without its principal, for root, or whose id is not its user name', () => {
+    const named = (resource: Record<string, unknown>) => handoffEvent({ resource, sourceIncident: { incidentId: SOURCE_INCIDENT, playbook: 's3-bucket' } });
+    expect(rejection(named({ resourceType: 'AccessKey', id: 'alice' })).reasons[0]).toMatch(/accessKeyDetails: an AccessKey hand-off names its principal/);
+    expect(rejection(named({ resourceType: 'AccessKey', id: 'root', accessKeyDetails: { userType: 'Root', userName: 'root' } })).reasons[0]).toMatch(/^detail\.resource\.accessKeyDetails\.userType/);
+    expect(rejection(named({ resourceType: 'AccessKey', id: 'bob', accessKeyDetails: { userType: 'IAMUser', userName: 'alice' } })).reasons[0]).toMatch(/id is its accessKeyDetails\.userName \(alice\)/);
+  });
+
   it('rejects a Firebreak source with another origin\'s detail-type', () => {
     expect(rejection(handoffEvent({}, { 'detail-type': 'Firebreak Manual Finding' })).reasons[0]).toMatch(/^source firebreak.handoff with detail-type "Firebreak Manual Finding" is not an event Firebreak takes/);
   });

@@ -328,6 +328,36 @@ describe('Function: parseFindingMessage', () => {
       expect(incident).toMatchObject({ playbook: 's3-bucket', resource: { type: 'S3Bucket', id: 'acme-prod-customer-exports', hints: {} } });
     });
 
+    it("carries the S3 finding's actor (userType, userName, principal id, key) and the API it called as hints for the bucket playbook", () => {
+      // Act
+      const [exfiltration] = parseFindingMessage(fixtureBody('s3-exfiltration-anomalousbehavior.json'));
+      const [bpa] = parseFindingMessage(fixtureBody('s3-bucketblockpublicaccessdisabled.json'));
+
+      // Assess
+      expect(exfiltration!.resource.hints).toEqual({
+        userType: 'AssumedRole',
+        userName: 'etl-export-role',
+        principalId: 'AROA4EXAMPLEETLJOB01X:etl-nightly-session',
+        accessKeyId: 'ASIA4EXAMPLEETLROLE5',
+        api: fixtureEvent('s3-exfiltration-anomalousbehavior.json').detail.service.action.awsApiCallAction.api,
+      });
+      expect(bpa!.resource.hints).toMatchObject({ userType: 'AssumedRole', userName: 'AWSReservedSSO_AdministratorAccess_0f1e2d3c4b5a6978', api: 'PutBucketPublicAccessBlock' });
+    });
+
+    it('drops S3 actor hints that do not have the grammar of their kind', () => {
+      // Prepare
+      const body = variantOf('s3-exfiltration-anomalousbehavior.json', (e) => {
+        e.detail.resource.accessKeyDetails = { userType: 'Assumed Role!', userName: 'GeneratedFindingUserName/../x', accessKeyId: 'GeneratedFindingAccessKeyId', principalId: 'a b' };
+        e.detail.service.action.awsApiCallAction.api = 'Get Object;';
+      });
+
+      // Act
+      const [incident] = parseFindingMessage(body);
+
+      // Assess
+      expect(incident!.resource.hints).toEqual({});
+    });
+
     it('routes an assumed-role key finding to the role, keeping the session principal and temporary key', () => {
       // Act
       const [incident] = parseFindingMessage(fixtureBody('iam-role-instancecredentialexfiltration-outsideaws.json'));

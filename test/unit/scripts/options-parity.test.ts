@@ -6,6 +6,7 @@ import { terraformAccepts } from '../../../scripts/lib/terraform-parity.ts';
 import { loadOptions } from '../../../shared/config/index.ts';
 import { AccountOptionsSchema } from '../../../shared/playbooks/account/options.ts';
 import { IamUserOptionsSchema } from '../../../shared/playbooks/iam-user/options.ts';
+import { S3OptionsSchema } from '../../../shared/playbooks/s3-bucket/options.ts';
 import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
 import { IamRoleOptionsSchema } from '../../../shared/playbooks/iam-role/options.ts';
 
@@ -156,5 +157,36 @@ describe('Terraform and the IAM user options schema', () => {
     const verdicts = IAM_USER_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, IamUserOptionsSchema) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     expect(verdicts.filter((v) => v.functions).length).toBe(3);
+  });
+});
+
+const EDS = 'arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE';
+
+const S3_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'account-level block', options: { account_block_public_access: true } },
+  { name: 'everything', options: { account_block_public_access: true, cloudtrail_lookback_days: 90, cloudtrail_max_pages: 100, data_events_event_data_store: EDS, hand_off_finding_types: ['Exfiltration:S3/AnomalousBehavior', 'UnauthorizedAccess:S3/*'] } },
+  { name: 'one day, one page', options: { cloudtrail_lookback_days: 1, cloudtrail_max_pages: 1 } },
+  { name: 'lookback of 0 days', options: { cloudtrail_lookback_days: 0 } },
+  { name: 'lookback past CloudTrail\'s 90 days', options: { cloudtrail_lookback_days: 91 } },
+  { name: 'fractional lookback', options: { cloudtrail_lookback_days: 1.5 } },
+  { name: 'no pages', options: { cloudtrail_max_pages: 0 } },
+  { name: 'event data store by id', options: { data_events_event_data_store: 'EXAMPLE-f852-4e8f' } },
+  { name: 'trail ARN instead of an event data store', options: { data_events_event_data_store: 'arn:aws:cloudtrail:us-east-1:123456789012:trail/main' } },
+  { name: 'hand-off type not a finding type', options: { hand_off_finding_types: ['exfiltration'] } },
+];
+
+describe('Terraform and the S3 bucket options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      S3_CASES.map((c) => ({ name: c.name, value: { 's3-bucket': { options: c.options } } })),
+    );
+
+    // Assess
+    const verdicts = S3_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, S3OptionsSchema) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    expect(verdicts.filter((v) => v.functions).length).toBe(4);
   });
 });
