@@ -31,7 +31,7 @@ describe('Action: handOff', () => {
     expect(HANDOFF_IAM_ACTIONS).toEqual(['events:PutEvents']);
   });
 
-  it("hands over an AccessKey principal with its accessKeyDetails, where the IAM playbooks' rules and parser find its userType", async () => {
+  it("hands over a principal named as the IAM playbooks' rules route it, with the finding's accessKeyDetails as its hints", async () => {
     // Prepare
     eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-2' }] });
     const accessKeyDetails = { userType: 'AssumedRole' as const, userName: 'etl-export-role', accessKeyId: 'ASIA4EXAMPLEETLROLE5' };
@@ -40,15 +40,15 @@ describe('Action: handOff', () => {
     await handOff(new EventBridgeClient({ region: REGION }), 'firebreak-responders', {
       ...request,
       source: anIncident({ incidentId: 'inc-0123456789abcdef', playbook: 's3-bucket' }),
-      target: { resourceType: 'AccessKey', id: 'etl-export-role', accessKeyDetails },
+      target: { resourceType: 'IAMRole', id: 'etl-export-role', accessKeyDetails },
     });
 
     // Assess
     const entry = eventsMock.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
     const detail = JSON.parse(entry.Detail!);
-    expect(detail.resource).toEqual({ resourceType: 'AccessKey', id: 'etl-export-role', accessKeyDetails });
+    expect(detail.resource).toEqual({ resourceType: 'IAMRole', id: 'etl-export-role', accessKeyDetails });
     const delivered = { version: '0', id: 'evt-2', source: entry.Source, 'detail-type': entry.DetailType, account: ACCOUNT_ID, time: '2025-06-19T15:00:00Z', region: REGION, resources: [], detail };
-    expect(parseMessage(JSON.stringify(delivered))).toMatchObject({ kind: 'findings', incidents: [{ playbook: 'iam-role', resource: { type: 'AccessKey', id: 'etl-export-role' } }] });
+    expect(parseMessage(JSON.stringify(delivered))).toMatchObject({ kind: 'findings', incidents: [{ playbook: 'iam-role', resource: { type: 'IAMRole', id: 'etl-export-role', hints: { userType: 'AssumedRole', accessKeyId: 'ASIA4EXAMPLEETLROLE5' } } }] });
   });
 
   it('fails retryably, naming the bus and the target, when the bus does not accept it', async () => {

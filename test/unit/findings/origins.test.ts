@@ -64,10 +64,10 @@ describe('Origins: hand-offs, redrives and resumes from the responders\' bus', (
     expect(rejection(handoffEvent({ sourceIncident: { incidentId: 'inc-../x', playbook: 'container' } })).reasons[0]).toMatch(/^detail\.sourceIncident\.incidentId/);
   });
 
-  it("routes an AccessKey hand-off (an S3 bucket's authorised source) by its userType, as a GuardDuty AccessKey finding is", () => {
+  it("routes a principal hand-off (an S3 bucket's authorised source) as the responders' rules do, the finding's accessKeyDetails its hints", () => {
     // Prepare
     const accessKey = (userType: string, userName: string) => ({
-      resource: { resourceType: 'AccessKey', id: userName, accessKeyDetails: { userType, userName, principalId: 'AROA4EXAMPLEETLJOB01X:etl', accessKeyId: 'ASIA4EXAMPLEETLROLE5' } },
+      resource: { resourceType: userType === 'AssumedRole' ? 'IAMRole' : 'IAMUser', id: userName, accessKeyDetails: { userType, userName, principalId: 'AROA4EXAMPLEETLJOB01X:etl', accessKeyId: 'ASIA4EXAMPLEETLROLE5' } },
       sourceIncident: { incidentId: SOURCE_INCIDENT, playbook: 's3-bucket' },
     });
 
@@ -79,17 +79,19 @@ describe('Origins: hand-offs, redrives and resumes from the responders\' bus', (
     expect(role).toMatchObject({
       playbook: 'iam-role',
       origin: 'handoff',
-      resource: { type: 'AccessKey', id: 'etl-export-role', hints: { userType: 'AssumedRole', principalId: 'AROA4EXAMPLEETLJOB01X:etl', accessKeyId: 'ASIA4EXAMPLEETLROLE5' } },
+      resource: { type: 'IAMRole', id: 'etl-export-role', hints: { userType: 'AssumedRole', principalId: 'AROA4EXAMPLEETLJOB01X:etl', accessKeyId: 'ASIA4EXAMPLEETLROLE5' } },
       derivedFrom: { kind: 'handoff', incidentId: SOURCE_INCIDENT, playbook: 's3-bucket' },
     });
-    expect(user).toMatchObject({ playbook: 'iam-user', resource: { type: 'AccessKey', id: 'alice', hints: { userType: 'IAMUser' } } });
+    expect(user).toMatchObject({ playbook: 'iam-user', resource: { type: 'IAMUser', id: 'alice', hints: { userType: 'IAMUser' } } });
   });
 
-  it('rejects an AccessKey hand-off without its principal, for root, or whose id is not its user name', () => {
+  it('rejects a principal hand-off named as GuardDuty names it (AccessKey), for root, of the other kind, or whose id is not its user name', () => {
     const named = (resource: Record<string, unknown>) => handoffEvent({ resource, sourceIncident: { incidentId: SOURCE_INCIDENT, playbook: 's3-bucket' } });
-    expect(rejection(named({ resourceType: 'AccessKey', id: 'alice' })).reasons[0]).toMatch(/accessKeyDetails: an AccessKey hand-off names its principal/);
-    expect(rejection(named({ resourceType: 'AccessKey', id: 'root', accessKeyDetails: { userType: 'Root', userName: 'root' } })).reasons[0]).toMatch(/^detail\.resource\.accessKeyDetails\.userType/);
-    expect(rejection(named({ resourceType: 'AccessKey', id: 'bob', accessKeyDetails: { userType: 'IAMUser', userName: 'alice' } })).reasons[0]).toMatch(/id is its accessKeyDetails\.userName \(alice\)/);
+    expect(rejection(named({ resourceType: 'AccessKey', id: 'alice' })).reasons[0]).toMatch(/^detail\.resource\.resourceType: hand-offs name one of/);
+    expect(rejection(named({ resourceType: 'AccessKey', id: 'alice', accessKeyDetails: { userType: 'IAMUser', userName: 'alice' } })).reasons[0]).toMatch(/is not a principal of resource type "AccessKey"/);
+    expect(rejection(named({ resourceType: 'IAMUser', id: 'root', accessKeyDetails: { userType: 'Root', userName: 'root' } })).reasons[0]).toMatch(/^detail\.resource\.accessKeyDetails\.userType/);
+    expect(rejection(named({ resourceType: 'IAMUser', id: 'etl', accessKeyDetails: { userType: 'AssumedRole', userName: 'etl' } })).reasons[0]).toMatch(/is not a principal of resource type "IAMUser"/);
+    expect(rejection(named({ resourceType: 'IAMUser', id: 'bob', accessKeyDetails: { userType: 'IAMUser', userName: 'alice' } })).reasons[0]).toMatch(/id is its accessKeyDetails\.userName \(alice\)/);
   });
 
   it('rejects a Firebreak source with another origin\'s detail-type', () => {

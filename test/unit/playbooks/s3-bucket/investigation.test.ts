@@ -216,7 +216,7 @@ describe('Step: assessSourceAuthorisation', () => {
     expect(result.data!.recommendation).toMatch(/not in hand_off_finding_types/);
   });
 
-  it('hands the principal to the IAM role playbook as an AccessKey with its userType when the finding type is configured', async () => {
+  it('hands the principal to the IAM role playbook (IAMRole, the finding\'s accessKeyDetails its hints) when the finding type is configured', async () => {
     // Prepare
     iamMock.on(SimulatePrincipalPolicyCommand).resolves(allowed('s3:GetObject', 's3:PutBucketPolicy'));
     const handOff = vi.fn(async () => ({ eventId: 'evt-1' }));
@@ -228,7 +228,7 @@ describe('Step: assessSourceAuthorisation', () => {
     // Assess
     expect(handOff).toHaveBeenCalledWith(
       {
-        resourceType: 'AccessKey',
+        resourceType: 'IAMRole',
         id: ROLE_NAME,
         accessKeyDetails: { userType: 'AssumedRole', userName: ROLE_NAME, principalId: 'AROA4EXAMPLEETLJOB01X:etl-nightly-session', accessKeyId: ACCESS_KEY_ID },
       },
