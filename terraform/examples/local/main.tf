@@ -129,11 +129,9 @@ module "firebreak" {
   # Every end-to-end test contains its own scenario on this pipeline within the hour; the
   # limit itself is tested on fb-limited.
   blast_radius_limit = 100
-  # Break-glass roles the identity playbooks must never touch (test/e2e/iam-role.test.ts).
-  protected_principals = ["arn:aws:iam::*:role/break-glass-*"]
-
-  # Break-glass users the playbooks must never touch (test/e2e/iam-user.test.ts creates one).
-  protected_principals = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/e2e-break-glass-*"]
+  # Break-glass roles and users the identity playbooks must never touch (test/e2e/iam-role.test.ts
+  # and iam-user.test.ts create them).
+  protected_principals = ["arn:aws:iam::*:role/break-glass-*", "arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/e2e-break-glass-*"]
 
   playbooks = {
     ec2-instance = {
@@ -274,10 +272,7 @@ module "full" {
         credential_sweep = { enabled = true }
       }
     }
-  }
-
-  # The S3 playbook here also turns on the account's Block Public Access (release restores it).
-  playbooks = {
+    # The S3 playbook here also turns on the account's Block Public Access (release restores it).
     s3-bucket = { options = { account_block_public_access = true } }
   }
 
