@@ -150,8 +150,8 @@ describe('Playbook: compromised IAM user credentials, end to end through the Ter
     // Assess: the step that needs LookupEvents failed with the reason; the steps that need its answer did nothing
     const r = (await record(finding))!;
     expect(r.status).toBe('failed');
-    // moto answers LookupEvents with an HTML 500: a server error is looked at again, within the bound, then given up.
-    expect(r.steps.identifyUser).toMatchObject({ status: 'failed', attempts: 5, error: { code: 'IssuerUnknown', retryable: false, message: expect.stringContaining('LookupEvents failed with HTTP500') } });
+    // The emulator answers LookupEvents NotImplemented (missing_apis_answer_not_implemented): unsupported, given up at once.
+    expect(r.steps.identifyUser).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'IssuerUnknown', retryable: false, message: expect.stringContaining('LookupEvents failed with NotImplemented (not supported by this endpoint)') } });
     for (const step of ['deactivateExposedKeys', 'decideOtherKeys', 'revokeUserSessions', 'removeConsoleAccess']) {
       expect(r.steps[step]?.summary, step).toContain('not run because identifyUser failed');
     }
