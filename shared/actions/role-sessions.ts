@@ -90,6 +90,23 @@ export async function removeRevocation(iam: IAMClient, roleName: string, policyN
   }
 }
 
+/**
+ * Release of a revocation: removes the policy and says what that revives (`caveat`: every
+ * unexpired session it denied is valid again, the copied credentials included), or that the
+ * policy was already gone.
+ */
+export async function releaseRevocation(
+  iam: IAMClient,
+  roleName: string,
+  policyName: string,
+  caveat: string,
+): Promise<{ status: 'done'; summary: string; data: { roleName: string; policyName: string; result: 'removed' | 'already-removed'; caveat?: string } }> {
+  if ((await removeRevocation(iam, roleName, policyName)) === 'already-removed') {
+    return { status: 'done', summary: `${policyName} was already gone from role ${roleName}`, data: { roleName, policyName, result: 'already-removed' } };
+  }
+  return { status: 'done', summary: `removed ${policyName} from role ${roleName}: ${caveat}`, data: { roleName, policyName, result: 'removed', caveat } };
+}
+
 /** IAM returns policy documents URL-encoded (RFC 3986); a plain JSON one is accepted too. Undefined for none. */
 export function parsePolicyDocument(document: string | undefined): unknown {
   if (!document) return undefined;

@@ -12,7 +12,7 @@ import {
   INSTANCE_ROLE_SERVICE_PRINCIPALS,
   instanceSessionDenyPolicy,
   otherTrustedPrincipals,
-  removeRevocation,
+  releaseRevocation,
   revocationPolicyName,
   revokeSessionsIssuedBefore,
 } from '../../actions/role-sessions.ts';
@@ -139,12 +139,8 @@ export const revokeInstanceRoleSessions = ec2Step({
       const { roleName, revokedBefore } = recorded;
       // A revocation always records its policy; the name is the incident's either way.
       const policyName = recorded.policyName ?? revocationPolicyName(incident.incidentId);
-      if ((await removeRevocation(clients.iam, roleName, policyName)) === 'already-removed') {
-        return { status: 'done', summary: `${policyName} was already gone from role ${roleName}`, data: { roleName, policyName, result: 'already-removed' } };
-      }
       // Removing the deny revives every unexpired session it denied, the copied credentials included.
-      const caveat = `role sessions issued before ${revokedBefore ?? 'the revocation'} that have not expired yet (instance-role credentials last about 6 hours) are valid again`;
-      return { status: 'done', summary: `removed ${policyName} from role ${roleName}: ${caveat}`, data: { roleName, policyName, result: 'removed', caveat } };
+      return releaseRevocation(clients.iam, roleName, policyName, `role sessions issued before ${revokedBefore ?? 'the revocation'} that have not expired yet (instance-role credentials last about 6 hours) are valid again`);
     },
   },
 });

@@ -1,6 +1,6 @@
 import { GetRolePolicyCommand, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { z } from 'zod';
-import { findRevocation, removeRevocation, revocationPolicyName, revokeSessionsIssuedBefore, sessionDenyPolicy } from '../../actions/role-sessions.ts';
+import { findRevocation, releaseRevocation, removeRevocation, revocationPolicyName, revokeSessionsIssuedBefore, sessionDenyPolicy } from '../../actions/role-sessions.ts';
 import { hasErrorCode } from '../../errors/index.ts';
 import { federationKind, refusalOf, sessionOf, type IamRole } from './describe.ts';
 import { roleStep } from './types.ts';
@@ -115,11 +115,7 @@ export const revokeOlderRoleSessions = roleStep({
     async run({ recorded, incident, clients }) {
       const { roleName, revokedBefore } = recorded;
       const policyName = recorded.policyName ?? revocationPolicyName(incident.incidentId);
-      if ((await removeRevocation(clients.iam, roleName, policyName)) === 'already-removed') {
-        return { status: 'done', summary: `${policyName} was already gone from role ${roleName}`, data: { roleName, policyName, result: 'already-removed' } };
-      }
-      const caveat = `sessions of role ${roleName} issued before ${revokedBefore ?? 'the revocation'} ${STILL_VALID}`;
-      return { status: 'done', summary: `removed ${policyName} from role ${roleName}: ${caveat}`, data: { roleName, policyName, result: 'removed', caveat } };
+      return releaseRevocation(clients.iam, roleName, policyName, `sessions of role ${roleName} issued before ${revokedBefore ?? 'the revocation'} ${STILL_VALID}`);
     },
   },
 });
