@@ -3,10 +3,12 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
@@ -39,6 +41,10 @@ export interface Clients {
   s3: S3Client;
   /** Account-level Block Public Access. */
   s3Control: S3ControlClient;
+  /** ECS tasks, task definitions, task protection (the ECS playbook). */
+  ecs: ECSClient;
+  /** DB instances and clusters (the RDS playbook). */
+  rds: RDSClient;
 }
 
 /** Where a playbook acts: the finding's account and region. */
@@ -155,6 +161,8 @@ const CONSTRUCTORS: { [K in keyof Clients]: (config: ClientConfig) => Clients[K]
   // A bucket of another region answers 301: the SDK follows it to the bucket's region (the S3 playbook acts on buckets wherever they live).
   s3: (c) => new S3Client({ ...c, forcePathStyle: Boolean(customEndpoint(c, 'S3')), followRegionRedirects: true }),
   s3Control: (c) => s3ControlClient(c),
+  ecs: (c) => new ECSClient(c),
+  rds: (c) => new RDSClient(c),
 };
 
 /**

@@ -1,4 +1,4 @@
-export { ACCESS_KEY_USER_TYPES, MANUAL_RESOURCE_TYPES, parseEvent, parseFindingMessage, parseMessage, responderResourceType } from './parse.ts';
+export { ACCESS_KEY_USER_TYPES, databaseNameOf, MANUAL_RESOURCE_TYPES, parseEvent, parseFindingMessage, parseMessage, responderResourceType } from './parse.ts';
 export type { IgnoredFinding, ParsedMessage, ReleaseMessage, ResumeMessage } from './parse.ts';
 export { budgetOrigin, FINDING_ORIGINS, generationId, generationOf, incidentIdFor, ORIGINS, PLAYBOOK_NAMES } from './incident.ts';
 export type { DerivedFrom, FindingOrigin, Incident, IncidentResource, Origin, PlaybookName, Redelivery } from './incident.ts';

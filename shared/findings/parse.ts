@@ -40,6 +40,14 @@ class Unhandled {
 }
 
 const NAME = /^[A-Za-z0-9+=,.@_:\/-]{1,256}$/;
+/** An ECS task definition ARN (family:revision). */
+const ECS_TASK_DEFINITION_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[A-Za-z0-9_-]{1,255}:\d{1,10}$/;
+/** A container image reference: registry/repository[:tag][@digest]. */
+const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\/:@-]{0,511}$/;
+/** A database user or database name as a hint: any printable text of at most 128 characters (the SQL quotes it; never interpolated raw). */
+const DB_USER = /^[^\u0000-\u001f\u007f]{1,128}$/u;
+/** The grammar every hint keeps. */
+const HINT_SAFE = /^[A-Za-z0-9:\/._+=,@-]{1,256}$/;
 
 function issuesOf(error: z.ZodError, prefix: string): string[] {
   return error.issues.map((i) => `${prefix}${i.path.join('.')}: ${i.message}`);
@@ -104,24 +112,77 @@ function routesOfGuardDutyFinding(detail: GuardDutyDetail): Route[] | Unhandled 
       return [{ playbook: MANUAL_ROUTES[firebreakType]!.playbook, resource: { type: firebreakType, id: userName, hints } }];
     }
     case 'ECSCluster': {
+      // GuardDuty names the cluster; the playbook acts on the task the finding saw (Firebreak's
+      // own events name it ECSTask). A finding with no task names the cluster ARN.
       const cluster = resource.ecsClusterDetails ?? {};
-      const id = validId(EcsArnSchema, cluster.taskDetails?.arn ?? cluster.arn, 'resource.ecsClusterDetails');
-      return [{ playbook: 'ecs-task', resource: { type, id, hints: {} } }];
+      const task = cluster.taskDetails ?? {};
+      const id = validId(EcsArnSchema, task.arn ?? cluster.arn, 'resource.ecsClusterDetails');
+      const hints: Record<string, string | string[]> = {};
+      if (EcsArnSchema.safeParse(cluster.arn).success) hints.clusterArn = cluster.arn;
+      if (typeof task.definitionArn === 'string' && ECS_TASK_DEFINITION_ARN.test(task.definitionArn)) hints.taskDefinitionArn = task.definitionArn;
+      if (task.launchType === 'FARGATE' || task.launchType === 'EC2' || task.launchType === 'EXTERNAL') hints.launchType = task.launchType;
+      if (typeof task.group === 'string' && NAME.test(task.group)) hints.group = task.group;
+      const host = resource.instanceDetails?.instanceId;
+      if (InstanceIdSchema.safeParse(host).success) hints.instanceId = host;
+      const containers: any[] = Array.isArray(task.containers) ? task.containers : [];
+      hints.images = containers.flatMap((c) => (typeof c?.image === 'string' && IMAGE.test(c.image) ? [c.image] : []));
+      hints.containerNames = containers.flatMap((c) => (typeof c?.name === 'string' && NAME.test(c.name) ? [c.name] : []));
+      return [{ playbook: 'ecs-task', resource: { type: 'ECSTask', id, hints } }];
     }
     case 'Container': {
-      const id = validId(ContainerIdSchema, resource.containerDetails?.id, 'resource.containerDetails.id');
+      const container = resource.containerDetails ?? {};
+      const id = validId(ContainerIdSchema, container.id, 'resource.containerDetails.id');
       const host = resource.instanceDetails?.instanceId;
       const hints: Record<string, string | string[]> = {};
       if (InstanceIdSchema.safeParse(host).success) hints.instanceId = host;
+      if (typeof container.name === 'string' && ContainerIdSchema.safeParse(container.name).success) hints.containerName = container.name;
+      if (typeof container.image === 'string' && IMAGE.test(container.image)) hints.image = container.image;
+      if (typeof container.containerRuntime === 'string' && /^[a-z0-9-]{1,32}$/.test(container.containerRuntime)) hints.containerRuntime = container.containerRuntime;
       return [{ playbook: 'container', resource: { type, id, hints } }];
     }
     case 'RDSDBInstance': {
-      const id = validId(DbInstanceIdSchema, resource.rdsDbInstanceDetails?.dbInstanceIdentifier, 'resource.rdsDbInstanceDetails.dbInstanceIdentifier');
-      return [{ playbook: 'rds-instance', resource: { type, id, hints: {} } }];
+      const db = resource.rdsDbInstanceDetails ?? {};
+      const id = validId(DbInstanceIdSchema, db.dbInstanceIdentifier, 'resource.rdsDbInstanceDetails.dbInstanceIdentifier');
+      const hints: Record<string, string | string[]> = {};
+      if (DbInstanceIdSchema.safeParse(db.dbClusterIdentifier).success) hints.dbClusterIdentifier = db.dbClusterIdentifier;
+      if (typeof db.engine === 'string' && /^[a-z0-9-]{1,40}$/.test(db.engine)) hints.engine = db.engine;
+      if (typeof db.dbiResourceId === 'string' && /^db-[A-Z0-9]{1,64}$/.test(db.dbiResourceId)) hints.dbiResourceId = db.dbiResourceId;
+      // The database user is hostile text (see databaseNameHint).
+      Object.assign(hints, databaseNameHint('dbUser', resource.rdsDbUserDetails?.user));
+      Object.assign(hints, databaseNameHint('database', resource.rdsDbUserDetails?.database));
+      return [{ playbook: 'rds-instance', resource: { type, id, hints } }];
     }
     default:
       return new Unhandled(`resource type ${JSON.stringify(type)} has no playbook`);
   }
+}
+
+/**
+ * A database user or database name as a hint. Hints keep the grammar of identifiers (they reach
+ * logs, tags and reports), but a database name may be any text: one outside that grammar travels
+ * base64url-encoded under `<key>Base64`, and {@link databaseNameOf} gives the text back for the SQL
+ * to quote. Control characters or more than 128 characters: dropped.
+ */
+function databaseNameHint(key: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'string' || !DB_USER.test(value)) return {};
+  if (HINT_SAFE.test(value)) return { [key]: value };
+  return { [`${key}Base64`]: Buffer.from(value, 'utf8').toString('base64url') };
+}
+
+/**
+ * The database user (`dbUser`) or database (`database`) an RDS incident's hints name, as the text
+ * the finding gave: never interpolate it into SQL — quote it as an identifier.
+ *
+ * @example
+ * ```ts
+ * databaseNameOf(incident.resource.hints, 'dbUser') // 'svc_reporting'
+ * ```
+ */
+export function databaseNameOf(hints: Readonly<Record<string, string | string[]>>, key: 'dbUser' | 'database'): string | undefined {
+  const plain = hints[key];
+  if (typeof plain === 'string') return plain;
+  const encoded = hints[`${key}Base64`];
+  return typeof encoded === 'string' ? Buffer.from(encoded, 'base64url').toString('utf8') : undefined;
 }
 
 /**
@@ -511,6 +572,8 @@ export const ACCESS_KEY_USER_TYPES: Readonly<Record<string, 'IAMUser' | 'IAMRole
  */
 export function responderResourceType(resource: { resourceType?: unknown; accessKeyDetails?: { userType?: unknown } | null }): string | undefined {
   if (typeof resource.resourceType !== 'string') return undefined;
+  // GuardDuty's ECSCluster findings name a task; Firebreak's events name it ECSTask.
+  if (resource.resourceType === 'ECSCluster') return 'ECSTask';
   if (resource.resourceType !== 'AccessKey') return resource.resourceType;
   const userType = String(resource.accessKeyDetails?.userType ?? '');
   return Object.prototype.hasOwnProperty.call(ACCESS_KEY_USER_TYPES, userType) ? ACCESS_KEY_USER_TYPES[userType] : undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidFindingError } from '../../../shared/errors/index.ts';
-import { cleanText, incidentIdFor, MANUAL_RESOURCE_TYPES, parseFindingMessage, parseMessage, responderResourceType, type IgnoredFinding, type PlaybookName } from '../../../shared/findings/index.ts';
+import { cleanText, databaseNameOf, incidentIdFor, MANUAL_RESOURCE_TYPES, parseFindingMessage, parseMessage, responderResourceType, type IgnoredFinding, type PlaybookName } from '../../../shared/findings/index.ts';
 import { ACCOUNT_ID, INSTANCE_ID, REGION, fixtureBody, fixtureEvent, fixtureNames, manualEvent } from '../helpers/factories.ts';
 
 interface Expected {
@@ -398,7 +398,63 @@ describe('Function: parseFindingMessage', () => {
       const [incident] = parseFindingMessage(fixtureBody('container-runtime-reverseshell.json'));
 
       // Assess
-      expect(incident!.resource.hints).toEqual({ instanceId: 'i-0f9e8d7c6b5a43210' });
+      expect(incident!.resource.hints).toEqual({
+        instanceId: 'i-0f9e8d7c6b5a43210',
+        containerName: 'legacy-php-app',
+        image: 'docker.io/library/php:8.1-fpm',
+        containerRuntime: 'docker',
+      });
+    });
+
+    it('names the task of an ECSCluster finding ECSTask, with its cluster, definition, launch type and images as hints', () => {
+      // Act
+      const [incident] = parseFindingMessage(fixtureBody('ecs-fargate-runtime-newbinaryexecuted.json'));
+
+      // Assess
+      expect(incident!.playbook).toBe('ecs-task');
+      expect(incident!.resource).toEqual({
+        type: 'ECSTask',
+        id: 'arn:aws:ecs:us-east-1:111122223333:task/payments-prod/3f6c0b2a9d8e4f7a8b1c2d3e4f5a6b7c',
+        hints: {
+          clusterArn: 'arn:aws:ecs:us-east-1:111122223333:cluster/payments-prod',
+          taskDefinitionArn: 'arn:aws:ecs:us-east-1:111122223333:task-definition/payments-api:42',
+          launchType: 'FARGATE',
+          group: 'service:payments-api',
+          images: ['111122223333.dkr.ecr.us-east-1.amazonaws.com/payments-api:1.14.2'],
+          containerNames: ['payments-api'],
+        },
+      });
+    });
+
+    it('keeps the DB cluster, engine and suspected database user of an RDS login finding as hints', () => {
+      // Act
+      const [incident] = parseFindingMessage(fixtureBody('rds-anomalousbehavior-successfullogin.json'));
+
+      // Assess
+      expect(incident!.resource).toEqual({
+        type: 'RDSDBInstance',
+        id: 'orders-aurora-instance-1',
+        hints: { dbClusterIdentifier: 'orders-aurora-cluster', engine: 'aurora-postgresql', dbiResourceId: 'db-7QX2KZJ4HV5NPM3LR8WBYC6DTA', dbUser: 'svc_reporting', database: 'orders' },
+      });
+      expect(incident!.remoteIps).toEqual(['203.0.113.88']);
+    });
+
+    it('keeps a hostile database user name, encoded, for the SQL to quote, but drops one with control characters', () => {
+      // Arrange
+      const event = fixtureEvent('rds-anomalousbehavior-successfullogin.json');
+      event.detail.resource.rdsDbUserDetails.user = 'x"; DROP ROLE admin; --';
+      const withNewline = fixtureEvent('rds-anomalousbehavior-successfullogin.json');
+      withNewline.detail.resource.rdsDbUserDetails.user = 'x\nDROP';
+
+      // Act
+      const [quoted] = parseFindingMessage(JSON.stringify(event));
+      const [dropped] = parseFindingMessage(JSON.stringify(withNewline));
+
+      // Assess
+      expect(quoted!.resource.hints.dbUser).toBeUndefined();
+      expect(quoted!.resource.hints.dbUserBase64).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(databaseNameOf(quoted!.resource.hints, 'dbUser')).toBe('x"; DROP ROLE admin; --');
+      expect(databaseNameOf(dropped!.resource.hints, 'dbUser')).toBeUndefined();
     });
 
     it('opens one incident per bucket when an S3 finding names several buckets', () => {

@@ -8,6 +8,8 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GuardDutyClient } from '@aws-sdk/client-guardduty';
@@ -171,6 +173,8 @@ export function someClients(): Clients {
     account: new AccountClient(clientConfig),
     s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
     s3Control: new S3ControlClient(clientConfig),
+    ecs: new ECSClient(clientConfig),
+    rds: new RDSClient(clientConfig),
   };
 }
 
