@@ -94,11 +94,11 @@ export async function runPlaybook<T extends PlaybookTypes>(
   const open = (gates: GateResult[], capture?: Record<string, unknown>, blastRadius?: BeginParams['blastRadius']) =>
     ledger.begin({ incident, mode: config.mode, messageId: delivery.messageId, ...(delivery.senderId ? { senderId: delivery.senderId } : {}), now: now(), gates, ...(capture ? { capture } : {}), ...(blastRadius ? { blastRadius } : {}) });
   /**
-   * A finding archived or re-published after containment never undoes it, and an incident whose
+   * A finding archived or re-published after containment (finished or under way) never undoes it, and an incident whose
    * containment failed stays failed (a responder must act): only what never acted is skipped.
    */
   const notActing = (record: IncidentRecord | undefined, reason: string, steps: Record<string, StepOutcome>, otherwise: IncidentStatus = 'skipped') =>
-    finish(record?.status === 'contained' || record?.status === 'failed' ? record.status : otherwise, reason, steps);
+    finish(record?.status === 'contained' || record?.status === 'containing' || record?.status === 'failed' ? record.status : otherwise, reason, steps);
   /** A delivery decided before anything is read from AWS (the finding's gates, the kill switch): it only records. */
   const beforeReading = async (gates: GateResult[], reason: string, otherwise: IncidentStatus) => {
     const { record } = await ledger.load(incident.incidentId, incident.accountId, budgetOrigin(incident));
@@ -314,10 +314,13 @@ export async function runPlaybook<T extends PlaybookTypes>(
     await finish('retrying', `containment steps failed with retryable errors: ${retryable.join(', ')}${evidenceNote}`, outcomes, isolatedAt);
     throw new ContainmentIncompleteError(incident.incidentId, retryable);
   }
+  const containPending = named((s) => s.stage === 'contain' && statusOf(s) === 'pending');
   const result =
     containFailures.length > 0
       ? await finish('failed', `containment steps failed permanently (a responder must act): ${containFailures.join(', ')}${evidenceNote}`, outcomes, isolatedAt)
-      : await finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt);
+      : containPending.length > 0
+        ? await finish('containing', `containing: ${containPending.join(', ')} not finished yet${evidenceNote}`, outcomes, isolatedAt)
+        : await finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt);
   return followUpSeconds === undefined ? result : { ...result, followUpSeconds };
 }
 

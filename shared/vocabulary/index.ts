@@ -27,8 +27,12 @@ export type OutcomeStage = Stage | 'release';
  */
 export type StepStatus = 'done' | 'skipped' | 'failed' | 'planned' | 'pending';
 
-/** How an incident stands after a delivery. */
-export type IncidentStatus = 'received' | 'planned' | 'skipped' | 'held' | 'contained' | 'retrying' | 'failed' | 'released';
+/**
+ * How an incident stands after a delivery. `containing`: no containment step failed, but one is
+ * still waiting on AWS (a Run Command, a paced API) and is looked at again by a follow-up — the
+ * incident is not called contained until every containment step is done.
+ */
+export type IncidentStatus = 'received' | 'planned' | 'skipped' | 'held' | 'containing' | 'contained' | 'retrying' | 'failed' | 'released';
 
 /** Where a piece of evidence lives and how to verify it. */
 export interface EvidenceRef {

@@ -7,6 +7,7 @@ import { ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError,
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
 import type { Incident } from '../../../shared/findings/index.ts';
 import type { StepOutcome } from '../../../shared/vocabulary/index.ts';
+import { isNotifiedChange } from '../../../shared/notifications/index.ts';
 import {
   aConfig,
   anIncident,
@@ -903,6 +904,37 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     expect(result.status).toBe('contained');
     expect(result.reason).toBe('contained; waiting on: forensicVolumes (looked at again in 60s)');
     expect(result.followUpSeconds).toBe(60);
+  });
+
+  it('does not call an incident contained while one of its containment steps is still waiting on AWS', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook({ protect: async () => ({ status: 'pending', summary: 'waiting for a LookupEvents token', retryAfterSeconds: 5 }) });
+    const { deps, ledger } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(result.status).toBe('containing');
+    expect(result.reason).toBe('containing: protect not finished yet; waiting on: protect (looked at again in 5s)');
+    expect(result.followUpSeconds).toBe(5);
+    expect(ledger.finished.at(-1)!.status).toBe('containing');
+  });
+
+  it('calls the incident contained on the follow-up that finishes its last containment step', async () => {
+    // Prepare
+    const incident = anIncident();
+    const pending: StepOutcome = { stage: 'contain', status: 'pending', summary: 'waiting', attempts: 1 };
+    const ledger = new FakeLedger().withRecord(incident, { status: 'containing', steps: { isolate: done('contain'), protect: pending } });
+    const { playbook } = fakePlaybook();
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'contained', previousStatus: 'containing' });
+    expect(isNotifiedChange(result.status, result.previousStatus)).toBe(true);
   });
 
   it('asks for a follow-up no later than the configured delay', async () => {
