@@ -98,6 +98,7 @@ locals {
     FIREBREAK_PARTITION                   = local.partition
     FIREBREAK_NAME_PREFIX                 = var.name_prefix
     FIREBREAK_RESPONDERS_BUS              = aws_cloudwatch_event_bus.responders.name
+    FIREBREAK_DEPLOYED_PLAYBOOKS          = jsonencode(sort(keys(local.playbooks)))
     POWERTOOLS_SERVICE_NAME               = "firebreak"
     POWERTOOLS_LOG_LEVEL                  = var.log_level
   }

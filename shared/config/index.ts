@@ -78,6 +78,21 @@ const EnvironmentSchema = z.object({
     .optional(),
   /** The responders' bus: where a playbook hands a resource over to another (origin `handoff`). */
   FIREBREAK_RESPONDERS_BUS: z.string().regex(/^[A-Za-z0-9._\/-]{1,256}$/, 'FIREBREAK_RESPONDERS_BUS must be an event bus name').optional(),
+  /** The playbooks this deployment runs (JSON list): a hand-off to any other has no one to take it. Unset: not known (the CLI, older deployments). */
+  FIREBREAK_DEPLOYED_PLAYBOOKS: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === '') return undefined;
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string' && /^[a-z0-9-]{1,64}$/.test(p))) return parsed as string[];
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'FIREBREAK_DEPLOYED_PLAYBOOKS must be a JSON list of playbook names' });
+      return z.NEVER;
+    }),
   /** The SSM parameter `firebreak pause` and `resume` flip (the kill switch). */
   FIREBREAK_PAUSE_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_.\/-]{1,1010}$/, 'FIREBREAK_PAUSE_PARAMETER must be an SSM parameter name starting with /').optional(),
   /** Organization: the member accounts whose findings this deployment acts on, through their member role. */
@@ -156,6 +171,8 @@ export interface Config {
   functionRole?: 'contain' | 'release';
   /** The responders' bus (`FIREBREAK_RESPONDERS_BUS`): where hand-offs between playbooks are put. */
   respondersBus?: string;
+  /** The playbooks the deployment runs (`FIREBREAK_DEPLOYED_PLAYBOOKS`); undefined when not known. */
+  deployedPlaybooks?: readonly string[];
 }
 
 /**
@@ -208,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     ...(e.FIREBREAK_FUNCTION_ROLE ? { functionRole: e.FIREBREAK_FUNCTION_ROLE } : {}),
     ...(e.FIREBREAK_RESPONDERS_BUS ? { respondersBus: e.FIREBREAK_RESPONDERS_BUS } : {}),
+    ...(e.FIREBREAK_DEPLOYED_PLAYBOOKS ? { deployedPlaybooks: e.FIREBREAK_DEPLOYED_PLAYBOOKS } : {}),
   };
 }
 

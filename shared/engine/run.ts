@@ -3,7 +3,7 @@ import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts'
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
-import { budgetOrigin, generationId, generationOf, type HandOffTarget, type Incident } from '../findings/index.ts';
+import { budgetOrigin, generationId, generationOf, MANUAL_RESOURCE_TYPES, type HandOffTarget, type Incident } from '../findings/index.ts';
 import type { BeginParams, IncidentRecord, Ledger } from '../ledger/index.ts';
 import { localPacer, type Pacer } from '../pacing/index.ts';
 import type { PauseState } from '../pause/index.ts';
@@ -261,6 +261,17 @@ export async function runPlaybook<T extends PlaybookTypes>(
             new StepFailedError(step.name, 'NoRespondersBus', `cannot hand ${target.resourceType} ${target.id} over: this deployment has no responders' bus (FIREBREAK_RESPONDERS_BUS)`, { retryable: false }),
           );
         }
+        const receiver = handOffPlaybook(target);
+        if (config.deployedPlaybooks && (!receiver || !config.deployedPlaybooks.includes(receiver))) {
+          return Promise.reject(
+            new StepFailedError(
+              step.name,
+              'HandOffUndeliverable',
+              `cannot hand ${target.resourceType} ${target.id} over: the ${receiver ?? 'receiving'} playbook is not deployed here (playbooks["${receiver ?? '?'}"].enabled = false), so nothing would contain it — a responder must`,
+              { retryable: false },
+            ),
+          );
+        }
         return deps.handOff({ target, source: incident, reason });
       },
       relate: async (key) => (deps.ledger.relate ? deps.ledger.relate(key, incident.incidentId) : []),
@@ -323,6 +334,10 @@ export async function runPlaybook<T extends PlaybookTypes>(
         : await finish('contained', `contained${evidenceNote || '; evidence complete'}`, outcomes, isolatedAt);
   return followUpSeconds === undefined ? result : { ...result, followUpSeconds };
 }
+
+/** The playbook a hand-off's target reaches (as the responders' rules route it), or undefined. */
+const handOffPlaybook = (target: HandOffTarget): string | undefined =>
+  Object.prototype.hasOwnProperty.call(MANUAL_RESOURCE_TYPES, target.resourceType) ? MANUAL_RESOURCE_TYPES[target.resourceType] : undefined;
 
 /** Generations a finding may open before the engine stops following the chain (a loop guard, far above any real case). */
 const MAX_GENERATIONS = 1000;

@@ -357,12 +357,26 @@ run "function_environment" {
       FIREBREAK_MEMBER_ROLE_NAME            = "firebreak-responder"
       FIREBREAK_MEMBER_EXTERNAL_ID          = "firebreak-${substr(sha256("123456789012/firebreak"), 0, 32)}"
       FIREBREAK_RESPONDERS_BUS              = "firebreak-responders"
+      FIREBREAK_DEPLOYED_PLAYBOOKS          = jsonencode(sort(keys(var.playbooks)))
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"
       EXTRA                                 = "yes"
     })
     error_message = "The function environment must carry every FIREBREAK_* setting, with extra_environment winning except over the playbook, mode and options."
+  }
+}
+
+run "functions_know_which_playbooks_are_deployed" {
+  variables {
+    playbooks = {
+      s3-bucket = { enabled = false }
+    }
+  }
+
+  assert {
+    condition     = contains(jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_DEPLOYED_PLAYBOOKS), "ec2-instance") && !contains(jsondecode(module.playbook["ec2-instance"].environment.FIREBREAK_DEPLOYED_PLAYBOOKS), "s3-bucket")
+    error_message = "FIREBREAK_DEPLOYED_PLAYBOOKS must list the enabled playbooks and no disabled one (a hand-off to a disabled playbook is refused)."
   }
 }
 

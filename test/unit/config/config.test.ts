@@ -89,6 +89,17 @@ describe('Function: loadConfig', () => {
     expect(() => loadConfig(validEnv({ FIREBREAK_NAME_PREFIX: 'FB prod' }))).toThrow(/FIREBREAK_NAME_PREFIX/);
   });
 
+  it('reads the playbooks the deployment runs, which decide whether a hand-off has anyone to take it', () => {
+    // Act
+    const config = loadConfig(validEnv({ FIREBREAK_DEPLOYED_PLAYBOOKS: '["container","ec2-instance"]' }));
+
+    // Assess
+    expect(config.deployedPlaybooks).toEqual(['container', 'ec2-instance']);
+    expect(loadConfig(validEnv()).deployedPlaybooks).toBeUndefined();
+    expect(() => loadConfig(validEnv({ FIREBREAK_DEPLOYED_PLAYBOOKS: '["EC2 instance"]' }))).toThrow(/FIREBREAK_DEPLOYED_PLAYBOOKS must be a JSON list of playbook names/);
+    expect(() => loadConfig(validEnv({ FIREBREAK_DEPLOYED_PLAYBOOKS: 'ec2-instance' }))).toThrow(/FIREBREAK_DEPLOYED_PLAYBOOKS/);
+  });
+
   it("reads the member accounts, their role's name and the external id (organization)", () => {
     // Prepare
     const env = validEnv({

@@ -872,6 +872,49 @@ describe('Function: runPlaybook — steps that read what other steps recorded', 
   });
 });
 
+describe('Function: runPlaybook — hand-offs', () => {
+  const handingOver = () =>
+    step({
+      name: 'handOverHost',
+      stage: 'contain',
+      description: 'Hand the host to the EC2 playbook',
+      iamActions: [],
+      data: z.object({ eventId: z.string() }),
+      run: async (ctx) => ({ status: 'done' as const, summary: 'handed over', data: await ctx.handOff({ resourceType: 'Instance', id: 'i-0123456789abcdef0' }, 'host of a compromised container') }),
+    });
+
+  it('puts a hand-off on the bus when the receiving playbook is deployed', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook({}, { extraSteps: () => [handingOver()] });
+    const { deps, ledger } = engine({ deployedPlaybooks: ['container', 'ec2-instance'] });
+    const sent = vi.fn(async () => ({ eventId: 'evt-1' }));
+
+    // Act
+    const result = await runPlaybook({ ...deps, handOff: sent }, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(sent).toHaveBeenCalledWith(expect.objectContaining({ target: { resourceType: 'Instance', id: 'i-0123456789abcdef0' }, reason: 'host of a compromised container' }));
+    expect(ledger.outcome('handOverHost')).toMatchObject({ status: 'done', data: { eventId: 'evt-1' } });
+    expect(result.status).toBe('contained');
+  });
+
+  it('fails the step, for a responder, when the receiving playbook is not deployed: nothing would contain what it hands over', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook({}, { extraSteps: () => [handingOver()] });
+    const { deps, ledger } = engine({ deployedPlaybooks: ['container'] });
+    const sent = vi.fn(async () => ({ eventId: 'evt-1' }));
+
+    // Act
+    const result = await runPlaybook({ ...deps, handOff: sent }, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(sent).not.toHaveBeenCalled();
+    expect(ledger.outcome('handOverHost')!.error).toMatchObject({ code: 'HandOffUndeliverable', retryable: false });
+    expect(ledger.outcome('handOverHost')!.error!.message).toMatch(/the ec2-instance playbook is not deployed here/);
+    expect(result.status).toBe('failed');
+  });
+});
+
 describe('Function: runPlaybook — steps that wait on AWS', () => {
   it('runs investigation steps after evidence, and asks for a follow-up while a step is pending', async () => {
     // Prepare
