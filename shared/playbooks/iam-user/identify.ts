@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLOUDTRAIL_LOOKUP_IAM_ACTIONS, lookupTrailPage, type TrailEvent, type TrailQuery } from '../../actions/cloudtrail.ts';
+import { defaultReviewRegions } from '../../actions/identity-review/index.ts';
 import { matchesPattern, type StepContext } from '../../engine/index.ts';
 import { classifyError, StepFailedError } from '../../errors/index.ts';
 import { DESCRIBE_IAM_ACTIONS, describeUser, userArns, UserStateSchema, type UserState } from './describe.ts';
@@ -53,36 +54,43 @@ async function findIssuer(ctx: StepContext<IamUserTypes, unknown>, sessionArn: s
   const { exposure } = ctx.resource;
   const end = ctx.now();
   const start = new Date(end.getTime() - ctx.options.federation_lookup_hours * 3600_000);
-  const where = { clients: ctx.clients, pacer: ctx.pacer, accountId: ctx.incident.accountId, region: ctx.incident.region };
   const looked: string[] = [];
-  const scan = async (query: TrailQuery, pages: number, pick: (e: TrailEvent) => Issuer | undefined): Promise<Lookup | undefined> => {
-    let token: string | undefined;
-    for (let page = 0; page < pages; page++) {
-      const got = await lookupTrailPage(where, query, token, TOKEN_WAIT_MS);
-      if (got.kind === 'throttled') return { kind: 'unavailable', reason: got.reason };
-      for (const e of got.events) {
-        const issuer = pick(e);
-        if (issuer) return { kind: 'found', issuer };
+  // GetFederationToken through the global STS endpoint is logged in the partition's global-events
+  // region (us-east-1), the session's own calls where they were made: both regions are read.
+  for (const region of defaultReviewRegions(ctx.incident)) {
+    const clients = region === ctx.incident.region ? ctx.clients : ctx.clientsIn?.(region);
+    if (!clients) continue;
+    const where = { clients, pacer: ctx.pacer, accountId: ctx.incident.accountId, region };
+    const scan = async (query: TrailQuery, pages: number, pick: (e: TrailEvent) => Issuer | undefined): Promise<Lookup | undefined> => {
+      let token: string | undefined;
+      for (let page = 0; page < pages; page++) {
+        const got = await lookupTrailPage(where, query, token, TOKEN_WAIT_MS);
+        if (got.kind === 'throttled') return { kind: 'unavailable', reason: got.reason };
+        for (const e of got.events) {
+          const issuer = pick(e);
+          if (issuer) return { kind: 'found', issuer };
+        }
+        token = got.nextToken;
+        if (!token) break;
       }
-      token = got.nextToken;
-      if (!token) break;
+      return undefined;
+    };
+    if (exposure.accessKeyId) {
+      looked.push(`events made with ${exposure.accessKeyId} in ${region}`);
+      const byKey = await scan({ attribute: 'AccessKeyId', value: exposure.accessKeyId, start, end }, PAGES_PER_QUERY.byKey, (e) =>
+        e.sessionIssuer && (e.principal === sessionArn || e.principal?.includes(':federated-user/')) ? { arn: e.sessionIssuer, foundBy: 'sessionIssuer', eventId: e.eventId } : undefined,
+      );
+      if (byKey) return byKey;
     }
-    return undefined;
-  };
-  if (exposure.accessKeyId) {
-    looked.push(`events made with ${exposure.accessKeyId}`);
-    const byKey = await scan({ attribute: 'AccessKeyId', value: exposure.accessKeyId, start, end }, PAGES_PER_QUERY.byKey, (e) =>
-      e.sessionIssuer && (e.principal === sessionArn || e.principal?.includes(':federated-user/')) ? { arn: e.sessionIssuer, foundBy: 'sessionIssuer', eventId: e.eventId } : undefined,
+    looked.push(`GetFederationToken calls in ${region} since ${start.toISOString()}`);
+    const byCall = await scan({ attribute: 'EventName', value: 'GetFederationToken', start, end }, PAGES_PER_QUERY.byFederationCall, (e) =>
+      e.principal && federationCallOf(e, exposure.accessKeyId, exposure.principalId, sessionArn)
+        ? { arn: e.principal, foundBy: 'GetFederationToken', eventId: e.eventId, ...(e.accessKeyId ? { mintedWithKey: e.accessKeyId } : {}) }
+        : undefined,
     );
-    if (byKey) return byKey;
+    if (byCall) return byCall;
   }
-  looked.push(`GetFederationToken calls since ${start.toISOString()}`);
-  const byCall = await scan({ attribute: 'EventName', value: 'GetFederationToken', start, end }, PAGES_PER_QUERY.byFederationCall, (e) =>
-    e.principal && federationCallOf(e, exposure.accessKeyId, exposure.principalId, sessionArn)
-      ? { arn: e.principal, foundBy: 'GetFederationToken', eventId: e.eventId, ...(e.accessKeyId ? { mintedWithKey: e.accessKeyId } : {}) }
-      : undefined,
-  );
-  return byCall ?? { kind: 'not-found', looked };
+  return { kind: 'not-found', looked };
 }
 
 export const identifyUser = iamUserStep({
@@ -132,7 +140,7 @@ export const identifyUser = iamUserStep({
       throw new StepFailedError(
         'identifyUser',
         'IssuerUnknown',
-        `no CloudTrail event in ${incident.region} names who minted federated user ${session} (looked at ${lookup.looked.join(' and ')}). ${leaveAlone} Recommendation: look for the GetFederationToken call in the region the caller used (us-east-1 for the global STS endpoint) or in a trail, then contain that user: firebreak contain IAMUser <user> --ticket …`,
+        `no CloudTrail event names who minted federated user ${session} (looked at ${lookup.looked.join(' and ')}). ${leaveAlone} Recommendation: look for the GetFederationToken call in the region the caller used, if another, or in a trail, then contain that user: firebreak contain IAMUser <user> --ticket …`,
         { retryable: false },
       );
     }

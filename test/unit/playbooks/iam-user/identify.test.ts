@@ -121,6 +121,36 @@ describe('Step: identifyUser', () => {
       expect(window.StartTime).toEqual(new Date('2025-06-18T03:00:00.000Z'));
     });
 
+    it('finds a GetFederationToken call made through the global STS endpoint in us-east-1 when the finding is in another region', async () => {
+      // Prepare: the finding's region (eu-west-1) holds nothing; us-east-1 logged the call
+      account.addUser(ISSUER, { path: '/ci/', keys: [{ id: ISSUER_KEY }] });
+      trail.on(LookupEventsCommand).resolves({ Events: [] });
+      const global: Array<{ region: string; attribute: string | undefined }> = [];
+      const incident = aUserIncident({ region: 'eu-west-1', resource: federatedIncident().resource });
+      const ctx = aUserStepContext({ incident, resource: aResource(incident) });
+      const clientsIn = (region: string) => ({
+        ...ctx.clients,
+        cloudTrail: {
+          send: async (command: LookupEventsCommand) => {
+            const attribute = command.input.LookupAttributes?.[0]?.AttributeKey;
+            global.push({ region, attribute });
+            return { Events: attribute === 'EventName' ? [federationCall()] : [] };
+          },
+        } as unknown as CloudTrailClient,
+      });
+
+      // Act
+      const result = await identifyUser.run({ ...ctx, clientsIn });
+
+      // Assess
+      expect(result).toMatchObject({ status: 'done', data: { userName: ISSUER, foundBy: 'GetFederationToken', mintedWithKey: ISSUER_KEY } });
+      expect(trail.commandCalls(LookupEventsCommand).map((c) => c.args[0].input.LookupAttributes?.[0]?.AttributeKey)).toEqual(['AccessKeyId', 'EventName']);
+      expect(global).toEqual([
+        { region: 'us-east-1', attribute: 'AccessKeyId' },
+        { region: 'us-east-1', attribute: 'EventName' },
+      ]);
+    });
+
     it('changes nothing, and says what to do, when CloudTrail does not tell who minted it', async () => {
       // Prepare
       account.addUser(SESSION, { keys: [{ id: 'AKIA4EXAMPLEBYSTANDR' }], login: true });
