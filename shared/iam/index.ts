@@ -256,6 +256,21 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
       's3:PutBucketTagging',
     ].map((action) => [action, [scoped([S3_BUCKETS], IN_THIS_ACCOUNT)]]),
   ),
+  // ECS tasks (the ecs-task playbook): the task, its cluster and container instance by ARN; task
+  // definitions have no resource-level permission for Describe/List (Service Authorization Reference).
+  'ecs:DescribeTasks': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:DescribeClusters': [scoped(['arn:{partition}:ecs:{region}:{account}:cluster/*'])],
+  'ecs:DescribeContainerInstances': [scoped(['arn:{partition}:ecs:{region}:{account}:container-instance/*'])],
+  'ecs:DescribeTaskDefinition': [anywhere(NO_RESOURCE_LEVEL('ECS DescribeTaskDefinition'))],
+  'ecs:ListTaskDefinitions': [anywhere(NO_RESOURCE_LEVEL('ECS ListTaskDefinitions'))],
+  'ecs:UpdateTaskProtection': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:GetTaskProtection': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:StopTask': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:TagResource': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'], FIREBREAK_TAG_KEYS_ONLY)],
+  // Network ACL entries: the deny entries for a finding's remote addresses, and their removal on release.
+  'ec2:DescribeNetworkAcls': [ec2Describe],
+  'ec2:CreateNetworkAclEntry': [scoped([`${EC2}:network-acl/*`])],
+  'ec2:DeleteNetworkAclEntry': [scoped([`${EC2}:network-acl/*`])],
   // Account-level Block Public Access and the access point listing have no resource type.
   's3:GetAccountPublicAccessBlock': [anywhere(NO_RESOURCE_LEVEL('S3 GetAccountPublicAccessBlock'))],
   's3:PutAccountPublicAccessBlock': [anywhere(NO_RESOURCE_LEVEL('S3 PutAccountPublicAccessBlock'))],
