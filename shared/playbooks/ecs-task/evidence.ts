@@ -4,6 +4,13 @@ import { incidentTags } from '../../actions/tagging.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { ecsStep } from './types.ts';
 
+/** An image reference without its tag or digest: `registry/repo:tag@sha256:…` → `registry/repo`. */
+export function repositoryOf(image: string): string {
+  const name = image.split('@')[0]!;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
 /** The images the task ran, by digest: what to scan (ECR image scanning, Inspector) and to pin. */
 const TaskEvidenceSchema = z.object({
   images: z.array(z.object({ container: z.string(), image: z.string(), imageDigest: z.string().optional() })),
@@ -29,7 +36,7 @@ export const preserveTaskEvidence = ecsStep({
     if (task.kind === 'cluster') {
       return { status: 'done', summary: `the finding names cluster ${task.clusterArn} and no task: the finding and the cluster were saved (sha256 ${ref.sha256.slice(0, 12)}…); no task was acted on`, data: { images }, evidence: [ref] };
     }
-    const digests = images.map((i) => `${i.container}: ${i.imageDigest ? `${i.image.split('@')[0]}@${i.imageDigest}` : `${i.image} (no digest reported)`}`);
+    const digests = images.map((i) => `${i.container}: ${i.imageDigest ? `${repositoryOf(i.image)}@${i.imageDigest}` : `${i.image} (no digest reported)`}`);
     return {
       status: 'done',
       summary: `task ${task.taskArn}, its task definition, ${task.containers.length} container(s) and network configuration saved (sha256 ${ref.sha256.slice(0, 12)}…); images to scan: ${digests.join('; ') || 'none'}`,
