@@ -18,7 +18,7 @@ import {
   type NetworkAclEntry,
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import { CreateClusterCommand, ECSClient, GetTaskProtectionCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, DescribeTasksCommand, ECSClient, GetTaskProtectionCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateTargetGroupCommand, DescribeTargetHealthCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateRoleCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,7 @@ import { loadFixture } from '../../scripts/lib/findings.ts';
 import { drainAll, endpoint, firebreakAs, outputs, pipeline, responderCredentials, world } from './support.ts';
 
 const main = pipeline('firebreak');
+const full = pipeline('full');
 const ecsFunction: string = outputs.firebreak.playbooks['ecs-task'].function_name;
 const ecs = new ECSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 const REMOTE_IP = '203.0.113.66';
@@ -205,5 +206,23 @@ describe('Compromised ECS task, end to end', () => {
     expect(ruleShapes(await groupRules(s.groupId))).toEqual(rulesBefore);
     expect((await aclEntries(s.subnetId)).some((e) => e.CidrBlock === `${REMOTE_IP}/32`)).toBe(false);
     expect(await targets(s.targetGroupArn)).toEqual([`${s.taskIp}:8080`]);
+  });
+
+  it('full mode stops the task, after its evidence is saved', async () => {
+    // Prepare
+    const s = await aFargateService();
+    const event = await findingFor(s);
+    const incidentId = incidentIdFor(event.detail.accountId, event.detail.id, s.task.taskArn!);
+
+    // Act
+    await world.putFinding(event, full.bus);
+    await drainAll(outputs.full.playbooks['ecs-task'].function_name);
+
+    // Assess
+    const record = (await world.ledger(full.ledgerTable).get(incidentId)) as IncidentRecord;
+    expect(record.steps).toMatchObject({ preserveTaskEvidence: { status: 'done' }, stopTask: { status: 'done' } });
+    expect(Date.parse(record.steps.stopTask!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(record.steps.preserveTaskEvidence!.finishedAt!));
+    const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster: s.cluster, tasks: [s.task.taskArn!] }));
+    expect(tasks![0]).toMatchObject({ desiredStatus: 'STOPPED', stoppedReason: expect.stringMatching(`Firebreak incident ${incidentId}`) });
   });
 });
