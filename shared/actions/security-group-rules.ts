@@ -10,6 +10,8 @@
  * and its reverse) end at once; flows a rule was tracking may live on until they go idle.
  */
 import {
+  CreateTagsCommand,
+  DeleteTagsCommand,
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   DescribeNetworkInterfacesCommand,
@@ -23,10 +25,27 @@ import {
 import { z } from 'zod';
 import { hasErrorCode } from '../errors/index.ts';
 
+/**
+ * The tag a group carries while Firebreak holds its rules (value: the incident id). The release
+ * function may authorise rules only on Firebreak's own groups and on groups with this tag
+ * (shared/iam), so it can put back the rules of a group it emptied and of no other.
+ */
+export const EMPTIED_BY_TAG = 'firebreak:emptied-by';
+
+/** Tags the groups as emptied by the incident, before their rules are revoked. */
+export async function markEmptied(ec2: EC2Client, groupIds: readonly string[], incidentId: string): Promise<void> {
+  if (groupIds.length) await ec2.send(new CreateTagsCommand({ Resources: [...groupIds], Tags: [{ Key: EMPTIED_BY_TAG, Value: incidentId }] }));
+}
+
+/** Removes the incident's mark from the groups once their rules are back (only where it is still this incident's). */
+export async function unmarkEmptied(ec2: EC2Client, groupIds: readonly string[], incidentId: string): Promise<void> {
+  if (groupIds.length) await ec2.send(new DeleteTagsCommand({ Resources: [...groupIds], Tags: [{ Key: EMPTIED_BY_TAG, Value: incidentId }] }));
+}
+
 /** IAM actions of {@link groupsUsedOnlyBy}, {@link revokeGroupRules} and {@link restoreGroupRules}. */
 export const GROUP_RULES_READ_ACTIONS = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroupRules'] as const;
-export const GROUP_RULES_REVOKE_ACTIONS = ['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'] as const;
-export const GROUP_RULES_RESTORE_ACTIONS = ['ec2:DescribeSecurityGroupRules', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress'] as const;
+export const GROUP_RULES_REVOKE_ACTIONS = ['ec2:CreateTags', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'] as const;
+export const GROUP_RULES_RESTORE_ACTIONS = ['ec2:DescribeSecurityGroupRules', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress', 'ec2:DeleteTags'] as const;
 
 /** One rule of a group, as saved for release: everything AuthorizeSecurityGroup* needs to create it again. */
 export const SavedRuleSchema = z.object({

@@ -13,6 +13,7 @@ import {
   CreateVpcCommand,
   DescribeNetworkAclsCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSecurityGroupRulesCommand,
   ModifyNetworkInterfaceAttributeCommand,
   type NetworkAclEntry,
@@ -43,6 +44,7 @@ const ruleShapes = (rules: SecurityGroupRule[]) =>
     .map((r) => JSON.stringify({ egress: r.IsEgress, protocol: r.IpProtocol, from: r.FromPort, to: r.ToPort, cidr: r.CidrIpv4 ?? r.CidrIpv6 ?? r.ReferencedGroupInfo?.GroupId, description: r.Description ?? null }))
     .sort();
 const groupRules = async (groupId: string) => (await world.ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }))).SecurityGroupRules ?? [];
+const groupTags = async (groupId: string) => Object.fromEntries(((await world.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }))).SecurityGroups![0]!.Tags ?? []).map((t) => [t.Key!, t.Value!]));
 const aclEntries = async (subnetId: string): Promise<NetworkAclEntry[]> =>
   (await world.ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'association.subnet-id', Values: [subnetId] }] }))).NetworkAcls![0]!.Entries ?? [];
 const targets = async (targetGroupArn: string) => ((await world.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions ?? []).map((t) => `${t.Target!.Id}:${t.Target!.Port}`);
@@ -152,8 +154,9 @@ describe('Compromised ECS task, end to end', () => {
     expect(isolation).toMatchObject({ emptiedGroups: [s.groupId], sharedGroups: [], interfaces: [{ networkInterfaceId: s.eniId, requesterManaged: true }] });
     expect(record.steps.revokeTaskSecurityGroupRules!.summary).toMatch(/requester-managed/);
 
-    // …so the group it alone uses has no rule left, in or out
+    // …so the group it alone uses has no rule left, in or out, and carries the mark release needs to put them back
     expect(await groupRules(s.groupId)).toEqual([]);
+    expect(await groupTags(s.groupId)).toMatchObject({ 'firebreak:emptied-by': incidentId });
 
     // …the remote address is denied both ways in the subnet's ACL, below every other rule
     const entries = await aclEntries(s.subnetId);
@@ -179,6 +182,7 @@ describe('Compromised ECS task, end to end', () => {
     // Assess: every rule, entry, registration and the protection back as they were; tagged released
     expect(released.code, released.stderr + released.stdout).toBe(0);
     expect(ruleShapes(await groupRules(s.groupId))).toEqual(rulesBefore);
+    expect(await groupTags(s.groupId)).not.toHaveProperty('firebreak:emptied-by');
     expect((await aclEntries(s.subnetId)).map((e) => `${e.Egress}|${e.RuleNumber}|${e.RuleAction}|${e.CidrBlock}`).sort()).toEqual(aclBefore.map((e) => `${e.Egress}|${e.RuleNumber}|${e.RuleAction}|${e.CidrBlock}`).sort());
     expect(await targets(s.targetGroupArn)).toEqual([`${s.taskIp}:8080`]);
     expect((await ecs.send(new GetTaskProtectionCommand({ cluster: s.cluster, tasks: [s.task.taskArn!] }))).protectedTasks![0]!.protectionEnabled).toBe(false);
@@ -204,6 +208,7 @@ describe('Compromised ECS task, end to end', () => {
     expect(record.incident.resource).toMatchObject({ type: 'ECSTask', id: s.task.clusterArn });
     expect(record.steps.revokeTaskSecurityGroupRules).toMatchObject({ status: 'skipped', summary: expect.stringMatching(/no task: nothing is changed in a whole cluster blindly/) });
     expect(ruleShapes(await groupRules(s.groupId))).toEqual(rulesBefore);
+    expect(await groupTags(s.groupId)).not.toHaveProperty('firebreak:emptied-by');
     expect((await aclEntries(s.subnetId)).some((e) => e.CidrBlock === `${REMOTE_IP}/32`)).toBe(false);
     expect(await targets(s.targetGroupArn)).toEqual([`${s.taskIp}:8080`]);
   });

@@ -6,6 +6,8 @@ import {
   GROUP_RULES_RESTORE_ACTIONS,
   GROUP_RULES_REVOKE_ACTIONS,
   groupsUsedOnlyBy,
+  markEmptied,
+  unmarkEmptied,
   restoreGroupRules,
   revokeGroupRules,
   rulesOf,
@@ -51,7 +53,7 @@ export const revokeTaskSecurityGroupRules = ecsStep({
     "Isolate the task: its ENIs are requester-managed (ECS), which AWS refuses to move to another security group, so revoke every ingress and egress rule of the task's security groups that no other network interface uses (saved exactly, restored on release)",
   iamActions: [...GROUP_RULES_READ_ACTIONS, ...GROUP_RULES_REVOKE_ACTIONS],
   data: GroupRulesSchema,
-  async run({ clients, resource: task, capture }) {
+  async run({ clients, resource: task, capture, incident }) {
     const why = notIsolable(task);
     if (why) return { status: 'skipped', summary: why };
     if (task.interfaces.length === 0) {
@@ -69,6 +71,8 @@ export const revokeTaskSecurityGroupRules = ecsStep({
     // The rules of the first delivery (a redelivery finds the groups already emptied) and any added since.
     const now = await rulesOf(clients.ec2, own);
     const savedRules = [...capture.groupRules.filter((r) => own.includes(r.groupId)), ...now.filter((r) => !capture.groupRules.some((c) => sameRuleId(c, r)))];
+    // Marked first: release may put rules back only on a group carrying the mark (shared/iam).
+    await markEmptied(clients.ec2, own, incident.incidentId);
     await revokeGroupRules(clients.ec2, now);
     const limits = [
       `flows the revoked rules were tracking may continue until idle (security groups are stateful: ${CONNECTION_TRACKING_DOC}); flows they left untracked end at once`,
@@ -96,8 +100,9 @@ export const revokeTaskSecurityGroupRules = ecsStep({
     name: 'restoreSecurityGroupRules',
     description: 'Put back every ingress and egress rule containment revoked from the task\'s security groups, exactly as it was, where it is not there already',
     iamActions: [...GROUP_RULES_RESTORE_ACTIONS],
-    async run({ recorded, clients }) {
+    async run({ recorded, clients, incident }) {
       const rules = await restoreGroupRules(clients.ec2, recorded.savedRules);
+      await unmarkEmptied(clients.ec2, [...new Set(rules.filter((r) => r.result !== 'group-gone').map((r) => r.groupId))], incident.incidentId);
       const by = (r: string) => rules.filter((x) => x.result === r);
       const parts = [
         by('restored').length ? `restored ${by('restored').map(describeRule).join('; ')}` : '',

@@ -2,6 +2,8 @@ import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateNetworkAclEntryCommand,
+  CreateTagsCommand,
+  DeleteTagsCommand,
   DeleteNetworkAclEntryCommand,
   DescribeNetworkAclsCommand,
   DescribeNetworkInterfacesCommand,
@@ -46,6 +48,8 @@ describe('Isolate the task: its own security groups emptied (revokeTaskSecurityG
     expect(ec2.commandCalls(RevokeSecurityGroupEgressCommand)[0]!.args[0].input).toEqual({ GroupId: TASK_GROUP, SecurityGroupRuleIds: ['sgr-000000000000out01'] });
     expect(ec2.commandCalls(ModifyNetworkInterfaceAttributeCommand)).toHaveLength(0);
     expect(result.data!.limits.join(' ')).toMatch(/tracking may continue/);
+    // Marked before its rules go, so that release may put them back (the only non-Firebreak groups it may authorise on)
+    expect(ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({ Resources: [TASK_GROUP], Tags: [{ Key: 'firebreak:emptied-by', Value: anIncident().incidentId }] });
   });
 
   it('leaves a group other interfaces use, records them and recommends a dedicated group', async () => {
@@ -60,6 +64,7 @@ describe('Isolate the task: its own security groups emptied (revokeTaskSecurityG
     expect(result).toMatchObject({ status: 'skipped', data: { emptiedGroups: [], sharedGroups: [{ groupId: TASK_GROUP, interfaceIds: ['eni-0bbbbbbbbbbbbbbbb'] }], recommendation: expect.stringMatching(/dedicated security group/) } });
     expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
     expect(ec2.commandCalls(RevokeSecurityGroupEgressCommand)).toHaveLength(0);
+    expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
 
   it('saves the rules of the first delivery on a redelivery that finds the group already empty', async () => {
@@ -109,6 +114,7 @@ describe('Isolate the task: its own security groups emptied (revokeTaskSecurityG
       IpPermissions: [{ IpProtocol: 'tcp', FromPort: 8080, ToPort: 8080, IpRanges: [{ CidrIp: '10.0.0.0/24', Description: 'from the ALB' }] }],
     });
     expect(ec2.commandCalls(AuthorizeSecurityGroupEgressCommand)[0]!.args[0].input).toEqual({ GroupId: TASK_GROUP, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] });
+    expect(ec2.commandCalls(DeleteTagsCommand)[0]!.args[0].input).toEqual({ Resources: [TASK_GROUP], Tags: [{ Key: 'firebreak:emptied-by', Value: anIncident().incidentId }] });
   });
 
   it('release authorises nothing already there again', async () => {
