@@ -612,6 +612,153 @@ def create_login_profile_keeps_password_reset_required() -> None:
     IamResponse.create_login_profile = create_login_profile  # type: ignore[method-assign]
 
 
+class RequesterManagedInterfaceError(EC2ClientError):
+    """What EC2 answers a security-group change on an interface another service manages."""
+
+    def __init__(self) -> None:
+        super().__init__("AuthFailure", "You do not have permission to access the specified resource.")
+
+
+def ecs_awsvpc_tasks_get_a_requester_managed_interface() -> None:
+    """AWS: RunTask with awsvpc networking gives the task its own ENI in the subnet of its
+    awsvpcConfiguration, with the configuration's security groups and a private IP of that
+    subnet. ECS creates it and manages it: DescribeNetworkInterfaces shows RequesterManaged
+    true, InterfaceType "interface", status in-use and the description
+    "arn:aws:ecs:<region>:<account>:attachment/<attachment id>"; the task's attachment of type
+    ElasticNetworkInterface names it (subnetId, networkInterfaceId, macAddress,
+    privateDnsName, privateIPv4Address).
+
+    moto 5.2.5 answers HTTP 500 ('NetworkInterface' object has no attribute
+    'private_dns_name') unless the VPC has DNS hostnames on; and when it does answer, the ENI
+    is an ordinary one ("moto ECS", RequesterManaged false) with an address outside the subnet.
+    """
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.utils import generate_dns_from_ip, random_private_ip
+    from moto.ecs.models import Task
+
+    # The attachment is built from eni.private_dns_name, which moto sets only with DNS hostnames.
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+    original = Task.__init__
+
+    @functools.wraps(original)
+    def init(self: Task, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        for attachment in self.attachments:
+            if attachment.get("type") != "ElasticNetworkInterface":
+                continue
+            details = {d["name"]: d for d in attachment["details"]}
+            ec2 = ec2_backends[self._account_id][self.region_name]
+            eni = ec2.get_network_interface(details["networkInterfaceId"]["value"])
+            address = random_private_ip(eni.subnet.cidr_block)
+            eni.private_ip_address = address
+            eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": address, "PrivateDnsName": generate_dns_from_ip(address)}]
+            eni.private_dns_name = generate_dns_from_ip(address)
+            eni.requester_managed = True
+            eni.interface_type = "interface"
+            eni.status = "in-use"
+            eni.description = f"arn:aws:ecs:{self.region_name}:{self._account_id}:attachment/{attachment['id']}"
+            details["privateIPv4Address"]["value"] = address
+            details["privateDnsName"]["value"] = eni.private_dns_name
+
+    Task.__init__ = init  # type: ignore[method-assign]
+
+
+def requester_managed_interfaces_refuse_group_changes() -> None:
+    """AWS: an interface another service created and manages (RequesterManaged true: Fargate
+    and awsvpc task ENIs, Lambda's, a load balancer's…) refuses ModifyNetworkInterfaceAttribute
+    with Groups, even for an administrator (Cloud Custodian issue 3406: an auth error on ENIs
+    that ECS attached); only the managing service changes it.
+
+    moto 5.2.5 changes any interface's groups.
+    """
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
+
+    original = NetworkInterfaceBackend.modify_network_interface_attribute
+
+    @functools.wraps(original)
+    def modify(self: Any, eni_id: str, group_ids: list[str], *args: Any, **kwargs: Any) -> None:
+        eni = self.get_network_interface(eni_id)
+        if group_ids and getattr(eni, "requester_managed", False):
+            raise RequesterManagedInterfaceError()
+        return original(self, eni_id, group_ids, *args, **kwargs)
+
+    NetworkInterfaceBackend.modify_network_interface_attribute = modify  # type: ignore[method-assign]
+
+
+# ECS task scale-in protection: AWS allows 1 to 2880 minutes, 120 when not given.
+_TASK_PROTECTION_DEFAULT_MINUTES = 120
+_TASK_PROTECTION_MAX_MINUTES = 2880
+
+
+def ecs_task_protection_is_supported() -> None:
+    """AWS: UpdateTaskProtection sets (or clears) scale-in protection on up to 10 tasks of a
+    service, for expiresInMinutes (1-2880, default 120); a task outside a service is a failure
+    TASK_NOT_VALID, an unknown task MISSING; GetTaskProtection reads it back.
+
+    moto 5.2.5 has neither API (HTTP 500). Minimal implementation: a task belongs to a service
+    when its group is "service:<name>" (what ECS sets on a service's tasks).
+    """
+    import datetime
+
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    def find(backend: EC2ContainerServiceBackend, cluster_str: str, task_str: str) -> Any:
+        cluster = backend._get_cluster(cluster_str)
+        task_id = task_str.split("/")[-1]
+        for arn, task in backend.tasks.get(cluster.name, {}).items():
+            if arn.split("/")[-1] == task_id:
+                return task
+        return None
+
+    def protection_of(task: Any) -> dict[str, Any]:
+        state = getattr(task, "_firebreak_protection", None)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if state and state["expirationDate"] > now:
+            return {"taskArn": task.task_arn, "protectionEnabled": True, "expirationDate": state["expirationDate"]}
+        return {"taskArn": task.task_arn, "protectionEnabled": False}
+
+    def answer(backend: EC2ContainerServiceBackend, cluster: str, tasks: list[str], change: Any) -> dict[str, Any]:
+        if not tasks or len(tasks) > 10:
+            raise InvalidParameterException("tasks must name between 1 and 10 tasks.")
+        protected, failures = [], []
+        for ref in tasks:
+            task = find(backend, cluster, ref)
+            if task is None:
+                failures.append({"arn": ref, "reason": "MISSING"})
+            elif not str(task.group or "").startswith("service:"):
+                failures.append({"arn": task.task_arn, "reason": "TASK_NOT_VALID", "detail": "The task is not part of a service."})
+            else:
+                change(task)
+                protected.append(protection_of(task))
+        return {"protectedTasks": protected, "failures": failures}
+
+    def update_task_protection(self: EC2ContainerServiceResponse) -> ActionResult:
+        enabled = bool(self._get_param("protectionEnabled"))
+        minutes = self._get_param("expiresInMinutes")
+        if minutes is None:
+            minutes = _TASK_PROTECTION_DEFAULT_MINUTES
+        if enabled and not 1 <= int(minutes) <= _TASK_PROTECTION_MAX_MINUTES:
+            raise InvalidParameterException("expiresInMinutes must be between 1 and 2880.")
+
+        def change(task: Any) -> None:
+            if enabled:
+                expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=int(minutes))
+                task._firebreak_protection = {"expirationDate": expires}
+            else:
+                task._firebreak_protection = None
+
+        return ActionResult(answer(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("tasks") or [], change))
+
+    def get_task_protection(self: EC2ContainerServiceResponse) -> ActionResult:
+        return ActionResult(answer(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("tasks") or [], lambda task: None))
+
+    EC2ContainerServiceResponse.update_task_protection = update_task_protection  # type: ignore[attr-defined]
+    EC2ContainerServiceResponse.get_task_protection = get_task_protection  # type: ignore[attr-defined]
+
+
 # APIs Firebreak's steps call that moto 5.2.5 does not have, per service. AWS answers every API
 # it has with its protocol's error document; moto raises NotImplementedError and moto_server
 # turns it into an HTML "500 Internal Server Error" page, which the SDK reads as a retryable
@@ -669,6 +816,9 @@ PATCHES = (
     send_command_checks_the_document_and_its_parameters,
     delete_key_pair_takes_the_key_pair_id,
     create_login_profile_keeps_password_reset_required,
+    ecs_awsvpc_tasks_get_a_requester_managed_interface,
+    requester_managed_interfaces_refuse_group_changes,
+    ecs_task_protection_is_supported,
     missing_apis_answer_not_implemented,
 )
 

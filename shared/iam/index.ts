@@ -57,6 +57,7 @@ const TAGGED_AT_CREATION = { StringLike: { 'aws:RequestTag/firebreak:incident-id
 /** Tags on resources Firebreak did not create: its own keys only (firebreak:suspect…). */
 const FIREBREAK_TAG_KEYS_ONLY = { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } };
 const MADE_BY_FIREBREAK = { StringLike: { 'aws:ResourceTag/firebreak:incident-id': '*' } };
+const EMPTIED_BY_FIREBREAK = { StringLike: { 'aws:ResourceTag/firebreak:emptied-by': '*' } };
 
 const NO_RESOURCE_LEVEL = (service: string) => `${service} supports no resource-level permissions for this action (Service Authorization Reference)`;
 const anywhere = (reason: string): Scope => ({ resources: ['*'], wildcard: reason });
@@ -96,8 +97,12 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // narrows access, so any group of the account (release, which re-opens, runs as a responder or
   // as the release function).
   'ec2:CreateSecurityGroup': [scoped([`${EC2}:vpc/*`]), scoped([`${EC2}:security-group/*`], { StringEquals: { 'aws:RequestTag/firebreak:purpose': [...FIREBREAK_GROUP_PURPOSES] } })],
-  'ec2:AuthorizeSecurityGroupIngress': [scoped([`${EC2}:security-group/*`], FIREBREAK_GROUP)],
-  'ec2:AuthorizeSecurityGroupEgress': [scoped([`${EC2}:security-group/*`], FIREBREAK_GROUP)],
+  // Firebreak's own groups, and a group whose rules Firebreak revoked (tagged firebreak:emptied-by
+  // while it holds them: shared/actions/security-group-rules.ts), so release can put them back.
+  'ec2:AuthorizeSecurityGroupIngress': [scoped([`${EC2}:security-group/*`], FIREBREAK_GROUP), scoped([`${EC2}:security-group/*`], EMPTIED_BY_FIREBREAK)],
+  'ec2:AuthorizeSecurityGroupEgress': [scoped([`${EC2}:security-group/*`], FIREBREAK_GROUP), scoped([`${EC2}:security-group/*`], EMPTIED_BY_FIREBREAK)],
+  // Removing Firebreak's own tag keys only (the emptied-by mark, on release).
+  'ec2:DeleteTags': [scoped([`${EC2}:security-group/*`], FIREBREAK_TAG_KEYS_ONLY)],
   'ec2:RevokeSecurityGroupIngress': [scoped([`${EC2}:security-group/*`])],
   'ec2:RevokeSecurityGroupEgress': [scoped([`${EC2}:security-group/*`])],
   'ec2:ModifyNetworkInterfaceAttribute': [scoped([`${EC2}:network-interface/*`, `${EC2}:instance/*`, `${EC2}:security-group/*`, `${EC2}:vpc/*`])],
@@ -256,6 +261,21 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
       's3:PutBucketTagging',
     ].map((action) => [action, [scoped([S3_BUCKETS], IN_THIS_ACCOUNT)]]),
   ),
+  // ECS tasks (the ecs-task playbook): the task, its cluster and container instance by ARN; task
+  // definitions have no resource-level permission for Describe/List (Service Authorization Reference).
+  'ecs:DescribeTasks': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:DescribeClusters': [scoped(['arn:{partition}:ecs:{region}:{account}:cluster/*'])],
+  'ecs:DescribeContainerInstances': [scoped(['arn:{partition}:ecs:{region}:{account}:container-instance/*'])],
+  'ecs:DescribeTaskDefinition': [anywhere(NO_RESOURCE_LEVEL('ECS DescribeTaskDefinition'))],
+  'ecs:ListTaskDefinitions': [anywhere(NO_RESOURCE_LEVEL('ECS ListTaskDefinitions'))],
+  'ecs:UpdateTaskProtection': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:GetTaskProtection': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:StopTask': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'])],
+  'ecs:TagResource': [scoped(['arn:{partition}:ecs:{region}:{account}:task/*'], FIREBREAK_TAG_KEYS_ONLY)],
+  // Network ACL entries: the deny entries for a finding's remote addresses, and their removal on release.
+  'ec2:DescribeNetworkAcls': [ec2Describe],
+  'ec2:CreateNetworkAclEntry': [scoped([`${EC2}:network-acl/*`])],
+  'ec2:DeleteNetworkAclEntry': [scoped([`${EC2}:network-acl/*`])],
   // Account-level Block Public Access and the access point listing have no resource type.
   's3:GetAccountPublicAccessBlock': [anywhere(NO_RESOURCE_LEVEL('S3 GetAccountPublicAccessBlock'))],
   's3:PutAccountPublicAccessBlock': [anywhere(NO_RESOURCE_LEVEL('S3 PutAccountPublicAccessBlock'))],

@@ -29,6 +29,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateDocumentCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateClusterCommand, ECSClient, GetTaskProtectionCommand, RegisterTaskDefinitionCommand, RunTaskCommand, UpdateTaskProtectionCommand } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryCaptureDocument, VOLATILE_DATA_DOCUMENT } from '../../shared/playbooks/ec2-instance/online.ts';
 import { emulatorClientConfig, emulatorEndpoint, uniqueSuffix } from './helpers.ts';
@@ -201,6 +202,9 @@ describe('Emulator: moto patches', () => {
         'send_command_checks_the_document_and_its_parameters',
         'delete_key_pair_takes_the_key_pair_id',
         'create_login_profile_keeps_password_reset_required',
+        'ecs_awsvpc_tasks_get_a_requester_managed_interface',
+        'requester_managed_interfaces_refuse_group_changes',
+        'ecs_task_protection_is_supported',
         'missing_apis_answer_not_implemented',
       ],
     });
@@ -727,5 +731,109 @@ describe('Emulator: APIs moto lacks answer as an endpoint without them (missing_
       expect(error).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
       expect(classifyError(error)).toMatchObject({ code: 'NotImplemented', retryable: false, unsupported: true });
     }
+  });
+});
+
+describe('Emulator: ECS tasks with their own network interface (awsvpc)', () => {
+  const ec2 = new EC2Client(emulatorClientConfig);
+  const ecs = new ECSClient(emulatorClientConfig);
+
+  /** A Fargate-style task in a fresh VPC: RunTask with awsvpc networking in one subnet and security group. */
+  async function anAwsvpcTask(group?: string) {
+    const suffix = uniqueSuffix();
+    const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
+    const { Subnet } = await ec2.send(new CreateSubnetCommand({ VpcId: Vpc!.VpcId!, CidrBlock: '10.42.3.0/24' }));
+    const { GroupId } = await ec2.send(new CreateSecurityGroupCommand({ VpcId: Vpc!.VpcId!, GroupName: `task-${suffix}`, Description: 'task' }));
+    const cluster = `cluster-${suffix}`;
+    await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+    const { taskDefinition } = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: `app-${suffix}`,
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/nginx/nginx:1.27', essential: true, cpu: 256, memory: 512 }],
+      }),
+    );
+    const { tasks } = await ecs.send(
+      new RunTaskCommand({
+        cluster,
+        taskDefinition: taskDefinition!.taskDefinitionArn!,
+        launchType: 'FARGATE',
+        ...(group ? { group } : {}),
+        networkConfiguration: { awsvpcConfiguration: { subnets: [Subnet!.SubnetId!], securityGroups: [GroupId!] } },
+      }),
+    );
+    return { cluster, task: tasks![0]!, subnetId: Subnet!.SubnetId!, groupId: GroupId! };
+  }
+
+  const detail = (task: { attachments?: Array<{ details?: Array<{ name?: string; value?: string }> }> }, name: string) =>
+    task.attachments?.[0]?.details?.find((d) => d.name === name)?.value;
+
+  it('RunTask with awsvpc creates the task a requester-managed ENI in its subnet, with its groups, named by the task\'s attachment (ecs_awsvpc_tasks_get_a_requester_managed_interface)', async () => {
+    // Act
+    const { task, subnetId, groupId } = await anAwsvpcTask();
+
+    // Assess
+    const attachment = task.attachments?.[0];
+    expect(attachment).toMatchObject({ type: 'ElasticNetworkInterface', status: 'ATTACHED' });
+    const eniId = detail(task, 'networkInterfaceId')!;
+    const { NetworkInterfaces } = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+    const eni = NetworkInterfaces![0]!;
+    expect(eni).toMatchObject({
+      SubnetId: subnetId,
+      RequesterManaged: true,
+      InterfaceType: 'interface',
+      Status: 'in-use',
+      Description: `arn:aws:ecs:us-east-1:${task.taskArn!.split(':')[4]}:attachment/${attachment!.id}`,
+      Groups: [expect.objectContaining({ GroupId: groupId })],
+    });
+    expect(eni.PrivateIpAddress).toMatch(/^10\.42\.3\.\d+$/);
+    expect(detail(task, 'privateIPv4Address')).toBe(eni.PrivateIpAddress);
+    expect(detail(task, 'subnetId')).toBe(subnetId);
+    expect(detail(task, 'privateDnsName')).toBe(`ip-${eni.PrivateIpAddress!.replaceAll('.', '-')}.ec2.internal`);
+  });
+
+  it('refuses to change the security groups of a requester-managed ENI, even for an administrator, as AWS does (requester_managed_interfaces_refuse_group_changes)', async () => {
+    // Prepare
+    const { task, groupId } = await anAwsvpcTask();
+    const eniId = detail(task, 'networkInterfaceId')!;
+    const { GroupId: other } = await ec2.send(new CreateSecurityGroupCommand({ VpcId: (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }))).NetworkInterfaces![0]!.VpcId!, GroupName: `iso-${uniqueSuffix()}`, Description: 'iso' }));
+
+    // Act
+    const refused = await refusal(ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Groups: [other!] })));
+
+    // Assess
+    expect(refused).toMatchObject({ name: 'AuthFailure', message: 'You do not have permission to access the specified resource.' });
+    const { NetworkInterfaces } = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+    expect(NetworkInterfaces![0]!.Groups!.map((g) => g.GroupId)).toEqual([groupId]);
+  });
+
+  it('protects a service task from scale-in for at most 2880 minutes, refuses a standalone task (TASK_NOT_VALID), and reads it back (ecs_task_protection_is_supported)', async () => {
+    // Prepare
+    const service = await anAwsvpcTask('service:payments-api');
+    const standalone = await anAwsvpcTask();
+    const before = Date.now();
+
+    // Act
+    const protectedOut = await ecs.send(new UpdateTaskProtectionCommand({ cluster: service.cluster, tasks: [service.task.taskArn!], protectionEnabled: true, expiresInMinutes: 2880 }));
+    const refusedOut = await ecs.send(new UpdateTaskProtectionCommand({ cluster: standalone.cluster, tasks: [standalone.task.taskArn!], protectionEnabled: true, expiresInMinutes: 60 }));
+    const tooLong = await refusal(ecs.send(new UpdateTaskProtectionCommand({ cluster: service.cluster, tasks: [service.task.taskArn!], protectionEnabled: true, expiresInMinutes: 2881 })));
+
+    // Assess
+    const expiry = protectedOut.protectedTasks![0]!.expirationDate!.getTime();
+    expect(protectedOut.protectedTasks![0]).toMatchObject({ taskArn: service.task.taskArn, protectionEnabled: true });
+    expect(expiry).toBeGreaterThanOrEqual(before + 2880 * 60_000 - 5_000);
+    expect(expiry).toBeLessThanOrEqual(Date.now() + 2880 * 60_000 + 5_000);
+    expect(refusedOut).toMatchObject({ protectedTasks: [], failures: [{ arn: standalone.task.taskArn, reason: 'TASK_NOT_VALID' }] });
+    expect(tooLong.name).toBe('InvalidParameterException');
+    expect((await ecs.send(new GetTaskProtectionCommand({ cluster: service.cluster, tasks: [service.task.taskArn!] }))).protectedTasks![0]).toMatchObject({ protectionEnabled: true });
+
+    // Act: clear it, as release does
+    await ecs.send(new UpdateTaskProtectionCommand({ cluster: service.cluster, tasks: [service.task.taskArn!], protectionEnabled: false }));
+
+    // Assess
+    expect((await ecs.send(new GetTaskProtectionCommand({ cluster: service.cluster, tasks: [service.task.taskArn!] }))).protectedTasks![0]).toEqual({ taskArn: service.task.taskArn, protectionEnabled: false });
   });
 });

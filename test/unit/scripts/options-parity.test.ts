@@ -9,6 +9,7 @@ import { IamUserOptionsSchema } from '../../../shared/playbooks/iam-user/options
 import { S3OptionsSchema } from '../../../shared/playbooks/s3-bucket/options.ts';
 import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
 import { IamRoleOptionsSchema } from '../../../shared/playbooks/iam-role/options.ts';
+import { EcsTaskOptionsSchema } from '../../../shared/playbooks/ecs-task/options.ts';
 
 /** The generated `variable "playbooks"` block, as Terraform reads it. */
 const playbooksVariable = () => {
@@ -101,6 +102,42 @@ describe('Terraform and the IAM role options schema', () => {
       }
     };
     const verdicts = IAM_ROLE_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functions(c.options) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    expect(verdicts.filter((v) => v.functions).length).toBe(4);
+  });
+});
+
+const ECS_TASK_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'no hand-off, no scan', options: { hand_off_host: false, malware_scan: false } },
+  { name: 'longest protection, raised ACL quota', options: { task_protection_minutes: 2880, network_acl_rules_per_direction: 40 } },
+  { name: 'shortest protection, no ACL deny', options: { task_protection_minutes: 1, network_acl_deny: false, role_share_scan_limit: 1000 } },
+  { name: 'protection over 48 hours', options: { task_protection_minutes: 2881 } },
+  { name: 'no protection minutes', options: { task_protection_minutes: 0 } },
+  { name: 'ACL quota under the default', options: { network_acl_rules_per_direction: 19 } },
+  { name: 'fractional minutes', options: { task_protection_minutes: 1.5 } },
+  { name: 'hand-off as a string', options: { hand_off_host: 'yes' } },
+  { name: 'ACL quota over the maximum', options: { network_acl_rules_per_direction: 41 } },
+];
+
+describe('Terraform and the ECS task options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      ECS_TASK_CASES.map((c) => ({ name: c.name, value: { 'ecs-task': { options: c.options } } })),
+    );
+
+    // Assess
+    const functions = (options: unknown) => {
+      try {
+        loadOptions(EcsTaskOptionsSchema, options);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const verdicts = ECS_TASK_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functions(c.options) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     expect(verdicts.filter((v) => v.functions).length).toBe(4);
   });
