@@ -357,7 +357,7 @@ run "function_environment" {
       FIREBREAK_MEMBER_ROLE_NAME            = "firebreak-responder"
       FIREBREAK_MEMBER_EXTERNAL_ID          = "firebreak-${substr(sha256("123456789012/firebreak"), 0, 32)}"
       FIREBREAK_RESPONDERS_BUS              = "firebreak-responders"
-      FIREBREAK_DEPLOYED_PLAYBOOKS          = jsonencode(sort(keys(var.playbooks)))
+      FIREBREAK_DEPLOYED_PLAYBOOKS          = jsonencode(sort([for name, p in var.playbooks : name if p.enabled]))
       FIREBREAK_QUEUE_URL                   = "https://sqs.us-east-1.amazonaws.com/123456789012/firebreak-ec2-instance"
       POWERTOOLS_SERVICE_NAME               = "firebreak"
       POWERTOOLS_LOG_LEVEL                  = "INFO"
