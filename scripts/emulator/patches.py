@@ -620,6 +620,8 @@ def create_login_profile_keeps_password_reset_required() -> None:
 MISSING_APIS: dict[str, frozenset[str]] = {
     "iam": frozenset({"SimulatePrincipalPolicy"}),
     "cloudtrail": frozenset({"LookupEvents", "StartQuery", "GetQueryResults"}),
+    # moto has no SSM agents: whether one answers cannot be emulated, only said to be unknown.
+    "ssm": frozenset({"DescribeInstanceInformation"}),
 }
 
 
