@@ -21,14 +21,22 @@ locals {
   # What each function reads as FIREBREAK_OPTIONS: the playbook's options in Terraform's own keys
   # (the schema in shared/playbooks/<name>/options.ts reads them as they are). For EC2 the
   # Terraform-only attributes become what they mean to the function: the profile to use, and the
-  # SSM documents this module deployed (ssm-documents.tf; whatever the input said is replaced).
+  # SSM documents this module deployed (ssm-documents.tf; whatever the input said is replaced). The
+  # container playbook likewise gets the name of its document.
   function_options = {
-    for name, p in local.playbooks : name => name == "ec2-instance" ? jsonencode(merge(p.options, {
+    for name, p in local.playbooks : name => jsonencode(merge(p.options, try(local.function_option_overrides[name], {})))
+  }
+  function_option_overrides = {
+    "ec2-instance" = {
       isolation_instance_profile_arn = local.isolation_profile_arn
       ssm_documents                  = local.ssm_document_names
       create_isolation_profile       = null
       release_pass_role_arns         = null
-    })) : jsonencode(p.options)
+    }
+    # The container function sends its Run Command to the document this module deployed (ssm-documents.tf).
+    "container" = {
+      ssm_documents = local.container_ssm_document_names
+    }
   }
 
   # Each playbook's IAM manifest, written by `make build` from the steps' declarations and shared/iam.

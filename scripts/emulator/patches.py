@@ -767,6 +767,8 @@ def ecs_task_protection_is_supported() -> None:
 MISSING_APIS: dict[str, frozenset[str]] = {
     "iam": frozenset({"SimulatePrincipalPolicy"}),
     "cloudtrail": frozenset({"LookupEvents", "StartQuery", "GetQueryResults"}),
+    # moto has no SSM agents: whether one answers cannot be emulated, only said to be unknown.
+    "ssm": frozenset({"DescribeInstanceInformation"}),
 }
 
 

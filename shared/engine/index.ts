@@ -3,6 +3,7 @@ export type { DeliveryResult, EngineDeps, EngineLedger, HandOffSender } from './
 export { MAX_REASON_LENGTH, releaseIncident } from './release.ts';
 export type { ReleaseDeps, ReleaseLedger, ReleaseRequest, ReleaseSummary } from './release.ts';
 export { executeStep } from './execute.ts';
+export { relianceCounter } from './reliance.ts';
 export type { Execution, Reported } from './execute.ts';
 export { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates, matchesPattern } from './gates.ts';
 export type { GateResult, GateSubject } from './gates.ts';
@@ -16,6 +17,7 @@ export type {
   ReleaseContext,
   ReleaseEntry,
   ReleaseResult,
+  RelianceCounter,
   Step,
   StepContext,
   StepOutputs,

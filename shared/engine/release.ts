@@ -7,11 +7,12 @@ import { cleanText, IncidentIdSchema, PrincipalSchema, type Incident, type Playb
 import { RELEASE_STALE_AFTER_SECONDS, type IncidentRecord, type Ledger, type ReleaseRecord } from '../ledger/index.ts';
 import type { IncidentStatus, ReleaseOutcome, ReleaseVia, StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
+import { relianceCounter } from './reliance.ts';
 import { outputsReader, parseRecorded, releaseNameOf, type AnyPlaybook } from './playbook.ts';
 import type { PlaybookTypes, ReleaseContext, ReleaseEntry, ReleaseResult } from './step.ts';
 
 /** The ledger methods a release needs (the real {@link Ledger}, or a fake in tests). */
-export type ReleaseLedger = Pick<Ledger, 'get' | 'beginRelease' | 'recordReleaseStep' | 'finishRelease'>;
+export type ReleaseLedger = Pick<Ledger, 'get' | 'beginRelease' | 'recordReleaseStep' | 'finishRelease'> & Partial<Pick<Ledger, 'rely' | 'letGo' | 'restored'>>;
 
 /** What a release needs from the outside world; injected, never global. */
 export interface ReleaseDeps {
@@ -182,6 +183,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   const earlier: Record<string, StepOutcome> = claimed.release?.steps ?? {};
   const outcomes: Record<string, StepOutcome> = { ...earlier };
   const ran: string[] = [];
+  const reliance = relianceCounter(ledger, incidentId);
   const base: Omit<ReleaseContext<PlaybookTypes>, 'previous'> = {
     ...outputsReader<PlaybookTypes>(() => contained),
     incident,
@@ -193,6 +195,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
     logger,
     now,
     released: outcomes,
+    ...(reliance ? { reliance } : {}),
   };
   const names = entries.map(releaseNameOf);
   logger.info('Release started', { requestedBy: req.requestedBy, via: req.via, reattach: req.reattach });

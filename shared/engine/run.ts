@@ -12,10 +12,11 @@ import { executeStep } from './execute.ts';
 import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from './gates.ts';
 import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
+import { relianceCounter } from './reliance.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
-export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> & Partial<Pick<Ledger, 'relate'>>;
+export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> & Partial<Pick<Ledger, 'relate' | 'rely' | 'letGo' | 'restored'>>;
 
 /** A hand-off as the engine sends it: the step's target and reason, from the incident. */
 export type HandOffSender = (request: { target: HandOffTarget; source: Incident; reason: string }) => Promise<{ eventId: string }>;
@@ -240,6 +241,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   const outcomes: Record<string, StepOutcome> = { ...previous };
   const pacer = deps.pacer ?? localPacer();
   const outputs = outputsReader<T>(() => outcomes);
+  const reliance = relianceCounter(deps.ledger, incident.incidentId);
   const ctxFor = (step: AnyStep<T>): StepContext<T, unknown> => {
     const before = previous[step.name];
     return {
@@ -275,6 +277,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
         return deps.handOff({ target, source: incident, reason });
       },
       relate: async (key) => (deps.ledger.relate ? deps.ledger.relate(key, incident.incidentId) : []),
+      ...(reliance ? { reliance } : {}),
       ...(before ? { previous: { ...before, data: step.data.safeParse(before.data).data } } : {}),
     };
   };

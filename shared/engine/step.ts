@@ -4,6 +4,7 @@ import type { Clients } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
 import type { HandOffTarget, Incident } from '../findings/index.ts';
+import type { LetGo, RelianceState } from '../ledger/index.ts';
 import type { Pacer } from '../pacing/index.ts';
 import type { EvidenceRef, Mode, Stage, StepOutcome } from '../vocabulary/index.ts';
 
@@ -69,6 +70,22 @@ export interface StepContext<T extends PlaybookTypes, D> extends StepOutputs<T> 
   handOff(target: HandOffTarget, reason: string): Promise<{ eventId: string }>;
   /** Adds this incident to those sharing `key` (a principal, an access key) in the ledger and returns the others' ids. */
   relate(key: string): Promise<string[]>;
+  /** The ledger's count of incidents relying on shared settings (absent where no ledger counts them). */
+  reliance?: RelianceCounter;
+}
+
+/**
+ * Counts, in the ledger, the open incidents that rely on one shared setting (a detector-wide
+ * GuardDuty setting, say), so that release restores it only when the last of them lets go
+ * (shared/ledger/reliance.ts says how it stays sound under concurrency).
+ */
+export interface RelianceCounter {
+  /** Counts this incident among those relying on `key`; `restoreTo`: it changed the setting from that value. */
+  rely(key: string, restoreTo?: string): Promise<RelianceState>;
+  /** This incident no longer relies on `key`: who still does, and whether this release claimed the restore. */
+  letGo(key: string): Promise<LetGo>;
+  /** After restoring a claimed setting: false when an incident came to rely on it meanwhile (turn it back on). */
+  restored(key: string): Promise<boolean>;
 }
 
 /** A release request, as the undo steps see it. */
@@ -96,6 +113,8 @@ export interface ReleaseContext<T extends PlaybookTypes> extends StepOutputs<T> 
   previous?: StepOutcome;
   /** The release outcomes so far (earlier attempts' and this run's). */
   released: Readonly<Record<string, StepOutcome>>;
+  /** The ledger's count of incidents relying on shared settings (absent where no ledger counts them). */
+  reliance?: RelianceCounter;
 }
 
 /** What an undo or release action reports. */

@@ -37,7 +37,7 @@ export const LIST_PLACEHOLDERS = {
   '{forensic_security_group_arns}': "the forensic instance's security groups (forensics.launch.security_group_ids; the VPC's groups when none are given: the VPC's default group)",
   '{forensic_kms_key_arns}': 'the key forensic copies are encrypted with (forensics.copy.kms_key_arn)',
   '{pass_role_arns}': 'the isolation instance profile role, and the roles a release may hand back (release_pass_role_arns)',
-  '{ssm_document_arns}': "Firebreak's own Run Command documents (volatile data, memory capture)",
+  '{ssm_document_arns}': "Firebreak's own Run Command documents (volatile data, memory capture, container control)",
 } as const;
 
 const EC2 = 'arn:{partition}:ec2:{region}:{account}';
@@ -156,6 +156,10 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'kms:ReEncryptFrom': [scoped(['{forensic_kms_key_arns}'])],
   'kms:ReEncryptTo': [scoped(['{forensic_kms_key_arns}'])],
   'guardduty:StartMalwareScan': [anywhere(NO_RESOURCE_LEVEL('GuardDuty StartMalwareScan'))],
+  // Snapshot retention of malware scans (the container playbook): the region's detector only.
+  'guardduty:ListDetectors': [anywhere(NO_RESOURCE_LEVEL('GuardDuty ListDetectors'))],
+  'guardduty:GetMalwareScanSettings': [scoped(['arn:{partition}:guardduty:{region}:{account}:detector/*'])],
+  'guardduty:UpdateMalwareScanSettings': [scoped(['arn:{partition}:guardduty:{region}:{account}:detector/*'])],
   'iam:CreateServiceLinkedRole': [
     scoped([`${IAM}:role/aws-service-role/malware-protection.guardduty.amazonaws.com/*`], { StringEquals: { 'iam:AWSServiceName': 'malware-protection.guardduty.amazonaws.com' } }),
   ],

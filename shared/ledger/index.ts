@@ -11,6 +11,7 @@ import type { SlotOutcome } from './blast-radius.ts';
 import type { LedgerTable } from './table.ts';
 import { takeToken, type BucketRate } from './token-bucket.ts';
 import { relateIncident } from './related.ts';
+import { letGo, rely, restored, type LetGo, type RelianceState } from './reliance.ts';
 
 /**
  * The DynamoDB ledger: one record per finding + resource with every step's outcome,
@@ -60,6 +61,21 @@ export class Ledger {
   /** Adds the incident to those sharing `key` (a principal, an access key) and returns the others. */
   relate(key: string, incidentId: string): Promise<string[]> {
     return relateIncident(this.#t, key, incidentId);
+  }
+
+  /** Counts the incident among those relying on the shared setting `key` (with `restoreTo`: it changed the setting from that value). */
+  rely(key: string, incidentId: string, restoreTo?: string): Promise<RelianceState> {
+    return rely(this.#t, key, incidentId, restoreTo);
+  }
+
+  /** The incident no longer relies on the shared setting `key`: the others, and whether it claimed the restore. */
+  letGo(key: string, incidentId: string): Promise<LetGo> {
+    return letGo(this.#t, key, incidentId);
+  }
+
+  /** After restoring a claimed setting: true when still nobody relies on it (the claim and the value are forgotten). */
+  restored(key: string, incidentId: string): Promise<boolean> {
+    return restored(this.#t, key, incidentId);
   }
 
   /** Records `firebreak resume`'s re-publication of a held incident; false when it is no longer held or was already resumed. */
@@ -117,6 +133,7 @@ export type { NotificationTarget } from './notifications.ts';
 export { windowKey } from './records.ts';
 export { bucketKey, type BucketRate } from './token-bucket.ts';
 export { relatedKey } from './related.ts';
+export { relianceKey, type LetGo, type RelianceState } from './reliance.ts';
 export {
   boundedReasons,
   INCIDENT_RECORD_VERSION,

@@ -7,8 +7,9 @@ mock_provider "aws" {
 }
 
 variables {
-  mode     = "contain"
-  dist_dir = "tests/fixtures/playbooks"
+  mode      = "contain"
+  dist_dir  = "tests/fixtures/playbooks"
+  playbooks = { container = { enabled = false } }
 }
 
 run "no_documents_without_online_capture" {
@@ -34,7 +35,7 @@ run "a_memory_command_without_online_capture_deploys_nothing" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { options = { online_capture = { enabled = false, memory_capture_command = "/opt/avml /tmp/mem.lime" } } } }
+    playbooks = { container = { enabled = false }, ec2-instance = { options = { online_capture = { enabled = false, memory_capture_command = "/opt/avml /tmp/mem.lime" } } } }
   }
 
   assert {
@@ -47,7 +48,7 @@ run "a_disabled_ec2_playbook_deploys_nothing" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false, options = { online_capture = { enabled = true, memory_capture_command = "/opt/avml /tmp/mem.lime" } } } }
+    playbooks = { container = { enabled = false }, ec2-instance = { enabled = false, options = { online_capture = { enabled = true, memory_capture_command = "/opt/avml /tmp/mem.lime" } } } }
   }
 
   assert {
@@ -60,7 +61,7 @@ run "online_capture_deploys_the_volatile_data_document_only" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { options = { online_capture = { enabled = true } } } }
+    playbooks = { container = { enabled = false }, ec2-instance = { options = { online_capture = { enabled = true } } } }
   }
 
   assert {
@@ -123,7 +124,7 @@ run "a_memory_command_deploys_the_memory_capture_document_with_validated_paramet
     name_prefix          = "fb-eu"
     evidence_bucket_name = "evidence.example-corp.net"
     tags                 = { team = "security" }
-    playbooks = { ec2-instance = { options = {
+    playbooks = { container = { enabled = false }, ec2-instance = { options = {
       online_capture = { enabled = true, memory_capture_command = "/opt/avml --compress \"/tmp/$${FIREBREAK_INCIDENT_ID}.lime\" && aws s3 cp /tmp/*.lime \"$FIREBREAK_MEMORY_S3_URI/\"" }
     } } }
   }
@@ -202,7 +203,7 @@ run "document_names_given_as_input_are_replaced_by_the_deployed_ones" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { options = { ssm_documents = { volatile_data = "someone-volatile-data" } } } }
+    playbooks = { container = { enabled = false }, ec2-instance = { options = { ssm_documents = { volatile_data = "someone-volatile-data" } } } }
   }
 
   assert {
@@ -215,8 +216,52 @@ run "rejects_a_document_name_that_is_not_firebreaks" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { options = { ssm_documents = { volatile_data = "AWS-RunShellScript" } } } }
+    playbooks = { container = { enabled = false }, ec2-instance = { options = { ssm_documents = { volatile_data = "AWS-RunShellScript" } } } }
   }
 
   expect_failures = [var.playbooks]
+}
+
+run "the_container_playbook_deploys_its_container_control_document" {
+  command = plan
+
+  variables {
+    playbooks = { ec2-instance = { enabled = false } }
+  }
+
+  assert {
+    condition     = length(aws_ssm_document.container_control) == 1 && aws_ssm_document.container_control[0].name == "firebreak-container-control" && aws_ssm_document.container_control[0].document_type == "Command"
+    error_message = "The container playbook must deploy its own container-control Command document."
+  }
+
+  assert {
+    condition     = local.ssm_document_arns == ["arn:aws:ssm:us-east-1:123456789012:document/firebreak-container-control"]
+    error_message = "ssm:SendCommand must be offered the container document (and no EC2 document while online capture is off)."
+  }
+
+  assert {
+    condition     = jsondecode(local.function_options["container"]).ssm_documents == { container_control = "firebreak-container-control" }
+    error_message = "The container function must be told the name of the document it may send."
+  }
+
+  assert {
+    condition = jsondecode(aws_ssm_document.container_control[0].content).parameters == {
+      containerId = { type = "String", description = "The container id or name (Docker's characters only; exported as SSM_containerId).", allowedPattern = "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$", interpolationType = "ENV_VAR" }
+      action      = { type = "String", description = "pause, stop or unpause (exported as SSM_action).", allowedPattern = "^(pause|stop|unpause)$", interpolationType = "ENV_VAR" }
+    }
+    error_message = "The container id and the action must be parameters SSM checks against their patterns before sending."
+  }
+}
+
+run "suspend_container_off_deploys_no_container_document" {
+  command = plan
+
+  variables {
+    playbooks = { ec2-instance = { enabled = false }, container = { options = { suspend_container = false } } }
+  }
+
+  assert {
+    condition     = length(aws_ssm_document.container_control) == 0 && local.ssm_document_arns == [] && jsondecode(local.function_options["container"]).ssm_documents == { container_control = null }
+    error_message = "With suspend_container off no container document may exist, nor be offered to ssm:SendCommand."
+  }
 }

@@ -28,7 +28,7 @@ import { classifyError } from '../../shared/errors/index.ts';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateDocumentCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateDocumentCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateClusterCommand, ECSClient, GetTaskProtectionCommand, RegisterTaskDefinitionCommand, RunTaskCommand, UpdateTaskProtectionCommand } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryCaptureDocument, VOLATILE_DATA_DOCUMENT } from '../../shared/playbooks/ec2-instance/online.ts';
@@ -719,15 +719,18 @@ describe('Emulator: trust boundaries (queue and bus policies, service credential
 });
 
 describe('Emulator: APIs moto lacks answer as an endpoint without them (missing_apis_answer_not_implemented)', () => {
-  it('answers SimulatePrincipalPolicy and LookupEvents with HTTP 501 NotImplemented in the service\'s error shape, which the SDK parses and Firebreak records as unsupported', async () => {
+  it('answers SimulatePrincipalPolicy, LookupEvents and SSM DescribeInstanceInformation with HTTP 501 NotImplemented in the service\'s error shape, which the SDK parses and Firebreak records as unsupported', async () => {
     // Act
     const simulate = await new IAMClient({ ...emulatorClientConfig, maxAttempts: 1 })
       .send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: 'arn:aws:iam::123456789012:role/etl', ActionNames: ['s3:GetObject'] }))
       .catch((e: unknown) => e);
     const lookup = await new CloudTrailClient({ ...emulatorClientConfig, maxAttempts: 1 }).send(new LookupEventsCommand({})).catch((e: unknown) => e);
+    const agents = await new SSMClient({ ...emulatorClientConfig, maxAttempts: 1 })
+      .send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ['i-0123456789abcdef0'] }] }))
+      .catch((e: unknown) => e);
 
     // Assess: a parsed service error (not an HTML page read as a retryable 500)
-    for (const error of [simulate, lookup]) {
+    for (const error of [simulate, lookup, agents]) {
       expect(error).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
       expect(classifyError(error)).toMatchObject({ code: 'NotImplemented', retryable: false, unsupported: true });
     }

@@ -10,6 +10,7 @@ import { S3OptionsSchema } from '../../../shared/playbooks/s3-bucket/options.ts'
 import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options.ts';
 import { IamRoleOptionsSchema } from '../../../shared/playbooks/iam-role/options.ts';
 import { EcsTaskOptionsSchema } from '../../../shared/playbooks/ecs-task/options.ts';
+import { ContainerOptionsSchema } from '../../../shared/playbooks/container/options.ts';
 
 /** The generated `variable "playbooks"` block, as Terraform reads it. */
 const playbooksVariable = () => {
@@ -140,6 +141,41 @@ describe('Terraform and the ECS task options schema', () => {
     const verdicts = ECS_TASK_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functions(c.options) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     expect(verdicts.filter((v) => v.functions).length).toBe(4);
+  });
+});
+
+const CONTAINER_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'no hand-off, no retention', options: { hand_off_host: false, snapshot_retention: false } },
+  { name: 'no suspension', options: { suspend_container: false } },
+  { name: 'wait 30 s', options: { wait_seconds: 30 } },
+  { name: 'the deployed document', options: { ssm_documents: { container_control: 'firebreak-container-control' } } },
+  { name: 'wait 31 s', options: { wait_seconds: 31 } },
+  { name: 'wait 1.5 s', options: { wait_seconds: 1.5 } },
+  { name: 'AWS shell document', options: { ssm_documents: { container_control: 'AWS-RunShellScript' } } },
+  { name: 'hand-off as a string', options: { hand_off_host: 'yes' } },
+];
+
+describe('Terraform and the standalone container options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      CONTAINER_CASES.map((c) => ({ name: c.name, value: { container: { options: c.options } } })),
+    );
+
+    // Assess
+    const functions = (options: unknown) => {
+      try {
+        loadOptions(ContainerOptionsSchema, options);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const verdicts = CONTAINER_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functions(c.options) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    expect(verdicts.filter((v) => v.functions).length).toBe(5);
   });
 });
 

@@ -1,0 +1,48 @@
+import { definePlaybook, type Playbook } from '../../engine/index.ts';
+import { captureContainer, ContainerCaptureSchema, containerIdentifiers, DESCRIBE_IAM_ACTIONS, describeContainer } from './describe.ts';
+import { handOffHost } from './host.ts';
+import { ContainerOptionsSchema } from './options.ts';
+import { keepHostAndEvidence } from './release-actions.ts';
+import { retainMalwareScanSnapshots } from './retention.ts';
+import { captureContainerInspect, suspendContainer } from './suspend.ts';
+import type { Container } from './types.ts';
+
+/**
+ * Compromised standalone container (Docker on an EC2 host), as the seeds order it: identify it
+ * from GuardDuty; suspend its processes (docker pause; docker stop in full mode) while the host's
+ * SSM agent can still be reached; isolate it — a container shares its host's network, so the host
+ * is handed to the EC2 playbook, which isolates, detaches, protects, snapshots and scans it; keep
+ * its docker inspect, and the snapshots GuardDuty's malware scan takes of the host (snapshot
+ * retention), for the evaluation of what ran.
+ */
+export const containerPlaybook: Playbook<Container> = definePlaybook<Container>({
+  name: 'container',
+  options: ContainerOptionsSchema,
+  describe: describeContainer,
+  capture: { schema: ContainerCaptureSchema, of: captureContainer },
+  // The host's tags: an exempt host exempts its containers.
+  tags: (c) => c.host?.tags ?? {},
+  identifiers: containerIdentifiers,
+  principals: () => [],
+  describeIamActions: DESCRIBE_IAM_ACTIONS,
+  isolationStep: handOffHost,
+  steps: [
+    // Contain: pause first (quick, and it needs the agent's path the host's isolation cuts), then the host.
+    suspendContainer,
+    handOffHost,
+    // Evidence: the container's inspect output; the host's scan snapshots kept.
+    captureContainerInspect,
+    retainMalwareScanSnapshots,
+  ],
+  // Release: the container runs again (if Firebreak paused it), the detector's setting goes back
+  // when no other incident relies on it; the host is released through its own incident.
+  release: [suspendContainer, retainMalwareScanSnapshots, keepHostAndEvidence],
+});
+
+export type { Container } from './types.ts';
+export type { StandaloneContainer } from './describe.ts';
+export { ContainerOptionsSchema, type ContainerOptions } from './options.ts';
+
+/** What the registry and the generated function entry point look for in every playbook folder. */
+export const playbook = containerPlaybook;
+export { CONTAINER_COMMAND_DOCUMENTS as commandDocuments } from './control.ts';
