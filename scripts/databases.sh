@@ -6,6 +6,9 @@
 #   scripts/databases.sh start     create the data directories (once) and start both servers
 #   scripts/databases.sh stop      stop the servers this checkout started (pid files), nothing else
 #   scripts/databases.sh status
+#   scripts/databases.sh with CMD…  start them if they are not running, run CMD with the settings of
+#                                   .firebreak/databases.env in its environment, stop them afterwards
+#                                   only if this call started them
 #
 # Ports: FIREBREAK_PG_PORT (default 55432) and FIREBREAK_MARIADB_PORT (default 53306), 127.0.0.1
 # only. State: .firebreak/databases/ (data directories, the CA and server certificate, logs).
@@ -347,10 +350,35 @@ status() {
   if mariadb_running; then say "MariaDB running on ${HOST}:${MARIADB_PORT} (pid $(cat "$MARIADB_PID"))"; else say "MariaDB not running"; fi
 }
 
+both_running() {
+  local bin user
+  bin="$(pg_bin)" && user="$(service_user postgres)" && pg_running "$bin" "$user" && mariadb_running && [[ -s "$ENV_FILE" ]]
+}
+
+with() {
+  [[ $# -gt 0 ]] || die "usage: scripts/databases.sh with CMD [ARGS…]"
+  local started=""
+  if ! both_running; then
+    start
+    started=1
+  fi
+  local status=0
+  (
+    set -a
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    set +a
+    exec "$@"
+  ) || status=$?
+  if [[ -n "$started" ]]; then stop; fi
+  return "$status"
+}
+
 case "${1:-}" in
   install) install_packages ;;
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) die "usage: scripts/databases.sh install|start|stop|status" ;;
+  with) shift && with "$@" ;;
+  *) die "usage: scripts/databases.sh install|start|stop|status|with CMD…" ;;
 esac
