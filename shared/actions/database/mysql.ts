@@ -23,6 +23,9 @@ const ER_KILL_DENIED = 1095;
 const ER_TABLEACCESS_DENIED = 1142;
 const ER_NO_SUCH_TABLE = 1146;
 
+/** `account_locked` when locked: MySQL's column says 'Y', MariaDB's JSON true reads as '1' through JSON_VALUE. */
+const LOCKED_VALUES: ReadonlySet<string> = new Set(['Y', '1', 'true']);
+
 /** What the connector passes: the certificate authorities to verify the server against. */
 export interface MysqlOptions {
   certificateAuthorities: string[];
@@ -161,7 +164,7 @@ class MysqlConnection implements DatabaseConnection {
             [user],
           )
         : await this.#rows("SELECT User AS user, Host AS host, account_locked AS locked FROM mysql.user WHERE User = ? AND Host <> ''", [user]);
-      return rows.map((row) => ({ user: String(row.user), host: String(row.host), locked: row.locked === 'true' || row.locked === 'Y' }));
+      return rows.map((row) => ({ user: String(row.user), host: String(row.host), locked: LOCKED_VALUES.has(String(row.locked)) }));
     } catch (error) {
       const errno = (error as { errno?: unknown }).errno;
       if (errno !== ER_TABLEACCESS_DENIED && errno !== ER_NO_SUCH_TABLE) throw databaseFailure(error, this.#where);
