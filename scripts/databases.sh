@@ -350,28 +350,35 @@ status() {
   if mariadb_running; then say "MariaDB running on ${HOST}:${MARIADB_PORT} (pid $(cat "$MARIADB_PID"))"; else say "MariaDB not running"; fi
 }
 
-both_running() {
+pg_up() {
   local bin user
-  bin="$(pg_bin)" && user="$(service_user postgres)" && pg_running "$bin" "$user" && mariadb_running && [[ -s "$ENV_FILE" ]]
+  bin="$(pg_bin)" && user="$(service_user postgres)" && pg_running "$bin" "$user"
 }
 
+# Runs a command with both servers up and their settings exported; stops afterwards (however the
+# command ends) only the servers this call started.
 with() {
   [[ $# -gt 0 ]] || die "usage: scripts/databases.sh with CMD [ARGS…]"
-  local started=""
-  if ! both_running; then
+  local pg_before="" mariadb_before=""
+  if pg_up; then pg_before=1; fi
+  if mariadb_running; then mariadb_before=1; fi
+  if [[ -z "$pg_before" || -z "$mariadb_before" || ! -s "$ENV_FILE" ]]; then
     start
-    started=1
   fi
+  stop_started_here() {
+    if [[ -z "$pg_before" ]]; then pg_stop || true; fi
+    if [[ -z "$mariadb_before" ]]; then mariadb_stop || true; fi
+  }
+  trap stop_started_here EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  set -a
+  # shellcheck disable=SC1090
+  source "$ENV_FILE"
+  set +a
   local status=0
-  (
-    set -a
-    # shellcheck disable=SC1090
-    source "$ENV_FILE"
-    set +a
-    exec "$@"
-  ) || status=$?
-  if [[ -n "$started" ]]; then stop; fi
-  return "$status"
+  "$@" || status=$?
+  exit "$status"
 }
 
 case "${1:-}" in

@@ -38,10 +38,8 @@ interface Account {
   locked: boolean;
 }
 
-/** A MySQL `LoginState` also names the accounts that were locked before Firebreak acted (kept so release leaves them locked). */
-export interface MysqlLoginState extends LoginState {
-  lockedAccounts?: string[];
-}
+/** A MySQL `LoginState`: `lockedAccounts` always set. */
+export type MysqlLoginState = LoginState & { lockedAccounts: string[] };
 
 /** `name@host`, as LoginState.accounts lists an account (compared, never executed). */
 function accountName(account: { user: string; host: string }): string {
@@ -224,7 +222,7 @@ class MysqlConnection implements DatabaseConnection {
     };
   }
 
-  async unlockUser(before: MysqlLoginState): Promise<void> {
+  async unlockUser(before: LoginState): Promise<void> {
     if (!before.exists || before.alreadyLocked || this.#server.admins.has(before.user)) return;
     const lockedBefore = new Set(before.lockedAccounts ?? []);
     const lockedByFirebreak = new Set(before.accounts.filter((a) => !lockedBefore.has(a)));
