@@ -45,8 +45,9 @@ function settings(): Record<string, string> {
 
 const env = settings();
 
-/** The local test CA (PEM) that signed both servers' certificate. */
-export const localCa = readFileSync(env.FIREBREAK_DATABASE_CA_BUNDLE!, 'utf8');
+/** The local test CA (PEM file, and its text) that signed both servers' certificate. */
+export const localCaPath = env.FIREBREAK_DATABASE_CA_BUNDLE!;
+export const localCa = readFileSync(localCaPath, 'utf8');
 
 /** A connector that trusts the local CA, as the deployed one trusts the RDS CA bundle. */
 export const connect = createDatabaseConnector({ extraCertificateAuthorities: () => [localCa] });

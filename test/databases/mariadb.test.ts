@@ -275,6 +275,25 @@ describe('MariaDB: restricting a suspected user', () => {
     }
   });
 
+  it('Should say the database refused a statement the admin may not run (no CREATE USER)', async () => {
+    // Prepare
+    const weak = await user('no_create_user_');
+    await admin.query(`GRANT SELECT ON *.* TO ${admin.escape(weak.name)}@'%'`);
+    const target = await user('target_');
+    const asWeak = await connect({ ...mariadbAdmin, username: weak.name, password: weak.password });
+    try {
+      // Act
+      const error = await asWeak.lockUser(target.name).catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(DatabaseRefusedError);
+      expect(error).toMatchObject({ user: weak.name, retryable: false });
+      expect((error as Error & { cause: { sql?: string } }).cause.sql).toBeUndefined();
+      expect(await mariadbLogin(target.name, target.password)).toBe('accepted');
+    } finally {
+      await asWeak.close();
+    }
+  });
+
   it('Should report a connection it may not end (no KILL, no rds_kill) as failed, with the reason', async () => {
     // Prepare
     const weak = await user('weak_admin_');

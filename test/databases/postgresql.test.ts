@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdminUserError,
+  connectDatabase,
   createDatabaseConnector,
   DatabaseCertificateError,
   DatabaseRefusedError,
@@ -18,6 +19,7 @@ import {
   connect,
   createPgRole,
   endedWithin,
+  localCaPath,
   newPassword,
   pgAdminSession,
   pgLogin,
@@ -269,6 +271,39 @@ describe('PostgreSQL: restricting a suspected role', () => {
       await expect(asRdsAdmin.lockUser(rdsAdmin.name)).rejects.toBeInstanceOf(AdminUserError);
     } finally {
       await asRdsAdmin.close();
+    }
+  });
+
+  it('Should say the database refused a statement the admin may not run (no CREATEROLE)', async () => {
+    // Prepare
+    const weak = await role('no_createrole_', 'LOGIN');
+    const target = await role('target_');
+    const asWeak = await connect({ ...postgresAdmin, username: weak.name, password: weak.password });
+    try {
+      // Act
+      const error = await asWeak.lockUser(target.name).catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(DatabaseRefusedError);
+      expect(error).toMatchObject({ user: weak.name, retryable: false, message: expect.stringMatching(/permission denied/) });
+      expect(await pgLogin(target.name, target.password)).toBe('accepted');
+    } finally {
+      await asWeak.close();
+    }
+  });
+
+  it('Should trust the CA bundle named by FIREBREAK_DATABASE_CA_BUNDLE (the deployed connector)', async () => {
+    // Prepare
+    const previous = process.env.FIREBREAK_DATABASE_CA_BUNDLE;
+    process.env.FIREBREAK_DATABASE_CA_BUNDLE = localCaPath;
+    try {
+      // Act
+      const viaEnvironment = await connectDatabase(postgresAdmin);
+      // Assess
+      expect(viaEnvironment.tls).toBe(true);
+      await viaEnvironment.close();
+    } finally {
+      if (previous === undefined) delete process.env.FIREBREAK_DATABASE_CA_BUNDLE;
+      else process.env.FIREBREAK_DATABASE_CA_BUNDLE = previous;
     }
   });
 

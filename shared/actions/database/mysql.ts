@@ -3,7 +3,8 @@
  * more accounts (`'name'@'host'`), each locked with `ALTER USER … ACCOUNT LOCK` (which leaves
  * open connections running); connections ended with `KILL`, or `CALL mysql.rds_kill` where the
  * server refuses KILL of another user's thread (RDS: error 1095). MySQL keeps the lock in
- * `mysql.user.account_locked`, MariaDB (10.4+) in the JSON of `mysql.global_priv`. Names are
+ * `mysql.user.account_locked`, MariaDB (10.4+, the oldest RDS for MariaDB runs) in the JSON of
+ * `mysql.global_priv` (its `mysql.user` view has no such column). Names are
  * quoted with mysql2's escape, with the session's sql_mode cleared of NO_BACKSLASH_ESCAPES so
  * that quoting means what it says.
  */
@@ -20,8 +21,6 @@ const STATEMENT_TIMEOUT_MS = 15_000;
 /** MySQL/MariaDB error numbers read here. */
 const ER_NO_SUCH_THREAD = 1094;
 const ER_KILL_DENIED = 1095;
-const ER_TABLEACCESS_DENIED = 1142;
-const ER_NO_SUCH_TABLE = 1146;
 
 /** `account_locked` when locked: MySQL's column says 'Y', MariaDB's JSON true reads as '1' through JSON_VALUE. */
 const LOCKED_VALUES: ReadonlySet<string> = new Set(['Y', '1', 'true']);
@@ -153,45 +152,17 @@ class MysqlConnection implements DatabaseConnection {
     if (this.#server.admins.has(user)) throw new AdminUserError(user, action);
   }
 
-  /** The accounts of a user name, with their lock: MySQL's column, MariaDB's JSON, or SHOW CREATE USER where neither can be read. */
+  /** The accounts of a user name, with their lock: MySQL's `mysql.user.account_locked`, MariaDB's `account_locked` in the JSON of `mysql.global_priv`. */
   async #accounts(user: string): Promise<Account[]> {
-    try {
-      const rows = this.#server.mariadb
-        ? await this.#rows(
-            "SELECT User AS user, Host AS host, JSON_VALUE(Priv, '$.account_locked') AS locked FROM mysql.global_priv WHERE User = ? AND Host <> ''",
-            [user],
-          )
-        : await this.#rows("SELECT User AS user, Host AS host, account_locked AS locked FROM mysql.user WHERE User = ? AND Host <> ''", [user]);
-      return rows.map((row) => ({ user: String(row.user), host: String(row.host), locked: LOCKED_VALUES.has(String(row.locked)) }));
-    } catch (error) {
-      const errno = (error as { errno?: unknown }).errno;
-      if (errno !== ER_TABLEACCESS_DENIED && errno !== ER_NO_SUCH_TABLE) throw databaseFailure(error, this.#where);
-      return this.#accountsFromShowCreateUser(user);
-    }
-  }
-
-  async #accountsFromShowCreateUser(user: string): Promise<Account[]> {
+    const mysqlUser = "SELECT User AS user, Host AS host, account_locked AS locked FROM mysql.user WHERE User = ? AND Host <> ''";
+    const globalPriv = "SELECT User AS user, Host AS host, JSON_VALUE(Priv, '$.account_locked') AS locked FROM mysql.global_priv WHERE User = ? AND Host <> ''";
     let rows: mysql.RowDataPacket[];
     try {
-      rows = await this.#rows("SELECT User AS user, Host AS host FROM mysql.user WHERE User = ? AND Host <> ''", [user]);
+      rows = await this.#rows(this.#server.mariadb ? globalPriv : mysqlUser, [user]);
     } catch (error) {
       throw databaseFailure(error, this.#where);
     }
-    const accounts: Account[] = [];
-    for (const row of rows) {
-      const account = { user: String(row.user), host: String(row.host) };
-      let shown: mysql.RowDataPacket[];
-      try {
-        shown = await this.#rows(`SHOW CREATE USER ${this.#quoted(account)}`);
-      } catch (error) {
-        throw databaseFailure(error, this.#where);
-      }
-      const statement = String(Object.values(shown[0] ?? {})[0] ?? '');
-      // Quoted strings (the names, the password hash) removed first: a name can say "ACCOUNT LOCK".
-      const unquoted = statement.replace(/'(?:[^'\\]|\\.|'')*'|`(?:[^`]|``)*`/g, "''");
-      accounts.push({ ...account, locked: /\bACCOUNT LOCK\b/i.test(unquoted) });
-    }
-    return accounts;
+    return rows.map((row) => ({ user: String(row.user), host: String(row.host), locked: LOCKED_VALUES.has(String(row.locked)) }));
   }
 
   async loginState(user: string): Promise<MysqlLoginState> {
