@@ -24,6 +24,7 @@ import {
   mariadbLogin,
   mariadbSession,
   newPassword,
+  silentServer,
   tlsRefusingProxy,
   uniqueName,
 } from './helpers.ts';
@@ -320,6 +321,21 @@ describe('MariaDB: connection failures', () => {
     expect(error).toBeInstanceOf(DatabaseUnreachableError);
     expect(error).toMatchObject({ host: mariadbAdmin.host, port: 1, retryable: true });
     expect(String((error as Error).message)).not.toContain(mariadbAdmin.password);
+  });
+
+  it('Should give up on a database that accepts the connection and never answers, within the connect timeout', async () => {
+    // Prepare
+    const silent = await silentServer();
+    try {
+      // Act
+      const started = Date.now();
+      const error = await connect({ ...mariadbAdmin, port: silent.port, connectTimeoutMs: 500 }).catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(DatabaseUnreachableError);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('Should say the database refused the admin when the password is wrong, without the password', async () => {

@@ -26,6 +26,7 @@ import {
   pgSession,
   pidOf,
   postgresAdmin,
+  silentServer,
   tlsRefusingProxy,
   uniqueName,
 } from './helpers.ts';
@@ -339,6 +340,21 @@ describe('PostgreSQL: connection failures', () => {
 
   it('Should say the database is unreachable when its name does not resolve', async () => {
     await expect(connect({ ...postgresAdmin, host: 'no-such-database.invalid', connectTimeoutMs: 2000 })).rejects.toBeInstanceOf(DatabaseUnreachableError);
+  });
+
+  it('Should give up on a database that accepts the connection and never answers, within the connect timeout', async () => {
+    // Prepare
+    const silent = await silentServer();
+    try {
+      // Act
+      const started = Date.now();
+      const error = await connect({ ...postgresAdmin, port: silent.port, connectTimeoutMs: 500 }).catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(DatabaseUnreachableError);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('Should say the database refused the admin when the password is wrong, without the password', async () => {
