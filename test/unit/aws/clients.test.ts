@@ -74,7 +74,7 @@ describe('Function: createClientFactory (lazy clients)', () => {
     const clients = clientsFor(HERE);
 
     // Assess
-    expect(Object.keys(clients).sort()).toEqual(['account', 'autoScaling', 'cloudTrail', 'ec2', 'elb', 'elbv2', 'guardDuty', 'iam', 's3', 's3Control', 'secretsManager', 'ssm']);
+    expect(Object.keys(clients).sort()).toEqual(['account', 'autoScaling', 'cloudTrail', 'ec2', 'ecs', 'elb', 'elbv2', 'guardDuty', 'iam', 'rds', 's3', 's3Control', 'secretsManager', 'ssm']);
     expect(constructed).toEqual([]);
   });
 
