@@ -10,8 +10,9 @@
 #                                   .firebreak/databases.env in its environment, stop them afterwards
 #                                   only if this call started them
 #
-# Ports: FIREBREAK_PG_PORT (default 55432) and FIREBREAK_MARIADB_PORT (default 53306), 127.0.0.1
-# only. State: .firebreak/databases/ (data directories, the CA and server certificate, logs).
+# Ports: FIREBREAK_PG_PORT (default 15432) and FIREBREAK_MARIADB_PORT (default 13306), 127.0.0.1
+# only: below Linux's ephemeral port range (32768-60999), where any process's outgoing connection
+# can hold a port and make the servers' bind fail. State: .firebreak/databases/ (data directories, the CA and server certificate, logs).
 # `start` writes .firebreak/databases.env: FIREBREAK_PG_HOST/PORT/ADMIN_USER/ADMIN_PASSWORD, the
 # FIREBREAK_MARIADB_* equivalents and FIREBREAK_DATABASE_CA_BUNDLE (the local CA, so clients
 # verify the servers' certificate as they verify RDS's).
@@ -25,8 +26,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${ROOT}/.firebreak/databases"
 ENV_FILE="${ROOT}/.firebreak/databases.env"
-PG_PORT="${FIREBREAK_PG_PORT:-55432}"
-MARIADB_PORT="${FIREBREAK_MARIADB_PORT:-53306}"
+PG_PORT="${FIREBREAK_PG_PORT:-15432}"
+MARIADB_PORT="${FIREBREAK_MARIADB_PORT:-13306}"
 TIMEOUT="${FIREBREAK_DATABASES_TIMEOUT:-60}"
 HOST=127.0.0.1
 ADMIN_USER=firebreak_admin
@@ -362,16 +363,17 @@ with() {
   local pg_before="" mariadb_before=""
   if pg_up; then pg_before=1; fi
   if mariadb_running; then mariadb_before=1; fi
-  if [[ -z "$pg_before" || -z "$mariadb_before" || ! -s "$ENV_FILE" ]]; then
-    start
-  fi
   stop_started_here() {
     if [[ -z "$pg_before" ]]; then pg_stop || true; fi
     if [[ -z "$mariadb_before" ]]; then mariadb_stop || true; fi
   }
+  # Set before starting: a start that fails half way stops what it did start.
   trap stop_started_here EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  if [[ -z "$pg_before" || -z "$mariadb_before" || ! -s "$ENV_FILE" ]]; then
+    start
+  fi
   set -a
   # shellcheck disable=SC1090
   source "$ENV_FILE"
