@@ -1,8 +1,9 @@
 # Firebreak — the make targets are the interface:
 #   make demo    the seed scenario contained end to end on the embedded emulator
-#   make test    everything CI runs: typecheck, Terraform checks, checkov, unit, emulator and end-to-end tests
+#   make test    everything CI runs: typecheck, Terraform checks, checkov, unit and database, emulator and end-to-end tests
 #   make build   dist/<function>.zip (reproducible) and dist/<function>.iam.json
 #   make emulator / emulator-stop / emulator-reset
+#   make databases / databases-stop   the local PostgreSQL and MariaDB the database tests use
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -10,6 +11,10 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 NPM_STAMP := node_modules/.firebreak-installed
 TF := scripts/terraform.sh
+# The local PostgreSQL and MariaDB (loopback, TLS): `$(WITH_DATABASES) cmd` runs cmd with them up
+# and their settings exported, and stops afterwards only what it started.
+DATABASES_SH := scripts/databases.sh
+WITH_DATABASES := $(DATABASES_SH) with
 
 # npm scripts put node_modules/.bin first on PATH; so do we, so every tool runs on the
 # project's Node 22 (the machine's node may be older).
@@ -17,7 +22,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 include scripts/emulator/emulator.mk
 
-.PHONY: help install build typecheck tf-check tf-test checkov checkov-venv test test-unit test-emulator test-e2e demo clean bench
+.PHONY: help install build typecheck tf-check tf-test checkov checkov-venv test test-unit test-databases test-emulator test-e2e demo clean bench databases databases-stop databases-status
 
 help:
 	@sed -n '2,6p' Makefile
@@ -61,17 +66,31 @@ tf-test: tf-check
 checkov: checkov-venv
 	scripts/checkov.sh terraform
 
+# The database tests run with the unit tests, in one coverage: shared/actions/database is covered by
+# the real servers, not by mocks of them.
 test-unit: $(NPM_STAMP)
-	$(NODE_BIN)/vitest run --project unit --coverage
+	$(WITH_DATABASES) $(NODE_BIN)/vitest run --project unit --project databases --coverage
+
+test-databases: $(NPM_STAMP)
+	$(WITH_DATABASES) $(NODE_BIN)/vitest run --project databases
+
+databases:
+	@$(DATABASES_SH) start
+
+databases-stop:
+	@$(DATABASES_SH) stop
+
+databases-status:
+	@$(DATABASES_SH) status
 
 test-emulator: install
 	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project emulator
 
 test-e2e: install build
-	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project e2e
+	$(WITH_EMULATOR) $(WITH_DATABASES) $(NODE_BIN)/vitest run --project e2e
 
 test: install typecheck tf-test checkov test-unit
-	$(WITH_EMULATOR) $(NODE_BIN)/vitest run --project emulator --project e2e
+	$(WITH_EMULATOR) $(WITH_DATABASES) $(NODE_BIN)/vitest run --project emulator --project e2e
 
 demo: install build
 	$(WITH_EMULATOR) scripts/firebreak.sh demo

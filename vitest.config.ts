@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// unit: no network, aws-sdk-client-mock for AWS. emulator: the patched moto itself.
+// unit: no network, aws-sdk-client-mock for AWS. databases: the in-database actions against the
+// real PostgreSQL and MariaDB of scripts/databases.sh (loopback). emulator: the patched moto itself.
 // e2e: the whole path (PutEvents → Terraform's rule → SQS → drain → bundle → AWS state);
 // its global setup deploys terraform/examples/local once.
 export default defineConfig({
@@ -21,6 +22,17 @@ export default defineConfig({
     },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      {
+        test: {
+          name: 'databases',
+          include: ['test/databases/**/*.test.ts'],
+          environment: 'node',
+          // One server of each kind, shared: the files end sessions by client address (loopback).
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
       { test: { name: 'emulator', include: ['test/emulator/**/*.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 60_000 } },
       {
         test: {

@@ -39,6 +39,12 @@ export interface LoginState {
   alreadyLocked: boolean;
   /** MySQL: the `user@host` accounts of that user name (each is locked and unlocked); PostgreSQL: the role alone. */
   accounts: string[];
+  /**
+   * MySQL: those of `accounts` that were already locked before Firebreak acted (release leaves
+   * them locked); absent or empty otherwise. Record it with the rest: without it, release would
+   * unlock every account of a partly locked user.
+   */
+  lockedAccounts?: string[];
 }
 
 /** One open connection to a database, as the admin user. Every method is idempotent. */
@@ -48,7 +54,10 @@ export interface DatabaseConnection {
   readonly tls: boolean;
   /** The user's login state (no change). */
   loginState(user: string): Promise<LoginState>;
-  /** Refuses the user's new logins (PostgreSQL `ALTER ROLE … NOLOGIN`; MySQL `ALTER USER … ACCOUNT LOCK` on each of its accounts). Throws `AdminUserError` (./errors.ts) for the admin user. */
+  /**
+   * Refuses the user's new logins (PostgreSQL `ALTER ROLE … NOLOGIN`; MySQL `ALTER USER … ACCOUNT LOCK` on each of its accounts). Throws `AdminUserError` (./errors.ts) for the admin user.
+   * Returns the state before this call: on a redelivery it says `alreadyLocked`, so keep the state the first call returned for release.
+   */
   lockUser(user: string): Promise<LoginState>;
   /** Gives the login back (`LOGIN`, `ACCOUNT UNLOCK`), unless `before.alreadyLocked`. */
   unlockUser(before: LoginState): Promise<void>;
