@@ -38,6 +38,7 @@ export interface PlaybookEntry {
 export const PLAYBOOK_REGISTRY: readonly PlaybookEntry[] = [
   { name: 'ec2-instance', title: 'Compromised EC2 instance', load: () => import('./ec2-instance/index.ts') },
   { name: 's3-bucket', title: 'Compromised S3 bucket', load: () => import('./s3-bucket/index.ts') },
+  { name: 'rds-instance', title: 'Compromised RDS instance', load: () => import('./rds-instance/index.ts') },
   { name: 'iam-user', title: 'Compromised IAM user credentials', load: () => import('./iam-user/index.ts') },
   { name: 'iam-role', title: 'Compromised IAM role', load: () => import('./iam-role/index.ts') },
   { name: 'account', title: 'Compromised AWS account', load: () => import('./account/index.ts') },
