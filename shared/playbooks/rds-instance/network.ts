@@ -72,18 +72,37 @@ export async function ensureRdsIsolationGroup(ec2: EC2Client, vpcId: string, por
     group = await findGroup(ec2, vpcId, name);
   }
   if (!group?.GroupId) throw new FirebreakError(`could not create or find ${name} in ${vpcId}`, { code: 'IsolationGroupMissing', retryable: true });
-  const desired = isolationIngress(port, functionGroupIds);
-  const desiredKeys = new Set(desired.flatMap(sourceKeys));
+  const desiredKeys = new Set(isolationIngress(port, functionGroupIds).flatMap(sourceKeys));
   const haveKeys = new Set((group.IpPermissions ?? []).flatMap(sourceKeys));
-  const stray = (group.IpPermissions ?? []).filter((p) => sourceKeys(p).some((k) => !desiredKeys.has(k)));
+  // Each stray source alone (a permission may fold a wanted source with unwanted ones).
+  const stray = (group.IpPermissions ?? []).flatMap((p) => strayPart(p, desiredKeys));
   const missing = functionGroupIds.filter((g) => !haveKeys.has(`tcp|${port}-${port}|sg:${g}`));
   const groupId = group.GroupId;
-  // Stray ingress first: a permission with some desired sources is revoked whole and given back below.
   if (stray.length) await ignoring('InvalidPermission.NotFound', () => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: stray })));
-  const toAuthorize = stray.length ? functionGroupIds : missing;
-  if (toAuthorize.length) await ignoring('InvalidPermission.Duplicate', () => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: isolationIngress(port, toAuthorize) })));
+  if (missing.length) await ignoring('InvalidPermission.Duplicate', () => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: isolationIngress(port, missing) })));
   if (group.IpPermissionsEgress?.length) await ignoring('InvalidPermission.NotFound', () => ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: group.IpPermissionsEgress })));
   return groupId;
+}
+
+/** The sources of `p` that are not wanted, as one permission (or none). */
+function strayPart(p: IpPermission, wanted: Set<string>): IpPermission[] {
+  const head = `${p.IpProtocol}|${p.FromPort ?? ''}-${p.ToPort ?? ''}`;
+  const ranges = (p.IpRanges ?? []).filter((r) => !wanted.has(`${head}|cidr:${r.CidrIp}`));
+  const ranges6 = (p.Ipv6Ranges ?? []).filter((r) => !wanted.has(`${head}|cidr6:${r.CidrIpv6}`));
+  const lists = (p.PrefixListIds ?? []).filter((r) => !wanted.has(`${head}|pl:${r.PrefixListId}`));
+  const pairs = (p.UserIdGroupPairs ?? []).filter((r) => !wanted.has(`${head}|sg:${r.GroupId}`));
+  if (ranges.length + ranges6.length + lists.length + pairs.length === 0) return [];
+  return [
+    {
+      IpProtocol: p.IpProtocol,
+      ...(p.FromPort !== undefined ? { FromPort: p.FromPort } : {}),
+      ...(p.ToPort !== undefined ? { ToPort: p.ToPort } : {}),
+      ...(ranges.length ? { IpRanges: ranges } : {}),
+      ...(ranges6.length ? { Ipv6Ranges: ranges6 } : {}),
+      ...(lists.length ? { PrefixListIds: lists } : {}),
+      ...(pairs.length ? { UserIdGroupPairs: pairs } : {}),
+    },
+  ];
 }
 
 async function ignoring(code: string, call: () => Promise<unknown>): Promise<void> {

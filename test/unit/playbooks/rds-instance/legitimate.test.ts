@@ -41,11 +41,11 @@ describe('If it is NOT legitimate behaviour (checkLegitimateBehaviour)', () => {
 
   it('records a legitimate login, and then containment does nothing at all', async () => {
     // Prepare
-    const ctx = anRdsStepContext(aurora(), anRdsIncident(), { options: rdsOptions({ legitimate_users: ['svc_reporting'] }) });
+    const options = rdsOptions({ legitimate_users: ['svc_reporting'] });
 
     // Act
-    const decided = await checkLegitimateBehaviour.run(ctx);
-    const isolated = await restrictNetworkAccess.run(ctx as never);
+    const decided = await checkLegitimateBehaviour.run(anRdsStepContext(aurora(), anRdsIncident(), { options }));
+    const isolated = await restrictNetworkAccess.run(anRdsStepContext(aurora(), anRdsIncident(), { options }));
 
     // Assess
     expect(decided).toMatchObject({ status: 'done', data: { legitimate: true, user: 'svc_reporting', remoteIps: ['203.0.113.88'] } });
