@@ -202,6 +202,9 @@ describe('Emulator: moto patches', () => {
         'send_command_checks_the_document_and_its_parameters',
         'delete_key_pair_takes_the_key_pair_id',
         'create_login_profile_keeps_password_reset_required',
+        'aurora_members_refuse_cluster_managed_settings',
+        'aurora_members_report_the_cluster_subnet_group',
+        'modify_db_cluster_enables_iam_authentication',
         'missing_apis_answer_not_implemented',
       ],
     });
