@@ -28,8 +28,17 @@ locals {
       ssm_documents                  = local.ssm_document_names
       create_isolation_profile       = null
       release_pass_role_arns         = null
+      })) : name == "rds-instance" ? jsonencode(merge(p.options, {
+      # The only source the RDS isolation group admits (whatever the input said is replaced).
+      function_security_group_ids = var.rds_function_security_group_ids
     })) : jsonencode(p.options)
   }
+
+  # The rds-instance functions run in the VPC when subnets are given (they reach the databases).
+  rds_vpc_config = length(var.rds_function_subnet_ids) > 0 ? {
+    subnet_ids         = var.rds_function_subnet_ids
+    security_group_ids = var.rds_function_security_group_ids
+  } : null
 
   # Each playbook's IAM manifest, written by `make build` from the steps' declarations and shared/iam.
   manifests = { for name in keys(local.playbooks) : name => jsondecode(file("${local.dist_dir}/${name}.iam.json")) }
@@ -629,6 +638,7 @@ module "playbook" {
     FIREBREAK_MEMBER_EXTERNAL_ID = local.member_external_id
   })
   memory_mb            = coalesce(each.value.memory_mb, var.lambda_memory_mb)
+  vpc_config           = each.key == "rds-instance" ? local.rds_vpc_config : null
   reserved_concurrency = var.lambda_reserved_concurrency
   max_concurrency      = var.max_concurrency
 
@@ -706,6 +716,7 @@ module "release" {
     FIREBREAK_MEMBER_EXTERNAL_ID = local.member_external_id
   })
   memory_mb            = coalesce(each.value.memory_mb, var.lambda_memory_mb)
+  vpc_config           = each.key == "rds-instance" ? local.rds_vpc_config : null
   reserved_concurrency = null
 
   # Organization: a member's incident is released in the member account, through its role.
