@@ -97,7 +97,7 @@ run "a_disabled_playbook_deploys_nothing" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, rds-instance = { enabled = false } }
   }
 
   assert {
