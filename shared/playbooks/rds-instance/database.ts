@@ -83,6 +83,40 @@ async function endQuietly(conn: DatabaseConnection, filter: { user?: string; cli
   }
 }
 
+/**
+ * An Aurora member that is not where Firebreak connected (the writer endpoint): its own sessions
+ * of the user and from the remote addresses are ended through its instance endpoint, or recommended.
+ */
+async function endOnReader(
+  deps: DatabaseDeps,
+  resource: RdsInstance,
+  creds: AdminCredentials,
+  connectedHost: string,
+  user: string | undefined,
+  ips: string[],
+  timeoutMs: number,
+  recommendations: string[],
+): Promise<Array<{ ended: DatabaseSession[]; failed: Array<DatabaseSession & { reason: string }> }>> {
+  const instanceHost = resource.endpoint?.host;
+  if (!resource.cluster || creds.host || !instanceHost || instanceHost === connectedHost) return [];
+  const endpoint = endpointFor({ ...resource, cluster: undefined }, creds, timeoutMs);
+  let reader: DatabaseConnection;
+  try {
+    reader = await deps.connect(endpoint!);
+  } catch (error) {
+    recommendations.push(`end the sessions on ${resource.dbInstanceIdentifier} (${instanceHost}) by hand: it could not be reached (${classifyError(error).code}): ${[...(user !== undefined ? deps.restrictionSql(resource.dialect, { user }) : []), ...ips.flatMap((clientAddress) => deps.restrictionSql(resource.dialect, { clientAddress }))].join(' ')}`);
+    return [];
+  }
+  try {
+    return [
+      ...(user !== undefined && user !== creds.username ? [await endQuietly(reader, { user })] : []),
+      ...(await Promise.all(ips.map((clientAddress) => endQuietly(reader, { clientAddress })))),
+    ];
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
+}
+
 /** The in-database steps, built around a connector (shared/actions/database's by default). */
 export function databaseSteps(deps: DatabaseDeps) {
   const recommendationFor = (resource: RdsInstance, user: string | undefined, ips: string[]): string[] => [
@@ -135,10 +169,12 @@ export function databaseSteps(deps: DatabaseDeps) {
           }
         }
         // The admin's own session is never ended (the connector excludes it).
-        const results = [
+        const results: Array<{ ended: DatabaseSession[]; failed: Array<DatabaseSession & { reason: string }> }> = [
           ...(user !== undefined && user !== creds.username ? [await endQuietly(conn, { user })] : []),
           ...(await Promise.all(ips.map((clientAddress) => endQuietly(conn, { clientAddress })))),
         ];
+        // Aurora through the writer endpoint: sessions on the finding's instance, a reader, are ended there.
+        results.push(...(await endOnReader(deps, resource, creds, connected.host, user, ips, options.connect_timeout_ms, recommendations)));
         const ended = results.flatMap((r) => r.ended);
         const failed = results.flatMap((r) => r.failed);
         if (failed.length) recommendations.push(`end by hand the sessions Firebreak could not end: ${failed.map((f) => `${f.id} (${f.reason})`).join('; ')}`);

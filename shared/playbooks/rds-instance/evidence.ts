@@ -12,7 +12,9 @@ export const preserveDatabaseConfiguration = rdsStep({
   stage: 'evidence',
   description: 'Identify the DB instance: save its configuration and its cluster\'s (siblings, groups, master secret, IAM authentication, tags) as captured before containment to the evidence bucket',
   iamActions: [...EVIDENCE_IAM_ACTIONS],
-  async run({ evidence, incident, capture, resource }) {
+  async run({ evidence, incident, capture, resource, options }) {
+    const login = assessLogin(incident, options);
+    if (login.legitimate) return { status: 'skipped', summary: legitimateSummary(login) };
     const ref = await evidence.putJson(incident.incidentId, 'rds-configuration.json', {
       incident,
       captureBeforeContainment: capture,
@@ -79,6 +81,8 @@ export const downloadDatabaseLogs = rdsStep({
   enabledBy: ['download_logs.enabled'],
   data: LogsSchema,
   async run({ clients, resource, evidence, incident, options }) {
+    const login = assessLogin(incident, options);
+    if (login.legitimate) return { status: 'skipped', summary: legitimateSummary(login) };
     if (!options.download_logs.enabled) return { status: 'skipped', summary: 'download_logs.enabled is off: download the audit and error logs yourself' };
     const instances = [resource.dbInstanceIdentifier, ...siblingsOf(resource)];
     const files: z.infer<typeof LogsSchema>['files'] = [];

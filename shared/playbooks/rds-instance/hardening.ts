@@ -69,7 +69,9 @@ export const recommendHardening = rdsStep({
   description: 'Secure the RDS DB instance: write the hardening recommendations (Secrets Manager rotation, IAM authentication, TLS, audit logging, public accessibility) into the report',
   iamActions: [...EVIDENCE_IAM_ACTIONS],
   data: z.object({ recommendations: z.array(z.object({ setting: z.string(), now: z.string(), recommendation: z.string() })) }),
-  async run({ resource, evidence, incident }) {
+  async run({ resource, evidence, incident, options }) {
+    const login = assessLogin(incident, options);
+    if (login.legitimate) return { status: 'skipped', summary: legitimateSummary(login) };
     const recommendations = hardeningRecommendations(resource);
     const ref = await evidence.putJson(incident.incidentId, 'rds-hardening.json', { dbInstanceIdentifier: resource.dbInstanceIdentifier, recommendations });
     return { status: 'done', summary: `${recommendations.length} hardening recommendation(s): ${recommendations.map((r) => r.setting).join(', ')}`, data: { recommendations }, evidence: [ref] };

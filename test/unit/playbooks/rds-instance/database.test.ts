@@ -60,6 +60,19 @@ describe('Restrict the DB access of the suspected DB user (restrictDatabaseUser)
     expect(db.endpoints[0]).toMatchObject({ host: 'orders-aurora-cluster.cluster-abc123.us-east-1.rds.amazonaws.com', port: 5432, username: 'postgres' });
   });
 
+  it("ends the sessions on the finding's Aurora reader through its own endpoint, since the writer endpoint does not see them", async () => {
+    // Prepare
+    const db = new FakeDatabase();
+
+    // Act
+    const result = await stepsOn(db).restrictDatabaseUser.run(anRdsStepContext(aurora({}, { TagList: [] }), anRdsIncident()));
+
+    // Assess
+    expect(db.endpoints.map((e) => e.host)).toEqual(['orders-aurora-cluster.cluster-abc123.us-east-1.rds.amazonaws.com', 'orders-aurora-instance-1.abc123.us-east-1.rds.amazonaws.com']);
+    expect(db.methods().filter((m) => m === 'close')).toHaveLength(2);
+    expect(result.status).toBe('done');
+  });
+
   it('never locks the admin user Firebreak connects with, even when the finding names it (the master user through its managed secret)', async () => {
     // Prepare
     const db = new FakeDatabase();
@@ -71,7 +84,8 @@ describe('Restrict the DB access of the suspected DB user (restrictDatabaseUser)
     expect(result.status).toBe('done');
     expect(db.methods()).not.toContain('lockUser');
     expect(db.locked.size).toBe(0);
-    expect(db.calls.filter((c) => c.method === 'endSessions').map((c) => c.args[0])).toEqual([{ clientAddress: '203.0.113.88' }]);
+    // On the writer and on the reader of the finding: only the remote address's sessions, never the admin's.
+    expect(db.calls.filter((c) => c.method === 'endSessions').map((c) => c.args[0])).toEqual([{ clientAddress: '203.0.113.88' }, { clientAddress: '203.0.113.88' }]);
     expect(result.data).toMatchObject({ notLocked: expect.stringContaining('master user') });
   });
 
