@@ -123,6 +123,40 @@ run "a_playbook_may_override_the_mode_and_memory" {
   }
 }
 
+run "the_rds_functions_run_in_the_vpc_given_and_admit_only_their_groups" {
+  command = plan
+
+  variables {
+    rds_function_subnet_ids         = ["subnet-0a1b2c3d4e5f60718"]
+    rds_function_security_group_ids = ["sg-0a1b2c3d4e5f60718"]
+  }
+
+  assert {
+    condition     = module.playbook["rds-instance"].vpc_config == { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], security_group_ids = ["sg-0a1b2c3d4e5f60718"] } && module.release["rds-instance"].vpc_config == module.playbook["rds-instance"].vpc_config
+    error_message = "The rds-instance containment and release functions must run in the subnets and groups given."
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].vpc_config == null
+    error_message = "Only the rds-instance functions run in a VPC."
+  }
+
+  assert {
+    condition     = jsondecode(module.playbook["rds-instance"].environment.FIREBREAK_OPTIONS).function_security_group_ids == ["sg-0a1b2c3d4e5f60718"]
+    error_message = "The RDS isolation group must admit the functions' own groups: the function is told them as function_security_group_ids."
+  }
+}
+
+run "rejects_rds_subnets_without_groups" {
+  command = plan
+
+  variables {
+    rds_function_subnet_ids = ["subnet-0a1b2c3d4e5f60718"]
+  }
+
+  expect_failures = [var.rds_function_subnet_ids]
+}
+
 run "rejects_an_unknown_playbook_mode" {
   command = plan
 
