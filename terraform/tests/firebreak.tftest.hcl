@@ -132,7 +132,10 @@ run "the_rds_functions_run_in_the_vpc_given_and_admit_only_their_groups" {
   }
 
   assert {
-    condition     = module.playbook["rds-instance"].vpc_config == { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], security_group_ids = ["sg-0a1b2c3d4e5f60718"] } && module.release["rds-instance"].vpc_config == module.playbook["rds-instance"].vpc_config
+    condition = alltrue([
+      for f in [module.playbook["rds-instance"], module.release["rds-instance"]] :
+      tolist(f.vpc_config.subnet_ids) == tolist(["subnet-0a1b2c3d4e5f60718"]) && tolist(f.vpc_config.security_group_ids) == tolist(["sg-0a1b2c3d4e5f60718"])
+    ])
     error_message = "The rds-instance containment and release functions must run in the subnets and groups given."
   }
 

@@ -298,13 +298,13 @@ resource "aws_iam_role_policy" "this" {
         Sid      = "VpcNetworkInterfacesLifecycle"
         Effect   = "Allow"
         Action   = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
-        Resource = "arn:${var.partition}:ec2:${var.region}:${var.account_id}:network-interface/*"
+        Resource = ["arn:${var.partition}:ec2:${var.region}:${var.account_id}:network-interface/*"]
         }, {
         # No resource-level permissions for Describe* (Service Authorization Reference).
         Sid      = "VpcNetworkInterfacesDescribe"
         Effect   = "Allow"
         Action   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]
-        Resource = "*"
+        Resource = ["*"]
       }] : [],
       var.pause_parameter_arn != null ? [{
         # The kill switch: read the deployment's pause parameter, no other.
