@@ -20,8 +20,14 @@ locals {
     "events:PutEvents",
     "sts:AssumeRole",
   ]
+  # A function in a VPC (the rds-instance functions, rds_function_subnet_ids): Lambda manages its ENIs with the role's rights.
+  vpc_actions = local.rds_vpc_config != null && contains(keys(local.playbooks), "rds-instance") ? [
+    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+  ] : []
   boundary_actions = sort(distinct(concat(
     local.platform_actions,
+    local.vpc_actions,
     flatten([for name, m in local.manifests : [for s in m.statements : s.actions]]),
   )))
   boundary_name = "${var.name_prefix}-function-boundary-${local.region}"

@@ -37,7 +37,17 @@ locals {
     "container" = {
       ssm_documents = local.container_ssm_document_names
     }
+    # The only source the RDS isolation group admits (whatever the input said is replaced).
+    "rds-instance" = {
+      function_security_group_ids = var.rds_function_security_group_ids
+    }
   }
+
+  # The rds-instance functions run in the VPC when subnets are given (they reach the databases).
+  rds_vpc_config = length(var.rds_function_subnet_ids) > 0 ? {
+    subnet_ids         = var.rds_function_subnet_ids
+    security_group_ids = var.rds_function_security_group_ids
+  } : null
 
   # Each playbook's IAM manifest, written by `make build` from the steps' declarations and shared/iam.
   manifests = { for name in keys(local.playbooks) : name => jsondecode(file("${local.dist_dir}/${name}.iam.json")) }
@@ -638,6 +648,7 @@ module "playbook" {
     FIREBREAK_MEMBER_EXTERNAL_ID = local.member_external_id
   })
   memory_mb            = coalesce(each.value.memory_mb, var.lambda_memory_mb)
+  vpc_config           = each.key == "rds-instance" ? local.rds_vpc_config : null
   reserved_concurrency = var.lambda_reserved_concurrency
   max_concurrency      = var.max_concurrency
 
@@ -715,6 +726,7 @@ module "release" {
     FIREBREAK_MEMBER_EXTERNAL_ID = local.member_external_id
   })
   memory_mb            = coalesce(each.value.memory_mb, var.lambda_memory_mb)
+  vpc_config           = each.key == "rds-instance" ? local.rds_vpc_config : null
   reserved_concurrency = null
 
   # Organization: a member's incident is released in the member account, through its role.

@@ -530,3 +530,33 @@ variable "catch_all_enabled" {
   default     = true
   nullable    = false
 }
+
+################################################################################
+# The RDS playbook's function in a VPC
+################################################################################
+
+variable "rds_function_subnet_ids" {
+  description = "Subnets the rds-instance functions (containment and release) run in, to reach the databases they restrict users in. They call AWS APIs too: the subnets need a NAT gateway or interface endpoints (rds, ec2, secretsmanager, s3 gateway, dynamodb gateway, sqs, sns, ssm, events, logs, sts). Empty: the functions run outside any VPC and record the SQL as a recommendation."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.rds_function_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])
+    error_message = "rds_function_subnet_ids must be subnet ids (subnet-…)."
+  }
+  validation {
+    condition     = (length(var.rds_function_subnet_ids) == 0) == (length(var.rds_function_security_group_ids) == 0)
+    error_message = "Set rds_function_subnet_ids and rds_function_security_group_ids together (a function in a VPC needs both), or neither."
+  }
+}
+
+variable "rds_function_security_group_ids" {
+  description = "Security groups of the rds-instance functions in the VPC: the only source the RDS isolation group admits, on the database port. They need egress to the databases and to the AWS endpoints."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.rds_function_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", id))])
+    error_message = "rds_function_security_group_ids must be security group ids (sg-…)."
+  }
+}

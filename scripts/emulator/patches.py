@@ -758,6 +758,78 @@ def ecs_task_protection_is_supported() -> None:
     EC2ContainerServiceResponse.update_task_protection = update_task_protection  # type: ignore[attr-defined]
     EC2ContainerServiceResponse.get_task_protection = get_task_protection  # type: ignore[attr-defined]
 
+# AWS's answer to ModifyDBInstance on an Aurora member for a setting its DB cluster manages: the
+# parameter (moto's snake_case name) and the words AWS puts in "Modify … for the DB Cluster".
+CLUSTER_MANAGED_INSTANCE_SETTINGS = {
+    "vpc_security_group_ids": "vpc security group",
+    "backup_retention_period": "backup retention",
+    "deletion_protection": "deletion protection",
+}
+
+
+def aurora_members_refuse_cluster_managed_settings() -> None:
+    """AWS: ModifyDBInstance on a DB cluster member with VpcSecurityGroupIds (or BackupRetentionPeriod,
+    DeletionProtection) answers 400 InvalidParameterCombination "The specified DB Instance is a
+    member of a cluster. Modify vpc security group for the DB Cluster using the ModifyDbCluster API":
+    the cluster carries its members' groups.
+
+    moto 5.2.5 raises NotImplementedError from the member's setter, which moto_server turns into an
+    HTML 500 that the SDK retries as a server fault.
+    """
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.models import DBInstanceClustered, RDSBackend
+
+    original = RDSBackend.modify_db_instance
+
+    @functools.wraps(original)
+    def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        database = self.describe_db_instances(db_instance_identifier)[0]
+        if isinstance(database, DBInstanceClustered):
+            for key, words in CLUSTER_MANAGED_INSTANCE_SETTINGS.items():
+                if db_kwargs.get(key) is not None:
+                    raise RDSClientError(
+                        "InvalidParameterCombination",
+                        f"The specified DB Instance is a member of a cluster. Modify {words} for the DB Cluster using the ModifyDbCluster API",
+                    )
+        return original(self, db_instance_identifier, db_kwargs)
+
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+
+
+def aurora_members_report_the_cluster_subnet_group() -> None:
+    """AWS: DescribeDBInstances reports an Aurora member's DBSubnetGroup (its VPC and subnets): the
+    cluster's, since a member is created without one.
+
+    moto 5.2.5 reports none for a member created without DBSubnetGroupName, so its VPC is unknown.
+    """
+    from moto.rds.models import DBInstanceClustered
+
+    original = DBInstanceClustered.__init__
+
+    @functools.wraps(original)
+    def init(self: DBInstanceClustered, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        name = getattr(self.cluster, "db_subnet_group_name", None)
+        if self._db_subnet_group_name is None and name and name in self.backend.subnet_groups:
+            self.db_subnet_group_name = name
+
+    DBInstanceClustered.__init__ = init  # type: ignore[method-assign]
+
+
+def modify_db_cluster_enables_iam_authentication() -> None:
+    """AWS: ModifyDBCluster EnableIAMDatabaseAuthentication=true turns IAM authentication on, and
+    DescribeDBClusters reports IAMDatabaseAuthenticationEnabled: true.
+
+    moto 5.2.5 stores the parameter under another attribute than the one it reports (iam_auth, set
+    only at creation), so the cluster keeps reporting false.
+    """
+    from moto.rds.models import DBCluster
+
+    def iam_database_authentication_enabled(self: DBCluster) -> bool:
+        return bool(self.__dict__.get("enable_iam_database_authentication", self.iam_auth))
+
+    DBCluster.iam_database_authentication_enabled = property(iam_database_authentication_enabled)  # type: ignore[assignment,method-assign]
+
 
 # APIs Firebreak's steps call that moto 5.2.5 does not have, per service. AWS answers every API
 # it has with its protocol's error document; moto raises NotImplementedError and moto_server
@@ -769,6 +841,7 @@ MISSING_APIS: dict[str, frozenset[str]] = {
     "cloudtrail": frozenset({"LookupEvents", "StartQuery", "GetQueryResults"}),
     # moto has no SSM agents: whether one answers cannot be emulated, only said to be unknown.
     "ssm": frozenset({"DescribeInstanceInformation"}),
+    "rds": frozenset({"DownloadDBLogFilePortion"}),
 }
 
 
@@ -821,6 +894,9 @@ PATCHES = (
     ecs_awsvpc_tasks_get_a_requester_managed_interface,
     requester_managed_interfaces_refuse_group_changes,
     ecs_task_protection_is_supported,
+    aurora_members_refuse_cluster_managed_settings,
+    aurora_members_report_the_cluster_subnet_group,
+    modify_db_cluster_enables_iam_authentication,
     missing_apis_answer_not_implemented,
 )
 

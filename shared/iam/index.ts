@@ -50,7 +50,7 @@ const S3_BUCKETS = 'arn:{partition}:s3:::*';
 const IN_THIS_ACCOUNT = { StringEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } };
 
 /** The tags Firebreak puts on the groups it creates and then manages. */
-export const FIREBREAK_GROUP_PURPOSES = ['isolation', 'untracking'] as const;
+export const FIREBREAK_GROUP_PURPOSES = ['isolation', 'untracking', 'rds-isolation'] as const;
 const FIREBREAK_GROUP = { StringEquals: { 'aws:ResourceTag/firebreak:purpose': [...FIREBREAK_GROUP_PURPOSES] } };
 /** Created resources are tagged with the incident at creation (TagSpecifications). */
 const TAGGED_AT_CREATION = { StringLike: { 'aws:RequestTag/firebreak:incident-id': '*' } };
@@ -58,6 +58,9 @@ const TAGGED_AT_CREATION = { StringLike: { 'aws:RequestTag/firebreak:incident-id
 const FIREBREAK_TAG_KEYS_ONLY = { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } };
 const MADE_BY_FIREBREAK = { StringLike: { 'aws:ResourceTag/firebreak:incident-id': '*' } };
 const EMPTIED_BY_FIREBREAK = { StringLike: { 'aws:ResourceTag/firebreak:emptied-by': '*' } };
+
+const RDS = 'arn:{partition}:rds:{region}:{account}';
+const SECRETS = 'arn:{partition}:secretsmanager:{region}:{account}:secret';
 
 const NO_RESOURCE_LEVEL = (service: string) => `${service} supports no resource-level permissions for this action (Service Authorization Reference)`;
 const anywhere = (reason: string): Scope => ({ resources: ['*'], wildcard: reason });
@@ -234,8 +237,10 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'iam:UpdateLoginProfile': [scoped([`${IAM}:user/*`])],
   // New console passwords are kept for the owners in secrets named firebreak/<incident>/…, tagged
   // with the incident at creation; only those are ever written again.
-  'secretsmanager:CreateSecret': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION)],
-  'secretsmanager:TagResource': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION)],
+  // RDS-managed master secrets (rds!…): ModifyDB{Instance,Cluster} ManageMasterUserPassword creates
+  // one with the caller's rights (Amazon RDS User Guide, "Required permissions for Secrets Manager integration").
+  'secretsmanager:CreateSecret': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION), scoped([`${SECRETS}:rds!*`])],
+  'secretsmanager:TagResource': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], TAGGED_AT_CREATION), scoped([`${SECRETS}:rds!*`])],
   'secretsmanager:PutSecretValue': [scoped(['arn:{partition}:secretsmanager:{region}:{account}:secret:firebreak/*'], MADE_BY_FIREBREAK)],
   // Key pairs of every region of the account ({region}: `*`, the sweep covers every enabled region).
   'ec2:DeleteKeyPair': [scoped(['arn:{partition}:ec2:*:{account}:key-pair/*'])],
@@ -289,6 +294,23 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   // S3 data events in a CloudTrail Lake event data store of the account (read-only queries)
   'cloudtrail:StartQuery': [scoped(['arn:{partition}:cloudtrail:{region}:{account}:eventdatastore/*'])],
   'cloudtrail:GetQueryResults': [scoped(['arn:{partition}:cloudtrail:{region}:{account}:eventdatastore/*'])],
+
+  // RDS (the rds-instance playbook): DB instances and clusters of the account; tags are Firebreak's own keys.
+  'rds:DescribeDBInstances': [scoped([`${RDS}:db:*`])],
+  'rds:DescribeDBClusters': [scoped([`${RDS}:cluster:*`])],
+  'rds:ModifyDBInstance': [scoped([`${RDS}:db:*`])],
+  'rds:ModifyDBCluster': [scoped([`${RDS}:cluster:*`])],
+  'rds:AddTagsToResource': [scoped([`${RDS}:db:*`, `${RDS}:cluster:*`], FIREBREAK_TAG_KEYS_ONLY)],
+  'rds:DescribeDBLogFiles': [scoped([`${RDS}:db:*`])],
+  'rds:DownloadDBLogFilePortion': [scoped([`${RDS}:db:*`])],
+  // The admin credentials: the secret a DB's firebreak:admin-secret tag names (any name the owner
+  // chose), or the RDS-managed master secret (rds!…). Read only, in this account.
+  'secretsmanager:GetSecretValue': [scoped([`${SECRETS}:*`])],
+  // Finding a database user's own secret by its firebreak:db-user tag.
+  'secretsmanager:ListSecrets': [anywhere(NO_RESOURCE_LEVEL('Secrets Manager ListSecrets'))],
+  // Rotation: a user's secret its owner tagged firebreak:db-user, or the RDS-managed master secret
+  // (RotateMasterUserPassword rotates it with the caller's rights).
+  'secretsmanager:RotateSecret': [scoped([`${SECRETS}:*`], { StringLike: { 'aws:ResourceTag/firebreak:db-user': '*' } }), scoped([`${SECRETS}:rds!*`])],
 };
 
 /**

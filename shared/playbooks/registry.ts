@@ -40,6 +40,7 @@ export const PLAYBOOK_REGISTRY: readonly PlaybookEntry[] = [
   { name: 's3-bucket', title: 'Compromised S3 bucket', load: () => import('./s3-bucket/index.ts') },
   { name: 'ecs-task', title: 'Compromised ECS task', load: () => import('./ecs-task/index.ts') },
   { name: 'container', title: 'Compromised Standalone Container', load: () => import('./container/index.ts') },
+  { name: 'rds-instance', title: 'Compromised RDS instance', load: () => import('./rds-instance/index.ts') },
   { name: 'iam-user', title: 'Compromised IAM user credentials', load: () => import('./iam-user/index.ts') },
   { name: 'iam-role', title: 'Compromised IAM role', load: () => import('./iam-role/index.ts') },
   { name: 'account', title: 'Compromised AWS account', load: () => import('./account/index.ts') },

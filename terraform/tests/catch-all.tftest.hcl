@@ -50,7 +50,7 @@ variables {
   dist_dir = "tests/fixtures/playbooks"
   # The catch-all next to the EC2 playbook alone (the account playbook's AccessKey/Root split is
   # covered by the generator's tests and the emulator).
-  playbooks = { iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false } }
+  playbooks = { iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false }, rds-instance = { enabled = false } }
 
   topic_arn     = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
   catch_all_arn = "arn:aws:iam::123456789012:role/firebreak-unhandled"
@@ -91,7 +91,7 @@ run "access_key_findings_of_a_user_type_no_enabled_playbook_takes" {
   command = plan
 
   variables {
-    playbooks = { iam-user = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false } }
+    playbooks = { iam-user = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false }, rds-instance = { enabled = false } }
   }
 
   assert {
@@ -111,7 +111,7 @@ run "access_key_findings_of_a_user_type_no_enabled_playbook_takes" {
 
 run "a_disabled_playbook_hands_its_findings_to_the_catch_all" {
   variables {
-    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false }, rds-instance = { enabled = false } }
   }
 
   assert {

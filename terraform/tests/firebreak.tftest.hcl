@@ -97,7 +97,7 @@ run "a_disabled_playbook_deploys_nothing" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false }, rds-instance = { enabled = false } }
   }
 
   assert {
@@ -121,6 +121,43 @@ run "a_playbook_may_override_the_mode_and_memory" {
     condition     = module.playbook["ec2-instance"].memory_mb == 1024
     error_message = "playbooks.<name>.memory_mb must override lambda_memory_mb."
   }
+}
+
+run "the_rds_functions_run_in_the_vpc_given_and_admit_only_their_groups" {
+  command = plan
+
+  variables {
+    rds_function_subnet_ids         = ["subnet-0a1b2c3d4e5f60718"]
+    rds_function_security_group_ids = ["sg-0a1b2c3d4e5f60718"]
+  }
+
+  assert {
+    condition = alltrue([
+      for f in [module.playbook["rds-instance"], module.release["rds-instance"]] :
+      tolist(f.vpc_config.subnet_ids) == tolist(["subnet-0a1b2c3d4e5f60718"]) && tolist(f.vpc_config.security_group_ids) == tolist(["sg-0a1b2c3d4e5f60718"])
+    ])
+    error_message = "The rds-instance containment and release functions must run in the subnets and groups given."
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].vpc_config == null
+    error_message = "Only the rds-instance functions run in a VPC."
+  }
+
+  assert {
+    condition     = jsondecode(module.playbook["rds-instance"].environment.FIREBREAK_OPTIONS).function_security_group_ids == ["sg-0a1b2c3d4e5f60718"]
+    error_message = "The RDS isolation group must admit the functions' own groups: the function is told them as function_security_group_ids."
+  }
+}
+
+run "rejects_rds_subnets_without_groups" {
+  command = plan
+
+  variables {
+    rds_function_subnet_ids = ["subnet-0a1b2c3d4e5f60718"]
+  }
+
+  expect_failures = [var.rds_function_subnet_ids]
 }
 
 run "rejects_an_unknown_playbook_mode" {

@@ -119,6 +119,7 @@ run "security_group_rules_only_on_firebreak_groups_created_tagged" {
     condition = alltrue([
       for s in module.playbook["ec2-instance"].role_policy.Statement :
       s.Condition == { StringEquals = { "aws:ResourceTag/firebreak:purpose" = ["isolation", "untracking"] } } || s.Condition == { StringLike = { "aws:ResourceTag/firebreak:emptied-by" = "*" } }
+      s.Condition == { StringEquals = { "aws:ResourceTag/firebreak:purpose" = ["isolation", "untracking", "rds-isolation"] } }
       if contains(flatten([s.Action]), "ec2:AuthorizeSecurityGroupIngress") || contains(flatten([s.Action]), "ec2:AuthorizeSecurityGroupEgress")
     ])
     error_message = "Rules may be authorised only on groups Firebreak tagged: its own (firebreak:purpose), or one whose rules it revoked and holds for release (firebreak:emptied-by)."
@@ -128,7 +129,7 @@ run "security_group_rules_only_on_firebreak_groups_created_tagged" {
     condition = one([
       for s in module.playbook["ec2-instance"].role_policy.Statement : s
       if contains(flatten([s.Action]), "ec2:CreateSecurityGroup") && contains(flatten([s.Resource]), "arn:aws:ec2:us-east-1:123456789012:security-group/*")
-    ]).Condition == { StringEquals = { "aws:RequestTag/firebreak:purpose" = ["isolation", "untracking"] } }
+    ]).Condition == { StringEquals = { "aws:RequestTag/firebreak:purpose" = ["isolation", "untracking", "rds-isolation"] } }
     error_message = "A group may be created only with Firebreak's purpose tag."
   }
 

@@ -23,7 +23,7 @@ variables {
   # The playbooks' functions only: the catch-all's publish grant and alarms are tested in catch-all.tftest.hcl.
   catch_all_enabled = false
   # The EC2 playbook's functions stand for every playbook's (the same module builds each).
-  playbooks = { iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false } }
+  playbooks = { iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false }, rds-instance = { enabled = false } }
 
   topic_arn = "arn:aws:sns:us-east-1:123456789012:firebreak-notifications"
   role_arn  = "arn:aws:iam::123456789012:role/firebreak-ec2-instance"
@@ -372,7 +372,7 @@ run "every_playbook_disabled_only_the_alarms_could_publish" {
   command = plan
 
   variables {
-    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false } }
+    playbooks = { ec2-instance = { enabled = false }, iam-user = { enabled = false }, iam-role = { enabled = false }, account = { enabled = false }, s3-bucket = { enabled = false }, ecs-task = { enabled = false }, container = { enabled = false }, rds-instance = { enabled = false } }
   }
 
   assert {

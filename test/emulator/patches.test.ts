@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CreateAccessKeyCommand, CreateInstanceProfileCommand, CreateLoginProfileCommand, CreateRoleCommand, CreateUserCommand, GetLoginProfileCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateDBClusterCommand, CreateDBInstanceCommand, CreateDBSubnetGroupCommand, DescribeDBClustersCommand, DescribeDBInstancesCommand, DownloadDBLogFilePortionCommand, ModifyDBClusterCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { classifyError } from '../../shared/errors/index.ts';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
@@ -205,6 +206,9 @@ describe('Emulator: moto patches', () => {
         'ecs_awsvpc_tasks_get_a_requester_managed_interface',
         'requester_managed_interfaces_refuse_group_changes',
         'ecs_task_protection_is_supported',
+        'aurora_members_refuse_cluster_managed_settings',
+        'aurora_members_report_the_cluster_subnet_group',
+        'modify_db_cluster_enables_iam_authentication',
         'missing_apis_answer_not_implemented',
       ],
     });
@@ -838,5 +842,75 @@ describe('Emulator: ECS tasks with their own network interface (awsvpc)', () => 
 
     // Assess
     expect((await ecs.send(new GetTaskProtectionCommand({ cluster: service.cluster, tasks: [service.task.taskArn!] }))).protectedTasks![0]).toEqual({ taskArn: service.task.taskArn, protectionEnabled: false });
+  });
+});
+
+describe('Emulator: RDS as AWS answers it (Aurora clusters and their members)', () => {
+  const rds = new RDSClient(emulatorClientConfig);
+  const ec2 = new EC2Client(emulatorClientConfig);
+
+  /** An Aurora PostgreSQL cluster in its own VPC and subnet group, with one member. */
+  async function auroraWithMember() {
+    const suffix = uniqueSuffix();
+    const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }))).Vpc!.VpcId!;
+    const subnets = await Promise.all(
+      ['us-east-1a', 'us-east-1b'].map(async (AvailabilityZone, n) => (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.40.${n}.0/24`, AvailabilityZone }))).Subnet!.SubnetId!),
+    );
+    const groupId = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `db-${suffix}`, Description: 'db' }))).GroupId!;
+    const otherGroupId = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `other-${suffix}`, Description: 'other' }))).GroupId!;
+    await rds.send(new CreateDBSubnetGroupCommand({ DBSubnetGroupName: `db-${suffix}`, DBSubnetGroupDescription: 'db', SubnetIds: subnets }));
+    const cluster = `cluster-${suffix}`;
+    const member = `member-${suffix}`;
+    await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: cluster, Engine: 'aurora-postgresql', MasterUsername: 'postgres', MasterUserPassword: 'password123', VpcSecurityGroupIds: [groupId], DBSubnetGroupName: `db-${suffix}` }));
+    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: member, DBClusterIdentifier: cluster, Engine: 'aurora-postgresql', DBInstanceClass: 'db.r6g.large' }));
+    return { vpcId, groupId, otherGroupId, cluster, member };
+  }
+
+  it('refuses ModifyDBInstance VpcSecurityGroupIds on an Aurora member with InvalidParameterCombination, as AWS does', async () => {
+    // Prepare
+    const { member, otherGroupId, groupId } = await auroraWithMember();
+
+    // Act
+    const refused = await refusal(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: member, VpcSecurityGroupIds: [otherGroupId], ApplyImmediately: true })));
+
+    // Assess
+    expect(refused).toEqual({ name: 'InvalidParameterCombination', status: 400, message: 'The specified DB Instance is a member of a cluster. Modify vpc security group for the DB Cluster using the ModifyDbCluster API' });
+    const after = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: member }))).DBInstances![0]!;
+    expect(after.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId)).toEqual([groupId]);
+  });
+
+  it("changes a member's groups through ModifyDBCluster, and reports the cluster's subnet group (its VPC) on the member, as AWS does", async () => {
+    // Prepare
+    const { cluster, member, otherGroupId, vpcId } = await auroraWithMember();
+
+    // Act
+    await rds.send(new ModifyDBClusterCommand({ DBClusterIdentifier: cluster, VpcSecurityGroupIds: [otherGroupId], ApplyImmediately: true }));
+
+    // Assess
+    const after = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: member }))).DBInstances![0]!;
+    expect(after.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId)).toEqual([otherGroupId]);
+    expect(after.DBSubnetGroup?.VpcId).toBe(vpcId);
+  });
+
+  it('reports IAM database authentication enabled after ModifyDBCluster EnableIAMDatabaseAuthentication, as AWS does', async () => {
+    // Prepare
+    const { cluster } = await auroraWithMember();
+
+    // Act
+    await rds.send(new ModifyDBClusterCommand({ DBClusterIdentifier: cluster, EnableIAMDatabaseAuthentication: true, ApplyImmediately: true }));
+
+    // Assess
+    expect((await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: cluster }))).DBClusters![0]!.IAMDatabaseAuthenticationEnabled).toBe(true);
+  });
+
+  it('answers DownloadDBLogFilePortion 501 NotImplemented (an endpoint without the API), not a retryable 500', async () => {
+    // Prepare
+    const { member } = await auroraWithMember();
+
+    // Act
+    const refused = await refusal(rds.send(new DownloadDBLogFilePortionCommand({ DBInstanceIdentifier: member, LogFileName: 'error/postgresql.log', Marker: '0' })));
+
+    // Assess
+    expect(refused).toMatchObject({ name: 'NotImplemented', status: 501 });
   });
 });

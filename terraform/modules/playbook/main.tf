@@ -283,6 +283,29 @@ resource "aws_iam_role_policy" "this" {
         Action   = ["sns:Publish"]
         Resource = var.notification_topic_arn
       }] : [],
+      var.vpc_config != null ? [{
+        # A function in a VPC: Lambda creates and removes its network interfaces with the role's
+        # rights (AWSLambdaVPCAccessExecutionRole's actions), in the configured subnets and groups only.
+        Sid    = "VpcNetworkInterfaces"
+        Effect = "Allow"
+        Action = ["ec2:CreateNetworkInterface"]
+        Resource = concat(
+          ["arn:${var.partition}:ec2:${var.region}:${var.account_id}:network-interface/*"],
+          [for id in var.vpc_config.subnet_ids : "arn:${var.partition}:ec2:${var.region}:${var.account_id}:subnet/${id}"],
+          [for id in var.vpc_config.security_group_ids : "arn:${var.partition}:ec2:${var.region}:${var.account_id}:security-group/${id}"],
+        )
+        }, {
+        Sid      = "VpcNetworkInterfacesLifecycle"
+        Effect   = "Allow"
+        Action   = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+        Resource = ["arn:${var.partition}:ec2:${var.region}:${var.account_id}:network-interface/*"]
+        }, {
+        # No resource-level permissions for Describe* (Service Authorization Reference).
+        Sid      = "VpcNetworkInterfacesDescribe"
+        Effect   = "Allow"
+        Action   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]
+        Resource = ["*"]
+      }] : [],
       var.pause_parameter_arn != null ? [{
         # The kill switch: read the deployment's pause parameter, no other.
         Sid      = "PauseSwitch"
@@ -320,7 +343,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:A Lambda dead-letter queue applies to asynchronous invocations only; the function is invoked by its SQS event source mapping, and messages that keep failing move to the queue's own DLQ (redrive_policy) whose depth raises an alarm.
-  #checkov:skip=CKV_AWS_117:Not in a VPC: the function accepts no connections and calls only AWS APIs over TLS with IAM authentication; a VPC would need a NAT gateway or an interface endpoint per service to reach them, a network path containment would then depend on during an incident.
+  #checkov:skip=CKV_AWS_117:Not in a VPC (except the rds-instance functions, when rds_function_subnet_ids is set: they reach databases): the function accepts no connections and calls only AWS APIs over TLS with IAM authentication; a VPC would need a NAT gateway or an interface endpoint per service to reach them, a network path containment would then depend on during an incident.
   #checkov:skip=CKV_AWS_50:No X-Ray tracing: xray:PutTraceSegments supports no resource-level permission, so tracing would add a Resource "*" write to a role kept free of them; every step is recorded in the ledger and in structured logs carrying the incident id.
   #checkov:skip=CKV_AWS_272:No Lambda code signing: AWS Signer signs packages staged in S3, and this module deploys the package from the local file, built reproducibly from the repository (make build) and pinned by its SHA-256 (source_code_hash).
   #checkov:skip=CKV_AWS_173:The environment holds configuration only (table, bucket and topic names, mode, options), no secret; Lambda encrypts it at rest with its AWS managed key, and a customer-managed key here would make every invocation depend on that key, so a disabled key would stop containment.
@@ -334,6 +357,15 @@ resource "aws_lambda_function" "this" {
   architectures    = [var.architecture]
   timeout          = var.timeout_seconds
   memory_size      = var.memory_mb
+
+  # The rds-instance functions reach the databases they restrict users in (vpc_config).
+  dynamic "vpc_config" {
+    for_each = var.vpc_config != null ? [var.vpc_config] : []
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
 
   # -1: unreserved (the mapping's maximum concurrency still caps how many run at once).
   reserved_concurrent_executions = coalesce(var.reserved_concurrency, -1)

@@ -179,3 +179,8 @@ output "member_role_statements" {
     [for s in try(jsondecode(aws_iam_role_policy.this.policy).Statement, []) : s if try(s.Sid, "") == "NeverProtectedOwnOrServiceRoles"],
   )
 }
+
+output "vpc_config" {
+  description = "The function's subnets and security groups (null: outside any VPC)."
+  value       = try({ subnet_ids = tolist(aws_lambda_function.this.vpc_config[0].subnet_ids), security_group_ids = tolist(aws_lambda_function.this.vpc_config[0].security_group_ids) }, null)
+}

@@ -230,3 +230,12 @@ variable "handoff_bus_arn" {
   type        = string
   default     = null
 }
+
+variable "vpc_config" {
+  description = "Runs the function in a VPC (subnet and security group ids); null: outside any VPC. The rds-instance functions only, to reach databases."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}

@@ -11,6 +11,7 @@ import { Ec2OptionsSchema } from '../../../shared/playbooks/ec2-instance/options
 import { IamRoleOptionsSchema } from '../../../shared/playbooks/iam-role/options.ts';
 import { EcsTaskOptionsSchema } from '../../../shared/playbooks/ecs-task/options.ts';
 import { ContainerOptionsSchema } from '../../../shared/playbooks/container/options.ts';
+import { RdsOptionsSchema } from '../../../shared/playbooks/rds-instance/options.ts';
 
 /** The generated `variable "playbooks"` block, as Terraform reads it. */
 const playbooksVariable = () => {
@@ -259,6 +260,32 @@ describe('Terraform and the S3 bucket options schema', () => {
 
     // Assess
     const verdicts = S3_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, S3OptionsSchema) }));
+    expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
+    expect(verdicts.filter((v) => v.functions).length).toBe(4);
+  });
+});
+
+const RDS_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'nothing set', options: {} },
+  { name: 'legitimate users and networks', options: { legitimate_users: ['etl_nightly'], legitimate_networks: ['10.20.0.0/16', '192.0.2.7/32'] } },
+  { name: 'everything off', options: { restrict_database_user: false, rotate_password: false, enable_iam_authentication: false, download_logs: { enabled: false } } },
+  { name: 'logs bounded', options: { download_logs: { max_files: 5, max_bytes_per_file: 2048 }, connect_timeout_ms: 1000 } },
+  { name: 'network not a CIDR', options: { legitimate_networks: ['10.20.0.0'] } },
+  { name: 'too many log files', options: { download_logs: { max_files: 101 } } },
+  { name: 'function group not a group', options: { function_security_group_ids: ['default'] } },
+  { name: 'timeout as a string', options: { connect_timeout_ms: 'soon' } },
+];
+
+describe('Terraform and the RDS options schema', () => {
+  it('accept and reject the same option values', { timeout: 120_000 }, async () => {
+    // Act
+    const terraform = await terraformAccepts(
+      playbooksVariable(),
+      RDS_CASES.map((c) => ({ name: c.name, value: { 'rds-instance': { options: c.options } } })),
+    );
+
+    // Assess
+    const verdicts = RDS_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, RdsOptionsSchema) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
     expect(verdicts.filter((v) => v.functions).length).toBe(4);
   });

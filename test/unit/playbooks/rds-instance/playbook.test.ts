@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { iamManifestOf } from '../../../../shared/engine/index.ts';
+import { createRdsInstancePlaybook, rdsInstancePlaybook } from '../../../../shared/playbooks/rds-instance/index.ts';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { anRdsIncident, anRdsStepContext, aurora, FakeDatabase } from './support.ts';
+import { restrictionSql } from '../../../../shared/actions/database/index.ts';
+
+describe('Playbook: rds-instance', () => {
+  it('runs the seeds in order: identify and decide, restrict network and user, rotate, evidence, hardening', () => {
+    expect(rdsInstancePlaybook.steps.map((s) => s.name)).toEqual([
+      'checkLegitimateBehaviour',
+      'restrictNetworkAccess',
+      'restrictDatabaseUser',
+      'rotateUserPassword',
+      'enableIamAuthentication',
+      'preserveDatabaseConfiguration',
+      'tagDatabase',
+      'downloadDatabaseLogs',
+      'recommendHardening',
+    ]);
+  });
+
+  it('releases the login first, then the groups, and keeps passwords, IAM auth and evidence', () => {
+    expect(rdsInstancePlaybook.release.map((e) => (e.kind === 'step' ? e.undo!.name : e.name))).toEqual(['restoreDatabaseLogin', 'restoreSecurityGroups', 'keepHardeningAndEvidence', 'tagReleased']);
+  });
+
+  it('declares a scoped grant for every action it calls', () => {
+    const actions = iamManifestOf(rdsInstancePlaybook).flatMap((s) => s.actions);
+    expect(actions).toEqual(expect.arrayContaining(['rds:ModifyDBCluster', 'rds:ModifyDBInstance', 'secretsmanager:GetSecretValue', 'rds:DownloadDBLogFilePortion']));
+  });
+
+  it('takes its database connector as a dependency', async () => {
+    // Prepare
+    const smMock = mockClient(SecretsManagerClient);
+    smMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'firebreak_admin', password: 'p' }) });
+    const db = new FakeDatabase();
+    const playbook = createRdsInstancePlaybook({ connect: db.connect, restrictionSql });
+
+    // Act
+    const result = await playbook.steps.find((s) => s.name === 'restrictDatabaseUser')!.run(anRdsStepContext(aurora(), anRdsIncident()));
+    smMock.restore();
+
+    // Assess
+    expect(result.status).toBe('done');
+    expect(db.locked).toEqual(new Set(['svc_reporting']));
+  });
+});
