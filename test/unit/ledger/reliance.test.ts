@@ -79,4 +79,70 @@ describe('Class: Ledger — incidents relying on a shared setting', () => {
     expect(forget).toMatchObject({ UpdateExpression: 'REMOVE restoreTo, restoreClaimedBy', ConditionExpression: 'attribute_not_exists(incidents) AND restoreClaimedBy = :me' });
     expect(dropClaim).toMatchObject({ UpdateExpression: 'REMOVE restoreClaimedBy', ConditionExpression: 'restoreClaimedBy = :me' });
   });
+
+  it('rely without a value to restore only counts the incident (it relied on a setting it found already on)', async () => {
+    // Prepare
+    dbMock.on(UpdateCommand).resolves({ Attributes: { incidents: new Set(['inc-a']) } });
+
+    // Act
+    const state = await newLedger().rely(KEY, 'inc-a');
+
+    // Assess
+    expect(state).toEqual({ incidents: ['inc-a'] });
+    const [input] = updates();
+    expect(input!.UpdateExpression).not.toContain('restoreTo');
+    expect(input!.ExpressionAttributeValues).not.toHaveProperty(':restoreTo');
+    expect(expressionProblems(input!)).toEqual([]);
+  });
+
+  it('letGo claims nothing when no value is to be restored (no incident changed the setting)', async () => {
+    // Prepare
+    dbMock.on(UpdateCommand).resolves({ Attributes: {} });
+
+    // Act
+    const left = await newLedger().letGo(KEY, 'inc-a');
+
+    // Assess
+    expect(left).toEqual({ incidents: [], claimed: false });
+    expect(updates()).toHaveLength(1);
+  });
+
+  it('passes on a ledger failure other than a lost condition, for the delivery to retry', async () => {
+    // Prepare
+    dbMock.on(UpdateCommand).resolvesOnce({ Attributes: { restoreTo: 'NO_RETENTION' } }).rejects(awsError('ProvisionedThroughputExceededException', { message: 'slow down' }));
+
+    // Act
+    const letGo = newLedger().letGo(KEY, 'inc-a');
+
+    // Assess
+    await expect(letGo).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    dbMock.reset();
+    dbMock.on(UpdateCommand).rejects(awsError('InternalServerError', { message: 'try again' }));
+    await expect(newLedger().restored(KEY, 'inc-a')).rejects.toMatchObject({ name: 'InternalServerError' });
+  });
+
+  it('restored drops the claim quietly when it is already gone, and passes on any other failure of that', async () => {
+    // Prepare
+    dbMock.on(UpdateCommand).rejects(conditionFailed());
+
+    // Act
+    const gone = await newLedger().restored(KEY, 'inc-a');
+
+    // Assess
+    expect(gone).toBe(false);
+    dbMock.reset();
+    dbMock.on(UpdateCommand).rejectsOnce(conditionFailed()).rejects(awsError('InternalServerError', { message: 'try again' }));
+    await expect(newLedger().restored(KEY, 'inc-a')).rejects.toMatchObject({ name: 'InternalServerError' });
+  });
+
+  it('ignores a value to restore that is not text (an item written by hand)', async () => {
+    // Prepare
+    dbMock.on(UpdateCommand).resolves({ Attributes: { incidents: new Set(['inc-b', 'inc-a']), restoreTo: 42 } });
+
+    // Act
+    const state = await newLedger().rely(KEY, 'inc-a');
+
+    // Assess
+    expect(state).toEqual({ incidents: ['inc-a', 'inc-b'] });
+  });
 });
