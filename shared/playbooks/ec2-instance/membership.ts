@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { ReleaseResult } from '../../engine/index.ts';
 import { hasErrorCode, StepFailedError } from '../../errors/index.ts';
 import { ec2Step } from './types.ts';
+import { targetOf, TargetRegistrationsSchema, type TargetRegistration } from '../../actions/target-registrations.ts';
 
 // Each undo here puts the instance back only where it still belongs: anything a human changed
 // since containment is left alone, and the summary says so.
@@ -111,26 +112,12 @@ export const detachFromAutoScalingGroup = ec2Step({
   },
 });
 
-/** Every target registration of the instance that containment deregistered (by instance id, or by private IP). */
-const TargetRegistrationsSchema = z.object({
-  registrations: z.array(
-    z.object({
-      targetGroupArn: z.string(),
-      targetType: z.enum(['instance', 'ip']),
-      id: z.string(),
-      port: z.number().optional(),
-      availabilityZone: z.string().optional(),
-    }),
-  ),
-});
-
-type Registration = z.infer<typeof TargetRegistrationsSchema>['registrations'][number];
+type Registration = TargetRegistration;
 
 /** Target groups whose targets can be this instance: by instance id, or by one of its private IPs. */
 const takesInstanceTargets = (g: TargetGroup): g is TargetGroup & { TargetGroupArn: string; TargetType: 'instance' | 'ip' } =>
   Boolean(g.TargetGroupArn) && (g.TargetType === 'instance' || g.TargetType === 'ip');
 
-const targetOf = (r: Registration) => ({ Id: r.id, ...(r.port !== undefined ? { Port: r.port } : {}), ...(r.availabilityZone ? { AvailabilityZone: r.availabilityZone } : {}) });
 const targetGroupName = (arn: string) => arn.split('/').slice(-2, -1)[0];
 
 export const deregisterFromTargetGroups = ec2Step({

@@ -6,23 +6,10 @@ import { hasErrorCode } from '../../errors/index.ts';
 import { notIsolable } from './isolation.ts';
 import { serviceOf } from './describe.ts';
 import { ecsStep } from './types.ts';
+import { targetOf, TargetRegistrationsSchema, type TargetRegistration } from '../../actions/target-registrations.ts';
 
-/** Every registration of the task that containment deregistered: an IP target (awsvpc) or its host and port (bridge, host). */
-const TargetRegistrationsSchema = z.object({
-  registrations: z.array(
-    z.object({
-      targetGroupArn: z.string(),
-      targetType: z.enum(['instance', 'ip']),
-      id: z.string(),
-      port: z.number().optional(),
-      availabilityZone: z.string().optional(),
-    }),
-  ),
-});
+type Registration = TargetRegistration;
 
-type Registration = z.infer<typeof TargetRegistrationsSchema>['registrations'][number];
-
-const targetOf = (r: Registration) => ({ Id: r.id, ...(r.port !== undefined ? { Port: r.port } : {}), ...(r.availabilityZone ? { AvailabilityZone: r.availabilityZone } : {}) });
 const targetGroupName = (arn: string) => arn.split('/').slice(-2, -1)[0];
 
 export const deregisterTaskFromTargetGroups = ecsStep({
