@@ -118,8 +118,7 @@ run "security_group_rules_only_on_firebreak_groups_created_tagged" {
   assert {
     condition = alltrue([
       for s in module.playbook["ec2-instance"].role_policy.Statement :
-      s.Condition == { StringEquals = { "aws:ResourceTag/firebreak:purpose" = ["isolation", "untracking"] } } || s.Condition == { StringLike = { "aws:ResourceTag/firebreak:emptied-by" = "*" } }
-      s.Condition == { StringEquals = { "aws:ResourceTag/firebreak:purpose" = ["isolation", "untracking", "rds-isolation"] } }
+      s.Condition == { StringEquals = { "aws:ResourceTag/firebreak:purpose" = ["isolation", "untracking", "rds-isolation"] } } || s.Condition == { StringLike = { "aws:ResourceTag/firebreak:emptied-by" = "*" } }
       if contains(flatten([s.Action]), "ec2:AuthorizeSecurityGroupIngress") || contains(flatten([s.Action]), "ec2:AuthorizeSecurityGroupEgress")
     ])
     error_message = "Rules may be authorised only on groups Firebreak tagged: its own (firebreak:purpose), or one whose rules it revoked and holds for release (firebreak:emptied-by)."
