@@ -80,12 +80,14 @@ variable "playbooks" {
       mode      = optional(string)
       memory_mb = optional(number)
       options = optional(object({
-        legitimate_users            = optional(list(string), [])
-        legitimate_networks         = optional(list(string), [])
-        function_security_group_ids = optional(list(string), [])
-        restrict_database_user      = optional(bool, true)
-        rotate_password             = optional(bool, true)
-        enable_iam_authentication   = optional(bool, true)
+        legitimate_users                = optional(list(string), [])
+        legitimate_networks             = optional(list(string), [])
+        function_security_group_ids     = optional(list(string), [])
+        network_acl_deny                = optional(bool, true)
+        network_acl_rules_per_direction = optional(number, 20)
+        restrict_database_user          = optional(bool, true)
+        rotate_password                 = optional(bool, true)
+        enable_iam_authentication       = optional(bool, true)
         download_logs = optional(object({
           enabled            = optional(bool, true)
           max_files          = optional(number, 20)
@@ -623,6 +625,21 @@ variable "playbooks" {
   validation {
     condition     = alltrue([for v in coalesce(try(var.playbooks.rds-instance.options.function_security_group_ids, null), []) : try(v, null) == null || can(regex("^sg-[0-9a-f]{8,17}$", v))])
     error_message = "rds-instance.options.function_security_group_ids: function_security_group_ids must be security group ids (sg-…)."
+  }
+
+  validation {
+    condition     = try(var.playbooks.rds-instance.options.network_acl_rules_per_direction, null) == null || try(floor(var.playbooks.rds-instance.options.network_acl_rules_per_direction) == var.playbooks.rds-instance.options.network_acl_rules_per_direction && var.playbooks.rds-instance.options.network_acl_rules_per_direction >= -9007199254740991 && var.playbooks.rds-instance.options.network_acl_rules_per_direction <= 9007199254740991, false)
+    error_message = "rds-instance.options.network_acl_rules_per_direction must be an integer."
+  }
+
+  validation {
+    condition     = try(var.playbooks.rds-instance.options.network_acl_rules_per_direction, null) == null || try(var.playbooks.rds-instance.options.network_acl_rules_per_direction >= 20, false)
+    error_message = "rds-instance.options.network_acl_rules_per_direction: network_acl_rules_per_direction must be between 20 (AWS's default quota) and 40 (its maximum)."
+  }
+
+  validation {
+    condition     = try(var.playbooks.rds-instance.options.network_acl_rules_per_direction, null) == null || try(var.playbooks.rds-instance.options.network_acl_rules_per_direction <= 40, false)
+    error_message = "rds-instance.options.network_acl_rules_per_direction: network_acl_rules_per_direction must be between 20 (AWS's default quota) and 40 (its maximum)."
   }
 
   validation {
@@ -1651,6 +1668,7 @@ locals {
     "rds-instance" = {
       "download_logs.enabled"     = try(var.playbooks["rds-instance"].options.download_logs.enabled, null) != null && try(var.playbooks["rds-instance"].options.download_logs.enabled, null) != false
       "enable_iam_authentication" = try(var.playbooks["rds-instance"].options.enable_iam_authentication, null) != null && try(var.playbooks["rds-instance"].options.enable_iam_authentication, null) != false
+      "network_acl_deny"          = try(var.playbooks["rds-instance"].options.network_acl_deny, null) != null && try(var.playbooks["rds-instance"].options.network_acl_deny, null) != false
       "restrict_database_user"    = try(var.playbooks["rds-instance"].options.restrict_database_user, null) != null && try(var.playbooks["rds-instance"].options.restrict_database_user, null) != false
       "rotate_password"           = try(var.playbooks["rds-instance"].options.rotate_password, null) != null && try(var.playbooks["rds-instance"].options.rotate_password, null) != false
     }

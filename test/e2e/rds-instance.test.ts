@@ -2,9 +2,21 @@
 // successful login (the fixture: Aurora PostgreSQL). Firebreak isolates the DB cluster (Aurora) or
 // the instance with the RDS isolation group, records the SQL that restricts the user (the admin
 // secret points at a port nothing listens on: the database cannot be reached), enables IAM
-// authentication, and a responder's release restores the groups. Asserted on AWS state.
+// authentication; the finding's remote address is denied both ways in the network ACL of every
+// subnet of the DB subnet group (two subnets, two ACLs here); a responder's release restores the
+// groups and deletes exactly those ACL entries. Asserted on AWS state.
 import { randomUUID } from 'node:crypto';
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateNetworkAclCommand,
+  CreateNetworkAclEntryCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeNetworkAclsCommand,
+  DescribeSecurityGroupsCommand,
+  ReplaceNetworkAclAssociationCommand,
+  type NetworkAclEntry,
+} from '@aws-sdk/client-ec2';
 import {
   CreateDBClusterCommand,
   CreateDBInstanceCommand,
@@ -22,7 +34,7 @@ import { incidentIdFor } from '../../shared/findings/index.ts';
 import type { IncidentRecord } from '../../shared/ledger/index.ts';
 import { databaseSteps } from '../../shared/playbooks/rds-instance/database.ts';
 import { checkLegitimateBehaviour } from '../../shared/playbooks/rds-instance/legitimate.ts';
-import { restrictNetworkAccess } from '../../shared/playbooks/rds-instance/network.ts';
+import { denyRemoteAddressesInNetworkAcls, restrictNetworkAccess } from '../../shared/playbooks/rds-instance/network.ts';
 import { loadFixture, newFindingId, type FindingEvent } from '../../scripts/lib/findings.ts';
 import { drainAll, endpoint, firebreakAs, outputs, pipeline, responderCredentials, world } from './support.ts';
 
@@ -33,13 +45,24 @@ const rds = new RDSClient(clientConfig);
 const secrets = new SecretsManagerClient(clientConfig);
 const { restrictDatabaseUser } = databaseSteps({ connect: async () => Promise.reject(new Error('unused')), restrictionSql });
 
-/** A VPC with two subnets, a DB subnet group, two application groups, and an admin secret pointing at a closed port. */
+const REMOTE = '203.0.113.88/32';
+
+/**
+ * A VPC with two subnets — the first on the VPC's default network ACL, the second on an ACL of its
+ * own (allow all, rule 100) — a DB subnet group, two application groups, and an admin secret
+ * pointing at a closed port.
+ */
 async function network() {
   const suffix = Math.random().toString(36).slice(2, 8);
   const vpcId = (await world.ec2.send(new CreateVpcCommand({ CidrBlock: '10.60.0.0/16' }))).Vpc!.VpcId!;
   const subnetIds = await Promise.all(
     ['us-east-1a', 'us-east-1b'].map(async (AvailabilityZone, n) => (await world.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.60.${n}.0/24`, AvailabilityZone }))).Subnet!.SubnetId!),
   );
+  // The second subnet gets its own ACL: the deny must reach every distinct ACL of the subnet group.
+  const ownAclId = (await world.ec2.send(new CreateNetworkAclCommand({ VpcId: vpcId }))).NetworkAcl!.NetworkAclId!;
+  for (const Egress of [false, true]) await world.ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: ownAclId, RuleNumber: 100, Protocol: '-1', RuleAction: 'allow', Egress, CidrBlock: '0.0.0.0/0' }));
+  const association = (await aclOf(subnetIds[1]!)).Associations!.find((a) => a.SubnetId === subnetIds[1])!.NetworkAclAssociationId!;
+  await world.ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: association, NetworkAclId: ownAclId }));
   const group = async (name: string) => (await world.ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `${name}-${suffix}`, Description: name }))).GroupId!;
   const appGroupId = await group('orders-db');
   const otherGroupId = await group('orders-db-admin');
@@ -48,8 +71,20 @@ async function network() {
   // Port 1 on loopback: nothing listens, so the database counts as unreachable (another VPC, a member account).
   const adminSecret = `e2e/rds-admin-${suffix}`;
   await secrets.send(new CreateSecretCommand({ Name: adminSecret, SecretString: JSON.stringify({ username: 'firebreak_admin', password: 'not-used', host: '127.0.0.1', port: 1 }) }));
-  return { suffix, vpcId, appGroupId, otherGroupId, subnetGroup, adminSecret };
+  return { suffix, vpcId, subnetIds, ownAclId, appGroupId, otherGroupId, subnetGroup, adminSecret };
 }
+
+const aclOf = async (subnetId: string) => (await world.ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'association.subnet-id', Values: [subnetId] }] }))).NetworkAcls![0]!;
+
+/** A network ACL's rules, as `in|out <number> <allow|deny> <cidr>`. */
+const ruleShapes = (acl: { Entries?: NetworkAclEntry[] }) => (acl.Entries ?? []).map((e) => `${e.Egress ? 'out' : 'in'} ${e.RuleNumber} ${e.RuleAction} ${e.CidrBlock}`).sort();
+
+/** The deny entries for the finding's address in a subnet's ACL, as `in|out <rule number>`. */
+const remoteDenies = async (subnetId: string) =>
+  ((await aclOf(subnetId)).Entries ?? [])
+    .filter((e: NetworkAclEntry) => e.CidrBlock === REMOTE && e.RuleAction === 'deny')
+    .map((e) => `${e.Egress ? 'out' : 'in'} ${e.RuleNumber}`)
+    .sort();
 
 /** The fixture (an unusual successful login by svc_reporting from 203.0.113.88), naming this account and `instanceId`. */
 async function loginFinding(instanceId: string, cluster?: { id: string }): Promise<FindingEvent> {
@@ -105,6 +140,7 @@ describe('Compromised RDS instance, end to end', () => {
     for (const id of [sibling, member]) await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: id, DBClusterIdentifier: clusterId, Engine: 'aurora-postgresql', DBInstanceClass: 'db.r6g.large' }));
     const event = await loginFinding(member, { id: clusterId });
     const incidentId = incidentIdFor(event.detail.accountId, event.detail.id, member);
+    const aclsBefore = await Promise.all(net.subnetIds.map(async (subnetId) => ruleShapes(await aclOf(subnetId))));
 
     // Act: GuardDuty's finding reaches the RDS function
     await world.putFinding(event, main.bus);
@@ -132,8 +168,16 @@ describe('Compromised RDS instance, end to end', () => {
       groupsBefore: [net.appGroupId],
       isolationGroupId,
       siblings: [sibling],
-      naclRecommendation: expect.stringContaining('203.0.113.88/32'),
     });
+    // …the finding's address is denied both ways in both subnets' ACLs, below their lowest rules (100: allow all)
+    const defaultAclId = (await aclOf(net.subnetIds[0]!)).NetworkAclId!;
+    expect(defaultAclId).not.toBe(net.ownAclId);
+    expect(await remoteDenies(net.subnetIds[0]!)).toEqual(['in 99', 'out 99']);
+    expect(await remoteDenies(net.subnetIds[1]!)).toEqual(['in 99', 'out 99']);
+    expect(record.steps.denyRemoteAddressesInNetworkAcls).toMatchObject({ status: 'done' });
+    const aclDeny = parseRecorded(denyRemoteAddressesInNetworkAcls, record.steps.denyRemoteAddressesInNetworkAcls!.data);
+    expect(aclDeny).toMatchObject({ addresses: ['203.0.113.88'], subnetIds: net.subnetIds, networkAclIds: [defaultAclId, net.ownAclId], undenied: [] });
+    expect(aclDeny.entries.map((e) => e.origin)).toEqual(['created', 'created', 'created', 'created']);
     expect(record.steps.restrictDatabaseUser).toMatchObject({ status: 'skipped' });
     expect(parseRecorded(restrictDatabaseUser, record.steps.restrictDatabaseUser!.data)).toEqual({
       recommendation: [...restrictionSql('postgresql', { user: 'svc_reporting' }), ...restrictionSql('postgresql', { clientAddress: '203.0.113.88' })],
@@ -149,9 +193,11 @@ describe('Compromised RDS instance, end to end', () => {
     // Act: a responder releases the incident
     const released = firebreakAs(responderCredentials, 'release', incidentId, '--reason', 'the login was a migration job, SEC-91', '--table', main.ledgerTable);
 
-    // Assess: the cluster has its groups back; IAM authentication stays on
+    // Assess: the cluster has its groups back, the ACL denies are gone and each ACL holds exactly its rules of before; IAM authentication stays on
     expect(released.code, released.stderr + released.stdout).toBe(0);
     expect(await clusterGroups(clusterId)).toEqual([net.appGroupId]);
+    for (const subnetId of net.subnetIds) expect(await remoteDenies(subnetId)).toEqual([]);
+    for (const [n, subnetId] of net.subnetIds.entries()) expect(ruleShapes(await aclOf(subnetId))).toEqual(aclsBefore[n]);
     expect((await world.ledger(main.ledgerTable).get(incidentId))!.status).toBe('released');
     expect((await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: clusterId }))).DBClusters![0]!.IAMDatabaseAuthenticationEnabled).toBe(true);
   });
@@ -186,6 +232,7 @@ describe('Compromised RDS instance, end to end', () => {
     expect(groups).toHaveLength(1);
     expect((await groupOf(groups[0]!)).GroupName).toBe('firebreak-rds-isolation-5432');
     expect(parseRecorded(restrictNetworkAccess, record.steps.restrictNetworkAccess!.data)).toMatchObject({ target: { kind: 'instance', id: instanceId }, groupsBefore: [net.appGroupId, net.otherGroupId], siblings: [] });
+    for (const subnetId of net.subnetIds) expect(await remoteDenies(subnetId)).toEqual(['in 99', 'out 99']);
     expect((await instanceOf(instanceId)).IAMDatabaseAuthenticationEnabled).toBe(true);
 
     // Act: release
@@ -194,5 +241,6 @@ describe('Compromised RDS instance, end to end', () => {
     // Assess
     expect(released.code, released.stderr + released.stdout).toBe(0);
     expect((await instanceOf(instanceId)).VpcSecurityGroups!.map((g) => g.VpcSecurityGroupId).sort()).toEqual([net.appGroupId, net.otherGroupId].sort());
+    for (const subnetId of net.subnetIds) expect(await remoteDenies(subnetId)).toEqual([]);
   });
 });

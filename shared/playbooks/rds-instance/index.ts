@@ -5,7 +5,7 @@ import { captureDatabase, DESCRIBE_IAM_ACTIONS, describeDatabase, RdsCaptureSche
 import { downloadDatabaseLogs, preserveDatabaseConfiguration, tagDatabase } from './evidence.ts';
 import { enableIamAuthentication, recommendHardening } from './hardening.ts';
 import { checkLegitimateBehaviour } from './legitimate.ts';
-import { restrictNetworkAccess } from './network.ts';
+import { denyRemoteAddressesInNetworkAcls, restrictNetworkAccess } from './network.ts';
 import { RdsOptionsSchema } from './options.ts';
 import { keepHardeningAndEvidence, tagReleased } from './release-actions.ts';
 import type { Rds } from './types.ts';
@@ -13,7 +13,8 @@ import type { Rds } from './types.ts';
 /**
  * Compromised RDS instance, as the seeds order it: identify the DB instance and user from the
  * finding; unless the login is legitimate behaviour, restrict network access (the instance's, or
- * for Aurora the cluster's, groups replaced by the RDS isolation group), restrict the suspected
+ * for Aurora the cluster's, groups replaced by the RDS isolation group; the finding's remote
+ * addresses denied in the network ACLs of the DB subnet group's subnets), restrict the suspected
  * user inside the database and end its sessions and those from the finding's address, rotate its
  * password, enable IAM authentication; preserve the configuration and the audit and error logs;
  * write the hardening recommendations. `deps` is the database connector (tests give their own).
@@ -34,8 +35,10 @@ export function createRdsInstancePlaybook(deps: DatabaseDeps = { connect: connec
     steps: [
       // Identify, and decide: legitimate behaviour stops everything else.
       checkLegitimateBehaviour,
-      // Contain: the network first, the user inside the database (its sessions too), its password, IAM auth.
+      // Contain: the network first (groups, and the finding's addresses in the subnets' ACLs), the
+      // user inside the database (its sessions too), its password, IAM auth.
       restrictNetworkAccess,
+      denyRemoteAddressesInNetworkAcls,
       restrictDatabaseUser,
       rotateUserPassword,
       enableIamAuthentication,
@@ -47,8 +50,8 @@ export function createRdsInstancePlaybook(deps: DatabaseDeps = { connect: connec
       recommendHardening,
     ],
     // Release: the user's login back first (while the isolation group still admits only Firebreak),
-    // then the groups; passwords, IAM authentication and evidence stay.
-    release: [restrictDatabaseUser, restrictNetworkAccess, keepHardeningAndEvidence({ rotateUserPassword, enableIamAuthentication }), tagReleased],
+    // then the groups, then the ACL denies it made; passwords, IAM authentication and evidence stay.
+    release: [restrictDatabaseUser, restrictNetworkAccess, denyRemoteAddressesInNetworkAcls, keepHardeningAndEvidence({ rotateUserPassword, enableIamAuthentication }), tagReleased],
   });
 }
 

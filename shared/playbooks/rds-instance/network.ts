@@ -9,6 +9,7 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
+import { DenyEntrySchema, denyAddressesInNetworkAcl, NETWORK_ACL_DENY_ACTIONS, NETWORK_ACL_REMOVE_ACTIONS, networkAclOfSubnet, removeDenyEntries, UndeniedSchema, type DenyEntry, type Undenied } from '../../actions/network-acl.ts';
 import { FirebreakError, hasErrorCode } from '../../errors/index.ts';
 import { readDbCluster, readDbInstance, type ModifyTarget } from './describe.ts';
 import { assessLogin, legitimateSummary } from './legitimate.ts';
@@ -113,12 +114,6 @@ async function ignoring(code: string, call: () => Promise<unknown>): Promise<voi
   }
 }
 
-/** The network ACL denial a responder adds while no shared NACL action is wired (stateless: it ends open flows at once). */
-export function naclRecommendation(remoteIps: readonly string[], subnetIds: readonly string[]): string | undefined {
-  if (remoteIps.length === 0) return undefined;
-  return `deny ${remoteIps.map((ip) => `${ip}/32`).join(', ')} inbound (source) and outbound (destination) in the network ACLs of subnets ${subnetIds.join(', ') || '(the DB subnet group\'s)'}, numbered below the ACL's lowest rule: the isolation group leaves tracked connections open, a NACL is stateless`;
-}
-
 const RestrictedNetworkSchema = z.object({
   target: z.object({ kind: z.enum(['instance', 'cluster']), id: z.string(), arn: z.string() }),
   vpcId: z.string(),
@@ -128,7 +123,6 @@ const RestrictedNetworkSchema = z.object({
   admitted: z.array(z.string()),
   siblings: z.array(z.string()),
   result: z.enum(['isolated', 'already-isolated']),
-  naclRecommendation: z.string().optional(),
 });
 
 type RestoreResult = 'restored' | 'already-restored' | 'changed-since' | 'gone';
@@ -151,7 +145,8 @@ const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((
 export const restrictNetworkAccess = rdsStep({
   name: 'restrictNetworkAccess',
   stage: 'contain',
-  description: "Restrict network access: replace the instance's (Aurora: the cluster's) security groups with the RDS isolation group, which admits only Firebreak's RDS function on the database port, applied immediately",
+  description:
+    "Restrict network access: replace the instance's (Aurora: the cluster's) security groups with the RDS isolation group, which admits only Firebreak's RDS function on the database port, applied immediately (the network ACL deny of the finding's addresses is denyRemoteAddressesInNetworkAcls)",
   iamActions: [
     'ec2:DescribeSecurityGroups',
     'ec2:CreateSecurityGroup',
@@ -167,13 +162,12 @@ export const restrictNetworkAccess = rdsStep({
     if (login.legitimate) return { status: 'skipped', summary: legitimateSummary(login) };
     if (!resource.vpcId) return { status: 'skipped', summary: `${resource.dbInstanceIdentifier} is in no VPC: no security group can isolate it` };
     const isolationGroupId = await ensureRdsIsolationGroup(clients.ec2, resource.vpcId, resource.port, options.function_security_group_ids);
-    const nacl = naclRecommendation(incident.remoteIps, resource.subnetIds);
     const siblings = capture.siblings;
     // The groups of the first delivery: on a redelivery the target may already carry the isolation group.
     const groupsBefore = capture.securityGroupIds.length && !sameSet(capture.securityGroupIds, [isolationGroupId]) ? capture.securityGroupIds : resource.securityGroupIds;
-    const base = { target: resource.target, vpcId: resource.vpcId, port: resource.port, isolationGroupId, groupsBefore, admitted: options.function_security_group_ids, siblings, ...(nacl ? { naclRecommendation: nacl } : {}) };
+    const base = { target: resource.target, vpcId: resource.vpcId, port: resource.port, isolationGroupId, groupsBefore, admitted: options.function_security_group_ids, siblings };
     const admits = options.function_security_group_ids.length ? `admits only ${options.function_security_group_ids.join(', ')} on port ${resource.port}` : 'admits nothing (no RDS function security group is configured)';
-    const also = `${siblings.length ? `; the cluster's other members ${siblings.join(', ')} are isolated with it` : ''}${nacl ? `; recommended: ${nacl}` : ''}`;
+    const also = siblings.length ? `; the cluster's other members ${siblings.join(', ')} are isolated with it` : '';
     if (sameSet(resource.securityGroupIds, [isolationGroupId])) {
       return { status: 'done', summary: `${targetName(resource.target)} already carries only ${isolationGroupId}, which ${admits}${also}`, data: { ...base, result: 'already-isolated' as const } };
     }
@@ -203,6 +197,94 @@ export const restrictNetworkAccess = rdsStep({
       }
       await modifyTarget(clients.rds, recorded.target, { VpcSecurityGroupIds: recorded.groupsBefore });
       return done('restored', `${targetName(recorded.target)} has its groups back: ${recorded.groupsBefore.join(', ')} (applied immediately)`);
+    },
+  },
+});
+
+/** What denyRemoteAddressesInNetworkAcls records. */
+const AclDenySchema = z.object({
+  addresses: z.array(z.string()),
+  subnetIds: z.array(z.string()),
+  networkAclIds: z.array(z.string()),
+  entries: z.array(DenyEntrySchema),
+  undenied: z.array(UndeniedSchema),
+  limits: z.array(z.string()),
+});
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** What a responder does by hand when the option is off: the deny this step would make. */
+const manualDeny = (addresses: readonly string[], subnetIds: readonly string[]) =>
+  `deny ${addresses.map((a) => `${a}/32`).join(', ')} inbound (source) and outbound (destination) in the network ACLs of subnets ${subnetIds.join(', ')}, numbered below each ACL's lowest rule`;
+
+/**
+ * "Restrict network access (SGs & NACLs)", the ACL half: the isolation group leaves tracked
+ * connections open, a network ACL is stateless. The finding's remote addresses are denied in the
+ * network ACL of every subnet of the DB subnet group — an Aurora member's subnet group is its
+ * cluster's, shared by every member — each distinct ACL once: a Multi-AZ standby or a failover
+ * may bring the database up in any of them.
+ */
+export const denyRemoteAddressesInNetworkAcls = rdsStep({
+  name: 'denyRemoteAddressesInNetworkAcls',
+  stage: 'contain',
+  description:
+    "Deny the finding's remote addresses in the network ACL of every subnet of the DB subnet group (inbound by source, outbound by destination, numbered below each ACL's lowest rule): stateless, so those flows end at once, tracked or not",
+  iamActions: [...NETWORK_ACL_DENY_ACTIONS],
+  enabledBy: ['network_acl_deny'],
+  data: AclDenySchema,
+  async run({ clients, resource, incident, options, previous }) {
+    const login = assessLogin(incident, options);
+    if (login.legitimate) return { status: 'skipped', summary: legitimateSummary(login) };
+    const addresses = [...new Set(incident.remoteIps.filter((ip) => IPV4.test(ip)))];
+    if (addresses.length === 0) return { status: 'skipped', summary: 'the finding names no remote IPv4 address to deny' };
+    const subnetIds = [...new Set(resource.subnetIds)];
+    if (!resource.vpcId || subnetIds.length === 0) return { status: 'skipped', summary: `${resource.dbInstanceIdentifier} is in no VPC subnet: no network ACL applies to it` };
+    if (!options.network_acl_deny) {
+      return { status: 'skipped', summary: `network ACL denies are turned off (option network_acl_deny = false); recommended: ${manualDeny(addresses, subnetIds)}` };
+    }
+    const networkAclIds: string[] = [];
+    const entries: DenyEntry[] = [];
+    const undenied: Undenied[] = [];
+    for (const subnetId of subnetIds) {
+      const acl = await networkAclOfSubnet(clients.ec2, subnetId);
+      if (!acl?.NetworkAclId) {
+        undenied.push(...addresses.flatMap((a) => [false, true].map((egress) => ({ cidrBlock: `${a}/32`, egress, reason: `no network ACL is associated with ${subnetId}` }))));
+        continue;
+      }
+      if (networkAclIds.includes(acl.NetworkAclId)) continue;
+      networkAclIds.push(acl.NetworkAclId);
+      const made = await denyAddressesInNetworkAcl(clients.ec2, acl, addresses, { ruleLimit: options.network_acl_rules_per_direction, previous: previous?.data?.entries ?? [] });
+      entries.push(...made.entries);
+      undenied.push(...made.undenied);
+    }
+    const limits = [
+      `traffic between the database and other resources of its subnets (${subnetIds.join(', ')}) never crosses a network ACL: the isolation group and the in-database steps are what cut it`,
+      `addresses the finding does not name are not denied (${addresses.length} named)`,
+      'the deny applies to every resource in those subnets, not only the database',
+    ];
+    const data = { addresses, subnetIds, networkAclIds, entries, undenied, limits };
+    const said = (e: DenyEntry) => `${e.egress ? 'outbound to' : 'inbound from'} ${e.cidrBlock} (${e.networkAclId} rule ${e.ruleNumber}${e.origin === 'already-denied' ? ', already there' : ''})`;
+    const notSaid = undenied.length ? `; NOT denied: ${undenied.map((u) => `${u.egress ? 'outbound to' : 'inbound from'} ${u.cidrBlock}: ${u.reason}`).join('; ')}` : '';
+    if (entries.length === 0) return { status: 'skipped', summary: `no address could be denied${notSaid}`, data };
+    return { status: 'done', summary: `denied ${entries.map(said).join(', ')}${notSaid}; ${limits[0]}`, data };
+  },
+  undo: {
+    name: 'removeNetworkAclDenies',
+    description: 'Delete the network ACL entries containment made, where each is still the deny it made; entries that were there before are left',
+    iamActions: [...NETWORK_ACL_REMOVE_ACTIONS],
+    async run({ recorded, clients }) {
+      const entries = await removeDenyEntries(clients.ec2, recorded.entries);
+      const by = (r: string) => entries.filter((e) => e.result === r);
+      const label = (e: DenyEntry) => `${e.networkAclId} rule ${e.ruleNumber} ${e.egress ? 'out' : 'in'} ${e.cidrBlock}`;
+      const parts = [
+        by('removed').length ? `removed ${by('removed').map(label).join(', ')}` : '',
+        by('already-removed').length ? `already gone: ${by('already-removed').map(label).join(', ')}` : '',
+        by('changed-since').length ? `left alone (changed since containment): ${by('changed-since').map(label).join(', ')}` : '',
+        by('left-as-found').length ? `left as found (denied before containment): ${by('left-as-found').map(label).join(', ')}` : '',
+        by('acl-gone').length ? `network ACL gone: ${by('acl-gone').map(label).join(', ')}` : '',
+      ].filter(Boolean);
+      const status = by('removed').length + by('already-removed').length > 0 || entries.length === 0 ? 'done' : 'skipped';
+      return { status, summary: parts.join('; ') || 'no entry to remove', data: { entries } };
     },
   },
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_NETWORK_ACL_RULES_PER_DIRECTION } from '../../actions/network-acl.ts';
 
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
 
@@ -21,6 +22,17 @@ export const RdsOptionsSchema = z
       .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'function_security_group_ids must be security group ids (sg-…)'))
       .default([])
       .describe('Set by Terraform, not by you (from rds_function_security_group_ids): the RDS function\'s own security groups, the only source the RDS isolation group admits, on the database port (a value given here is replaced).'),
+    network_acl_deny: z
+      .boolean()
+      .default(true)
+      .describe('Deny the finding\'s remote addresses in the network ACL of every subnet of the DB subnet group (inbound by source, outbound by destination), numbered below each ACL\'s lowest rule; release deletes those entries. The deny applies to the whole subnets. Off: recorded as a recommendation.'),
+    network_acl_rules_per_direction: z
+      .number()
+      .int()
+      .min(20, 'network_acl_rules_per_direction must be between 20 (AWS\'s default quota) and 40 (its maximum)')
+      .max(40, 'network_acl_rules_per_direction must be between 20 (AWS\'s default quota) and 40 (its maximum)')
+      .default(DEFAULT_NETWORK_ACL_RULES_PER_DIRECTION)
+      .describe('Your account\'s quota of rules per network ACL and direction (AWS default 20, adjustable to 40): an ACL that holds this many is recorded as full.'),
     restrict_database_user: z
       .boolean()
       .default(true)

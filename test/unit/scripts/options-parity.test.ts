@@ -270,6 +270,8 @@ const RDS_CASES: Array<{ name: string; options: Record<string, unknown> }> = [
   { name: 'legitimate users and networks', options: { legitimate_users: ['etl_nightly'], legitimate_networks: ['10.20.0.0/16', '192.0.2.7/32'] } },
   { name: 'everything off', options: { restrict_database_user: false, rotate_password: false, enable_iam_authentication: false, download_logs: { enabled: false } } },
   { name: 'logs bounded', options: { download_logs: { max_files: 5, max_bytes_per_file: 2048 }, connect_timeout_ms: 1000 } },
+  { name: 'network ACL deny off, raised quota', options: { network_acl_deny: false, network_acl_rules_per_direction: 40 } },
+  { name: 'network ACL quota above 40', options: { network_acl_rules_per_direction: 41 } },
   { name: 'network not a CIDR', options: { legitimate_networks: ['10.20.0.0'] } },
   { name: 'too many log files', options: { download_logs: { max_files: 101 } } },
   { name: 'function group not a group', options: { function_security_group_ids: ['default'] } },
@@ -287,6 +289,6 @@ describe('Terraform and the RDS options schema', () => {
     // Assess
     const verdicts = RDS_CASES.map((c) => ({ case: c.name, terraform: terraform[c.name] === true, functions: functionAccepts(c.options, RdsOptionsSchema) }));
     expect(verdicts.filter((v) => v.terraform !== v.functions)).toEqual([]);
-    expect(verdicts.filter((v) => v.functions).length).toBe(4);
+    expect(verdicts.filter((v) => v.functions).length).toBe(5);
   });
 });

@@ -11,6 +11,7 @@ describe('Playbook: rds-instance', () => {
     expect(rdsInstancePlaybook.steps.map((s) => s.name)).toEqual([
       'checkLegitimateBehaviour',
       'restrictNetworkAccess',
+      'denyRemoteAddressesInNetworkAcls',
       'restrictDatabaseUser',
       'rotateUserPassword',
       'enableIamAuthentication',
@@ -21,13 +22,19 @@ describe('Playbook: rds-instance', () => {
     ]);
   });
 
-  it('releases the login first, then the groups, and keeps passwords, IAM auth and evidence', () => {
-    expect(rdsInstancePlaybook.release.map((e) => (e.kind === 'step' ? e.undo!.name : e.name))).toEqual(['restoreDatabaseLogin', 'restoreSecurityGroups', 'keepHardeningAndEvidence', 'tagReleased']);
+  it('releases the login first, then the groups, then its network ACL denies, and keeps passwords, IAM auth and evidence', () => {
+    expect(rdsInstancePlaybook.release.map((e) => (e.kind === 'step' ? e.undo!.name : e.name))).toEqual(['restoreDatabaseLogin', 'restoreSecurityGroups', 'removeNetworkAclDenies', 'keepHardeningAndEvidence', 'tagReleased']);
   });
 
   it('declares a scoped grant for every action it calls', () => {
     const actions = iamManifestOf(rdsInstancePlaybook).flatMap((s) => s.actions);
     expect(actions).toEqual(expect.arrayContaining(['rds:ModifyDBCluster', 'rds:ModifyDBInstance', 'secretsmanager:GetSecretValue', 'rds:DownloadDBLogFilePortion']));
+  });
+
+  it('grants the network ACL actions only while network_acl_deny is on, the delete to release only', () => {
+    const manifest = iamManifestOf(rdsInstancePlaybook);
+    expect(manifest.find((s) => s.actions.includes('ec2:CreateNetworkAclEntry'))).toMatchObject({ roles: ['contain'], enabledBy: ['network_acl_deny'] });
+    expect(manifest.find((s) => s.actions.includes('ec2:DeleteNetworkAclEntry'))).toMatchObject({ roles: ['release'], enabledBy: ['network_acl_deny'] });
   });
 
   it('takes its database connector as a dependency', async () => {
