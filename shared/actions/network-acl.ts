@@ -150,3 +150,27 @@ export async function removeDenyEntries(ec2: EC2Client, entries: readonly DenyEn
   }
   return out;
 }
+
+/** How a containment step reports the deny entries it made (or found) and the addresses it could not deny: done when any entry stands, else skipped. */
+export function denyOutcome(entries: readonly DenyEntry[], undenied: readonly Undenied[], limit: string): { status: 'done' | 'skipped'; summary: string } {
+  const said = (e: DenyEntry) => `${e.egress ? 'outbound to' : 'inbound from'} ${e.cidrBlock} (${e.networkAclId} rule ${e.ruleNumber}${e.origin === 'already-denied' ? ', already there' : ''})`;
+  const notSaid = undenied.length ? `; NOT denied: ${undenied.map((u) => `${u.egress ? 'outbound to' : 'inbound from'} ${u.cidrBlock}: ${u.reason}`).join('; ')}` : '';
+  if (entries.length === 0) return { status: 'skipped', summary: `no address could be denied${notSaid}` };
+  return { status: 'done', summary: `denied ${entries.map(said).join(', ')}${notSaid}; ${limit}` };
+}
+
+/** The release of recorded deny entries ({@link removeDenyEntries}), reported as an undo reports it. */
+export async function releaseDenyEntries(ec2: EC2Client, recorded: readonly DenyEntry[]) {
+  const entries = await removeDenyEntries(ec2, recorded);
+  const by = (r: string) => entries.filter((e) => e.result === r);
+  const label = (e: DenyEntry) => `${e.networkAclId} rule ${e.ruleNumber} ${e.egress ? 'out' : 'in'} ${e.cidrBlock}`;
+  const parts = [
+    by('removed').length ? `removed ${by('removed').map(label).join(', ')}` : '',
+    by('already-removed').length ? `already gone: ${by('already-removed').map(label).join(', ')}` : '',
+    by('changed-since').length ? `left alone (changed since containment): ${by('changed-since').map(label).join(', ')}` : '',
+    by('left-as-found').length ? `left as found (denied before containment): ${by('left-as-found').map(label).join(', ')}` : '',
+    by('acl-gone').length ? `network ACL gone: ${by('acl-gone').map(label).join(', ')}` : '',
+  ].filter(Boolean);
+  const status: 'done' | 'skipped' = by('removed').length + by('already-removed').length > 0 || entries.length === 0 ? 'done' : 'skipped';
+  return { status, summary: parts.join('; ') || 'no entry to remove', data: { entries } };
+}

@@ -9,7 +9,7 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
-import { DenyEntrySchema, denyAddressesInNetworkAcl, NETWORK_ACL_DENY_ACTIONS, NETWORK_ACL_REMOVE_ACTIONS, networkAclOfSubnet, removeDenyEntries, UndeniedSchema, type DenyEntry, type Undenied } from '../../actions/network-acl.ts';
+import { DenyEntrySchema, denyAddressesInNetworkAcl, denyOutcome, NETWORK_ACL_DENY_ACTIONS, NETWORK_ACL_REMOVE_ACTIONS, networkAclOfSubnet, releaseDenyEntries, UndeniedSchema, type DenyEntry, type Undenied } from '../../actions/network-acl.ts';
 import { FirebreakError, hasErrorCode } from '../../errors/index.ts';
 import { readDbCluster, readDbInstance, type ModifyTarget } from './describe.ts';
 import { assessLogin, legitimateSummary } from './legitimate.ts';
@@ -263,28 +263,12 @@ export const denyRemoteAddressesInNetworkAcls = rdsStep({
       'the deny applies to every resource in those subnets, not only the database',
     ];
     const data = { addresses, subnetIds, networkAclIds, entries, undenied, limits };
-    const said = (e: DenyEntry) => `${e.egress ? 'outbound to' : 'inbound from'} ${e.cidrBlock} (${e.networkAclId} rule ${e.ruleNumber}${e.origin === 'already-denied' ? ', already there' : ''})`;
-    const notSaid = undenied.length ? `; NOT denied: ${undenied.map((u) => `${u.egress ? 'outbound to' : 'inbound from'} ${u.cidrBlock}: ${u.reason}`).join('; ')}` : '';
-    if (entries.length === 0) return { status: 'skipped', summary: `no address could be denied${notSaid}`, data };
-    return { status: 'done', summary: `denied ${entries.map(said).join(', ')}${notSaid}; ${limits[0]}`, data };
+    return { ...denyOutcome(entries, undenied, limits[0]!), data };
   },
   undo: {
     name: 'removeNetworkAclDenies',
     description: 'Delete the network ACL entries containment made, where each is still the deny it made; entries that were there before are left',
     iamActions: [...NETWORK_ACL_REMOVE_ACTIONS],
-    async run({ recorded, clients }) {
-      const entries = await removeDenyEntries(clients.ec2, recorded.entries);
-      const by = (r: string) => entries.filter((e) => e.result === r);
-      const label = (e: DenyEntry) => `${e.networkAclId} rule ${e.ruleNumber} ${e.egress ? 'out' : 'in'} ${e.cidrBlock}`;
-      const parts = [
-        by('removed').length ? `removed ${by('removed').map(label).join(', ')}` : '',
-        by('already-removed').length ? `already gone: ${by('already-removed').map(label).join(', ')}` : '',
-        by('changed-since').length ? `left alone (changed since containment): ${by('changed-since').map(label).join(', ')}` : '',
-        by('left-as-found').length ? `left as found (denied before containment): ${by('left-as-found').map(label).join(', ')}` : '',
-        by('acl-gone').length ? `network ACL gone: ${by('acl-gone').map(label).join(', ')}` : '',
-      ].filter(Boolean);
-      const status = by('removed').length + by('already-removed').length > 0 || entries.length === 0 ? 'done' : 'skipped';
-      return { status, summary: parts.join('; ') || 'no entry to remove', data: { entries } };
-    },
+    run: ({ recorded, clients }) => releaseDenyEntries(clients.ec2, recorded.entries),
   },
 });
