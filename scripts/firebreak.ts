@@ -32,14 +32,20 @@ const USAGE = `usage:
                                       re-published on the responders' bus (origin resume) and acted on now;
                                       a second resume re-publishes nothing already resumed. Incidents held
                                       by the blast-radius limit are listed, not resumed
-  firebreak dlq list [--playbook P] [--json] [--dlq NAME|URL --playbook P | --prefix NAME | --terraform DIR]
-                                      each playbook's dead-letter queue: every message, what it asks for, or
-                                      why it cannot be redriven
-  firebreak dlq redrive [--playbook P] [--bus NAME] [--dlq NAME|URL --playbook P | --prefix NAME | --terraform DIR]
-                                      re-publish each DLQ message's event on the responders' bus (origin
+  firebreak dlq list [--incident ID] [--playbook P] [--json] [--dlq NAME|URL --playbook P | --prefix NAME | --terraform DIR] [--table NAME]
+                                      each playbook's dead-letter queue: every message (or those about one
+                                      incident), what it asks for, and what the ledger says of it: the
+                                      incident's status and why, deliveries, last update, failed steps with
+                                      their error codes; messages the function rejected and incidents the
+                                      ledger does not have are said as such. Every message stays
+  firebreak dlq redrive [--incident ID] [--playbook P] [--bus NAME] [--dlq NAME|URL --playbook P | --prefix NAME | --terraform DIR]
+                                      re-publish each DLQ message's event (or only those about one incident:
+                                      the others stay, visible again at once) on the responders' bus (origin
                                       redrive, counted against its finding's own budget); a message is
                                       deleted only once the bus accepted it; unparseable ones stay, with
-                                      the reason printed. Exits 1 when anything stayed
+                                      the reason printed. Finished steps are not run again: redriving a
+                                      contained incident changes nothing. Exits 1 when anything stayed, or
+                                      when no message is about --incident
 
   Origins: every incident records how it started — guardduty (the findings bus), manual (firebreak
   contain), handoff (another playbook's function) — and its re-deliveries: redrive, resume. Each
@@ -47,8 +53,10 @@ const USAGE = `usage:
 
   --table/--bus name the ledger table and the responders' bus (defaults: $FIREBREAK_LEDGER_TABLE or
   firebreak-ledger, $FIREBREAK_EVENT_BUS or firebreak-responders; the pause parameter:
-  $FIREBREAK_PAUSE_PARAMETER or /firebreak/paused; DLQs: <prefix>-<playbook>-dlq with --prefix or
-  $FIREBREAK_NAME_PREFIX, default firebreak); --terraform DIR reads them all from \`terraform output\` in DIR.
+  $FIREBREAK_PAUSE_PARAMETER or /firebreak/paused; --prefix NAME, the module's name_prefix, names them
+  all: <prefix>-ledger, <prefix>-responders, /<prefix>/paused and the DLQs <prefix>-<playbook>-dlq;
+  $FIREBREAK_NAME_PREFIX does when no other name is set); --terraform DIR reads them all from
+  \`terraform output\` in DIR.
 
   On the local emulator (AWS_ENDPOINT_URL, default http://127.0.0.1:4566, and its test keys):
   firebreak local deploy              build, then terraform apply terraform/examples/local to the emulator
@@ -79,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       dlq: { type: 'string' },
       playbook: { type: 'string' },
       prefix: { type: 'string' },
+      incident: { type: 'string' },
       timeout: { type: 'string', default: '120' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -137,11 +146,12 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const { dlqList, dlqRedrive } = await import('./lib/dlq.ts');
-    const selection = { dlqs: deployment.dlqs, ...(values.playbook ? { playbook: values.playbook } : {}) };
-    if (sub === 'list') return dlqList({ ...selection, json: values.json! });
+    const selection = { dlqs: deployment.dlqs, ...(values.playbook ? { playbook: values.playbook } : {}), ...(values.incident ? { incident: values.incident } : {}) };
+    if (sub === 'list') return dlqList({ ...selection, json: values.json!, ledger: ledgerAt(deployment.table) });
     const { whoIsCalling } = await import('./lib/aws-cli.ts');
     const counts = await dlqRedrive({ ...selection, bus: deployment.bus, requestedBy: (await whoIsCalling()).arn });
-    return counts.some((c) => c.unparseable + c.refused > 0) ? 1 : 0;
+    const nothingFor = values.incident !== undefined && counts.every((c) => c.republished + c.unparseable + c.refused === 0);
+    return nothingFor || counts.some((c) => c.unparseable + c.refused > 0) ? 1 : 0;
   }
   if (command === 'incidents') {
     const items = await ledgerAt(deployment.table).list();

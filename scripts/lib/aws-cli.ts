@@ -40,29 +40,42 @@ export interface DeploymentFlags {
   /** With `playbook`: that playbook's DLQ (name or URL). */
   dlq?: string;
   playbook?: string;
-  /** The module's `name_prefix`: DLQs are `<prefix>-<playbook>-dlq`. */
+  /** The module's `name_prefix`: the ledger `<prefix>-ledger`, the bus `<prefix>-responders`, the parameter `/<prefix>/paused`, DLQs `<prefix>-<playbook>-dlq`. */
   prefix?: string;
 }
 
 /**
- * Resolves the deployment's names: `--table`/`--bus`/`--parameter`/`--dlq` win; then
- * `--terraform DIR` (the directory you ran `terraform apply` in; its outputs
- * `ledger_table_name`, `responders_bus_name`, `pause_parameter_name` and `playbooks` (each
- * playbook's `dlq_url`), or a module output holding them); then FIREBREAK_LEDGER_TABLE /
- * FIREBREAK_EVENT_BUS / FIREBREAK_PAUSE_PARAMETER / FIREBREAK_NAME_PREFIX; then the module's
- * defaults (DLQs `<name_prefix>-<playbook>-dlq`, prefix `firebreak`).
+ * Resolves the deployment's names: `--table`/`--bus`/`--parameter`/`--dlq` win; then `--prefix`
+ * (the module's `name_prefix`: every name the module derives from it, so that the DLQs and the
+ * ledger they are joined with are one deployment's); then `--terraform DIR` (the directory you
+ * ran `terraform apply` in; its outputs `ledger_table_name`, `responders_bus_name`,
+ * `pause_parameter_name` and `playbooks` (each playbook's `dlq_url`), or a module output holding
+ * them); then FIREBREAK_LEDGER_TABLE / FIREBREAK_EVENT_BUS / FIREBREAK_PAUSE_PARAMETER; then the
+ * names FIREBREAK_NAME_PREFIX (default `firebreak`) gives.
  */
 export function resolveDeployment(flags: DeploymentFlags, env: NodeJS.ProcessEnv = process.env): Deployment {
   let fromTerraform: Partial<Deployment> = {};
   if (flags.terraform) fromTerraform = terraformOutputs(flags.terraform);
   const prefix = flags.prefix ?? env.FIREBREAK_NAME_PREFIX ?? 'firebreak';
-  const byPrefix = Object.fromEntries(PLAYBOOK_REGISTRY.map((e) => [e.name, `${prefix}-${e.name}-dlq`]));
-  const dlqs = { ...(flags.prefix === undefined && fromTerraform.dlqs ? fromTerraform.dlqs : byPrefix), ...(flags.dlq && flags.playbook ? { [flags.playbook]: flags.dlq } : {}) };
+  const named = prefixedNames(prefix);
+  // A --prefix flag names the deployment as surely as --terraform does, and more specifically.
+  const fromPrefix: Partial<Deployment> = flags.prefix === undefined ? {} : named;
+  const dlqs = { ...(flags.prefix === undefined && fromTerraform.dlqs ? fromTerraform.dlqs : named.dlqs), ...(flags.dlq && flags.playbook ? { [flags.playbook]: flags.dlq } : {}) };
   return {
-    table: flags.table ?? fromTerraform.table ?? env.FIREBREAK_LEDGER_TABLE ?? 'firebreak-ledger',
-    bus: flags.bus ?? fromTerraform.bus ?? env.FIREBREAK_EVENT_BUS ?? 'firebreak-responders',
-    pauseParameter: flags.parameter ?? fromTerraform.pauseParameter ?? env.FIREBREAK_PAUSE_PARAMETER ?? '/firebreak/paused',
+    table: flags.table ?? fromPrefix.table ?? fromTerraform.table ?? env.FIREBREAK_LEDGER_TABLE ?? named.table,
+    bus: flags.bus ?? fromPrefix.bus ?? fromTerraform.bus ?? env.FIREBREAK_EVENT_BUS ?? named.bus,
+    pauseParameter: flags.parameter ?? fromPrefix.pauseParameter ?? fromTerraform.pauseParameter ?? env.FIREBREAK_PAUSE_PARAMETER ?? named.pauseParameter,
     dlqs,
+  };
+}
+
+/** The names the module gives a deployment from its `name_prefix`. */
+export function prefixedNames(prefix: string): Deployment {
+  return {
+    table: `${prefix}-ledger`,
+    bus: `${prefix}-responders`,
+    pauseParameter: `/${prefix}/paused`,
+    dlqs: Object.fromEntries(PLAYBOOK_REGISTRY.map((e) => [e.name, `${prefix}-${e.name}-dlq`])),
   };
 }
 

@@ -13,6 +13,7 @@ import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from
 import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
+import { settled } from './settled.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
@@ -154,6 +155,14 @@ export async function runPlaybook<T extends PlaybookTypes>(
     const p = deps.paused;
     const reason = `Firebreak is paused${p.by ? ` by ${p.by}` : ''}${p.at ? ` since ${p.at}` : ''}${p.reason ? ` (${p.reason})` : ''}: nothing was changed; after \`firebreak resume\` the finding is acted on when it is published again`;
     return beforeReading([...findingGates, { gate: 'not-paused', passed: false, reason }], reason, 'held');
+  }
+
+  // Contained, every step final: a redrive, a re-publication or a duplicate only counts the delivery.
+  if (settled(playbook.steps, latest.record)) {
+    previousStatus = latest.record!.status;
+    await open(latest.record!.gates ?? findingGates);
+    logger.info('Incident already contained and every step final: this delivery changed nothing', { incidentId: incident.incidentId });
+    return { incidentId: incident.incidentId, incident, status: 'contained', reason: latest.record!.statusReason ?? 'contained', steps: latest.record!.steps, previousStatus };
   }
 
   // In a member account the clients act through its member role, the incident id in the session name.

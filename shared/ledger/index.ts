@@ -4,9 +4,9 @@ import type { IncidentStatus, StepOutcome } from '../vocabulary/index.ts';
 import { beginIncident, finishIncident, getIncident, linkDerived, loadIncident, recordResumeRequest, recordStep, type BeginParams, type LoadedState } from './incidents.ts';
 import { listRecords } from './listing.ts';
 import { recordNotification, type NotificationTarget } from './notifications.ts';
-import type { DerivedLink, IncidentRecord, LedgerRecord, NotificationRecord } from './records.ts';
+import type { DerivedLink, IgnoredFindingRecord, IncidentRecord, LedgerRecord, NotificationRecord, RejectedRecord } from './records.ts';
 import { beginRelease, finishRelease, recordReleaseStep, type BeginReleaseOutcome, type BeginReleaseParams, type FinishReleaseParams } from './release-claim.ts';
-import { recordIgnored, recordRejected, type IgnoredMessage, type RejectedMessage } from './rejections.ts';
+import { getIgnored, getRejected, recordIgnored, recordRejected, type IgnoredMessage, type RejectedMessage } from './rejections.ts';
 import type { SlotOutcome } from './blast-radius.ts';
 import type { LedgerTable } from './table.ts';
 import { takeToken, type BucketRate } from './token-bucket.ts';
@@ -98,6 +98,16 @@ export class Ledger {
   /** Returns how many deliveries of the finding the record counts (1: the first). */
   recordIgnored(f: IgnoredMessage): Promise<number> {
     return recordIgnored(this.#t, f);
+  }
+
+  /** The record of a message a function rejected, by its SQS message id (for `firebreak dlq list`). */
+  rejected(messageId: string): Promise<RejectedRecord | undefined> {
+    return getRejected(this.#t, messageId);
+  }
+
+  /** The record of a finding no playbook acts on (for `firebreak dlq list`). */
+  ignored(accountId: string, findingId: string): Promise<IgnoredFindingRecord | undefined> {
+    return getIgnored(this.#t, accountId, findingId);
   }
 
   recordNotification(target: NotificationTarget, n: NotificationRecord): Promise<void> {

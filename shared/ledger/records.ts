@@ -160,6 +160,8 @@ export const MAX_PREVIEW_CHARS = 2048;
 export const RECORD_RETENTION_SECONDS = 400 * 24 * 3600;
 
 export const incidentKey = (incidentId: string) => ({ pk: `incident#${incidentId}`, sk: 'incident' });
+/** A rejected message, by its SQS message id (a message moved to a DLQ keeps it). */
+export const rejectedKey = (messageId: string) => ({ pk: `rejected#${messageId}`, sk: 'rejected' });
 /** One record per ignored finding, however often it is published. */
 export const ignoredKey = (accountId: string, findingId: string) => ({ pk: `ignored#${accountId}#${findingId}`, sk: 'ignored' });
 /**

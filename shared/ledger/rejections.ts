@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cleanText } from '../findings/index.ts';
-import { boundedReasons, ignoredKey, MAX_PREVIEW_CHARS, RECORD_RETENTION_SECONDS, type IgnoredFindingRecord, type RejectedRecord } from './records.ts';
+import { boundedReasons, ignoredKey, rejectedKey, MAX_PREVIEW_CHARS, RECORD_RETENTION_SECONDS, type IgnoredFindingRecord, type RejectedRecord } from './records.ts';
 import { setClauses, type LedgerTable } from './table.ts';
 
 export interface RejectedMessage {
@@ -17,8 +17,7 @@ export interface RejectedMessage {
 /** Keeps a message that was not a valid finding, with why (bounded), for the audit trail. */
 export async function recordRejected(t: LedgerTable, m: RejectedMessage): Promise<RejectedRecord> {
   const item: RejectedRecord = {
-    pk: `rejected#${m.messageId}`,
-    sk: 'rejected',
+    ...rejectedKey(m.messageId),
     kind: 'rejected',
     messageId: m.messageId,
     playbook: m.playbook,
@@ -63,4 +62,16 @@ export async function recordIgnored(t: LedgerTable, f: IgnoredMessage): Promise<
   // DynamoDB always returns what it updated; should a store not, telling twice beats never.
   const deliveries = Number(out.Attributes?.deliveries);
   return Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 1;
+}
+
+/** The ledger's record of a message a function rejected (`firebreak dlq list` joins a DLQ message to it by message id), or undefined. */
+export async function getRejected(t: LedgerTable, messageId: string): Promise<RejectedRecord | undefined> {
+  const out = await t.db.send(new GetCommand({ TableName: t.table, Key: rejectedKey(messageId), ConsistentRead: true }));
+  return out.Item?.kind === 'rejected' ? (out.Item as RejectedRecord) : undefined;
+}
+
+/** The ledger's record of a finding no playbook acts on (a sample, an unhandled type), or undefined. */
+export async function getIgnored(t: LedgerTable, accountId: string, findingId: string): Promise<IgnoredFindingRecord | undefined> {
+  const out = await t.db.send(new GetCommand({ TableName: t.table, Key: ignoredKey(accountId, findingId), ConsistentRead: true }));
+  return out.Item?.kind === 'ignored' ? (out.Item as IgnoredFindingRecord) : undefined;
 }

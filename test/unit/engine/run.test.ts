@@ -557,6 +557,63 @@ describe('Function: runPlaybook', () => {
     expect(captures).toEqual([{ id: INSTANCE_ID, before: 'first delivery' }]);
   });
 
+  it('counts a redelivery of a contained incident whose every step is final, and changes nothing: nothing described, no step run or recorded', async () => {
+    // Prepare: contained; one step ran and found nothing to do (skipped, with an attempt)
+    const { playbook, ran, describeResource } = fakePlaybook();
+    const incident = { ...anIncident(), origin: 'redrive' as const, redelivery: { origin: 'redrive' as const, of: 'guardduty' as const, requestedBy: RESPONDER } };
+    const steps = { isolate: done('contain'), protect: { ...done('contain'), status: 'skipped' as const }, snapshot: done('evidence'), screenshot: done('evidence') };
+    const gates = [{ gate: 'not-exempt', passed: true, reason: 'no exemption tag' }];
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', statusReason: 'contained; evidence complete', steps, gates });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(describeResource).not.toHaveBeenCalled();
+    expect(ran()).toEqual([]);
+    expect(ledger.recorded).toEqual([]);
+    expect(ledger.finished).toEqual([]);
+    // The delivery is counted (and the redrive recorded) by opening the record, with the gates it had
+    expect(ledger.begins).toHaveLength(1);
+    expect(ledger.begins[0]).toMatchObject({ incident: { redelivery: { origin: 'redrive' } }, gates });
+    expect(ledger.begins[0]!.blastRadius).toBeUndefined();
+    expect(result).toEqual({ incidentId: incident.incidentId, incident, status: 'contained', previousStatus: 'contained', reason: 'contained; evidence complete', steps });
+  });
+
+  it("records the finding's gates and says contained when a settled record has neither (an older record)", async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident();
+    const steps = { isolate: done('contain'), protect: done('contain'), snapshot: done('evidence'), screenshot: done('evidence') };
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', steps });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ran()).toEqual([]);
+    expect(result.reason).toBe('contained');
+    expect(ledger.begins[0]!.gates.map((g) => g.gate)).toContain('minimum-severity');
+  });
+
+  it('runs again a contained incident whose step was skipped without running (another mode may run it)', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const incident = anIncident();
+    const steps = { isolate: done('contain'), protect: { ...done('contain'), status: 'skipped' as const, attempts: 0 }, snapshot: done('evidence'), screenshot: done('evidence') };
+    const ledger = new FakeLedger().withRecord(incident, { status: 'contained', steps });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    expect(ran()).toEqual(['protect']);
+    expect(result.status).toBe('contained');
+  });
+
   it('records the time of isolation from the delivery that isolated the resource', async () => {
     // Prepare
     const { playbook, ran } = fakePlaybook();

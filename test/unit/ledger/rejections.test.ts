@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger, MAX_REASON_CHARS, MAX_REJECTION_REASONS, type IgnoredMessage, type RejectedMessage, type RejectedRecord } from '../../../shared/ledger/index.ts';
@@ -188,6 +188,33 @@ describe('Ledger: rejections', () => {
       const input = dbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
       expect(input.Key).toEqual({ pk: `ignored#${ACCOUNT_ID}#f-lambda`, sk: 'ignored' });
       expect(plainlySet(input)).toMatchObject({ kind: 'ignored', status: 'skipped', why: 'unhandled', resourceType: 'Lambda' });
+    });
+  });
+
+  describe('rejected and ignored (the reads `firebreak dlq list` joins a DLQ message to)', () => {
+    it('reads a rejected message by its message id, consistently, and nothing else under that key', async () => {
+      // Prepare
+      dbMock.on(GetCommand).resolves({});
+      const item = { pk: 'rejected#msg-bad', sk: 'rejected', kind: 'rejected', messageId: 'msg-bad', reasons: ['message body is not JSON'], reasonCount: 1 };
+      dbMock.on(GetCommand, { Key: { pk: 'rejected#msg-bad', sk: 'rejected' } }).resolves({ Item: item });
+      dbMock.on(GetCommand, { Key: { pk: 'rejected#msg-odd', sk: 'rejected' } }).resolves({ Item: { ...item, kind: 'incident' } });
+
+      // Act + Assess
+      expect(await newLedger().rejected('msg-bad')).toEqual(item);
+      expect(await newLedger().rejected('msg-odd')).toBeUndefined();
+      expect(await newLedger().rejected('msg-none')).toBeUndefined();
+      expect(dbMock.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: LEDGER_TABLE, Key: { pk: 'rejected#msg-bad', sk: 'rejected' }, ConsistentRead: true });
+    });
+
+    it('reads an ignored finding by account and finding id', async () => {
+      // Prepare
+      dbMock.on(GetCommand).resolves({});
+      const item = { pk: `ignored#${ACCOUNT_ID}#${FINDING_ID}`, sk: 'ignored', kind: 'ignored', status: 'skipped', why: 'sample', deliveries: 2 };
+      dbMock.on(GetCommand, { Key: { pk: `ignored#${ACCOUNT_ID}#${FINDING_ID}`, sk: 'ignored' } }).resolves({ Item: item });
+
+      // Act + Assess
+      expect(await newLedger().ignored(ACCOUNT_ID, FINDING_ID)).toEqual(item);
+      expect(await newLedger().ignored(ACCOUNT_ID, 'f-other')).toBeUndefined();
     });
   });
 });

@@ -153,8 +153,8 @@ describe('Playbook: account', () => {
 
     // Assess
     expect(writes()).toBe(0);
-    // Only the root recommendation (a skipped outcome) is looked at again: it records root's state now.
-    expect(again.fake.recorded.map((r) => r.name)).toEqual(['recommendRootCredentialLockdown']);
+    // Contained, every step final (the root recommendation too: it ran and was recorded): no step runs again.
+    expect(again.fake.recorded.map((r) => r.name)).toEqual([]);
   });
 
   it('is in the registry, and grants the sweep\'s writes only to a full-mode function whose options enable it', async () => {
