@@ -12,13 +12,19 @@ export const isFinalOutcome = (outcome: StepOutcome | undefined): boolean => out
  * True when the incident is contained and every step of the playbook has a final outcome: a
  * further delivery (a redrive, GuardDuty re-publishing the finding, a duplicate) has nothing to
  * do, so it reads nothing from AWS, runs no step and changes no step's record — only the delivery
- * is counted.
+ * is counted. A step that asks for it (`revisitWhenSkipped`) keeps a skipped incident unsettled.
  *
  * @example
  * ```ts
  * settled(playbook.steps, record) // true: contained, every step done or skipped by itself
  * ```
  */
-export function settled(steps: ReadonlyArray<{ name: string }>, record: Pick<IncidentRecord, 'status' | 'steps'> | undefined): boolean {
-  return record?.status === 'contained' && steps.every((s) => isFinalOutcome(record.steps?.[s.name]));
+export function settled(steps: ReadonlyArray<{ name: string; revisitWhenSkipped?: boolean }>, record: Pick<IncidentRecord, 'status' | 'steps'> | undefined): boolean {
+  return (
+    record?.status === 'contained' &&
+    steps.every((s) => {
+      const outcome = record.steps?.[s.name];
+      return isFinalOutcome(outcome) && !(s.revisitWhenSkipped && outcome?.status === 'skipped');
+    })
+  );
 }

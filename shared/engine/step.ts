@@ -177,6 +177,12 @@ export interface Step<T extends PlaybookTypes, D> {
   requires: readonly AnyStep<T>[];
   /** Steps that must have finished, whatever their outcome, first. */
   after: readonly AnyStep<T>[];
+  /**
+   * A `skipped` outcome of this step is looked at again on every delivery, even of a contained
+   * incident (it records a state that may change, e.g. the root user's credentials); otherwise a
+   * step that ran and found nothing to do is final (see `settled`).
+   */
+  revisitWhenSkipped?: boolean;
   /** The schema of `data`: what the step records, and what its undo and later steps read back. */
   data: z.ZodType<D>;
   run(ctx: StepContext<T, D>): Promise<StepResult<D>>;
@@ -200,6 +206,7 @@ export interface StepSpec<T extends PlaybookTypes, D> {
   iamWhen?: Readonly<Record<string, readonly string[]>>;
   requires?: readonly AnyStep<T>[];
   after?: readonly AnyStep<T>[];
+  revisitWhenSkipped?: boolean;
   /** Omit for a step that records nothing. */
   data?: z.ZodType<D>;
   run(ctx: StepContext<T, D>): Promise<StepResult<D>>;

@@ -1,8 +1,12 @@
 // The DLQ is operable: what failed into it is listed with the ledger's account of it (status, why,
 // the failed steps and their error codes); once the cause is fixed, a redrive of one incident puts
 // back only its messages and contains it, the others staying; and a redrive of an incident that is
-// already contained changes nothing. On the retry pipeline, whose Auto Scaling endpoint is a closed
-// port: the cause is real, and fixing it is what a responder would do (the function's configuration).
+// already contained changes nothing: no finished step runs again, nothing changes in AWS. (On the
+// emulator a contained EC2 incident keeps two failed evidence steps — GetConsoleScreenshot answers
+// HTTP 500, GuardDuty's malware scan has no route — which a redelivery tries again, as it should;
+// an incident with every step final runs nothing at all: test/unit/engine/run.test.ts.) On the
+// retry pipeline, whose Auto Scaling endpoint is a closed port: the cause is real, and fixing it is
+// what a responder would do (the function's configuration).
 import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeSecurityGroupsCommand, DescribeTagsCommand } from '@aws-sdk/client-ec2';
 import { GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
@@ -10,6 +14,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DlqReport, IncidentJoin, ListedMessage } from '../../scripts/lib/dlq.ts';
 import { incidentIdFor } from '../../shared/findings/index.ts';
+import type { IncidentRecord } from '../../shared/ledger/index.ts';
 import {
   asgState,
   buildScenario,
@@ -21,7 +26,6 @@ import {
   incidentRecord,
   instance,
   pipeline,
-  queueCounts,
   responderCredentials,
   snapshotsOf,
   targetIds,
@@ -80,10 +84,14 @@ let unfix: (() => Promise<void>) | undefined;
 // The other tests of the retry pipeline need Auto Scaling unreachable again.
 afterAll(async () => unfix?.());
 
-describe('firebreak dlq: list with the ledger, fix, redrive one incident', () => {
-  it('lists what failed and why, redrives only the incident asked for once the cause is fixed, and a redrive of a contained incident changes nothing', async () => {
+/** The steps of a record whose outcome a further delivery must leave as it is: all but the failed evidence steps, which it tries again. */
+const settledSteps = (record: IncidentRecord) => Object.fromEntries(Object.entries(record.steps).filter(([, o]) => !(o.stage !== 'contain' && o.status === 'failed')));
+const failedEvidence = (record: IncidentRecord) => Object.entries(record.steps).flatMap(([name, o]) => (o.stage !== 'contain' && o.status === 'failed' ? [name] : [])).sort();
+
+describe('firebreak dlq: list with the ledger, fix the cause, redrive one incident', () => {
+  it('lists what failed and why; once the cause is fixed, redrives only the incident asked for, which ends contained; a redrive of a contained incident changes nothing', async () => {
     // Prepare: a fresh blast-radius window (the suite may run again on a running emulator), and two
-    // members of an Auto Scaling group compromised; Auto Scaling is unreachable, so both fail into the DLQ
+    // members of an Auto Scaling group compromised. Auto Scaling is unreachable: both fail into the DLQ.
     await world.dynamo.send(new DeleteCommand({ TableName: retry.ledgerTable, Key: { pk: `blast-radius#${await world.accountId()}`, sk: 'window' } }));
     const scenario = await buildScenario();
     const [a, b] = [await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 0 }), await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 1 })];
@@ -91,46 +99,74 @@ describe('firebreak dlq: list with the ledger, fix, redrive one incident', () =>
     await world.putFinding(a, retry.bus);
     await world.putFinding(b, retry.bus);
     await drainAll(retry.functionName);
-    const failed = (await incidentRecord(retry, a))!;
-    console.log(JSON.stringify(failed, null, 1).slice(0, 6000));
 
-    // Act: list
+    // Act
     const listed = cli('dlq', 'list', '--json');
-    const text = cli('dlq', 'list');
-    console.log(listed.stderr, text.stdout, text.stderr);
+    const text = cli('dlq', 'list', '--incident', idA);
 
-    // Assess
+    // Assess: each message says which incident it is about, and the ledger says why it failed
     expect(listed.code, listed.stderr).toBe(0);
-    const aboutA = listedAbout(listed.stdout, idA);
-    expect(aboutA).toHaveLength(1);
+    for (const id of [idA, idB]) {
+      const [message, ...more] = listedAbout(listed.stdout, id);
+      expect(more).toEqual([]);
+      expect(message!.incidents).toEqual([
+        expect.objectContaining({
+          incidentId: id,
+          inLedger: true,
+          status: 'retrying',
+          deliveries: 2,
+          reason: expect.stringMatching(/^containment steps failed with retryable errors: detachFromAutoScalingGroup/),
+          failedSteps: expect.arrayContaining([expect.objectContaining({ step: 'detachFromAutoScalingGroup', code: 'ECONNREFUSED', retryable: true })]),
+        }),
+      ]);
+    }
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`incident ${idA}: retrying, 2 deliveries, last update `);
+    expect(text.stdout).toMatch(/failed detachFromAutoScalingGroup: ECONNREFUSED \(retryable, \d+ attempts\): connect ECONNREFUSED 127\.0\.0\.1:9/);
+    expect(text.stdout).not.toContain(idB);
+    // …the pipelines this deployment does not run are said as such
+    expect(text.stdout).toMatch(/no DLQ here \(playbook not deployed\): s3-bucket \(fb-retry-s3-bucket-dlq\)/);
 
-    // Act: fix the cause, redrive A only
+    // Act: the cause fixed; A redriven, alone. (GuardDuty publishes B again meanwhile.)
     unfix = await fixAutoScalingEndpoint();
     const redriven = cli('dlq', 'redrive', '--incident', idA);
-    console.log(redriven.stdout, redriven.stderr);
-    const afterRedrive = cli('dlq', 'list', '--json');
-    await drainAll(retry.functionName);
-    const contained = (await incidentRecord(retry, a))!;
-    console.log(JSON.stringify(contained, null, 1).slice(0, 8000));
-    expect(listedAbout(afterRedrive.stdout, idB)).toHaveLength(1);
-    expect(listedAbout(afterRedrive.stdout, idA)).toHaveLength(0);
-
-    // Act: GuardDuty publishes B again: contained the usual way, while its failed copy is in the DLQ
+    const rightAfter = cli('dlq', 'list', '--json');
     const bAgain = await findingFor(scenario, 'ec2-c-cactivity-b', { instanceIndex: 1, findingId: b.detail.id, count: 2 });
     await world.putFinding(bAgain, retry.bus);
     await drainAll(retry.functionName);
+
+    // Assess: only A's message went back; B's stayed, visible at once
+    expect(redriven.code, redriven.stderr + redriven.stdout).toBe(0);
+    expect(redriven.stdout).toMatch(new RegExp(`ec2-instance: re-published 1 about ${idA} on fb-retry-responders \\(origin redrive\\), left 0 \\(0 unparseable, 0 refused\\) in \\S+; [1-9]\\d* about other incidents stay as they were`));
+    expect(listedAbout(rightAfter.stdout, idA)).toEqual([]);
+    expect(listedAbout(rightAfter.stdout, idB)).toHaveLength(1);
+    // …and A is contained, through the redrive, taking no second blast-radius slot
+    const containedA = (await incidentRecord(retry, a))!;
+    expect(containedA).toMatchObject({ status: 'contained', deliveries: 3, incident: { origin: 'redrive' }, redeliveries: [{ origin: 'redrive', requestedBy: await world.callerArn() }] });
+    expect(containedA.steps.detachFromAutoScalingGroup).toMatchObject({ status: 'done' });
+    expect((await asgState(scenario.asgName)).members).not.toContain(scenario.instanceIds[0]);
+    // …B by GuardDuty's re-publication, while its old copy waits in the DLQ
     const before = (await incidentRecord(retry, b))!;
-    console.log(JSON.stringify(before, null, 1).slice(0, 8000));
+    expect(before.status).toBe('contained');
+    const listedB = cli('dlq', 'list', '--incident', idB, '--json');
+    const joinedB = listedAbout(listedB.stdout, idB)[0]!.incidents[0]!;
+    expect(joinedB).toMatchObject({ status: 'contained', inLedger: true });
+    expect(joinedB.inLedger && joinedB.failedSteps.map((f) => f.step).sort()).toEqual(failedEvidence(before));
     const awsBefore = await awsStateOf(scenario, scenario.instanceIds[1], idB);
-    const listedContained = cli('dlq', 'list', '--incident', idB);
-    console.log(listedContained.stdout);
+
+    // Act: redrive the contained one
     const again = cli('dlq', 'redrive', '--incident', idB);
-    console.log(again.stdout);
     await drainAll(retry.functionName);
+
+    // Assess: the delivery is counted and the redrive recorded; no finished step ran again or
+    // changed (the evidence steps the emulator cannot serve were tried again, and failed again)
+    expect(again.code, again.stderr + again.stdout).toBe(0);
     const after = (await incidentRecord(retry, b))!;
-    console.log(JSON.stringify(after, null, 1).slice(0, 8000));
-    expect(after.steps).toEqual(before.steps);
+    expect(after).toMatchObject({ status: 'contained', deliveries: before.deliveries + 1, redeliveries: [...(before.redeliveries ?? []), expect.objectContaining({ origin: 'redrive' })] });
+    expect(settledSteps(after)).toEqual(settledSteps(before));
+    expect(failedEvidence(after)).toEqual(failedEvidence(before));
+    // …and nothing changed in AWS
     expect(await awsStateOf(scenario, scenario.instanceIds[1], idB)).toEqual(awsBefore);
-    expect((await queueCounts(retry.dlqName)).visible).toBeGreaterThanOrEqual(0);
+    expect(listedAbout(cli('dlq', 'list', '--json').stdout, idB)).toEqual([]);
   });
 });

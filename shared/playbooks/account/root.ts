@@ -32,6 +32,8 @@ export const recommendRootCredentialLockdown = accountStep({
   stage: 'contain',
   description: "Record the root user's credentials (MFA, access keys) and the steps only people can take to lock them down",
   iamActions: ['iam:GetAccountSummary'],
+  // Every re-publication records root's state as it is then, even once the incident is contained.
+  revisitWhenSkipped: true,
   data: RootRecommendationSchema,
   async run({ clients, incident, resource, logger }) {
     const summary = await clients.iam.send(new GetAccountSummaryCommand({})).then(

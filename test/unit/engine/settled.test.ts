@@ -28,4 +28,10 @@ describe('Function: settled', () => {
     expect(settled(steps, { status: 'released', steps: { isolate: outcome('done'), detach: outcome('done') } })).toBe(false);
     expect(settled(steps, undefined)).toBe(false);
   });
+
+  it('keeps an incident unsettled while a step that asks to be revisited is skipped', () => {
+    const revisited = [{ name: 'isolate' }, { name: 'detach', revisitWhenSkipped: true }];
+    expect(settled(revisited, { status: 'contained', steps: { isolate: outcome('done'), detach: outcome('skipped') } })).toBe(false);
+    expect(settled(revisited, { status: 'contained', steps: { isolate: outcome('done'), detach: outcome('done') } })).toBe(true);
+  });
 });

@@ -153,8 +153,8 @@ describe('Playbook: account', () => {
 
     // Assess
     expect(writes()).toBe(0);
-    // Contained, every step final (the root recommendation too: it ran and was recorded): no step runs again.
-    expect(again.fake.recorded.map((r) => r.name)).toEqual([]);
+    // Only the root recommendation (a skipped outcome it asks to revisit) is looked at again: it records root's state now.
+    expect(again.fake.recorded.map((r) => r.name)).toEqual(['recommendRootCredentialLockdown']);
   });
 
   it('is in the registry, and grants the sweep\'s writes only to a full-mode function whose options enable it', async () => {
