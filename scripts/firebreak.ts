@@ -43,9 +43,9 @@ const USAGE = `usage:
                                       the others stay, visible again at once) on the responders' bus (origin
                                       redrive, counted against its finding's own budget); a message is
                                       deleted only once the bus accepted it; unparseable ones stay, with
-                                      the reason printed. Finished steps are not run again: redriving a
-                                      contained incident changes nothing. Exits 1 when anything stayed, or
-                                      when no message is about --incident
+                                      the reason printed. Steps already done never run again; redriving an
+                                      incident contained with every step finished changes nothing. Exits 1
+                                      when anything stayed, or when no message is about --incident
 
   Origins: every incident records how it started — guardduty (the findings bus), manual (firebreak
   contain), handoff (another playbook's function) — and its re-deliveries: redrive, resume. Each

@@ -22,9 +22,12 @@ export const isFinalOutcome = (outcome: StepOutcome | undefined): boolean => out
 export function settled(steps: ReadonlyArray<{ name: string; revisitWhenSkipped?: boolean }>, record: Pick<IncidentRecord, 'status' | 'steps'> | undefined): boolean {
   return (
     record?.status === 'contained' &&
+    // Only all together: a step skipped because a step it comes after had failed would do
+    // something once that step is done, so one final-looking outcome alone proves nothing.
     steps.every((s) => {
       const outcome = record.steps?.[s.name];
       return isFinalOutcome(outcome) && !(s.revisitWhenSkipped && outcome?.status === 'skipped');
     })
   );
 }
+
