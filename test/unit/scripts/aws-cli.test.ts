@@ -78,6 +78,23 @@ describe('Function: resolveDeployment', () => {
     expect(resolveDeployment({ terraform: dir }, {})).toEqual({ table: 'wrapped-ledger', bus: 'fb-responders', pauseParameter: '/firebreak/paused', dlqs: dlqsFor('firebreak') });
   });
 
+  it('names the whole deployment from --prefix (its ledger, bus, parameter and DLQs), over the outputs and the environment; single flags still win', () => {
+    // Prepare
+    const dir = appliedDir({ ledger_table_name: 'fb-prod-ledger', responders_bus_name: 'fb-prod-bus' });
+    const env = { FIREBREAK_LEDGER_TABLE: 'env-ledger', FIREBREAK_NAME_PREFIX: 'env' };
+
+    // Act + Assess
+    expect(resolveDeployment({ prefix: 'fb-retry', terraform: dir }, env)).toEqual({
+      table: 'fb-retry-ledger',
+      bus: 'fb-retry-responders',
+      pauseParameter: '/fb-retry/paused',
+      dlqs: dlqsFor('fb-retry'),
+    });
+    expect(resolveDeployment({ prefix: 'fb-retry', table: 'mine' }, env).table).toBe('mine');
+    // FIREBREAK_NAME_PREFIX names what nothing else does
+    expect(resolveDeployment({}, { FIREBREAK_NAME_PREFIX: 'env' })).toEqual({ table: 'env-ledger', bus: 'env-responders', pauseParameter: '/env/paused', dlqs: dlqsFor('env') });
+  });
+
   it('says which flag to use when the outputs name no ledger table', () => {
     // Prepare
     const dir = appliedDir({ something: 'else' });
