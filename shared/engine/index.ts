@@ -26,3 +26,4 @@ export type {
   Undo,
   UndoContext,
 } from './step.ts';
+export { PATIENCE_DEFAULTS, retryableFailure, retryInPlace, type Patience } from './patience.ts';

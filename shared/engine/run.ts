@@ -13,6 +13,7 @@ import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from
 import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
+import { retryableFailure, retryInPlace, type Patience } from './patience.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
@@ -37,6 +38,8 @@ export interface EngineDeps<O = unknown> {
   handOff?: HandOffSender;
   /** Set when a responder paused automation (`firebreak pause`): nothing is changed, new incidents are held. */
   paused?: PauseState;
+  /** How long describe and containment steps are retried in place (the Lambda's remaining time); shared/engine/patience.ts. */
+  patience?: Patience;
 }
 
 /** The result of one delivery of one incident. */
@@ -160,9 +163,16 @@ export async function runPlaybook<T extends PlaybookTypes>(
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region, incidentId: incident.incidentId });
   const [loaded, described] = await Promise.all([
     ledger.load(incident.incidentId, incident.accountId, budgetOrigin(incident)),
-    playbook.describe({ incident, clients, logger, options: deps.options }).then(
-      (resource) => ({ ok: true as const, resource }),
-      (error: unknown) => ({ ok: false as const, error }),
+    retryInPlace(
+      deps.patience,
+      logger,
+      'describe',
+      () =>
+        playbook.describe({ incident, clients, logger, options: deps.options }).then(
+          (resource) => ({ ok: true as const, resource }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      (r) => !r.ok && !(r.error instanceof ResourceNotFoundError) && classifyError(r.error).retryable,
     ),
   ]);
   const previous: Record<string, StepOutcome> = loaded.record?.steps ?? {};
@@ -299,7 +309,14 @@ export async function runPlaybook<T extends PlaybookTypes>(
               ? skippedForMode(step, config.mode)
               : (waitingOn(step, outcomes) ??
                 boundPending(
-                  await executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                  // Containment is retried in place while time allows (evidence waits for it, never the reverse).
+                  await retryInPlace(
+                    step.stage === 'contain' ? deps.patience : undefined,
+                    logger,
+                    step.name,
+                    (last) => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...((last ?? before) ? { before: last ?? before } : {}) }, () => step.run(ctxFor(step))),
+                    retryableFailure,
+                  ),
                   config.followUp.maxAttempts,
                 ));
           outcomes[step.name] = outcome;
