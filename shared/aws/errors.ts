@@ -42,14 +42,19 @@ export class AccountNotConfiguredError extends FirebreakError {
  */
 export class ResponseLostError extends FirebreakError {
   readonly operation: string;
-  constructor(operation: string, cause: unknown) {
-    const c = classifyError(cause);
+  /**
+   * The failure as the SDK saw it. Not `cause`: the SDK's retry classification follows `cause`
+   * and would find the dropped connection there and send the create again.
+   */
+  readonly lost: unknown;
+  constructor(operation: string, lost: unknown) {
+    const c = classifyError(lost);
     super(`${operation} failed without a clear answer (${c.code}: ${c.message}): it may have been acted on, so it is not re-sent blindly; the step looks for what it created before trying again`, {
-      cause,
       code: 'ResponseLost',
       retryable: true,
     });
     this.name = 'ResponseLostError';
     this.operation = operation;
+    this.lost = lost;
   }
 }
