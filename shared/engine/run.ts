@@ -314,7 +314,8 @@ export async function runPlaybook<T extends PlaybookTypes>(
                     step.stage === 'contain' ? deps.patience : undefined,
                     logger,
                     step.name,
-                    (last) => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...((last ?? before) ? { before: last ?? before } : {}) }, () => step.run(ctxFor(step))),
+                    // `attempts` counts deliveries (what boundPending bounds); tries in place are logged.
+                    () => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
                     retryableFailure,
                   ),
                   config.followUp.maxAttempts,

@@ -159,8 +159,8 @@ describe('Function: runPlaybook — patient where it matters', () => {
     expect(isolate.run).toHaveBeenCalledTimes(3);
     expect(snapshot.run).toHaveBeenCalledTimes(1);
     expect(waits).toHaveLength(2);
-    // Every try is counted.
-    expect(ledger.outcome('isolate')).toMatchObject({ status: 'done', attempts: 3 });
+    // Attempts count deliveries (what bounds pending steps), not tries in place.
+    expect(ledger.outcome('isolate')).toMatchObject({ status: 'done', attempts: 1 });
     expect(ledger.outcome('snapshot')).toMatchObject({ status: 'failed', error: { retryable: true } });
   });
 
@@ -172,7 +172,7 @@ describe('Function: runPlaybook — patient where it matters', () => {
     await expect(runPlaybook(deps, playbook, anIncident(), { messageId: 'm1' })).rejects.toBeInstanceOf(ContainmentIncompleteError);
 
     expect(isolate.run).toHaveBeenCalledTimes(4);
-    expect(ledger.outcome('isolate')).toMatchObject({ status: 'failed', attempts: 4 });
+    expect(ledger.outcome('isolate')).toMatchObject({ status: 'failed', attempts: 1 });
   });
 
   it('describes again in place when the description is throttled, but not when the resource is gone', async () => {
