@@ -26,4 +26,4 @@ export type {
   Undo,
   UndoContext,
 } from './step.ts';
-export { PATIENCE_DEFAULTS, retryableFailure, retryInPlace, type Patience } from './patience.ts';
+export { EVIDENCE_RETRIES, PATIENCE_DEFAULTS, patienceFor, retryableFailure, retryInPlace, transientFailure, type Patience } from './patience.ts';

@@ -64,3 +64,24 @@ export async function retryInPlace<R>(patience: Patience | undefined, logger: Lo
   }
   return result;
 }
+
+/** Failures that say nothing was wrong with the request: throttled, or the answer lost (5xx other than these are not). */
+const TRANSIENT_CODES = /Throttl|RequestLimitExceeded|SlowDown|TooManyRequests|ProvisionedThroughputExceeded|RequestThrottled|ResponseLost|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|TimeoutError/;
+
+/** A retryable failure whose code says throttling or a lost answer (what evidence steps are retried in place for). */
+export const transientFailure = (outcome: StepOutcome): boolean => retryableFailure(outcome) && TRANSIENT_CODES.test((outcome.error as { code: string }).code);
+
+/** Evidence and investigation steps get a few tries in place, fewer than containment. */
+export const EVIDENCE_RETRIES = 3;
+
+/**
+ * The patience a step of `stage` gets. Containment: every retryable failure, as long as time
+ * allows. Evidence and investigation run only once every containment step has finished (the
+ * engine runs the stages in order), so they never delay isolation: they get a few tries in
+ * place for throttling and lost answers only — an API that answers 500 every time (an emulator
+ * without it) is not waited on.
+ */
+export function patienceFor(stage: string, patience: Patience | undefined): { patience: Patience | undefined; shouldRetry: (outcome: StepOutcome) => boolean } {
+  if (stage === 'contain' || !patience) return { patience, shouldRetry: retryableFailure };
+  return { patience: { ...patience, maxRetries: Math.min(patience.maxRetries ?? EVIDENCE_RETRIES, EVIDENCE_RETRIES) }, shouldRetry: transientFailure };
+}

@@ -13,7 +13,7 @@ import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from
 import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
-import { retryableFailure, retryInPlace, type Patience } from './patience.ts';
+import { patienceFor, retryInPlace, type Patience } from './patience.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
@@ -309,14 +309,14 @@ export async function runPlaybook<T extends PlaybookTypes>(
               ? skippedForMode(step, config.mode)
               : (waitingOn(step, outcomes) ??
                 boundPending(
-                  // Containment is retried in place while time allows (evidence waits for it, never the reverse).
+                  // Retried in place while time allows: containment first (evidence runs after it, never ahead).
                   await retryInPlace(
-                    step.stage === 'contain' ? deps.patience : undefined,
+                    patienceFor(step.stage, deps.patience).patience,
                     logger,
                     step.name,
                     // `attempts` counts deliveries (what boundPending bounds); tries in place are logged.
                     () => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
-                    retryableFailure,
+                    patienceFor(step.stage, deps.patience).shouldRetry,
                   ),
                   config.followUp.maxAttempts,
                 ));

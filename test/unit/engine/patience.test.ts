@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { ClientFactory } from '../../../shared/aws/index.ts';
-import { definePlaybook, defineStep, retryableFailure, retryInPlace, runPlaybook, type EngineDeps, type Patience, type StepResult } from '../../../shared/engine/index.ts';
+import { definePlaybook, defineStep, EVIDENCE_RETRIES, patienceFor, retryableFailure, retryInPlace, runPlaybook, transientFailure, type EngineDeps, type Patience, type StepResult } from '../../../shared/engine/index.ts';
 import { ContainmentIncompleteError, ResourceNotFoundError } from '../../../shared/errors/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
 import { aConfig, anIncident, anS3Client, aStepOutcome, awsError, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, INSTANCE_ID, silentLogger, someClients } from '../helpers/factories.ts';
@@ -68,6 +68,20 @@ describe('Function: retryInPlace', () => {
   it('waits on a real timer, jittered by Math.random, by default', async () => {
     const attempt = vi.fn<() => Promise<typeof done>>().mockResolvedValueOnce(failedThrottled).mockResolvedValueOnce(done);
     expect(await retryInPlace({ baseMs: 2 }, silentLogger(), 'isolate', attempt, retryableFailure)).toBe(done);
+  });
+
+  it('gives evidence a few tries for throttling and lost answers only; containment every retryable failure', () => {
+    const http500 = aStepOutcome({ stage: 'evidence', status: 'failed', error: { code: 'HTTP500', message: '', retryable: true, unsupported: false } });
+    const lost = aStepOutcome({ stage: 'evidence', status: 'failed', error: { code: 'ResponseLost', message: '', retryable: true, unsupported: false } });
+    const evidence = patienceFor('evidence', { maxRetries: 6 });
+    expect(evidence.patience?.maxRetries).toBe(EVIDENCE_RETRIES);
+    expect([evidence.shouldRetry(failedThrottled), evidence.shouldRetry(lost), evidence.shouldRetry(http500)]).toEqual([true, true, false]);
+    expect(patienceFor('investigate', {}).patience?.maxRetries).toBe(EVIDENCE_RETRIES);
+    const contain = patienceFor('contain', { maxRetries: 6 });
+    expect(contain.patience?.maxRetries).toBe(6);
+    expect(contain.shouldRetry(http500)).toBe(true);
+    expect(patienceFor('evidence', undefined).patience).toBeUndefined();
+    expect(transientFailure(aStepOutcome({ status: 'failed', error: { code: 'ThrottlingException', message: '', retryable: false, unsupported: false } }))).toBe(false);
   });
 
   it('retries only retryable failures of APIs that exist', () => {
@@ -145,7 +159,7 @@ function engine(patience?: Patience) {
 }
 
 describe('Function: runPlaybook — patient where it matters', () => {
-  it('contains in one delivery when isolation is throttled twice, and does not retry evidence in place', async () => {
+  it('contains in one delivery when isolation is throttled twice; evidence is retried in place only after containment, a few times', async () => {
     // Prepare
     const { playbook, isolate, snapshot } = throttledPlaybook(2);
     const { patience, waits } = instant();
@@ -157,11 +171,13 @@ describe('Function: runPlaybook — patient where it matters', () => {
     // Assess
     expect(result.status).toBe('contained');
     expect(isolate.run).toHaveBeenCalledTimes(3);
-    expect(snapshot.run).toHaveBeenCalledTimes(1);
-    expect(waits).toHaveLength(2);
+    expect(snapshot.run).toHaveBeenCalledTimes(1 + EVIDENCE_RETRIES);
+    const lastIsolation = Math.max(...vi.mocked(isolate.run).mock.invocationCallOrder);
+    expect(Math.min(...vi.mocked(snapshot.run).mock.invocationCallOrder)).toBeGreaterThan(lastIsolation);
+    expect(waits).toHaveLength(2 + EVIDENCE_RETRIES);
     // Attempts count deliveries (what bounds pending steps), not tries in place.
     expect(ledger.outcome('isolate')).toMatchObject({ status: 'done', attempts: 1 });
-    expect(ledger.outcome('snapshot')).toMatchObject({ status: 'failed', error: { retryable: true } });
+    expect(ledger.outcome('snapshot')).toMatchObject({ status: 'failed', attempts: 1, error: { retryable: true } });
   });
 
   it('hands the message back when isolation stays throttled past its patience', async () => {
