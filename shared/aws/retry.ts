@@ -5,9 +5,9 @@ import { ResponseLostError } from './errors.ts';
 export interface PatientRetrySettings {
   /** Attempts per call, the first included (default 5). */
   maxAttempts?: number;
-  /** Backoff base after a throttling error, in ms (default 200). */
+  /** Backoff base after a throttling error, in ms (default 100: EC2's mutating buckets refill a token every 200 ms). */
   throttlingBaseMs?: number;
-  /** Backoff base after a transient error (5xx, dropped connection, timeout), in ms (default 100). */
+  /** Backoff base after a transient error (5xx, dropped connection, timeout), in ms (default 50, the SDK's own). */
   transientBaseMs?: number;
   /** No wait is longer than this, in ms (default 5000). */
   capMs?: number;
@@ -15,7 +15,7 @@ export interface PatientRetrySettings {
   random?: () => number;
 }
 
-export const PATIENT_RETRY_DEFAULTS = { maxAttempts: 5, throttlingBaseMs: 200, transientBaseMs: 100, capMs: 5000 } as const;
+export const PATIENT_RETRY_DEFAULTS = { maxAttempts: 5, throttlingBaseMs: 100, transientBaseMs: 50, capMs: 5000 } as const;
 
 /**
  * The SDK retry strategy of the clients Firebreak acts with. The SDK's standard strategy waits

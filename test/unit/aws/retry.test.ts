@@ -21,8 +21,8 @@ describe('Function: patientRetryStrategy', () => {
       delays.push(token.getRetryDelay());
     }
 
-    // Assess: 200 ms base for throttling, 100 ms for the rest, doubling per retry.
-    expect(delays).toEqual([100, 200, 200]);
+    // Assess: 100 ms base for throttling, 50 ms for the rest, doubling per retry.
+    expect(delays).toEqual([50, 100, 100]);
     await expect(strategy.refreshRetryTokenForRetry(token, info('THROTTLING'))).rejects.toThrow('No retry token available');
   });
 
