@@ -28,6 +28,11 @@ export interface DrainOptions {
   log?: (line: string) => void;
   /** Extra environment for the functions (overrides nothing the function sets). */
   baseEnvironment?: Record<string, string>;
+  /**
+   * The endpoint the functions get as AWS_ENDPOINT_URL (e.g. a fault-injecting proxy in front of
+   * `endpoint`); the drain's own SQS and Lambda calls, and the role credentials, still go to `endpoint`.
+   */
+  functionEndpoint?: string;
 }
 
 export interface FunctionDrainSummary {
@@ -242,6 +247,9 @@ async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: 
   return { visible: n('ApproximateNumberOfMessages'), inFlight: n('ApproximateNumberOfMessagesNotVisible') + n('ApproximateNumberOfMessagesDelayed') };
 }
 
+/** Where the functions send their AWS calls: `functionEndpoint` when set, else the drain's own endpoint. */
+export const functionEndpointOf = (opts: Pick<DrainOptions, 'endpoint' | 'functionEndpoint'>): string => opts.functionEndpoint ?? opts.endpoint;
+
 /**
  * Drains every Firebreak queue through its deployed function until all queues
  * are empty (including messages waiting out a visibility timeout after a
@@ -266,7 +274,7 @@ export async function drain(opts: DrainOptions): Promise<FunctionDrainSummary[]>
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         TZ: 'UTC',
-        AWS_ENDPOINT_URL: opts.endpoint,
+        AWS_ENDPOINT_URL: functionEndpointOf(opts),
         AWS_ACCESS_KEY_ID: role.accessKeyId,
         AWS_SECRET_ACCESS_KEY: role.secretAccessKey,
         AWS_SESSION_TOKEN: role.sessionToken,

@@ -14,6 +14,7 @@ import {
   type Filter,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
+import { once } from '../aws/retry.ts';
 import { hasErrorCode, StepFailedError } from '../errors/index.ts';
 import type { Incident } from '../findings/index.ts';
 import { INCIDENT_ID_TAG, incidentTags, SOURCE_SNAPSHOT_TAG } from './tagging.ts';
@@ -85,19 +86,23 @@ export async function snapshotInstanceVolumes(
   const tagSpec = [{ ResourceType: 'snapshot' as const, Tags: incidentTags(incident, { 'firebreak:instance-id': instanceId }) }];
   const description = `Firebreak ${incident.incidentId}: ${instanceId}`;
   if (missing.length > 0 && missing.length === volumes.length) {
+    // No idempotency token: never re-sent by the SDK after a lost answer (the next attempt finds it by tag).
     const out = await ec2.send(
-      new CreateSnapshotsCommand({
-        InstanceSpecification: { InstanceId: instanceId, ExcludeBootVolume: false },
-        Description: description,
-        TagSpecifications: tagSpec,
-        CopyTagsFromSource: 'volume',
-      }),
+      once(
+        new CreateSnapshotsCommand({
+          InstanceSpecification: { InstanceId: instanceId, ExcludeBootVolume: false },
+          Description: description,
+          TagSpecifications: tagSpec,
+          CopyTagsFromSource: 'volume',
+        }),
+        'CreateSnapshots',
+      ),
     );
     for (const s of out.Snapshots ?? []) if (s.VolumeId && s.SnapshotId) have.set(s.VolumeId, s.SnapshotId);
   } else {
     await Promise.all(
       missing.map(async (v) => {
-        const s = await ec2.send(new CreateSnapshotCommand({ VolumeId: v.volumeId, Description: description, TagSpecifications: tagSpec }));
+        const s = await ec2.send(once(new CreateSnapshotCommand({ VolumeId: v.volumeId, Description: description, TagSpecifications: tagSpec }), 'CreateSnapshot'));
         if (s.SnapshotId) have.set(v.volumeId, s.SnapshotId);
       }),
     );

@@ -13,15 +13,17 @@ import { constants as zlib, gunzipSync } from 'node:zlib';
 import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   type GetCommandInvocationCommandOutput,
   type SendCommandCommandInput,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { once } from '../aws/retry.ts';
 import { hasErrorCode, StepFailedError } from '../errors/index.ts';
 
 /** The IAM actions the functions of this module call. */
-export const SSM_RUN_COMMAND_IAM_ACTIONS = ['ssm:DescribeInstanceInformation', 'ssm:SendCommand', 'ssm:GetCommandInvocation'] as const;
+export const SSM_RUN_COMMAND_IAM_ACTIONS = ['ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:SendCommand', 'ssm:GetCommandInvocation'] as const;
 
 /** Run Command returns at most this many characters of a command's stdout. */
 export const RUN_COMMAND_STDOUT_LIMIT = 24_000;
@@ -113,17 +115,34 @@ export async function sendCommand(ssm: SSMClient, request: CommandRequest): Prom
   if (!document || AWS_OWNED_DOCUMENT.test(document) || AWS_SHELL_DOCUMENTS.has(document)) {
     throw new StepFailedError(request.step, 'NotAFirebreakDocument', `refusing to send ${document || 'a command without a document'}: Firebreak runs commands only through the Command documents its deployment owns`);
   }
+  const comment = request.comment.slice(0, 100);
+  // SendCommand has no idempotency token: an attempt whose answer was lost may have sent it.
+  const earlier = await sentEarlier(ssm, request.instanceId, document, comment);
+  if (earlier) return earlier;
   const out = await ssm.send(
-    new SendCommandCommand({
-      ...request.command,
-      InstanceIds: [request.instanceId],
-      Comment: request.comment.slice(0, 100),
-      TimeoutSeconds: request.deliveryTimeoutSeconds,
-    }),
+    once(
+      new SendCommandCommand({
+        ...request.command,
+        InstanceIds: [request.instanceId],
+        Comment: comment,
+        TimeoutSeconds: request.deliveryTimeoutSeconds,
+      }),
+      'SendCommand',
+    ),
   );
   const commandId = out.Command?.CommandId;
   if (!commandId) throw new StepFailedError(request.step, 'NoCommandId', 'SendCommand returned no command id', { retryable: true });
   return commandId;
+}
+
+/**
+ * The command an earlier attempt sent to the instance with this document and comment (the
+ * comment names the incident and the capture), when its answer was lost: found, it is not sent
+ * again. Commands are listed for 30 days; the first page of the document's commands suffices.
+ */
+async function sentEarlier(ssm: SSMClient, instanceId: string, document: string, comment: string): Promise<string | undefined> {
+  const out = await ssm.send(new ListCommandsCommand({ InstanceId: instanceId, Filters: [{ key: 'DocumentName', value: document }], MaxResults: 50 }));
+  return out?.Commands?.find((c) => c.Comment === comment && c.DocumentName === document)?.CommandId;
 }
 
 /** Where a command stands after {@link pollCommand}. */

@@ -19,7 +19,9 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { RetryStrategyV2 } from '@smithy/types';
 import { AccountNotConfiguredError } from './errors.ts';
+import { PATIENT_RETRY_DEFAULTS, patientRetryStrategy } from './retry.ts';
 import { assumedRoleCredentials, memberRoleArn, roleSessionName, type MemberRoleSettings } from './member-role.ts';
 
 /** The clients a playbook acts with, bound to one account and region. */
@@ -62,7 +64,7 @@ export interface AccountRegion {
 export type ClientFactory = (where: AccountRegion) => Clients;
 
 export interface ClientOptions {
-  /** SDK retry attempts per call before a step fails (default 3, the SDK's standard mode). */
+  /** SDK attempts per call before a step fails (default 5, with the patient strategy of ./retry.ts). */
   maxAttempts?: number;
   /** An explicit endpoint (the CLI against an emulator); functions use the SDK's own configuration. */
   endpoint?: string;
@@ -95,8 +97,10 @@ const MAX_CACHED = 64;
  */
 export function createClientFactory(options: ClientOptions = {}): ClientFactory {
   const cache = new Map<string, Clients>();
+  const maxAttempts = options.maxAttempts ?? PATIENT_RETRY_DEFAULTS.maxAttempts;
   const common = {
-    maxAttempts: options.maxAttempts ?? 3,
+    maxAttempts,
+    retryStrategy: patientRetryStrategy({ maxAttempts }),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };
@@ -140,7 +144,7 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
   };
 }
 
-type ClientConfig = { region: string; maxAttempts: number; endpoint?: string; credentials?: ClientOptions['credentials'] | AwsCredentialIdentityProvider };
+type ClientConfig = { region: string; maxAttempts: number; retryStrategy?: RetryStrategyV2; endpoint?: string; credentials?: ClientOptions['credentials'] | AwsCredentialIdentityProvider };
 
 /** An endpoint set for the SDK (an emulator, a VPC endpoint): explicit, or from the SDK's own environment variables. */
 const customEndpoint = (config: ClientConfig, service: string, env: Record<string, string | undefined> = process.env): string | undefined =>
@@ -206,13 +210,14 @@ export interface PlatformClients {
 
 export function createPlatformClients(region: string, env: Record<string, string | undefined> = process.env): PlatformClients {
   return {
-    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
+    // The ledger is on the isolation path (load, claim, record): patient like the playbook clients.
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region, maxAttempts: 6, retryStrategy: patientRetryStrategy({ maxAttempts: 6 }) }), {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
     }),
     // Virtual-hosted addressing needs DNS for <bucket>.<host>; custom endpoints
     // (VPC endpoints, emulators) are reached by path.
     s3: new S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) }),
-    sqs: new SQSClient({ region }),
+    sqs: new SQSClient({ region, maxAttempts: 5, retryStrategy: patientRetryStrategy() }),
     // Telling people must never hold up a batch: one retry, then the failure is recorded.
     sns: new SNSClient({ region, maxAttempts: 2 }),
     ssm: new SSMClient({ region, maxAttempts: 2 }),

@@ -34,3 +34,27 @@ export class AccountNotConfiguredError extends FirebreakError {
     this.accountId = accountId;
   }
 }
+
+/**
+ * A create without an idempotency token failed in a way that leaves unknown whether AWS acted
+ * on it (the connection dropped, a timeout, a 5xx): the SDK must not send it again blindly.
+ * Retryable: the step runs again and first looks for what the lost attempt may have created.
+ */
+export class ResponseLostError extends FirebreakError {
+  readonly operation: string;
+  /**
+   * The failure as the SDK saw it. Not `cause`: the SDK's retry classification follows `cause`
+   * and would find the dropped connection there and send the create again.
+   */
+  readonly lost: unknown;
+  constructor(operation: string, lost: unknown) {
+    const c = classifyError(lost);
+    super(`${operation} failed without a clear answer (${c.code}: ${c.message}): it may have been acted on, so it is not re-sent blindly; the step looks for what it created before trying again`, {
+      code: 'ResponseLost',
+      retryable: true,
+    });
+    this.name = 'ResponseLostError';
+    this.operation = operation;
+    this.lost = lost;
+  }
+}

@@ -3,3 +3,5 @@ export type { AccountRegion, ClientFactory, ClientOptions, Clients, PlatformClie
 export { AccountNotConfiguredError, MemberRoleUnavailableError } from './errors.ts';
 export { assumedRoleCredentials, memberRoleArn, memberSessionArn, roleSessionName } from './member-role.ts';
 export type { AssumedRoleCredentialsOptions, MemberRoleSettings } from './member-role.ts';
+export { ResponseLostError } from './errors.ts';
+export { once, PATIENT_RETRY_DEFAULTS, patientRetryStrategy, type PatientRetrySettings } from './retry.ts';

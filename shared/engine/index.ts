@@ -26,3 +26,4 @@ export type {
   Undo,
   UndoContext,
 } from './step.ts';
+export { EVIDENCE_RETRIES, PATIENCE_DEFAULTS, patienceFor, retryableFailure, retryInPlace, transientFailure, type Patience } from './patience.ts';

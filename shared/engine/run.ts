@@ -14,6 +14,7 @@ import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
 import { settled } from './settled.ts';
+import { patienceFor, retryInPlace, type Patience } from './patience.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
@@ -38,6 +39,8 @@ export interface EngineDeps<O = unknown> {
   handOff?: HandOffSender;
   /** Set when a responder paused automation (`firebreak pause`): nothing is changed, new incidents are held. */
   paused?: PauseState;
+  /** How long describe and containment steps are retried in place (the Lambda's remaining time); shared/engine/patience.ts. */
+  patience?: Patience;
 }
 
 /** The result of one delivery of one incident. */
@@ -169,9 +172,16 @@ export async function runPlaybook<T extends PlaybookTypes>(
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region, incidentId: incident.incidentId });
   const [loaded, described] = await Promise.all([
     ledger.load(incident.incidentId, incident.accountId, budgetOrigin(incident)),
-    playbook.describe({ incident, clients, logger, options: deps.options }).then(
-      (resource) => ({ ok: true as const, resource }),
-      (error: unknown) => ({ ok: false as const, error }),
+    retryInPlace(
+      deps.patience,
+      logger,
+      'describe',
+      () =>
+        playbook.describe({ incident, clients, logger, options: deps.options }).then(
+          (resource) => ({ ok: true as const, resource }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      (r) => !r.ok && !(r.error instanceof ResourceNotFoundError) && classifyError(r.error).retryable,
     ),
   ]);
   const previous: Record<string, StepOutcome> = loaded.record?.steps ?? {};
@@ -308,7 +318,15 @@ export async function runPlaybook<T extends PlaybookTypes>(
               ? skippedForMode(step, config.mode)
               : (waitingOn(step, outcomes) ??
                 boundPending(
-                  await executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                  // Retried in place while time allows: containment first (evidence runs after it, never ahead).
+                  await retryInPlace(
+                    patienceFor(step.stage, deps.patience).patience,
+                    logger,
+                    step.name,
+                    // `attempts` counts deliveries (what boundPending bounds); tries in place are logged.
+                    () => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                    patienceFor(step.stage, deps.patience).shouldRetry,
+                  ),
                   config.followUp.maxAttempts,
                 ));
           outcomes[step.name] = outcome;

@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
 import { loadConfig, loadOptions, type Config } from '../config/index.ts';
-import { releaseIncident, runPlaybook, type HandOffSender, type Playbook, type PlaybookTypes } from '../engine/index.ts';
+import { releaseIncident, runPlaybook, type HandOffSender, type Patience, type Playbook, type PlaybookTypes } from '../engine/index.ts';
 import { handOff } from '../actions/handoff.ts';
 import { SharedPacer, type Pacer } from '../pacing/index.ts';
 import { ConfigurationError, InvalidFindingError, ReleaseIncompleteError, ReleaseRefusedError } from '../errors/index.ts';
@@ -28,6 +28,8 @@ export interface HandlerOptions {
   logger?: Logger;
   now?: () => Date;
   pacer?: Pacer;
+  /** In-place retry of containment (tests make it fast; the Lambda context gives the time left). */
+  patience?: Patience;
 }
 
 /**
@@ -202,7 +204,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
     return linked;
   };
 
-  const handleRecord = async (record: SQSRecord): Promise<void> => {
+  const handleRecord = async (record: SQSRecord, context?: Context): Promise<void> => {
     let parsed;
     try {
       parsed = parseMessage(record.body);
@@ -247,6 +249,8 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
             logger: incidentLogger(logger, incident, record.messageId),
             ...(paused?.paused ? { paused } : {}),
             ...(options.now ? { now: options.now } : {}),
+            // Containment is retried in place while the invocation has time (shared/engine/patience.ts).
+            patience: { ...options.patience, ...(context?.getRemainingTimeInMillis ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}) },
           },
           playbook,
           incident,

@@ -89,6 +89,7 @@ export const ACTION_SCOPES: Readonly<Record<string, readonly Scope[]>> = {
   'elasticloadbalancing:DescribeTargetHealth': [anywhere(NO_RESOURCE_LEVEL('Elastic Load Balancing Describe*'))],
   'ssm:DescribeInstanceInformation': [anywhere(NO_RESOURCE_LEVEL('SSM DescribeInstanceInformation'))],
   'ssm:GetCommandInvocation': [anywhere(NO_RESOURCE_LEVEL('SSM GetCommandInvocation'))],
+  'ssm:ListCommands': [anywhere(NO_RESOURCE_LEVEL('SSM ListCommands'))],
   'iam:GetRole': [scoped([`${IAM}:role/*`])],
   'iam:GetRolePolicy': [scoped([`${IAM}:role/*`])],
   'iam:ListInstanceProfilesForRole': [scoped([`${IAM}:role/*`])],

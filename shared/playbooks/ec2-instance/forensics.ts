@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { clientToken } from '../../actions/client-token.ts';
+import { once } from '../../aws/retry.ts';
 import { describeInstanceById, instancesWhere } from '../../actions/instances.ts';
 import { describeIncidentSnapshots, findSnapshotCopies, snapshotProgress, snapshotState, type IncidentSnapshot } from '../../actions/snapshots.ts';
 import { INCIDENT_ID_TAG, incidentTags, SOURCE_SNAPSHOT_TAG } from '../../actions/tagging.ts';
@@ -343,8 +344,9 @@ export const copySnapshotsToForensicAccount = ec2Step({
         let copy: Snapshot | undefined = copyOf.get(s.snapshotId);
         if (!copy) {
           if (snapshotState(sources.get(s.snapshotId)) !== 'completed') return { sourceSnapshotId: s.snapshotId, state: 'waiting-for-source', shared: false };
+          // No idempotency token: never re-sent by the SDK after a lost answer (the next delivery finds the copy by tag).
           const out = await clients.ec2.send(
-            new CopySnapshotCommand({
+            once(new CopySnapshotCommand({
               SourceSnapshotId: s.snapshotId,
               SourceRegion: incident.region,
               // Snapshots encrypted with the AWS-managed aws/ebs key cannot be shared with
@@ -359,7 +361,7 @@ export const copySnapshotsToForensicAccount = ec2Step({
                   Tags: incidentTags(incident, { [SOURCE_SNAPSHOT_TAG]: s.snapshotId, 'firebreak:shared-with': target.account_id }),
                 },
               ],
-            }),
+            }), 'CopySnapshot'),
           );
           copy = { SnapshotId: out.SnapshotId!, State: 'pending' };
         }

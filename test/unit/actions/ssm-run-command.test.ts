@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeCaptureOutput, onlineAgent, pollCommand, sendCommand } from '../../../shared/actions/ssm-run-command.ts';
@@ -81,6 +81,25 @@ describe('Function: sendCommand', () => {
       Comment: `Firebreak ${'x'.repeat(90)}`,
       TimeoutSeconds: 3600,
     });
+  });
+
+  it('does not send again what an attempt whose answer was lost already sent (same document, same comment)', async () => {
+    // Prepare
+    const comment = 'Firebreak inc-0123456789abcdef: memory';
+    ssmMock.on(ListCommandsCommand).resolves({
+      Commands: [
+        { CommandId: 'other-capture', DocumentName: 'firebreak-memory-capture', Comment: 'Firebreak inc-ffff: memory' },
+        { CommandId: COMMAND_ID, DocumentName: 'firebreak-memory-capture', Comment: comment },
+      ],
+    });
+
+    // Act
+    const commandId = await sendCommand(ssm(), { step: 'captureMemory', instanceId: INSTANCE_ID, command: { DocumentName: 'firebreak-memory-capture' }, comment, deliveryTimeoutSeconds: 600 });
+
+    // Assess
+    expect(commandId).toBe(COMMAND_ID);
+    expect(ssmMock.commandCalls(ListCommandsCommand)[0]!.args[0].input).toEqual({ InstanceId: INSTANCE_ID, Filters: [{ key: 'DocumentName', value: 'firebreak-memory-capture' }], MaxResults: 50 });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
   });
 
   it('fails the step for a retry when SSM returns no command id', async () => {

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { ClientFactory } from '../../../shared/aws/index.ts';
-import { definePlaybook, defineStep, type AnyStep, type Playbook, type ReleaseResult, type StepContext, type StepResult, type UndoContext } from '../../../shared/engine/index.ts';
+import { definePlaybook, defineStep, type AnyStep, type Patience, type Playbook, type ReleaseResult, type StepContext, type StepResult, type UndoContext } from '../../../shared/engine/index.ts';
 import { ConfigurationError } from '../../../shared/errors/index.ts';
 import { parseMessage, type PlaybookName } from '../../../shared/findings/index.ts';
 import { createFindingHandler } from '../../../shared/handler/index.ts';
@@ -78,7 +78,8 @@ const step = defineStep<Fake>();
  * A playbook with one containment step, `isolate` (throttled for `throttled`), whose undo
  * `restore` fails with `releaseFailure` when given; `extraSteps` run after it.
  */
-function fakePlaybook(options: { throttled?: string; releaseFailure?: Error; name?: PlaybookName; extraSteps?: AnyStep<Fake>[] } = {}) {
+function fakePlaybook(options: { throttled?: string; throttledTimes?: number; releaseFailure?: Error; name?: PlaybookName; extraSteps?: AnyStep<Fake>[] } = {}) {
+  let throttles = 0;
   const restore = {
     name: 'restore',
     description: 'Restore',
@@ -94,7 +95,7 @@ function fakePlaybook(options: { throttled?: string; releaseFailure?: Error; nam
     description: 'Isolate',
     iamActions: [],
     run: vi.fn(async ({ resource }: StepContext<Fake, undefined>): Promise<StepResult<undefined>> => {
-      if (resource.id === options.throttled) throw awsError('RequestLimitExceeded', { httpStatusCode: 503 });
+      if (resource.id === options.throttled && (options.throttledTimes === undefined || throttles++ < options.throttledTimes)) throw awsError('RequestLimitExceeded', { httpStatusCode: 503 });
       return { status: 'done', summary: `isolated ${resource.id}` };
     }),
     undo: restore,
@@ -115,7 +116,11 @@ function fakePlaybook(options: { throttled?: string; releaseFailure?: Error; nam
   return { playbook, isolate, restore };
 }
 
-function handlerFor(playbook: Playbook<Fake>, env = validEnv(), clientsFor: ClientFactory = () => someClients()) {
+/** Waits in-place retries ask for, without waiting: the tests see how many there were. */
+const waits: number[] = [];
+const instantPatience = { sleep: async (ms: number) => void waits.push(ms) };
+
+function handlerFor(playbook: Playbook<Fake>, env = validEnv(), clientsFor: ClientFactory = () => someClients(), patience: Patience = instantPatience) {
   const platform = {
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } })),
     s3: anS3Client(),
@@ -124,7 +129,7 @@ function handlerFor(playbook: Playbook<Fake>, env = validEnv(), clientsFor: Clie
     ssm: new SSMClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
     events: new EventBridgeClient({ region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' } }),
   };
-  return createFindingHandler(playbook, { env, platform, clientsFor, logger: silentLogger(), now: () => FIXED_NOW });
+  return createFindingHandler(playbook, { env, platform, clientsFor, logger: silentLogger(), now: () => FIXED_NOW, patience });
 }
 
 const rejectedPuts = () => dbMock.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
@@ -230,6 +235,36 @@ describe('Function: createFindingHandler', () => {
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-throttled' }] });
     expect(rejectedPuts().map((i) => i.messageId)).toEqual(['msg-bad']);
+  });
+
+  it('retries a throttled isolation in place, with growing waits, and contains without handing the message back', async () => {
+    // Prepare
+    waits.length = 0;
+    const { playbook, isolate } = fakePlaybook({ throttled: THROTTLED_INSTANCE, throttledTimes: 2 });
+    const handler = handlerFor(playbook, validEnv(), () => someClients(), { ...instantPatience, random: () => 0.99 });
+
+    // Act
+    const response = await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'm1')), aLambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(isolate.run).toHaveBeenCalledTimes(3);
+    expect(waits).toEqual([247, 495]);
+  });
+
+  it('hands a throttled isolation back to the queue when the invocation has no time left to wait', async () => {
+    // Prepare
+    waits.length = 0;
+    const { playbook, isolate } = fakePlaybook({ throttled: THROTTLED_INSTANCE, throttledTimes: 1 });
+    const handler = handlerFor(playbook);
+
+    // Act: 5 s left, less than the reserve kept for evidence and the ledger.
+    const response = await handler(anSqsEvent(anSqsRecord(fixtureBody('ec2-bitcointool-b-dns.json'), 'm1')), { ...aLambdaContext(), getRemainingTimeInMillis: () => 5000 });
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(isolate.run).toHaveBeenCalledTimes(1);
+    expect(waits).toEqual([]);
   });
 
   it('returns every message as a failure, rather than throwing, when the whole batch must be retried', async () => {

@@ -51,3 +51,11 @@ describe('local drain: a function runs as its execution role', () => {
     await expect(run).rejects.toThrow(/does not mint role credentials .*make emulator/);
   });
 });
+
+describe('local drain: the functions may talk to another endpoint than the drain', () => {
+  it('gives the functions the fault proxy as AWS_ENDPOINT_URL, and the emulator otherwise', async () => {
+    const { functionEndpointOf } = await import('../../../scripts/lib/drain.ts');
+    expect(functionEndpointOf({ endpoint: 'http://127.0.0.1:4566', functionEndpoint: 'http://127.0.0.1:4672' })).toBe('http://127.0.0.1:4672');
+    expect(functionEndpointOf({ endpoint: 'http://127.0.0.1:4566' })).toBe('http://127.0.0.1:4566');
+  });
+});

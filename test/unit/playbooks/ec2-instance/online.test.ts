@@ -528,7 +528,7 @@ describe('Step: captureVolatileData', () => {
   it('runs after captureMemory (order of volatility)', () => {
     // Assess
     expect(captureVolatileData.after).toEqual([captureMemory]);
-    expect(captureVolatileData.iamActions).toEqual(['ssm:DescribeInstanceInformation', 'ssm:SendCommand', 'ssm:GetCommandInvocation', 's3:PutObject']);
+    expect(captureVolatileData.iamActions).toEqual(['ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:SendCommand', 'ssm:GetCommandInvocation', 's3:PutObject']);
   });
 });
 
@@ -710,7 +710,7 @@ describe('Step: captureMemory', () => {
     // Assess
     expect(result.status).toBe('done');
     expect(recordedBy(captureMemory, result)).toEqual(result.data);
-    expect(captureMemory.iamActions).toEqual(['ssm:DescribeInstanceInformation', 'ssm:SendCommand', 'ssm:GetCommandInvocation']);
+    expect(captureMemory.iamActions).toEqual(['ssm:DescribeInstanceInformation', 'ssm:ListCommands', 'ssm:SendCommand', 'ssm:GetCommandInvocation']);
   });
 });
 
