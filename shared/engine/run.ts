@@ -13,10 +13,12 @@ import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from
 import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
+import { stepRunner, yieldsToContainment } from './claims.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
-export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> & Partial<Pick<Ledger, 'relate' | 'rely' | 'letGo' | 'restored'>>;
+export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> &
+  Partial<Pick<Ledger, 'relate' | 'rely' | 'letGo' | 'restored' | 'claimStep' | 'recordClaimedStep' | 'finishDeferring'>>;
 
 /** A hand-off as the engine sends it: the step's target and reason, from the incident. */
 export type HandOffSender = (request: { target: HandOffTarget; source: Incident; reason: string }) => Promise<{ eventId: string }>;
@@ -37,6 +39,8 @@ export interface EngineDeps<O = unknown> {
   handOff?: HandOffSender;
   /** Set when a responder paused automation (`firebreak pause`): nothing is changed, new incidents are held. */
   paused?: PauseState;
+  /** When this invocation ends for certain (Lambda's deadline): the steps it claims are its own until then (shared/engine/claims.ts). */
+  claimUntil?: Date;
 }
 
 /** The result of one delivery of one incident. */
@@ -87,8 +91,10 @@ export async function runPlaybook<T extends PlaybookTypes>(
 
   // Set once the ledger's record has been read: every result reports it as the status before.
   let previousStatus: IncidentStatus | undefined;
+  // Concurrent deliveries of this incident: each step runs in one of them at a time.
+  const stepsRun = stepRunner(ledger, { now, logger, ...(deps.claimUntil ? { claimUntil: deps.claimUntil } : {}) });
   const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string): Promise<DeliveryResult> => {
-    await ledger.finish(incident.incidentId, status, reason, now(), isolatedAt);
+    await stepsRun.finish(incident.incidentId, status, reason, now(), isolatedAt);
     logger[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
     return { incidentId: incident.incidentId, incident, status, reason, steps, ...(previousStatus ? { previousStatus } : {}) };
   };
@@ -282,6 +288,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
     };
   };
   for (const stage of STAGES) {
+    if (yieldsToContainment(stage, outcomes, logger)) break;
     const steps = playbook.steps.filter((s) => s.stage === stage);
     // Steps of a stage run concurrently, except that a step that requires or comes after
     // another step of the same stage starts when that one has finished (memory before the
@@ -292,18 +299,19 @@ export async function runPlaybook<T extends PlaybookTypes>(
       finished.set(
         step,
         Promise.all(sameStage).then(async () => {
-          const before = previous[step.name];
-          if (before?.status === 'done') return;
-          const outcome =
-            modeRank(config.mode) < modeRank(step.minimumMode)
+          if (previous[step.name]?.status === 'done') return;
+          outcomes[step.name] = await stepsRun.run(incident.incidentId, step, async (current) => {
+            // What another delivery recorded since this one read the record (a pending snapshot's ids).
+            if (current) previous[step.name] = current;
+            const before = previous[step.name];
+            return modeRank(config.mode) < modeRank(step.minimumMode)
               ? skippedForMode(step, config.mode)
               : (waitingOn(step, outcomes) ??
-                boundPending(
-                  await executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
-                  config.followUp.maxAttempts,
-                ));
-          outcomes[step.name] = outcome;
-          await ledger.recordStep(incident.incidentId, step.name, outcome);
+                  boundPending(
+                    await executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                    config.followUp.maxAttempts,
+                  ));
+          });
         }),
       );
     }

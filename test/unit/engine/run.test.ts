@@ -430,8 +430,8 @@ describe('Function: runPlaybook', () => {
   });
 
   it('throws ContainmentIncompleteError on a retryable containment failure, after the evidence steps still ran and were recorded', async () => {
-    // Prepare
-    const { playbook, ran } = fakePlaybook({ isolate: () => Promise.reject(awsError('RequestLimitExceeded', { httpStatusCode: 503 })) });
+    // Prepare (a server error: a throttled containment is the next test)
+    const { playbook, ran } = fakePlaybook({ isolate: () => Promise.reject(awsError('InternalError', { httpStatusCode: 500 })) });
     const { deps, ledger } = engine();
     const incident = anIncident();
 
@@ -445,8 +445,8 @@ describe('Function: runPlaybook', () => {
     expect(ledger.outcome('snapshot')!.status).toBe('done');
     expect(ledger.outcome('isolate')).toMatchObject({
       status: 'failed',
-      summary: 'Do isolate: failed with RequestLimitExceeded',
-      error: { code: 'RequestLimitExceeded', retryable: true, unsupported: false },
+      summary: 'Do isolate: failed with InternalError',
+      error: { code: 'InternalError', retryable: true, unsupported: false },
     });
     // Isolation failed: no time of isolation.
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'retrying', reason: 'containment steps failed with retryable errors: isolate' }]);
