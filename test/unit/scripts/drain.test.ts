@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serviceRoleCredentials } from '../../../scripts/lib/drain.ts';
+import { lambdaMessageAttributes, serviceRoleCredentials } from '../../../scripts/lib/drain.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/firebreak-ec2-instance';
 
@@ -49,5 +49,22 @@ describe('local drain: a function runs as its execution role', () => {
 
     // Assess
     await expect(run).rejects.toThrow(/does not mint role credentials .*make emulator/);
+  });
+});
+
+describe('local drain: an SQS event as Lambda builds it', () => {
+  it('passes message attributes as Lambda does (stringValue, dataType), so a follow-up finds its id', () => {
+    // Act
+    const attributes = lambdaMessageAttributes({
+      'firebreak-follow-up': { DataType: 'String', StringValue: 'fu-1' },
+      blob: { DataType: 'Binary', BinaryValue: Buffer.from('hi') },
+    });
+
+    // Assess
+    expect(attributes).toEqual({
+      'firebreak-follow-up': { stringValue: 'fu-1', stringListValues: [], binaryListValues: [], dataType: 'String' },
+      blob: { binaryValue: Buffer.from('hi').toString('base64'), stringListValues: [], binaryListValues: [], dataType: 'Binary' },
+    });
+    expect(lambdaMessageAttributes(undefined)).toEqual({});
   });
 });
