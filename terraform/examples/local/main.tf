@@ -126,9 +126,9 @@ module "firebreak" {
 
   max_receive_count          = 3
   visibility_timeout_seconds = 30
-  # Every end-to-end test contains its own scenario on this pipeline within the hour; the
-  # limit itself is tested on fb-limited.
-  blast_radius_limit = 100
+  # Every end-to-end test contains its own scenario on this pipeline within the hour, the storm
+  # tests 20 more and `make bench` 200 at once; the limit itself is tested on fb-limited.
+  blast_radius_limit = 1000
   # Break-glass roles and users the identity playbooks must never touch (test/e2e/iam-role.test.ts
   # and iam-user.test.ts create them).
   protected_principals = ["arn:aws:iam::*:role/break-glass-*", "arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/e2e-break-glass-*"]
