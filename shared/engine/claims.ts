@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Ledger } from '../ledger/index.ts';
+import type { Ledger, StepClaim } from '../ledger/index.ts';
 import type { IncidentStatus, Stage, StepOutcome } from '../vocabulary/index.ts';
 
 /** The ledger methods of step claims (the engine runs without claims on a ledger that lacks them, as test fakes do). */
@@ -76,10 +76,28 @@ export function stepRunner(ledger: ClaimingLedger, opts: StepRunnerOptions): Ste
     };
   }
   const holder = opts.holder ?? randomUUID();
+  // Another live delivery is working on the incident: the steps after the first it holds are left
+  // to it without asking the ledger (ten copies of a finding would otherwise each make a claim
+  // per step, for nothing).
+  let workingElsewhere: StepClaim | undefined;
+  const leftTo = (step: ClaimedStep, claim: StepClaim, nowMs: number): StepOutcome => {
+    deferred.push(step.name);
+    const until = new Date(claim.until).toISOString();
+    opts.logger.info(`Step ${step.name} is left to another delivery`, { step: step.name, claimedBy: claim.holder, claimedUntil: until });
+    return {
+      stage: step.stage,
+      status: 'pending',
+      summary: `${step.description}: left to another delivery of this incident, working on it until ${until} at the latest`,
+      attempts: 0,
+      retryAfterSeconds: Math.max(1, Math.ceil((claim.until - nowMs) / 1000)),
+      data: { claimedBy: claim.holder, claimedUntil: until },
+    };
+  };
   return {
     deferred,
     run: async (incidentId, step, decide) => {
       const nowMs = opts.now().getTime();
+      if (workingElsewhere && workingElsewhere.until >= nowMs) return leftTo(step, workingElsewhere, nowMs);
       // A deadline already past (a clock skew) still claims for a moment: the step is about to run.
       const untilMs = opts.claimUntil ? Math.max(opts.claimUntil.getTime(), nowMs + 1000) : nowMs + DEFAULT_CLAIM_SECONDS * 1000;
       const claim = await claimStep.call(ledger, incidentId, step.name, holder, nowMs, untilMs);
@@ -89,17 +107,8 @@ export function stepRunner(ledger: ClaimingLedger, opts: StepRunnerOptions): Ste
         return outcome;
       }
       if ('done' in claim) return claim.done;
-      deferred.push(step.name);
-      const until = new Date(claim.heldBy.until).toISOString();
-      opts.logger.info(`Step ${step.name} is running in another delivery`, { step: step.name, claimedBy: claim.heldBy.holder, claimedUntil: until });
-      return {
-        stage: step.stage,
-        status: 'pending',
-        summary: `${step.description}: running in another delivery of this incident (claimed until ${until})`,
-        attempts: 0,
-        retryAfterSeconds: Math.max(1, Math.ceil((claim.heldBy.until - nowMs) / 1000)),
-        data: { claimedBy: claim.heldBy.holder, claimedUntil: until },
-      };
+      workingElsewhere ??= claim.heldBy;
+      return leftTo(step, claim.heldBy, nowMs);
     },
     finish: (incidentId, status, reason, now, isolatedAt) =>
       deferred.length > 0 ? finishDeferring.call(ledger, incidentId, status, reason, now, isolatedAt) : ledger.finish(incidentId, status, reason, now, isolatedAt),

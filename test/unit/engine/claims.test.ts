@@ -92,13 +92,19 @@ describe('Function: stepRunner', () => {
     expect(outcome).toEqual({
       stage: 'contain',
       status: 'pending',
-      summary: `Isolate the instance: running in another delivery of this incident (claimed until ${new Date(until).toISOString()})`,
+      summary: `Isolate the instance: left to another delivery of this incident, working on it until ${new Date(until).toISOString()} at the latest`,
       attempts: 0,
       retryAfterSeconds: 43,
       data: { claimedBy: 'delivery-a', claimedUntil: new Date(until).toISOString() },
     });
     expect(runner.deferred).toEqual(['isolate']);
     expect(ledger.recordClaimedStep).not.toHaveBeenCalled();
+
+    // The steps after it are left to that delivery without asking the ledger.
+    const next = await runner.run('inc-1', { name: 'snapshot', stage: 'evidence', description: 'Snapshot' }, async () => aStepOutcome());
+    expect(next).toMatchObject({ status: 'pending', data: { claimedBy: 'delivery-a' } });
+    expect(ledger.claimStep).toHaveBeenCalledTimes(1);
+    expect(runner.deferred).toEqual(['isolate', 'snapshot']);
     expect(ledger.finishDeferring).toHaveBeenCalledWith('inc-1', 'containing', 'containing', FIXED_NOW, 'at');
   });
 });

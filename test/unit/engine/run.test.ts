@@ -1540,7 +1540,7 @@ describe('Function: runPlaybook — concurrent deliveries of one incident', () =
     for (const s of playbook.steps) expect(vi.mocked(s.run).mock.calls, s.name).toHaveLength(1);
     expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
     // Whichever left steps to the other looks again later: a follow-up, not a second run.
-    const deferring = results.filter((r) => Object.values(r.steps).some((o) => o.summary.includes('running in another delivery')));
+    const deferring = results.filter((r) => Object.values(r.steps).some((o) => o.summary.includes('left to another delivery')));
     expect(deferring.length).toBeGreaterThan(0);
     for (const r of deferring) expect(r.followUpSeconds).toBeGreaterThan(0);
     expect(ledger.claims.size).toBe(0);
