@@ -144,3 +144,32 @@ export function yieldsToContainment(stage: Stage, outcomes: Record<string, StepO
   logger.warn('Containment was throttled: evidence and investigation wait for the redelivery', { throttled: throttled.map(([name]) => name), stage });
   return true;
 }
+
+/** Containments in an account within {@link STORM_WINDOW_SECONDS} from which a delivery puts containment first. */
+export const STORM_CONTAINMENTS = 10;
+export const STORM_WINDOW_SECONDS = 60;
+
+/**
+ * Whether this delivery is a new containment in a storm: at least {@link STORM_CONTAINMENTS}
+ * containments began in the account within the last minute (the blast-radius window the
+ * delivery read says so, at no extra cost), and the incident takes its slot now. Then it
+ * contains and leaves evidence and investigation to its follow-up: the function is free for
+ * the next finding's isolation sooner, and evidence calls do not spend the EC2 mutating-action
+ * rate that other instances' containment needs. Its follow-up runs them (once: the incident
+ * then holds its slot).
+ */
+export function containmentFirst(window: { entries: Array<{ at: number }> }, nowMs: number, takesSlot: boolean): boolean {
+  if (!takesSlot) return false;
+  return window.entries.filter((e) => e.at > nowMs - STORM_WINDOW_SECONDS * 1000).length >= STORM_CONTAINMENTS;
+}
+
+/** The outcome of a step left to the follow-up in a storm (not recorded: the follow-up runs it). */
+export function leftToFollowUp(step: ClaimedStep, delaySeconds: number): StepOutcome {
+  return {
+    stage: step.stage,
+    status: 'pending',
+    summary: `${step.description}: left to the follow-up delivery — a storm of findings, containment first`,
+    attempts: 0,
+    retryAfterSeconds: delaySeconds,
+  };
+}

@@ -13,7 +13,7 @@ import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from
 import { outputsReader, type Playbook } from './playbook.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
-import { stepRunner, yieldsToContainment } from './claims.ts';
+import { containmentFirst, leftToFollowUp, stepRunner, yieldsToContainment } from './claims.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
@@ -236,6 +236,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   // An incident that took a slot once never needs another: follow-ups and re-publications
   // of a contained finding must not be held by the limit they already count towards.
   const slot = loaded.record?.blastRadiusSlotAt ? await open(gates, capture) : await open(gates, capture, { ...config.blastRadius, window: loaded.window });
+  const storm = containmentFirst(loaded.window, now().getTime(), slot === 'taken');
   if (slot === 'limit-reached') {
     return finish(
       'held',
@@ -300,6 +301,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
         step,
         Promise.all(sameStage).then(async () => {
           if (previous[step.name]?.status === 'done') return;
+          if (storm && stage !== 'contain') return void (outcomes[step.name] = leftToFollowUp(step, config.followUp.delaySeconds));
           outcomes[step.name] = await stepsRun.run(incident.incidentId, step, async (current) => {
             // What another delivery recorded since this one read the record (a pending snapshot's ids).
             if (current) previous[step.name] = current;

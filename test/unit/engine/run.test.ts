@@ -1643,3 +1643,45 @@ describe('Function: runPlaybook — concurrent deliveries of one incident', () =
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'retrying', reason: 'containment steps failed with retryable errors: isolate' }]);
   });
 });
+
+describe('Function: runPlaybook — a storm of findings', () => {
+  /** A ledger whose window shows `recent` containments in the account within the last minute. */
+  const stormLedger = (recent: number, slot: 'taken' | 'already-held' = 'taken') => {
+    const ledger = new FakeLedger();
+    ledger.slot = slot;
+    const entries = Array.from({ length: recent }, (_, n) => ({ incidentId: `inc-${n}`, at: FIXED_NOW.getTime() - 30_000 }));
+    ledger.load = async () => ({ window: { version: recent, entries } });
+    return ledger;
+  };
+
+  it('contains first and leaves evidence to the follow-up when ten containments began in the account within a minute', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const { deps, ledger } = engine({}, stormLedger(10));
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(ran()).toEqual(['isolate', 'protect']);
+    expect(result.status).toBe('contained');
+    expect(result.steps.snapshot).toMatchObject({ status: 'pending', summary: expect.stringContaining('containment first') });
+    expect(result.followUpSeconds).toBe(deps.config.followUp.delaySeconds);
+    // Nothing recorded for the steps left to the follow-up, which runs them.
+    expect(ledger.outcome('snapshot')).toBeUndefined();
+  });
+
+  it('runs evidence as usual below the threshold, and in the follow-up of a storm (the incident already holds its slot)', async () => {
+    // Prepare
+    const calm = fakePlaybook();
+    const followUp = fakePlaybook();
+
+    // Act
+    await runPlaybook(engine({}, stormLedger(9)).deps, calm.playbook, anIncident(), delivery);
+    await runPlaybook(engine({}, stormLedger(50, 'already-held')).deps, followUp.playbook, anIncident(), delivery);
+
+    // Assess
+    expect(calm.ran()).toEqual(['isolate', 'protect', 'snapshot', 'screenshot']);
+    expect(followUp.ran()).toEqual(['isolate', 'protect', 'snapshot', 'screenshot']);
+  });
+});

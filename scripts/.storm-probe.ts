@@ -1,0 +1,15 @@
+import { localOutputs } from './lib/local.ts';
+import { emulatorWorld } from './lib/world.ts';
+import { drain } from './lib/drain.ts';
+import { buildStormWorld, putAllAtOnce, stormFindings, stormOutcome } from './lib/storm.ts';
+const endpoint = 'http://127.0.0.1:4573';
+const world = emulatorWorld(endpoint);
+const o = localOutputs().firebreak;
+const n = Number(process.argv[2] ?? 20), v = Number(process.argv[3] ?? 4), c = Number(process.argv[4] ?? 4);
+const inst = await buildStormWorld(world, { vpcs: v, instances: n });
+const events = await stormFindings(world, inst);
+const start = await putAllAtOnce(world, events);
+const s = await drain({ endpoint, region: 'us-east-1', functionFilter: o.playbooks['ec2-instance'].function_name, concurrency: c, timeoutSeconds: 300, log: (l) => console.log(new Date().toISOString(), l) });
+console.log('drained in', Date.now() - start.getTime(), JSON.stringify(s));
+const out = await stormOutcome(world, o.ledger_table_name, inst, events, start);
+console.log(JSON.stringify({ ...out, isolationMs: [out.isolationMs[0], out.isolationMs.at(-1)] }));
