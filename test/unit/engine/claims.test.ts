@@ -122,6 +122,7 @@ describe('Function: yieldsToContainment', () => {
     expect(yieldsToContainment('contain', { isolate: throttled }, silentLogger())).toBe(false);
     expect(yieldsToContainment('evidence', { isolate: serverError, tag: aStepOutcome({ stage: 'evidence', status: 'failed' }) }, silentLogger())).toBe(false);
     expect(yieldsToContainment('evidence', { snapshot: { ...throttled, stage: 'evidence' } }, silentLogger())).toBe(false);
+    expect(yieldsToContainment('evidence', { protect: aStepOutcome({ status: 'failed' }) }, silentLogger())).toBe(false);
   });
 
   it('knows every service\'s throttling answer Firebreak meets', () => {
