@@ -9,7 +9,7 @@ import { stats, type BenchContext, type BenchSection } from './context.ts';
 const instances = Number(process.env.BENCH_STORM_INSTANCES ?? 200);
 const vpcs = Number(process.env.BENCH_STORM_VPCS ?? 20);
 // The module's default `max_concurrency` (terraform/variables.tf).
-const concurrency = Number(process.env.BENCH_STORM_CONCURRENCY ?? 5);
+const concurrency = Number(process.env.BENCH_STORM_CONCURRENCY ?? 10);
 
 export interface StormRun {
   /** Shown after the heading (what differs in this run: "EC2's documented rate limits"). */
