@@ -31,7 +31,7 @@ export async function runStorm({ endpoint, region, world, outputs, print }: Benc
   const n = run.instances ?? instances;
   const v = run.vpcs ?? vpcs;
   const c = run.concurrency ?? concurrency;
-  const o = (await outputs()).firebreak;
+  const o = (await outputs()).storm;
   const table: string = o.ledger_table_name;
   const functionName: string = o.playbooks['ec2-instance'].function_name;
   const dlq: string = o.playbooks['ec2-instance'].dlq_url;
@@ -44,7 +44,7 @@ export async function runStorm({ endpoint, region, world, outputs, print }: Benc
   const dlqDepth = async () => Number((await world.sqs.send(new (await import('@aws-sdk/client-sqs')).GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages ?? 0);
   const dlqBefore = await dlqDepth();
 
-  const start = await putAllAtOnce(world, events);
+  const start = await putAllAtOnce(world, events, o.event_bus_name);
   const summaries = await drain({ endpoint, region, functionFilter: functionName, concurrency: c, timeoutSeconds: 1800, log: () => undefined, ...run.drainOptions });
   const drainedMs = Date.now() - start.getTime();
   const outcome = await stormOutcome(world, table, fleet, events, start);

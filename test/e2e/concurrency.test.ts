@@ -13,7 +13,7 @@ import { retargetInstanceFinding } from '../../scripts/lib/findings.ts';
 import { endpoint, incidentRecord, pipeline, queueCounts, world } from './support.ts';
 import type { Message } from '@aws-sdk/client-sqs';
 
-const main = pipeline('firebreak');
+const main = pipeline('storm');
 
 /** Drains the main pipeline's queue with concurrent workers, noting every message received. */
 async function drainConcurrently(opts: { concurrency: number; twice?: (m: Message) => boolean }) {
@@ -52,7 +52,7 @@ describe('Concurrency: one incident delivered to several invocations at once', (
     const instances = await buildStormWorld(world, { vpcs: 1, instances: 1 });
     const [event] = await stormFindings(world, instances);
     const dlqBefore = (await queueCounts(main.dlqName)).visible;
-    const start = await putAllAtOnce(world, [event!]);
+    const start = await putAllAtOnce(world, [event!], main.bus);
 
     // Act: the finding's message (not its follow-ups) goes to two workers at once
     const drained = await drainConcurrently({ concurrency: 2, twice: (m) => !m.MessageAttributes?.[FOLLOW_UP_ATTRIBUTE] });
@@ -83,7 +83,7 @@ describe('Concurrency: one incident delivered to several invocations at once', (
       retargetInstanceFinding(first!, { accountId: first!.detail.accountId, region: first!.detail.region, instanceId: instances[0]!.instanceId }, { findingId: first!.detail.id, count: n + 1 }),
     );
     const dlqBefore = (await queueCounts(main.dlqName)).visible;
-    const start = await putAllAtOnce(world, copies);
+    const start = await putAllAtOnce(world, copies, main.bus);
 
     // Act
     const drained = await drainConcurrently({ concurrency: 4 });

@@ -7,7 +7,7 @@ import { drain } from '../../scripts/lib/drain.ts';
 import { buildStormWorld, putAllAtOnce, stormFindings, stormOutcome } from '../../scripts/lib/storm.ts';
 import { endpoint, pipeline, queueCounts, world } from './support.ts';
 
-const main = pipeline('firebreak');
+const main = pipeline('storm');
 
 describe('Storm: 20 findings for 20 instances in 4 VPCs at once', () => {
   it('isolates every instance, loses no finding, creates one isolation group per VPC and no duplicate snapshot', async () => {
@@ -17,7 +17,7 @@ describe('Storm: 20 findings for 20 instances in 4 VPCs at once', () => {
     const dlqBefore = (await queueCounts(main.dlqName)).visible;
 
     // Act
-    const start = await putAllAtOnce(world, events);
+    const start = await putAllAtOnce(world, events, main.bus);
     const summaries = await drain({ endpoint, region: 'us-east-1', log: () => undefined, timeoutSeconds: 80, functionFilter: main.functionName, concurrency: 4 });
 
     // Assess

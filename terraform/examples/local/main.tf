@@ -126,9 +126,9 @@ module "firebreak" {
 
   max_receive_count          = 3
   visibility_timeout_seconds = 30
-  # Every end-to-end test contains its own scenario on this pipeline within the hour, the storm
-  # tests 20 more and `make bench` 200 at once; the limit itself is tested on fb-limited.
-  blast_radius_limit = 1000
+  # Every end-to-end test contains its own scenario on this pipeline within the hour; the
+  # limit itself is tested on fb-limited.
+  blast_radius_limit = 100
   # Break-glass roles and users the identity playbooks must never touch (test/e2e/iam-role.test.ts
   # and iam-user.test.ts create them).
   protected_principals = ["arn:aws:iam::*:role/break-glass-*", "arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/e2e-break-glass-*"]
@@ -239,6 +239,38 @@ module "retry" {
     AWS_ENDPOINT_URL_AUTO_SCALING = "http://127.0.0.1:9"
   }
 
+  event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
+  evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
+
+  evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+  ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
+}
+
+resource "aws_cloudwatch_event_bus" "storm" {
+  name = "fb-storm"
+}
+
+# A storm of findings (test/e2e/storm.test.ts and concurrency.test.ts, `make bench`'s storm): the
+# EC2 playbook with its default options (no forensic instance or copies, no online capture: on a
+# two-core machine those would measure the emulator), many containments at once.
+module "storm" {
+  source = "../.."
+
+  name_prefix              = "fb-storm"
+  playbooks                = local.ec2_only
+  mode                     = "contain"
+  event_bus_name           = aws_cloudwatch_event_bus.storm.name
+  dist_dir                 = local.dist_dir
+  responder_principal_arns = local.responder_principal_arns
+  blast_radius_limit       = 1000
+
+  max_receive_count          = 3
+  visibility_timeout_seconds = 30
+
+  follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
+  max_follow_ups          = local.local_defaults.max_follow_ups
+
+  lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
   event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
   evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
 
