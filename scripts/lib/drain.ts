@@ -308,6 +308,8 @@ export async function drain(opts: DrainOptions): Promise<FunctionDrainSummary[]>
         ...target.environment,
       };
       const workers: Worker[] = [];
+      // Every worker (and a twin) pipes its stdout and stderr into the function's one log.
+      logStream.setMaxListeners(4 * (Math.max(1, opts.concurrency ?? 1) + 1) + 10);
       const newWorker = () => {
         const w = new Worker(target, env, logStream);
         workers.push(w);
