@@ -4,6 +4,7 @@ import { benchContext, type BenchSection } from './bench/context.ts';
 
 const SECTIONS: Record<string, () => Promise<{ section: BenchSection }>> = {
   pipeline: () => import('./bench/pipeline.ts'),
+  storm: () => import('./bench/storm.ts'),
   faults: () => import('./bench/faults.ts'),
 };
 

@@ -245,9 +245,9 @@ variable "lambda_reserved_concurrency" {
 }
 
 variable "max_concurrency" {
-  description = "Most concurrent invocations each queue's event source mapping may start (2-1000, Lambda's range), so that a storm of findings cannot take the account's Lambda concurrency. Must not exceed `lambda_reserved_concurrency` when that is set (Lambda would throttle, and throttled messages count towards the DLQ)."
+  description = "Most concurrent invocations each queue's event source mapping may start (2-1000, Lambda's range), so that a storm of findings cannot take the account's Lambda concurrency. The default, 10, lets the first ten containments of a storm spend EC2's mutating-action burst (50 tokens, 5 a second: ModifyInstanceAttribute) without throttling; beyond the burst, EC2's refill rate, not concurrency, sets the pace (docs/decisions.md). Must not exceed `lambda_reserved_concurrency` when that is set (Lambda would throttle, and throttled messages count towards the DLQ)."
   type        = number
-  default     = 5
+  default     = 10
   nullable    = false
 
   validation {
@@ -401,9 +401,9 @@ variable "extra_environment" {
 ################################################################################
 
 variable "batch_size" {
-  description = "Maximum number of messages a function receives per invocation."
+  description = "Maximum number of messages a function receives per invocation. 1 (the default): each finding is its own invocation, so a slow or throttled containment, or a timeout, never holds another finding's isolation, and Lambda scales with the findings (up to `max_concurrency`)."
   type        = number
-  default     = 10
+  default     = 1
 
   validation {
     condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size

@@ -25,6 +25,7 @@ from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociation, IamInstanceProfileAssociationBackend
 from moto.ec2.models.instances import Instance, InstanceBackend
+from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.responses.key_pairs import KeyPairs
 from moto.dynamodb.models import DynamoDBBackend
@@ -182,6 +183,28 @@ def dynamodb_item_writes_are_atomic() -> None:
                 return __original(self, *args, **kwargs)
 
         setattr(DynamoDBBackend, name, locked)
+
+
+_SECURITY_GROUP_LOCK = threading.RLock()
+
+
+def security_group_names_are_unique_under_concurrency() -> None:
+    """AWS: a security group name is unique in its VPC; of concurrent CreateSecurityGroup calls
+    with one name, one succeeds and the others answer InvalidGroup.Duplicate.
+
+    moto 5.2.5 checks for the name and then inserts the new group without a lock, on a
+    threaded server: 20 concurrent creates of one name in one VPC created two groups in 1
+    round of 10 here. Firebreak creates one isolation group per VPC, shared by every
+    incident there, and relies on the duplicate answer under a storm of findings.
+    """
+    original = SecurityGroupBackend.create_security_group
+
+    @functools.wraps(original)
+    def create_security_group(self: SecurityGroupBackend, *args: Any, **kwargs: Any) -> Any:
+        with _SECURITY_GROUP_LOCK:
+            return original(self, *args, **kwargs)
+
+    SecurityGroupBackend.create_security_group = create_security_group  # type: ignore[method-assign]
 
 
 def instance_shutdown_behaviour_can_be_modified() -> None:
@@ -878,6 +901,7 @@ PATCHES = (
     queue_redrive_policy_is_compact_json,
     eventbridge_targets_receive_the_account_field,
     dynamodb_item_writes_are_atomic,
+    security_group_names_are_unique_under_concurrency,
     instance_shutdown_behaviour_can_be_modified,
     instance_reports_its_current_instance_profile,
     run_instances_honours_the_client_token,

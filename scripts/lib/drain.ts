@@ -33,6 +33,17 @@ export interface DrainOptions {
    * `endpoint`); the drain's own SQS and Lambda calls, and the role credentials, still go to `endpoint`.
    */
   functionEndpoint?: string;
+  /**
+   * Workers per queue, each its own warm "Lambda container" receiving batches concurrently, as
+   * Lambda's poller scales an SQS event source up to its maximum concurrency (default 1).
+   */
+  concurrency?: number;
+  /**
+   * Test hook for SQS's at-least-once delivery: a received message for which this returns true
+   * is handed to two workers at once (the second in a container of its own), as when SQS
+   * delivers one message twice.
+   */
+  deliverTwice?: (message: Message) => boolean;
 }
 
 export interface FunctionDrainSummary {
@@ -43,6 +54,8 @@ export interface FunctionDrainSummary {
   deleted: number;
   failed: number;
   invocationErrors: number;
+  /** Messages handed to two workers at once ({@link DrainOptions.deliverTwice}). */
+  deliveredTwice: number;
 }
 
 interface MappedFunction {
@@ -226,13 +239,29 @@ function toSqsEvent(messages: Message[], target: MappedFunction, region: string)
       receiptHandle: m.ReceiptHandle!,
       body: m.Body ?? '',
       attributes: m.Attributes ?? {},
-      messageAttributes: m.MessageAttributes ?? {},
+      messageAttributes: lambdaMessageAttributes(m.MessageAttributes),
       md5OfBody: m.MD5OfBody ?? '',
       eventSource: 'aws:sqs',
       eventSourceARN: target.queueArn,
       awsRegion: region,
     })),
   };
+}
+
+/** Message attributes as Lambda passes them in an SQS event (`stringValue`, `dataType`, …), not as ReceiveMessage returns them. */
+export function lambdaMessageAttributes(attributes: Message['MessageAttributes']): Record<string, { stringValue?: string; binaryValue?: string; stringListValues: string[]; binaryListValues: string[]; dataType: string }> {
+  return Object.fromEntries(
+    Object.entries(attributes ?? {}).map(([name, a]) => [
+      name,
+      {
+        ...(a.StringValue !== undefined ? { stringValue: a.StringValue } : {}),
+        ...(a.BinaryValue !== undefined ? { binaryValue: Buffer.from(a.BinaryValue).toString('base64') } : {}),
+        stringListValues: a.StringListValues ?? [],
+        binaryListValues: (a.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+        dataType: a.DataType ?? 'String',
+      },
+    ]),
+  );
 }
 
 /** In flight: invisible after a receive, or delayed (a follow-up delivery the function queued). */
@@ -268,7 +297,7 @@ export async function drain(opts: DrainOptions): Promise<FunctionDrainSummary[]>
 
   const summaries = await Promise.all(
     targets.map(async (target) => {
-      const summary: FunctionDrainSummary = { functionName: target.functionName, queueUrl: target.queueUrl, batches: 0, received: 0, deleted: 0, failed: 0, invocationErrors: 0 };
+      const summary: FunctionDrainSummary = { functionName: target.functionName, queueUrl: target.queueUrl, batches: 0, received: 0, deleted: 0, failed: 0, invocationErrors: 0, deliveredTwice: 0 };
       const role = await serviceRoleCredentials(opts.endpoint, target.roleArn, target.functionName);
       const logStream = createWriteStream(join(logDir, `${target.functionName}.log`), { flags: 'a' });
       const env: Record<string, string> = {
@@ -286,49 +315,93 @@ export async function drain(opts: DrainOptions): Promise<FunctionDrainSummary[]>
         ...opts.baseEnvironment,
         ...target.environment,
       };
-      const worker = new Worker(target, env, logStream);
+      const workers: Worker[] = [];
+      // Every worker (and a twin) pipes its stdout and stderr into the function's one log.
+      logStream.setMaxListeners(4 * (Math.max(1, opts.concurrency ?? 1) + 1) + 10);
+      const newWorker = () => {
+        const w = new Worker(target, env, logStream);
+        workers.push(w);
+        return w;
+      };
       try {
-        for (;;) {
-          const out = await sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: target.queueUrl, MaxNumberOfMessages: target.batchSize, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
-          );
-          const messages = out.Messages ?? [];
-          if (messages.length === 0) {
-            const depth = await queueDepth(sqs, target.queueUrl);
-            if (depth.visible === 0 && depth.inFlight === 0) break;
-            if (Date.now() > deadline) {
-              log(`  ${target.functionName}: gave up waiting for ${depth.inFlight} in-flight message(s)`);
-              break;
-            }
-            await new Promise((r) => setTimeout(r, 500));
-            continue;
-          }
-          summary.batches++;
-          summary.received += messages.length;
-          let failedIds = new Set<string>();
-          try {
-            const response = await worker.invoke(toSqsEvent(messages, target, opts.region));
-            failedIds = new Set((response.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-          } catch (error) {
-            summary.invocationErrors++;
-            failedIds = new Set(messages.map((m) => m.MessageId!));
-            log(`  ${target.functionName}: invocation failed: ${(error as Error).message}`);
-          }
-          const succeeded = messages.filter((m) => !failedIds.has(m.MessageId!));
-          summary.failed += messages.length - succeeded.length;
-          if (succeeded.length > 0) {
-            await sqs.send(
-              new DeleteMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: succeeded.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }),
-            );
-            summary.deleted += succeeded.length;
-          }
-        }
+        await Promise.all(
+          Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, () => pollWithWorker({ sqs, target, region: opts.region, deadline, log, summary, worker: newWorker(), twin: lazily(newWorker), ...(opts.deliverTwice ? { deliverTwice: opts.deliverTwice } : {}) })),
+        );
       } finally {
-        worker.stop();
+        for (const w of workers) w.stop();
         logStream.end();
       }
       return summary;
     }),
   );
   return summaries;
+}
+
+const lazily = <T>(make: () => T): (() => T) => {
+  let made: T | undefined;
+  return () => (made ??= make());
+};
+
+interface Poller {
+  sqs: SQSClient;
+  target: MappedFunction;
+  region: string;
+  deadline: number;
+  log: (line: string) => void;
+  summary: FunctionDrainSummary;
+  worker: Worker;
+  /** A second container, started when a message is delivered twice. */
+  twin: () => Worker;
+  deliverTwice?: (message: Message) => boolean;
+}
+
+/**
+ * One worker's loop, as one concurrent Lambda invocation stream of an event source: receive a
+ * batch, invoke, delete what succeeded; until every queue of the function is empty and nothing
+ * is in flight (another worker's batch included).
+ */
+async function pollWithWorker(p: Poller): Promise<void> {
+  const { sqs, target, summary } = p;
+  for (;;) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: target.queueUrl, MaxNumberOfMessages: target.batchSize, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) {
+      const depth = await queueDepth(sqs, target.queueUrl);
+      if (depth.visible === 0 && depth.inFlight === 0) break;
+      if (Date.now() > p.deadline) {
+        p.log(`  ${target.functionName}: gave up waiting for ${depth.inFlight} in-flight message(s)`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    summary.batches++;
+    summary.received += messages.length;
+    const twice = p.deliverTwice ? messages.filter((m) => p.deliverTwice!(m)) : [];
+    const [deleted] = await Promise.all([invokeAndDelete(p, p.worker, messages), twice.length ? invokeAndDelete(p, p.twin(), twice) : Promise.resolve(0)]);
+    summary.deliveredTwice += twice.length;
+    summary.received += twice.length;
+    summary.deleted += deleted;
+  }
+}
+
+/** One invocation with a batch; deletes what succeeded (a message delivered twice is deleted by whichever finishes first). Returns how many it deleted. */
+async function invokeAndDelete(p: Poller, worker: Worker, messages: Message[]): Promise<number> {
+  const { sqs, target, summary } = p;
+  let failedIds = new Set<string>();
+  try {
+    const response = await worker.invoke(toSqsEvent(messages, target, p.region));
+    failedIds = new Set((response.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+  } catch (error) {
+    summary.invocationErrors++;
+    failedIds = new Set(messages.map((m) => m.MessageId!));
+    p.log(`  ${target.functionName}: invocation failed: ${(error as Error).message}`);
+  }
+  const succeeded = messages.filter((m) => !failedIds.has(m.MessageId!));
+  summary.failed += messages.length - succeeded.length;
+  if (succeeded.length === 0) return 0;
+  const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: succeeded.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }));
+  return out.Successful?.length ?? succeeded.length;
 }

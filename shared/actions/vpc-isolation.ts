@@ -59,11 +59,23 @@ async function createOrFind(ec2: EC2Client, vpcId: string, name: string, purpose
   } catch (error) {
     // Group names are unique per VPC: a concurrent invocation created it first, so use that one.
     if (!hasErrorCode(error, 'InvalidGroup.Duplicate')) throw error;
-    const found = (await findFirebreakGroups(ec2, vpcId)).find((g) => g.GroupName === name);
-    if (!found?.GroupId) throw error;
-    return found.GroupId;
+    // EC2's API is eventually consistent: a group another invocation has just created may not
+    // be listed yet. Look again briefly; then the delivery is retried, never failed for good.
+    for (const wait of DUPLICATE_LOOKUP_WAITS_MS) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      const found = (await findFirebreakGroups(ec2, vpcId)).find((g) => g.GroupName === name);
+      if (found?.GroupId) return found.GroupId;
+    }
+    throw new FirebreakError(`${name} exists in ${vpcId} (created concurrently) but is not listed yet: the delivery is retried`, {
+      code: 'IsolationGroupNotVisibleYet',
+      retryable: true,
+      cause: error,
+    });
   }
 }
+
+/** Looks for a group another invocation created (EC2 lists new resources after a short delay). */
+const DUPLICATE_LOOKUP_WAITS_MS = [0, 200, 800];
 
 const hasAllTraffic = (perms: IpPermission[] | undefined) =>
   (perms ?? []).some((p) => p.IpProtocol === '-1' && (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0'));

@@ -15,10 +15,12 @@ import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
 import { settled } from './settled.ts';
 import { patienceFor, retryInPlace, type Patience } from './patience.ts';
+import { containmentFirst, leftToFollowUp, stepRunner, yieldsToContainment } from './claims.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
-export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> & Partial<Pick<Ledger, 'relate' | 'rely' | 'letGo' | 'restored'>>;
+export type EngineLedger = Pick<Ledger, 'load' | 'begin' | 'recordStep' | 'finish' | 'linkDerived'> &
+  Partial<Pick<Ledger, 'relate' | 'rely' | 'letGo' | 'restored' | 'claimStep' | 'recordClaimedStep' | 'finishDeferring'>>;
 
 /** A hand-off as the engine sends it: the step's target and reason, from the incident. */
 export type HandOffSender = (request: { target: HandOffTarget; source: Incident; reason: string }) => Promise<{ eventId: string }>;
@@ -41,6 +43,8 @@ export interface EngineDeps<O = unknown> {
   paused?: PauseState;
   /** How long describe and containment steps are retried in place (the Lambda's remaining time); shared/engine/patience.ts. */
   patience?: Patience;
+  /** When this invocation ends for certain (Lambda's deadline): the steps it claims are its own until then (shared/engine/claims.ts). */
+  claimUntil?: Date;
 }
 
 /** The result of one delivery of one incident. */
@@ -91,8 +95,10 @@ export async function runPlaybook<T extends PlaybookTypes>(
 
   // Set once the ledger's record has been read: every result reports it as the status before.
   let previousStatus: IncidentStatus | undefined;
+  // Concurrent deliveries of this incident: each step runs in one of them at a time.
+  const stepsRun = stepRunner(ledger, { now, logger, ...(deps.claimUntil ? { claimUntil: deps.claimUntil } : {}) });
   const finish = async (status: IncidentStatus, reason: string, steps: Record<string, StepOutcome>, isolatedAt?: string): Promise<DeliveryResult> => {
-    await ledger.finish(incident.incidentId, status, reason, now(), isolatedAt);
+    await stepsRun.finish(incident.incidentId, status, reason, now(), isolatedAt);
     logger[status === 'failed' || status === 'retrying' ? 'error' : 'info']('Incident delivery finished', { status, reason });
     return { incidentId: incident.incidentId, incident, status, reason, steps, ...(previousStatus ? { previousStatus } : {}) };
   };
@@ -249,6 +255,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   // An incident that took a slot once never needs another: follow-ups and re-publications
   // of a contained finding must not be held by the limit they already count towards.
   const slot = loaded.record?.blastRadiusSlotAt ? await open(gates, capture) : await open(gates, capture, { ...config.blastRadius, window: loaded.window });
+  const storm = containmentFirst(loaded.window, now().getTime(), slot === 'taken');
   if (slot === 'limit-reached') {
     return finish(
       'held',
@@ -301,6 +308,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
     };
   };
   for (const stage of STAGES) {
+    if (yieldsToContainment(stage, outcomes, logger)) break;
     const steps = playbook.steps.filter((s) => s.stage === stage);
     // Steps of a stage run concurrently, except that a step that requires or comes after
     // another step of the same stage starts when that one has finished (memory before the
@@ -311,26 +319,28 @@ export async function runPlaybook<T extends PlaybookTypes>(
       finished.set(
         step,
         Promise.all(sameStage).then(async () => {
-          const before = previous[step.name];
-          if (before?.status === 'done') return;
-          const outcome =
-            modeRank(config.mode) < modeRank(step.minimumMode)
+          if (previous[step.name]?.status === 'done') return;
+          if (storm && stage !== 'contain') return void (outcomes[step.name] = leftToFollowUp(step, config.followUp.delaySeconds));
+          outcomes[step.name] = await stepsRun.run(incident.incidentId, step, async (current) => {
+            // What another delivery recorded since this one read the record (a pending snapshot's ids).
+            if (current) previous[step.name] = current;
+            const before = previous[step.name];
+            return modeRank(config.mode) < modeRank(step.minimumMode)
               ? skippedForMode(step, config.mode)
               : (waitingOn(step, outcomes) ??
-                boundPending(
-                  // Retried in place while time allows: containment first (evidence runs after it, never ahead).
-                  await retryInPlace(
-                    patienceFor(step.stage, deps.patience).patience,
-                    logger,
-                    step.name,
-                    // `attempts` counts deliveries (what boundPending bounds); tries in place are logged.
-                    () => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
-                    patienceFor(step.stage, deps.patience).shouldRetry,
-                  ),
-                  config.followUp.maxAttempts,
-                ));
-          outcomes[step.name] = outcome;
-          await ledger.recordStep(incident.incidentId, step.name, outcome);
+                  boundPending(
+                    // Retried in place while time allows: containment first (evidence runs after it, never ahead).
+                    await retryInPlace(
+                      patienceFor(step.stage, deps.patience).patience,
+                      logger,
+                      step.name,
+                      // `attempts` counts deliveries (what boundPending bounds); tries in place are logged.
+                      () => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                      patienceFor(step.stage, deps.patience).shouldRetry,
+                    ),
+                    config.followUp.maxAttempts,
+                  ));
+          });
         }),
       );
     }

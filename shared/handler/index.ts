@@ -1,7 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
@@ -17,6 +16,7 @@ import { createLogger, incidentLogger } from '../logging/index.ts';
 import { isNotifiedChange, Notifier, type Notice } from '../notifications/index.ts';
 import { PauseSwitch } from '../pause/index.ts';
 import { tellAndRecord } from './tell.ts';
+import { followUp } from './follow-up.ts';
 
 /** Who put the message on the queue: a function role's unique id for a follow-up, AWS's own id for EventBridge. */
 const senderOf = (record: SQSRecord): string | undefined => record.attributes?.SenderId || undefined;
@@ -102,21 +102,11 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
 
   // Pending steps (snapshots completing, commands running) are looked at again by the
   // same message, delayed, on the function's own queue: every step is idempotent and
-  // finished steps are never repeated. Failing to schedule never fails the message:
-  // GuardDuty's re-publication of the finding resumes the incident as well.
-  const scheduleFollowUp = async (record: SQSRecord, delaySeconds: number) => {
-    const queueUrl = config.followUp.queueUrl;
-    if (!queueUrl) {
-      logger.warn('Steps are pending but FIREBREAK_QUEUE_URL is not set: they resume when the finding is published again', { messageId: record.messageId });
-      return;
-    }
-    try {
-      await platform.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }));
-      logger.info('Follow-up delivery scheduled', { messageId: record.messageId, delaySeconds });
-    } catch (error) {
-      logger.error('Could not schedule the follow-up delivery; pending steps resume when the finding is published again', { messageId: record.messageId, error: error as Error });
-    }
-  };
+  // finished steps are never repeated. One follow-up per incident (shared/handler/follow-up.ts).
+  // Failing to schedule never fails the message: GuardDuty's re-publication resumes the incident as well.
+  const followUpDeps = { sqs: platform.sqs, ledger, logger, now, ...(config.followUp.queueUrl ? { queueUrl: config.followUp.queueUrl } : {}) };
+  // When the running invocation ends for certain: the steps it claims are its own until then.
+  let invocationDeadline: Date | undefined;
 
   // A release acts only on the incident the event names, and only if that incident is
   // about the resource the event names: a mismatch is rejected, never acted on.
@@ -251,6 +241,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
             ...(options.now ? { now: options.now } : {}),
             // Containment is retried in place while the invocation has time (shared/engine/patience.ts).
             patience: { ...options.patience, ...(context?.getRemainingTimeInMillis ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}) },
+            ...(invocationDeadline ? { claimUntil: invocationDeadline } : {}),
           },
           playbook,
           incident,
@@ -258,8 +249,14 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
         ),
       ),
     );
-    const followUps = results.flatMap((r) => (r.status === 'fulfilled' && r.value.followUpSeconds !== undefined ? [r.value.followUpSeconds] : []));
-    if (followUps.length > 0) await scheduleFollowUp(record, Math.min(...followUps));
+    const fulfilled = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const pending = fulfilled.filter((r) => r.followUpSeconds !== undefined);
+    await followUp(
+      followUpDeps,
+      record,
+      pending.length ? { delaySeconds: Math.min(...pending.map((r) => r.followUpSeconds!)), incidentIds: pending.map((r) => r.incidentId) } : undefined,
+      fulfilled.map((r) => r.incidentId),
+    );
     // Only a change says something: a redelivery, a follow-up or a re-publication that leaves
     // the incident as it was is silent.
     await Promise.all(
@@ -282,8 +279,10 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
     if (failure) throw failure.reason;
   };
 
-  const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false }) as Promise<SQSBatchResponse>;
+  const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    invocationDeadline = typeof context?.getRemainingTimeInMillis === 'function' ? new Date(now().getTime() + context.getRemainingTimeInMillis()) : undefined;
+    return processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false }) as Promise<SQSBatchResponse>;
+  };
 
   return middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));
 }

@@ -25,7 +25,13 @@ export interface BlastRadiusLimit {
 
 export type SlotOutcome = 'taken' | 'already-held' | 'limit-reached' | 'not-needed';
 
-const MAX_SLOT_ATTEMPTS = 6;
+/**
+ * Every containment in an account writes one window item, so a storm of findings contends on
+ * it: each round of conflicting writers lets one through. Enough rounds for the concurrency the
+ * functions run at (max_concurrency × batch_size), with jittered pauses so the rounds spread.
+ */
+export const MAX_SLOT_ATTEMPTS = 25;
+const slotBackoffMs = (attempt: number) => Math.random() * Math.min(100, 5 * 2 ** attempt);
 
 /**
  * Applies the incident update and, in the same transaction, takes a slot in the account's
@@ -72,6 +78,7 @@ export async function takeSlot(
     } catch (error) {
       if (!hasErrorCode(error, 'TransactionCanceledException', 'ConditionalCheckFailedException') || attempt >= MAX_SLOT_ATTEMPTS) throw error;
       // Another containment in this account took a slot first: re-read and re-decide.
+      await new Promise((r) => setTimeout(r, slotBackoffMs(attempt)));
       window = await reread();
     }
   }

@@ -12,6 +12,8 @@ import type { LedgerTable } from './table.ts';
 import { takeToken, type BucketRate } from './token-bucket.ts';
 import { relateIncident } from './related.ts';
 import { letGo, rely, restored, type LetGo, type RelianceState } from './reliance.ts';
+import { claimStep, finishDeferringIncident, recordClaimedStep, type ClaimOutcome } from './step-claims.ts';
+import { releaseFollowUp, reserveFollowUp, type FollowUpRequest } from './follow-ups.ts';
 
 /**
  * The DynamoDB ledger: one record per finding + resource with every step's outcome,
@@ -91,6 +93,31 @@ export class Ledger {
     return finishIncident(this.#t, incidentId, status, reason, now, isolatedAt);
   }
 
+  /** Claims a step for one delivery until `untilMs` (see shared/ledger/step-claims.ts); says who holds it or how it finished otherwise. */
+  claimStep(incidentId: string, step: string, holder: string, nowMs: number, untilMs: number): Promise<ClaimOutcome> {
+    return claimStep(this.#t, incidentId, step, holder, nowMs, untilMs);
+  }
+
+  /** Records a claimed step's outcome and drops the claim. */
+  recordClaimedStep(incidentId: string, step: string, holder: string, outcome: StepOutcome): Promise<void> {
+    return recordClaimedStep(this.#t, incidentId, step, holder, outcome);
+  }
+
+  /** Finishes a delivery that left steps to others: a settled status is never overwritten by a lesser one. */
+  finishDeferring(incidentId: string, status: IncidentStatus, reason: string, now: Date, isolatedAt?: string): Promise<void> {
+    return finishDeferringIncident(this.#t, incidentId, status, reason, now, isolatedAt);
+  }
+
+  /** Records follow-up `id` as the incident's scheduled one, unless another is on its way; true: send it. */
+  reserveFollowUp(incidentId: string, request: FollowUpRequest): Promise<boolean> {
+    return reserveFollowUp(this.#t, incidentId, request);
+  }
+
+  /** Forgets follow-up `id` (delivered, nothing left pending; or never sent). */
+  releaseFollowUp(incidentId: string, id: string): Promise<void> {
+    return releaseFollowUp(this.#t, incidentId, id);
+  }
+
   async recordRejected(m: RejectedMessage): Promise<void> {
     await recordRejected(this.#t, m);
   }
@@ -141,6 +168,8 @@ export type { BeginReleaseOutcome, BeginReleaseParams, FinishReleaseParams } fro
 export type { IgnoredMessage, RejectedMessage } from './rejections.ts';
 export type { NotificationTarget } from './notifications.ts';
 export { windowKey } from './records.ts';
+export { claimAttribute, type ClaimOutcome, type StepClaim } from './step-claims.ts';
+export { FOLLOW_UP_GRACE_SECONDS, type FollowUpMarker, type FollowUpRequest } from './follow-ups.ts';
 export { bucketKey, type BucketRate } from './token-bucket.ts';
 export { relatedKey } from './related.ts';
 export { relianceKey, type LetGo, type RelianceState } from './reliance.ts';

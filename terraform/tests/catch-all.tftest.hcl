@@ -184,7 +184,7 @@ run "the_queue_redrives_to_its_dlq_and_only_the_rule_may_send" {
   }
 
   assert {
-    condition     = module.catch_all[0].event_source_mapping.function_response_types == toset(["ReportBatchItemFailures"]) && module.catch_all[0].event_source_mapping.batch_size == 10
+    condition     = module.catch_all[0].event_source_mapping.function_response_types == toset(["ReportBatchItemFailures"]) && module.catch_all[0].event_source_mapping.batch_size == 1
     error_message = "The mapping must report batch-item failures (one bad message never fails the batch)."
   }
 }

@@ -337,8 +337,13 @@ run "event_source_mapping_reports_batch_item_failures" {
   }
 
   assert {
-    condition     = module.playbook["ec2-instance"].event_source_mapping.batch_size == 10 && module.playbook["ec2-instance"].event_source_mapping.maximum_batching_window_in_seconds == 0
+    condition     = module.playbook["ec2-instance"].event_source_mapping.batch_size == 1 && module.playbook["ec2-instance"].event_source_mapping.maximum_batching_window_in_seconds == 0
     error_message = "The event source mapping must use batch_size and maximum_batching_window_seconds."
+  }
+
+  assert {
+    condition     = module.playbook["ec2-instance"].event_source_mapping.maximum_concurrency == 10
+    error_message = "By default each finding is its own invocation (batch_size 1) and ten run at once (max_concurrency 10): the storm sizing in docs/decisions.md."
   }
 }
 

@@ -43,7 +43,7 @@ export interface Pipeline {
   dlqName: string;
 }
 
-export function pipeline(name: 'firebreak' | 'observe' | 'limited' | 'retry' | 'full'): Pipeline {
+export function pipeline(name: 'firebreak' | 'observe' | 'limited' | 'retry' | 'full' | 'storm'): Pipeline {
   const o = outputs[name];
   const pb = o.playbooks['ec2-instance'];
   return {

@@ -11,6 +11,7 @@ import {
   CreateSubnetCommand,
   CreateVpcCommand,
   DescribeInstanceAttributeCommand,
+  DescribeSecurityGroupsCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   EC2Client,
@@ -190,6 +191,7 @@ describe('Emulator: moto patches', () => {
         'queue_redrive_policy_is_compact_json',
         'eventbridge_targets_receive_the_account_field',
         'dynamodb_item_writes_are_atomic',
+        'security_group_names_are_unique_under_concurrency',
         'instance_shutdown_behaviour_can_be_modified',
         'instance_reports_its_current_instance_profile',
         'run_instances_honours_the_client_token',
@@ -359,6 +361,24 @@ describe('Emulator: moto patches', () => {
     // Assess
     const item = await ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'x' } }, ConsistentRead: true }));
     expect(Object.keys(item.Item!.steps!.M!)).toHaveLength(40);
+  });
+
+  it('creates one security group of a name per VPC when many create it at once, answering the others InvalidGroup.Duplicate, as AWS does', async () => {
+    // Act: ten VPCs, twenty concurrent creates of one name in each (unpatched, one round in ten made two)
+    const rounds = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }));
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => ec2.send(new CreateSecurityGroupCommand({ VpcId: Vpc!.VpcId!, GroupName: 'firebreak-isolation', Description: 'race' }))),
+        );
+        const refusals = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).name] : []));
+        const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [Vpc!.VpcId!] }, { Name: 'group-name', Values: ['firebreak-isolation'] }] }));
+        return { created: results.length - refusals.length, refusals: [...new Set(refusals)], groups: groups.SecurityGroups!.length };
+      }),
+    );
+
+    // Assess
+    for (const round of rounds) expect(round).toEqual({ created: 1, refusals: ['InvalidGroup.Duplicate'], groups: 1 });
   });
   it('refuses SendCommand for a document that does not exist or parameters its document does not admit, and names invocations after the steps, as AWS does', async () => {
     // Prepare

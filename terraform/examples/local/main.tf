@@ -246,6 +246,38 @@ module "retry" {
   ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
 }
 
+resource "aws_cloudwatch_event_bus" "storm" {
+  name = "fb-storm"
+}
+
+# A storm of findings (test/e2e/storm.test.ts and concurrency.test.ts, `make bench`'s storm): the
+# EC2 playbook with its default options (no forensic instance or copies, no online capture: on a
+# two-core machine those would measure the emulator), many containments at once.
+module "storm" {
+  source = "../.."
+
+  name_prefix              = "fb-storm"
+  playbooks                = local.ec2_only
+  mode                     = "contain"
+  event_bus_name           = aws_cloudwatch_event_bus.storm.name
+  dist_dir                 = local.dist_dir
+  responder_principal_arns = local.responder_principal_arns
+  blast_radius_limit       = 1000
+
+  max_receive_count          = 3
+  visibility_timeout_seconds = 30
+
+  follow_up_delay_seconds = local.local_defaults.follow_up_delay_seconds
+  max_follow_ups          = local.local_defaults.max_follow_ups
+
+  lambda_timeout_seconds        = local.local_defaults.lambda_timeout_seconds
+  event_source_mapping_enabled  = local.local_defaults.event_source_mapping_enabled
+  evidence_bucket_force_destroy = local.local_defaults.evidence_bucket_force_destroy
+
+  evidence_bucket_deny_insecure_transport = local.local_defaults.evidence_bucket_deny_insecure_transport
+  ledger_deletion_protection              = local.local_defaults.ledger_deletion_protection
+}
+
 resource "aws_cloudwatch_event_bus" "full" {
   name = "fb-full"
 }

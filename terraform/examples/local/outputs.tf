@@ -70,3 +70,14 @@ output "forensics" {
     kms_key_arn       = aws_kms_key.forensics.arn
   }
 }
+
+output "storm" {
+  description = "Storm pipeline (EC2 playbook with default options, blast radius 1000, bus fb-storm): ledger_table_name, evidence_bucket_name, event_bus_name, playbooks."
+  value = {
+    ledger_table_name    = module.storm.ledger_table_name
+    evidence_bucket_name = module.storm.evidence_bucket_name
+    event_bus_name       = module.storm.event_bus_name
+    responders_bus_name  = module.storm.responders_bus_name
+    playbooks            = module.storm.playbooks
+  }
+}

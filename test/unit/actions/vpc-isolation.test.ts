@@ -133,7 +133,23 @@ describe('Function: ensureFirebreakGroups', () => {
     expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
   });
 
-  it('fails when the name is taken but the group cannot be found', async () => {
+  it('looks again for a group created concurrently that EC2 does not list yet (eventual consistency)', async () => {
+    // Prepare
+    ec2Mock
+      .on(CreateSecurityGroupCommand, { GroupName: ISOLATION_GROUP_NAME })
+      .rejects(awsError('InvalidGroup.Duplicate'))
+      .on(DescribeSecurityGroupsCommand)
+      .resolvesOnce({ SecurityGroups: [] })
+      .resolves({ SecurityGroups: readyGroups() });
+
+    // Act
+    const groups = await ensureFirebreakGroups(someClients().ec2, VPC_ID, [readyGroups()[1]!]);
+
+    // Assess
+    expect(groups).toEqual({ isolationGroupId: ISO, untrackingGroupId: OPEN });
+  });
+
+  it('fails retryably (the delivery comes back) when the name is taken but the group is still not listed', async () => {
     // Prepare
     ec2Mock
       .on(CreateSecurityGroupCommand)
@@ -145,7 +161,8 @@ describe('Function: ensureFirebreakGroups', () => {
     const ensure = ensureFirebreakGroups(someClients().ec2, VPC_ID, [readyGroups()[1]!]);
 
     // Assess
-    await expect(ensure).rejects.toMatchObject({ name: 'InvalidGroup.Duplicate' });
+    await expect(ensure).rejects.toMatchObject({ code: 'IsolationGroupNotVisibleYet', retryable: true, cause: { name: 'InvalidGroup.Duplicate' } });
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(3);
   });
 
   it('lets any other creation error through', async () => {

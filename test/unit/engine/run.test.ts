@@ -6,7 +6,8 @@ import { definePlaybook, defineStep, runPlaybook, type AnyStep, type EngineDeps,
 import { ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../../../shared/errors/index.ts';
 import { EvidenceStore } from '../../../shared/evidence/index.ts';
 import type { Incident } from '../../../shared/findings/index.ts';
-import type { StepOutcome } from '../../../shared/vocabulary/index.ts';
+import type { IncidentStatus, StepOutcome } from '../../../shared/vocabulary/index.ts';
+import type { IncidentRecord, LoadedState } from '../../../shared/ledger/index.ts';
 import { isNotifiedChange } from '../../../shared/notifications/index.ts';
 import {
   aConfig,
@@ -430,8 +431,8 @@ describe('Function: runPlaybook', () => {
   });
 
   it('throws ContainmentIncompleteError on a retryable containment failure, after the evidence steps still ran and were recorded', async () => {
-    // Prepare
-    const { playbook, ran } = fakePlaybook({ isolate: () => Promise.reject(awsError('RequestLimitExceeded', { httpStatusCode: 503 })) });
+    // Prepare (a server error: a throttled containment is the next test)
+    const { playbook, ran } = fakePlaybook({ isolate: () => Promise.reject(awsError('InternalError', { httpStatusCode: 500 })) });
     const { deps, ledger } = engine();
     const incident = anIncident();
 
@@ -445,8 +446,8 @@ describe('Function: runPlaybook', () => {
     expect(ledger.outcome('snapshot')!.status).toBe('done');
     expect(ledger.outcome('isolate')).toMatchObject({
       status: 'failed',
-      summary: 'Do isolate: failed with RequestLimitExceeded',
-      error: { code: 'RequestLimitExceeded', retryable: true, unsupported: false },
+      summary: 'Do isolate: failed with InternalError',
+      error: { code: 'InternalError', retryable: true, unsupported: false },
     });
     // Isolation failed: no time of isolation.
     expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'retrying', reason: 'containment steps failed with retryable errors: isolate' }]);
@@ -1534,5 +1535,210 @@ describe('Function: runPlaybook — containment generations and origins', () => 
     expect(result.status).toBe('held');
     expect(result.reason).toContain('of manual incidents');
     expect(loads.mock.calls.every(([, , origin]) => origin === 'manual')).toBe(true);
+  });
+});
+
+/**
+ * A fake ledger with the real step-claim conditions: a step is claimed only when it is not
+ * done and no other live delivery holds it; a delivery that deferred never overwrites a
+ * settled status. Every delivery run against one instance shares its state, as concurrent
+ * Lambda invocations share the table.
+ */
+class ClaimingLedger extends FakeLedger {
+  steps: Record<string, StepOutcome> = {};
+  claims = new Map<string, { holder: string; until: number; at: string }>();
+  status: string | undefined;
+
+  override async load(incidentId: string): Promise<LoadedState> {
+    const base = this.records.get(incidentId);
+    const record = this.status || base ? ({ ...base, incidentId, steps: { ...this.steps }, status: this.status ?? base?.status } as IncidentRecord) : undefined;
+    return { ...(record ? { record } : {}), window: { version: 0, entries: [] } };
+  }
+
+  async claimStep(_incidentId: string, step: string, holder: string, nowMs: number, untilMs: number) {
+    const current = this.steps[step];
+    if (current?.status === 'done') return { claimed: false as const, done: current };
+    const held = this.claims.get(step);
+    if (held && held.until >= nowMs && held.holder !== holder) return { claimed: false as const, heldBy: held };
+    this.claims.set(step, { holder, until: untilMs, at: new Date(nowMs).toISOString() });
+    return { claimed: true as const, ...(current ? { current } : {}) };
+  }
+
+  async recordClaimedStep(incidentId: string, step: string, _holder: string, outcome: StepOutcome) {
+    this.steps[step] = outcome;
+    this.claims.delete(step);
+    await this.recordStep(incidentId, step, outcome);
+  }
+
+  override async finish(incidentId: string, status: IncidentStatus, reason: string, now: Date, isolatedAt?: string) {
+    this.status = status;
+    await super.finish(incidentId, status, reason, now, isolatedAt);
+  }
+
+  async finishDeferring(incidentId: string, status: IncidentStatus, reason: string, now: Date, isolatedAt?: string) {
+    if (!['contained', 'failed', 'released'].includes(status) && ['contained', 'failed', 'released'].includes(this.status ?? '')) return;
+    await this.finish(incidentId, status, reason, now, isolatedAt);
+  }
+}
+
+describe('Function: runPlaybook — concurrent deliveries of one incident', () => {
+  it('runs every step once when the same message is delivered to two invocations at once', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const ledger = new ClaimingLedger();
+    const first = engine({}, ledger);
+    const second = engine({}, ledger);
+    const incident = anIncident();
+
+    // Act
+    const results = await Promise.all([runPlaybook(first.deps, playbook, incident, delivery), runPlaybook(second.deps, playbook, incident, delivery)]);
+
+    // Assess
+    for (const s of playbook.steps) expect(vi.mocked(s.run).mock.calls, s.name).toHaveLength(1);
+    expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
+    // Whichever left steps to the other looks again later: a follow-up, not a second run.
+    const deferring = results.filter((r) => Object.values(r.steps).some((o) => o.summary.includes('left to another delivery')));
+    expect(deferring.length).toBeGreaterThan(0);
+    for (const r of deferring) expect(r.followUpSeconds).toBeGreaterThan(0);
+    expect(ledger.claims.size).toBe(0);
+  });
+
+  it('ten copies of a finding at once: each step runs once, and the follow-up finds the incident contained', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const ledger = new ClaimingLedger();
+    const incident = anIncident();
+
+    // Act
+    await Promise.all(Array.from({ length: 10 }, (_, n) => runPlaybook(engine({}, ledger).deps, playbook, incident, { messageId: `copy-${n}` })));
+    const followUp = await runPlaybook(engine({}, ledger).deps, playbook, incident, { messageId: 'follow-up' });
+
+    // Assess
+    for (const s of playbook.steps) expect(vi.mocked(s.run).mock.calls, s.name).toHaveLength(1);
+    expect(followUp.status).toBe('contained');
+    expect(ledger.status).toBe('contained');
+  });
+
+  it('a delivery that left steps to another never turns a contained incident back into containing', async () => {
+    // Prepare: another delivery holds isolation and has already written `contained`.
+    const { playbook } = fakePlaybook();
+    const ledger = new ClaimingLedger();
+    ledger.status = 'contained';
+    ledger.claims.set('isolate', { holder: 'other', until: FIXED_NOW.getTime() + 3_600_000, at: FIXED_NOW.toISOString() });
+    const { deps } = engine({}, ledger);
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(result.status).toBe('containing');
+    expect(result.steps.isolate).toMatchObject({ status: 'pending', attempts: 0, data: { claimedBy: 'other' } });
+    expect(ledger.status).toBe('contained');
+    expect(ledger.outcome('isolate')).toBeUndefined();
+  });
+
+  it('continues a pending step from what another delivery recorded since this one read the record', async () => {
+    // Prepare: the record as this delivery read it has no snapshot; by the time it claims the
+    // step, another delivery has recorded it pending with its snapshot ids.
+    const seen: unknown[] = [];
+    const { playbook } = fakePlaybook({
+      snapshot: async (ctx) => {
+        seen.push(ctx.previous?.summary);
+        return { status: 'done', summary: 'snapshots completed' };
+      },
+    });
+    const ledger = new ClaimingLedger();
+    const loadAsRead = ledger.load.bind(ledger);
+    ledger.load = async (id: string) => {
+      const state = await loadAsRead(id);
+      ledger.steps.snapshot = { stage: 'evidence', status: 'pending', summary: 'snapshots started', attempts: 1, data: { snapshotIds: ['snap-1'] } };
+      return state;
+    };
+    const { deps } = engine({}, ledger);
+
+    // Act
+    await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(seen).toEqual(['snapshots started']);
+    expect(ledger.outcome('snapshot')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('holds its claims until the invocation deadline it is given', async () => {
+    // Prepare
+    const { playbook } = fakePlaybook();
+    const ledger = new ClaimingLedger();
+    const claimed: number[] = [];
+    const claim = ledger.claimStep.bind(ledger);
+    ledger.claimStep = async (id, step, holder, nowMs, untilMs) => {
+      claimed.push(untilMs);
+      return claim(id, step, holder, nowMs, untilMs);
+    };
+    const deadline = new Date(FIXED_NOW.getTime() + 3_600_000);
+    const { deps } = engine({}, ledger);
+
+    // Act
+    await runPlaybook({ ...deps, claimUntil: deadline }, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(claimed).toEqual([deadline.getTime(), deadline.getTime(), deadline.getTime(), deadline.getTime()]);
+  });
+
+  it('when containment is throttled, evidence waits for the redelivery instead of spending the API rate isolation needs', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook({ isolate: () => Promise.reject(awsError('RequestLimitExceeded', { httpStatusCode: 503 })) });
+    const { deps, ledger } = engine();
+    const incident = anIncident();
+
+    // Act
+    const run = runPlaybook(deps, playbook, incident, delivery);
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ failedSteps: ['isolate'], retryable: true });
+    expect(ran()).toEqual(['isolate', 'protect']);
+    expect(ledger.outcome('snapshot')).toBeUndefined();
+    expect(ledger.finished).toEqual([{ incidentId: incident.incidentId, status: 'retrying', reason: 'containment steps failed with retryable errors: isolate' }]);
+  });
+});
+
+describe('Function: runPlaybook — a storm of findings', () => {
+  /** A ledger whose window shows `recent` containments in the account within the last minute. */
+  const stormLedger = (recent: number, slot: 'taken' | 'already-held' = 'taken') => {
+    const ledger = new FakeLedger();
+    ledger.slot = slot;
+    const entries = Array.from({ length: recent }, (_, n) => ({ incidentId: `inc-${n}`, at: FIXED_NOW.getTime() - 30_000 }));
+    ledger.load = async () => ({ window: { version: recent, entries } });
+    return ledger;
+  };
+
+  it('contains first and leaves evidence to the follow-up when ten containments began in the account within a minute', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook();
+    const { deps, ledger } = engine({}, stormLedger(10));
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(ran()).toEqual(['isolate', 'protect']);
+    expect(result.status).toBe('contained');
+    expect(result.steps.snapshot).toMatchObject({ status: 'pending', summary: expect.stringContaining('containment first') });
+    expect(result.followUpSeconds).toBe(deps.config.followUp.delaySeconds);
+    // Nothing recorded for the steps left to the follow-up, which runs them.
+    expect(ledger.outcome('snapshot')).toBeUndefined();
+  });
+
+  it('runs evidence as usual below the threshold, and in the follow-up of a storm (the incident already holds its slot)', async () => {
+    // Prepare
+    const calm = fakePlaybook();
+    const followUp = fakePlaybook();
+
+    // Act
+    await runPlaybook(engine({}, stormLedger(9)).deps, calm.playbook, anIncident(), delivery);
+    await runPlaybook(engine({}, stormLedger(50, 'already-held')).deps, followUp.playbook, anIncident(), delivery);
+
+    // Assess
+    expect(calm.ran()).toEqual(['isolate', 'protect', 'snapshot', 'screenshot']);
+    expect(followUp.ran()).toEqual(['isolate', 'protect', 'snapshot', 'screenshot']);
   });
 });

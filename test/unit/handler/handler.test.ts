@@ -331,7 +331,12 @@ describe('Function: createFindingHandler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input)).toEqual([{ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: 60 }]);
+    const sent = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(sent).toEqual([{ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: 60, MessageAttributes: { 'firebreak-follow-up': { DataType: 'String', StringValue: expect.any(String) } } }]);
+    // The incident records the follow-up it has on its way, so that copies of the finding add none.
+    const reserved = dbMock.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression === 'SET #followUp = :marker');
+    expect(reserved).toHaveLength(1);
+    expect(reserved[0]!.ExpressionAttributeValues![':marker']).toMatchObject({ id: sent[0]!.MessageAttributes!['firebreak-follow-up']!.StringValue });
   });
 
   it('still acknowledges the delivery when the follow-up cannot be queued, or no queue is configured', async () => {

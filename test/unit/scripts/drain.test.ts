@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serviceRoleCredentials } from '../../../scripts/lib/drain.ts';
+import { lambdaMessageAttributes, serviceRoleCredentials } from '../../../scripts/lib/drain.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/firebreak-ec2-instance';
 
@@ -57,5 +57,22 @@ describe('local drain: the functions may talk to another endpoint than the drain
     const { functionEndpointOf } = await import('../../../scripts/lib/drain.ts');
     expect(functionEndpointOf({ endpoint: 'http://127.0.0.1:4566', functionEndpoint: 'http://127.0.0.1:4672' })).toBe('http://127.0.0.1:4672');
     expect(functionEndpointOf({ endpoint: 'http://127.0.0.1:4566' })).toBe('http://127.0.0.1:4566');
+  });
+});
+
+describe('local drain: an SQS event as Lambda builds it', () => {
+  it('passes message attributes as Lambda does (stringValue, dataType), so a follow-up finds its id', () => {
+    // Act
+    const attributes = lambdaMessageAttributes({
+      'firebreak-follow-up': { DataType: 'String', StringValue: 'fu-1' },
+      blob: { DataType: 'Binary', BinaryValue: Buffer.from('hi') },
+    });
+
+    // Assess
+    expect(attributes).toEqual({
+      'firebreak-follow-up': { stringValue: 'fu-1', stringListValues: [], binaryListValues: [], dataType: 'String' },
+      blob: { binaryValue: Buffer.from('hi').toString('base64'), stringListValues: [], binaryListValues: [], dataType: 'Binary' },
+    });
+    expect(lambdaMessageAttributes(undefined)).toEqual({});
   });
 });
