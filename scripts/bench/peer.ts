@@ -46,7 +46,14 @@ async function isolationGroupFor(world: World, scenario: WebAppScenario): Promis
 export const section: BenchSection = {
   title: `Peer in the same run: Cloud Custodian against Firebreak, one compromised Auto Scaling group member each (${rounds} rounds, a fresh world for each tool every round)`,
   async run({ endpoint, region, world, outputs, print }) {
-    const c7nVersion = await ensureCustodian();
+    let c7nVersion: string;
+    try {
+      c7nVersion = await ensureCustodian();
+    } catch (error) {
+      // No peer without its package (PyPI unreachable, no python3-venv): say so, and let the other sections run.
+      print(`  Cloud Custodian could not be installed, no peer figures: ${(error as Error).message.trim().split('\n').slice(-2).join(' | ')}`);
+      return;
+    }
     const table: string = (await outputs()).firebreak.ledger_table_name;
     const accountId = await world.accountId();
     const fixture = loadFixture('ec2-c-cactivity-b');
@@ -122,6 +129,8 @@ export const section: BenchSection = {
     print('               Custodian — `custodian run` spawned (Python start, c7n imports, policy validation included).');
     print('    described: Firebreak — its first step began; Custodian — its policy matched the instance (the `count:1` log line).');
     print('    done:      Firebreak — every containment step that acted finished (ledger); Custodian — the process exited.');
+    print('    Firebreak creates the VPC\'s isolation and untracking groups (a new VPC every round) and moves each ENI twice');
+    print('    (untracking, then isolation: tracked connections cut); Custodian was given its group and moves each ENI once.');
     print(`  Firebreak, everything (evidence and investigation stages too) → drain returned: ${spread(firebreak.toDrained)}`);
     print(`  Custodian, its own execution (metadata.json duration: describe + actions): ${spread(custodian.ownRun)}; spawn → policy start: ${spread(custodian.startup)}`);
     if (custodian.apiCalls) print(`  Custodian's API calls per run: ${custodian.apiCalls}`);
