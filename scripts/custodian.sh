@@ -2,7 +2,7 @@
 # Cloud Custodian (c7n), pinned, in the benchmark's own venv: the peer `make bench` runs on the
 # same world as Firebreak (scripts/bench/peer.ts).
 #
-#   scripts/custodian.sh ensure-venv   install c7n==C7N_VERSION into .venv-bench (when missing)
+#   scripts/custodian.sh ensure-venv   install c7n==C7N_VERSION into .venv-bench (when missing; silent otherwise)
 #   scripts/custodian.sh version       the c7n version the venv holds
 #
 # Its own venv, not the emulator's .venv nor .venv-checkov: c7n pins its own boto3/botocore, and
@@ -39,10 +39,11 @@ ensure_venv() {
     tail -n 30 "$log" >&2
     die "pip install c7n==${C7N_VERSION} failed (log: ${log})"
   fi
+  say "venv ready: ${VENV} (c7n ${C7N_VERSION})"
 }
 
 case "${1:-}" in
-  ensure-venv) ensure_venv; say "venv ready: ${VENV} (c7n ${C7N_VERSION})" ;;
+  ensure-venv) ensure_venv ;;
   version) installed_version || die "no c7n in ${VENV}: run $0 ensure-venv" ;;
   *) echo "usage: $0 ensure-venv|version" >&2; exit 64 ;;
 esac

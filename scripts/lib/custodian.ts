@@ -3,8 +3,7 @@
  * contain one compromised Auto Scaling group member with c7n's own actions, a `custodian run`
  * of it against an endpoint (the emulator), and what c7n says about its own run.
  */
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -128,7 +127,13 @@ export interface CustodianRun {
 
 /** Installs c7n into {@link CUSTODIAN_VENV} when it is missing (scripts/custodian.sh). */
 export async function ensureCustodian(): Promise<string> {
-  await promisify(execFile)(join(ROOT, 'scripts/custodian.sh'), ['ensure-venv'], { maxBuffer: 8 << 20 });
+  // Its progress ("installing c7n==…", about half a minute) goes to the terminal.
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(join(ROOT, 'scripts/custodian.sh'), ['ensure-venv'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`scripts/custodian.sh ensure-venv exited ${code}`);
   const { stdout } = await promisify(execFile)(join(ROOT, 'scripts/custodian.sh'), ['version']);
   return stdout.trim();
 }
