@@ -2,6 +2,7 @@
 // the same world — an Auto Scaling group member behind a target group, two ENIs — built fresh
 // for each of them in every round. Both times run from the trigger to done; both leftovers are
 // read back from the emulator. The policy and what is fair to the peer: docs/decisions.md.
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateSecurityGroupCommand, RevokeSecurityGroupEgressCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { join } from 'node:path';
 import { incidentIdFor } from '../../shared/findings/index.ts';
@@ -28,9 +29,11 @@ async function buildWorld(world: World): Promise<World1> {
   const scenario = await buildWebAppScenario({ ec2: world.ec2, autoscaling: world.autoscaling, elbv2: world.elbv2, elb: world.elb }, { secondEni: true });
   const { Reservations } = await world.ec2.send(new DescribeInstancesCommand({ InstanceIds: [scenario.victim.instanceId] }));
   const tagKeysBefore = (Reservations?.[0]?.Instances?.[0]?.Tags ?? []).map((t) => t.Key!);
+  const { AutoScalingGroups } = await world.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [scenario.asgName] }));
+  const desiredCapacityBefore = AutoScalingGroups?.[0]?.DesiredCapacity ?? Number.NaN;
   return {
     scenario,
-    target: { instanceId: scenario.victim.instanceId, asgName: scenario.asgName, targetGroupArn: scenario.targetGroupArn, desiredCapacityBefore: 2, tagKeysBefore },
+    target: { instanceId: scenario.victim.instanceId, asgName: scenario.asgName, targetGroupArn: scenario.targetGroupArn, desiredCapacityBefore, tagKeysBefore },
   };
 }
 
