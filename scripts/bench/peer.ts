@@ -19,13 +19,14 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const OUTPUT_DIR = join(new URL('../..', import.meta.url).pathname, '.firebreak/bench/custodian');
 const ISOLATE_ACTION = 'ec2modifyvpcsecuritygroups';
 
-interface World1 {
+/** The world one tool gets in a round, and the victim as it was before that tool acted. */
+interface OneToolsWorld {
   scenario: WebAppScenario;
   target: LeftBehindTarget;
 }
 
 /** A fresh copy of the world, and what the victim looked like before anyone acted. */
-async function buildWorld(world: World): Promise<World1> {
+async function buildWorld(world: World): Promise<OneToolsWorld> {
   const scenario = await buildWebAppScenario({ ec2: world.ec2, autoscaling: world.autoscaling, elbv2: world.elbv2, elb: world.elb }, { secondEni: true });
   const { Reservations } = await world.ec2.send(new DescribeInstancesCommand({ InstanceIds: [scenario.victim.instanceId] }));
   const tagKeysBefore = (Reservations?.[0]?.Instances?.[0]?.Tags ?? []).map((t) => t.Key!);
@@ -65,7 +66,7 @@ export const section: BenchSection = {
     const custodian = { startToIsolated: [] as number[], toIsolated: [] as number[], toExit: [] as number[], ownRun: [] as number[], startup: [] as number[], cells: [] as string[][], apiCalls: '' };
     const failures: string[] = [];
 
-    const runFirebreak = async (w: World1) => {
+    const runFirebreak = async (w: OneToolsWorld) => {
       const event = retargetInstanceFinding(fixture, { accountId, region, instanceId: w.target.instanceId, vpcId: w.scenario.vpcId });
       const putAt = Date.now();
       await world.putFinding(event);
@@ -88,7 +89,7 @@ export const section: BenchSection = {
       firebreak.cells.push(leftBehindCells(await readLeftBehind(world, w.target)));
     };
 
-    const runPeer = async (w: World1, isolationGroupId: string, round: number) => {
+    const runPeer = async (w: OneToolsWorld, isolationGroupId: string, round: number) => {
       const event = retargetInstanceFinding(fixture, { accountId, region, instanceId: w.target.instanceId, vpcId: w.scenario.vpcId });
       const policy = custodianIsolationPolicy({ instanceId: w.target.instanceId, isolationGroupId, findingId: event.detail.id, findingType: event.detail.type });
       const run: CustodianRun = await runCustodian({ endpoint, region, policy, outputDir: join(OUTPUT_DIR, `round-${round + 1}`) });
