@@ -4,8 +4,10 @@ import { benchContext, type BenchSection } from './bench/context.ts';
 
 const SECTIONS: Record<string, () => Promise<{ section: BenchSection }>> = {
   pipeline: () => import('./bench/pipeline.ts'),
-  storm: () => import('./bench/storm.ts'),
   faults: () => import('./bench/faults.ts'),
+  peer: () => import('./bench/peer.ts'),
+  // Last: the longest.
+  storm: () => import('./bench/storm.ts'),
 };
 
 const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
