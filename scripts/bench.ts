@@ -4,6 +4,7 @@ import { benchContext, type BenchSection } from './bench/context.ts';
 
 const SECTIONS: Record<string, () => Promise<{ section: BenchSection }>> = {
   pipeline: () => import('./bench/pipeline.ts'),
+  coldstart: () => import('./bench/coldstart.ts'),
 };
 
 const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
