@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clients } from '../aws/index.ts';
 import { RecordedDataError } from '../errors/index.ts';
 import { grantsFor, OWN_STORE_ACTION, type Grant } from '../iam/index.ts';

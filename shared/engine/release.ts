@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClientFactory } from '../aws/index.ts';
 import { classifyError, hasErrorCode, ReleaseRefusedError, ResourceNotFoundError } from '../errors/index.ts';
 import { cleanText, IncidentIdSchema, PrincipalSchema, type Incident, type PlaybookName } from '../findings/index.ts';

@@ -1,5 +1,5 @@
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasErrorCode } from '../errors/index.ts';
 import { cleanText } from '../findings/index.ts';
 
