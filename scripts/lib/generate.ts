@@ -115,9 +115,10 @@ export async function renderTerraform(): Promise<string> {
       ].join('\n');
     })
     .join('\n');
+  const manifests = await Promise.all(loaded.map(async (l) => iamManifestOf(await l.module.playbook.load())));
   const switches = loaded
-    .map((l) => {
-      const paths = [...new Set(iamManifestOf(l.module.playbook).flatMap((s) => s.enabledBy))].sort();
+    .map((l, n) => {
+      const paths = [...new Set(manifests[n]!.flatMap((s) => s.enabledBy))].sort();
       const ref = (path: string) => `try(var.playbooks[${hclString(l.entry.name)}].options.${path}, null)`;
       const width = Math.max(0, ...paths.map((p) => hclString(p).length));
       const lines = paths.map((p) => `      ${hclString(p).padEnd(width)} = ${ref(p)} != null && ${ref(p)} != false`);
@@ -182,7 +183,7 @@ export const manifestFixturePath = (name: string) => `terraform/tests/fixtures/p
  * options, on the resources and conditions of shared/iam.
  */
 export async function renderManifest(entry: PlaybookEntry): Promise<string> {
-  const { playbook } = await entry.load();
+  const playbook = await (await entry.load()).playbook.load();
   // The handler itself writes the ledger; the steps declare the rest.
   const all = iamActionsOf(playbook, LEDGER_IAM_ACTIONS);
   const manifest = {

@@ -128,7 +128,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   if (record.status === 'released') return alreadyReleased(record);
 
   const playbook = await deps.playbookFor(record.playbook);
-  const entries = (playbook?.release ?? []) as ReleaseEntry<PlaybookTypes>[];
+  const entries = ((playbook ? (await playbook.load()).release : undefined) ?? []) as ReleaseEntry<PlaybookTypes>[];
   if (!playbook || entries.length === 0) {
     throw new ReleaseRefusedError(incidentId, 'not-supported', `the ${record.playbook} playbook has no release steps here: undo its containment by hand`);
   }

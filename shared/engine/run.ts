@@ -10,7 +10,8 @@ import type { PauseState } from '../pause/index.ts';
 import { modeRank, type GateResult, type IncidentStatus, type StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
 import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from './gates.ts';
-import { outputsReader, type Playbook } from './playbook.ts';
+import { outputsReader, type LoadedPlaybook, type Playbook } from './playbook.ts';
+import { loadAfterIsolation } from './stages.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
@@ -218,7 +219,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
     await open(gates, capture);
     const planned: Record<string, StepOutcome> = {};
     await Promise.all(
-      playbook.steps.map(async (step) => {
+      (await playbook.load()).steps.map(async (step) => {
         if (previous[step.name]?.status === 'done') return;
         planned[step.name] = plannedOutcome(step, config.mode);
         await ledger.recordStep(incident.incidentId, step.name, planned[step.name]!);
@@ -281,8 +282,9 @@ export async function runPlaybook<T extends PlaybookTypes>(
       ...(before ? { previous: { ...before, data: step.data.safeParse(before.data).data } } : {}),
     };
   };
+  let later: Promise<LoadedPlaybook<T>> | undefined;
   for (const stage of STAGES) {
-    const steps = playbook.steps.filter((s) => s.stage === stage);
+    const steps = (stage === 'contain' ? playbook.containmentSteps : (await later!).steps).filter((s) => s.stage === stage);
     // Steps of a stage run concurrently, except that a step that requires or comes after
     // another step of the same stage starts when that one has finished (memory before the
     // volatile-data commands that would disturb it).
@@ -307,10 +309,12 @@ export async function runPlaybook<T extends PlaybookTypes>(
         }),
       );
     }
+    later ??= loadAfterIsolation(playbook, finished);
     await Promise.all(finished.values());
   }
 
-  const named = (filter: (s: AnyStep<T>) => boolean) => playbook.steps.filter(filter).map((s) => s.name);
+  const { steps: allSteps } = await later!;
+  const named = (filter: (s: AnyStep<T>) => boolean) => allSteps.filter(filter).map((s) => s.name);
   const statusOf = (s: AnyStep<T>) => outcomes[s.name]?.status;
   const containFailures = named((s) => s.stage === 'contain' && statusOf(s) === 'failed');
   const isolation = outcomes[playbook.isolationStep.name];

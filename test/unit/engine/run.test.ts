@@ -51,7 +51,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 function fakePlaybook(
   behaviour: Record<string, Behaviour> = {},
-  options: { describe?: () => Promise<FakeResource>; extraSteps?: (base: BaseSteps) => AnyStep<Fake>[] } = {},
+  options: { describe?: () => Promise<FakeResource>; extraSteps?: (base: BaseSteps) => AnyStep<Fake>[]; split?: boolean } = {},
 ) {
   const events: string[] = [];
   const make = (name: string, stage: 'contain' | 'evidence') =>
@@ -84,8 +84,16 @@ function fakePlaybook(
     principals: (_i, r) => (r.owner ? [r.owner] : []),
     describeIamActions: ['ec2:DescribeInstances'],
     isolationStep: base.isolate,
-    steps,
-    release: [],
+    // Split: the containment steps given at once, the later stages from a loader (as the real playbooks).
+    ...(options.split
+      ? {
+          steps: steps.filter((s) => s.stage === 'contain'),
+          later: async () => {
+            events.push('load:later');
+            return { steps: steps.filter((s) => s.stage !== 'contain'), release: [] };
+          },
+        }
+      : { steps, release: [] }),
   });
   const ran = () => steps.filter((s) => vi.mocked(s.run).mock.calls.length > 0).map((s) => s.name);
   return { playbook, base, events, ran, describeResource };
@@ -178,6 +186,36 @@ describe('Function: runPlaybook', () => {
     // The capture's schema does not declare capturedAt: the steps see what it declares.
     const expected = { options: { label: 'from terraform' }, resource: { id: INSTANCE_ID, tags: {} }, capture: { id: INSTANCE_ID, before: 'state' }, incident: incident.incidentId, previous: undefined };
     expect(seen).toEqual([expected, expected]);
+  });
+
+  it('loads the later stages of a split playbook once, after the isolation step finished, and runs them', async () => {
+    // Prepare
+    const { playbook, events } = fakePlaybook({}, { split: true });
+    const { deps, ledger } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(result.status).toBe('contained');
+    expect(events.filter((e) => e === 'load:later')).toHaveLength(1);
+    expect(events.indexOf('end:isolate')).toBeLessThan(events.indexOf('load:later'));
+    expect(events.indexOf('load:later')).toBeLessThan(Math.min(events.indexOf('start:snapshot'), events.indexOf('start:screenshot')));
+    expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
+  });
+
+  it('plans the later stages of a split playbook in observe mode too', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook({}, { split: true });
+    const { deps, ledger } = engine({ mode: 'observe' });
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(ran()).toEqual([]);
+    expect(result.status).toBe('planned');
+    expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
   });
 
   it('plans every step in observe mode and changes nothing', async () => {
@@ -933,7 +971,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
         ],
       },
     );
-    const forensic = playbook.steps.at(-1)!;
+    const forensic = (await playbook.load()).steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
@@ -1073,7 +1111,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
       },
       { extraSteps: (b) => [requiring('stopWaits', b.snapshot), requiring('stopSkips', b.screenshot)] },
     );
-    const [stopWaits, stopSkips] = playbook.steps.slice(-2);
+    const [stopWaits, stopSkips] = (await playbook.load()).steps.slice(-2);
     const { deps, ledger } = engine();
 
     // Act
@@ -1094,7 +1132,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
       { screenshot: async () => Promise.reject(motoNotImplemented('GetConsoleScreenshot')) },
       { extraSteps: (b) => [step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: [], after: [b.screenshot], run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })) })] },
     );
-    const stop = playbook.steps.at(-1)!;
+    const stop = (await playbook.load()).steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
@@ -1111,7 +1149,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
       { snapshot: async () => ({ status: 'pending', summary: 'snapshot pending', retryAfterSeconds: 30 }) },
       { extraSteps: (b) => [step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: [], after: [b.snapshot], run: vi.fn() })] },
     );
-    const stop = playbook.steps.at(-1)!;
+    const stop = (await playbook.load()).steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
