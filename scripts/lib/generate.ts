@@ -347,9 +347,9 @@ export function catchAllPattern(enabled: readonly string[] | Routing): Record<st
  * in by terraform/ssm-documents.tf.
  */
 export async function renderCommandDocuments(): Promise<Array<{ path: string; text: string }>> {
-  const loaded = await Promise.all(PLAYBOOK_REGISTRY.map(async (entry) => ({ entry, module: await entry.load() })));
-  return loaded.flatMap(({ entry, module }) =>
-    Object.entries(module.commandDocuments ?? {}).map(([name, document]) => ({
+  const loaded = await Promise.all(PLAYBOOK_REGISTRY.map(async (entry) => ({ entry, documents: (await (await entry.load()).commandDocuments?.()) ?? {} })));
+  return loaded.flatMap(({ entry, documents }) =>
+    Object.entries(documents).map(([name, document]) => ({
       path: `${COMMAND_DOCUMENTS_DIR}/${entry.name}/${name}.json`,
       text: `${JSON.stringify(document, null, 2)}\n`,
     })),

@@ -45,4 +45,5 @@ export { ContainerOptionsSchema, type ContainerOptions } from './options.ts';
 
 /** What the registry and the generated function entry point look for in every playbook folder. */
 export const playbook = containerPlaybook;
-export { CONTAINER_COMMAND_DOCUMENTS as commandDocuments } from './control.ts';
+/** Its Command documents, for the build to deploy. */
+export const commandDocuments = async () => (await import('./control.ts')).CONTAINER_COMMAND_DOCUMENTS;

@@ -36,7 +36,7 @@ describe('Architecture: Run Command only through Firebreak documents', () => {
   it('every playbook document is a schema 2.2 Command document whose steps each run on one platform, with validated parameters only', async () => {
     for (const entry of PLAYBOOK_REGISTRY) {
       // Prepare
-      const documents = Object.entries((await entry.load()).commandDocuments ?? {});
+      const documents = Object.entries((await (await entry.load()).commandDocuments?.()) ?? {});
 
       for (const [name, document] of documents) {
         // Assess
