@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
+import { loadClientsFor, MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
@@ -161,7 +161,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region, incidentId: incident.incidentId });
   const [loaded, described] = await Promise.all([
     ledger.load(incident.incidentId, incident.accountId, budgetOrigin(incident)),
-    playbook.describe({ incident, clients, logger, options: deps.options }).then(
+    loadClientsFor(playbook.describeIamActions).then(() => playbook.describe({ incident, clients, logger, options: deps.options })).then(
       (resource) => ({ ok: true as const, resource }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
@@ -301,7 +301,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
               ? skippedForMode(step, config.mode)
               : (waitingOn(step, outcomes) ??
                 boundPending(
-                  await executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                  await executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => loadClientsFor(step.iamActions).then(() => step.run(ctxFor(step)))),
                   config.followUp.maxAttempts,
                 ));
           outcomes[step.name] = outcome;

@@ -1,7 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createClientFactory, createPlatformClients, type ClientFactory, type PlatformClients } from '../aws/index.ts';
@@ -109,7 +108,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
       return;
     }
     try {
-      await platform.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }));
+      await platform.sqs.send(new (await import('@aws-sdk/client-sqs')).SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }));
       logger.info('Follow-up delivery scheduled', { messageId: record.messageId, delaySeconds });
     } catch (error) {
       logger.error('Could not schedule the follow-up delivery; pending steps resume when the finding is published again', { messageId: record.messageId, error: error as Error });
