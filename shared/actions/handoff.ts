@@ -55,7 +55,7 @@ export async function handOff(events: SendOnly<EventBridgeClient>, busName: stri
     requestedBy: request.requestedBy,
     severity: request.source.severity,
   };
-  const out = await events.send(new (await import('@aws-sdk/client-eventbridge')).PutEventsCommand({ Entries: [{ Source: HANDOFF_SOURCE, DetailType: HANDOFF_DETAIL_TYPE, Detail: JSON.stringify(detail), EventBusName: busName }] }));
+  const out = await events.send(new (await import('../aws/sdk/client-eventbridge.ts')).PutEventsCommand({ Entries: [{ Source: HANDOFF_SOURCE, DetailType: HANDOFF_DETAIL_TYPE, Detail: JSON.stringify(detail), EventBusName: busName }] }));
   const entry = out.Entries?.[0];
   if (out.FailedEntryCount || !entry?.EventId) {
     throw new StepFailedError(

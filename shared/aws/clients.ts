@@ -108,7 +108,7 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
     if (options.sts) return options.sts;
     let sts = stsClients.get(region);
     if (!sts) {
-      sts = lazyClient(async () => new (await import('@aws-sdk/client-sts')).STSClient({ ...common, region }));
+      sts = lazyClient(async () => new (await import('./sdk/client-sts.ts')).STSClient({ ...common, region }));
       stsClients.set(region, sts);
     }
     return sts;
@@ -154,61 +154,61 @@ type Constructor<K extends keyof Clients> = (config: ClientConfig) => Clients[K]
 /** How each client is built, once its package is loaded (by dynamic import: each package is a chunk of the bundle). */
 const LOADERS: { [K in keyof Clients]: () => Promise<Constructor<K>> } = {
   ec2: async () => {
-    const { EC2Client } = await import('@aws-sdk/client-ec2');
+    const { EC2Client } = await import('./sdk/client-ec2.ts');
     return (c) => new EC2Client(c);
   },
   autoScaling: async () => {
-    const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
+    const { AutoScalingClient } = await import('./sdk/client-auto-scaling.ts');
     return (c) => new AutoScalingClient(c);
   },
   elbv2: async () => {
-    const { ElasticLoadBalancingV2Client } = await import('@aws-sdk/client-elastic-load-balancing-v2');
+    const { ElasticLoadBalancingV2Client } = await import('./sdk/client-elastic-load-balancing-v2.ts');
     return (c) => new ElasticLoadBalancingV2Client(c);
   },
   elb: async () => {
-    const { ElasticLoadBalancingClient } = await import('@aws-sdk/client-elastic-load-balancing');
+    const { ElasticLoadBalancingClient } = await import('./sdk/client-elastic-load-balancing.ts');
     return (c) => new ElasticLoadBalancingClient(c);
   },
   iam: async () => {
-    const { IAMClient } = await import('@aws-sdk/client-iam');
+    const { IAMClient } = await import('./sdk/client-iam.ts');
     return (c) => new IAMClient(c);
   },
   ssm: async () => {
-    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    const { SSMClient } = await import('./sdk/client-ssm.ts');
     return (c) => new SSMClient(c);
   },
   guardDuty: async () => {
-    const { GuardDutyClient } = await import('@aws-sdk/client-guardduty');
+    const { GuardDutyClient } = await import('./sdk/client-guardduty.ts');
     return (c) => new GuardDutyClient(c);
   },
   cloudTrail: async () => {
-    const { CloudTrailClient } = await import('@aws-sdk/client-cloudtrail');
+    const { CloudTrailClient } = await import('./sdk/client-cloudtrail.ts');
     return (c) => new CloudTrailClient(c);
   },
   secretsManager: async () => {
-    const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const { SecretsManagerClient } = await import('./sdk/client-secrets-manager.ts');
     return (c) => new SecretsManagerClient(c);
   },
   account: async () => {
-    const { AccountClient } = await import('@aws-sdk/client-account');
+    const { AccountClient } = await import('./sdk/client-account.ts');
     return (c) => new AccountClient(c);
   },
   // Virtual-hosted addressing needs DNS for <bucket>.<host>; a custom endpoint is reached by path.
   // A bucket of another region answers 301: the SDK follows it to the bucket's region (the S3 playbook acts on buckets wherever they live).
   s3: async () => {
-    const { S3Client } = await import('@aws-sdk/client-s3');
+    const { S3Client } = await import('./sdk/client-s3.ts');
     return (c) => new S3Client({ ...c, forcePathStyle: Boolean(customEndpoint(c, 'S3')), followRegionRedirects: true });
   },
   s3Control: async () => {
-    const { S3ControlClient } = await import('@aws-sdk/client-s3-control');
+    const { S3ControlClient } = await import('./sdk/client-s3-control.ts');
     return (c) => s3ControlClient(S3ControlClient, c);
   },
   ecs: async () => {
-    const { ECSClient } = await import('@aws-sdk/client-ecs');
+    const { ECSClient } = await import('./sdk/client-ecs.ts');
     return (c) => new ECSClient(c);
   },
   rds: async () => {
-    const { RDSClient } = await import('@aws-sdk/client-rds');
+    const { RDSClient } = await import('./sdk/client-rds.ts');
     return (c) => new RDSClient(c);
   },
 };
@@ -314,11 +314,11 @@ export function createPlatformClients(region: string, env: Record<string, string
     }),
     // Virtual-hosted addressing needs DNS for <bucket>.<host>; custom endpoints
     // (VPC endpoints, emulators) are reached by path.
-    s3: lazyClient(async () => new (await import('@aws-sdk/client-s3')).S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) })),
-    sqs: lazyClient(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({ region })),
+    s3: lazyClient(async () => new (await import('./sdk/client-s3.ts')).S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) })),
+    sqs: lazyClient(async () => new (await import('./sdk/client-sqs.ts')).SQSClient({ region })),
     // Telling people must never hold up a batch: one retry, then the failure is recorded.
-    sns: lazyClient(async () => new (await import('@aws-sdk/client-sns')).SNSClient({ region, maxAttempts: 2 })),
-    ssm: lazyClient(async () => new (await import('@aws-sdk/client-ssm')).SSMClient({ region, maxAttempts: 2 })),
-    events: lazyClient(async () => new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient({ region })),
+    sns: lazyClient(async () => new (await import('./sdk/client-sns.ts')).SNSClient({ region, maxAttempts: 2 })),
+    ssm: lazyClient(async () => new (await import('./sdk/client-ssm.ts')).SSMClient({ region, maxAttempts: 2 })),
+    events: lazyClient(async () => new (await import('./sdk/client-eventbridge.ts')).EventBridgeClient({ region })),
   };
 }

@@ -10,7 +10,7 @@ export type SendOnly<C extends { send: unknown }> = Pick<C, 'send'>;
  *
  * @example
  * ```ts
- * const sns = lazyClient(async () => new (await import('@aws-sdk/client-sns')).SNSClient({ region }));
+ * const sns = lazyClient(async () => new (await import('./sdk/client-sns.ts')).SNSClient({ region }));
  * await sns.send(new PublishCommand({ … }));
  * ```
  */

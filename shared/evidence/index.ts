@@ -40,7 +40,7 @@ export class EvidenceStore {
     const digest = createHash('sha256').update(body).digest();
     const key = `incidents/${incidentId}/${name}`;
     const out = await this.#s3.send(
-      new (await import('@aws-sdk/client-s3')).PutObjectCommand({
+      new (await import('../aws/sdk/client-s3.ts')).PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: body,

@@ -108,7 +108,7 @@ export function createFindingHandler<T extends PlaybookTypes>(playbook: Playbook
       return;
     }
     try {
-      await platform.sqs.send(new (await import('@aws-sdk/client-sqs')).SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }));
+      await platform.sqs.send(new (await import('../aws/sdk/client-sqs.ts')).SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }));
       logger.info('Follow-up delivery scheduled', { messageId: record.messageId, delaySeconds });
     } catch (error) {
       logger.error('Could not schedule the follow-up delivery; pending steps resume when the finding is published again', { messageId: record.messageId, error: error as Error });

@@ -284,7 +284,7 @@ export class Notifier {
     try {
       const message = renderNotice(notice);
       const out = await this.#sns.send(
-        new (await import('@aws-sdk/client-sns')).PublishCommand({ TopicArn: this.#topicArn, Subject: message.subject, Message: message.body, MessageAttributes: message.attributes }),
+        new (await import('../aws/sdk/client-sns.ts')).PublishCommand({ TopicArn: this.#topicArn, Subject: message.subject, Message: message.body, MessageAttributes: message.attributes }),
         { abortSignal: AbortSignal.timeout(this.#timeoutMs) },
       );
       const messageId = out.MessageId ?? 'unknown';

@@ -84,7 +84,7 @@ export class PauseSwitch {
 
   async #read(now: number): Promise<PauseState> {
     try {
-      const out = await this.#ssm.send(new (await import('@aws-sdk/client-ssm')).GetParameterCommand({ Name: this.#name }));
+      const out = await this.#ssm.send(new (await import('../aws/sdk/client-ssm.ts')).GetParameterCommand({ Name: this.#name }));
       this.#cached = { state: parsePauseValue(out.Parameter?.Value), at: now };
     } catch (error) {
       if (hasErrorCode(error, 'ParameterNotFound')) this.#cached = { state: { paused: false }, at: now };
