@@ -140,7 +140,10 @@ export async function unpackBundle(zip: Buffer, dir: string): Promise<string> {
     mkdirSync(dirname(path), { recursive: true });
     await writeFile(path, entry.data);
   }
-  if (!existsSync(join(staging, 'index.mjs'))) throw new Error("index.mjs not found in the function's zip");
+  if (!existsSync(join(staging, 'index.mjs'))) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new Error("index.mjs not found in the function's zip");
+  }
   mkdirSync(dirname(dir), { recursive: true });
   try {
     renameSync(staging, dir);
