@@ -24,13 +24,13 @@
 //   (a traced extra run, its timing unused), against the whole bundle.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LambdaClient, paginateListFunctions, type FunctionConfiguration } from '@aws-sdk/client-lambda';
-import { serviceRoleCredentials, unpackBundle } from '../lib/drain.ts';
+import { serviceRoleCredentials, unpackBundle, unzipEntries } from '../lib/drain.ts';
 import { loadFixture, retargetInstanceFinding } from '../lib/findings.ts';
 import { root } from '../lib/local.ts';
 import { buildWebAppScenario } from '../lib/scenario.ts';
@@ -183,7 +183,6 @@ export const section: BenchSection = {
     try {
       const bundleDir = join(dir, 'bundle');
       const entry = await unpackBundle(zip, bundleDir);
-      const { unzipEntries } = await import('../lib/drain.ts');
       const files = bundleFiles(bundleDir, unzipEntries(zip).map((e) => e.name));
       const proxyUrl = await proxy.listen();
       const role = await serviceRoleCredentials(endpoint, fn.Role!, fn.FunctionName!);
@@ -272,7 +271,7 @@ export const section: BenchSection = {
       // Which files the process resolved before its isolation request (one traced run).
       const traceLog = join(dir, 'trace.log');
       const hook = join(dir, 'trace-hook.mjs');
-      await import('node:fs/promises').then((fs) => fs.writeFile(hook, TRACE_HOOK(traceLog)));
+      writeFileSync(hook, TRACE_HOOK(traceLog));
       const traced = await coldRun(['--import', pathToFileURL(hook).href]);
       const resolved = existsSync(traceLog)
         ? readFileSync(traceLog, 'utf8')
