@@ -4,6 +4,7 @@ import { benchContext, type BenchSection } from './bench/context.ts';
 
 const SECTIONS: Record<string, () => Promise<{ section: BenchSection }>> = {
   pipeline: () => import('./bench/pipeline.ts'),
+  coldstart: () => import('./bench/coldstart.ts'),
   faults: () => import('./bench/faults.ts'),
   peer: () => import('./bench/peer.ts'),
   // Last: the longest.

@@ -6,8 +6,9 @@
 // `unhandled` function into dist/unhandled.zip.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from './lib/bundle-options.ts';
 import { UNHANDLED_FUNCTION } from '../shared/handler/unhandled.ts';
 import { PLAYBOOK_REGISTRY, type PlaybookEntry } from '../shared/playbooks/registry.ts';
 import { GENERATED_TF, handlerPath, manifestFixturePath, renderCommandDocuments, renderHandler, renderManifest, renderTerraform, root } from './lib/generate.ts';
@@ -28,29 +29,18 @@ async function writeGenerated(relative: string, text: string): Promise<void> {
   console.log(`generated ${relative}`);
 }
 
-/** Bundles one entry point into dist/<name>.zip (reproducible: the same sources give the same CodeSha256). */
+/** Bundles one entry point into dist/<name>.zip, `index.mjs` and its chunks (reproducible: the same sources give the same CodeSha256). */
 async function bundle(name: string, entryPoint: string): Promise<void> {
-  const out = await build({
-    entryPoints: [join(root, entryPoint)],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    write: false,
-    outfile: 'index.mjs',
-    // Some dependencies still call require(); give the ESM bundle one.
-    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-    logLevel: 'warning',
-  });
-  const code = Buffer.from(out.outputFiles[0]!.contents);
+  const outdir = join(dist, name);
+  const out = await build({ ...BUNDLE_OPTIONS, entryPoints: [join(root, entryPoint)], outdir, write: false });
+  const files = out.outputFiles.map((f) => ({ name: relative(outdir, f.path).split(sep).join('/'), data: Buffer.from(f.contents) }));
   const zipPath = join(dist, `${name}.zip`);
-  await writeReproducibleZip(zipPath, [{ name: 'index.mjs', data: code }]);
+  await writeReproducibleZip(zipPath, files);
   const zip = await readFile(zipPath);
   const sha = createHash('sha256').update(zip).digest('base64');
-  console.log(`built dist/${name}.zip  ${(zip.length / 1024).toFixed(0)} KiB  CodeSha256 ${sha}`);
+  const entrySize = files.find((f) => f.name === 'index.mjs')!.data.length;
+  const total = files.reduce((a, f) => a + f.data.length, 0);
+  console.log(`built dist/${name}.zip  ${(zip.length / 1024).toFixed(0)} KiB (${files.length} files, entry ${(entrySize / 1024).toFixed(0)} of ${(total / 1024).toFixed(0)} KiB)  CodeSha256 ${sha}`);
 }
 
 async function buildFunction(entry: PlaybookEntry): Promise<void> {

@@ -363,9 +363,9 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "lambda_memory_mb" {
-  description = "Memory of each playbook function, in MB."
+  description = "Memory of each playbook function, in MB. The default, 1769, is the smallest size with a full vCPU (Lambda's CPU share is proportional to memory): a cold start is CPU-bound on the way to isolation, and a delivery peaks near 110 MiB (make bench, coldstart). See docs/decisions.md."
   type        = number
-  default     = 512
+  default     = 1769
 
   validation {
     condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb

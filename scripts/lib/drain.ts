@@ -7,7 +7,7 @@
 // function name as session name, so the emulator's queue and bus policies see the role.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,21 +105,71 @@ export async function serviceRoleCredentials(
   return { accessKeyId: body.AccessKeyId, secretAccessKey: body.SecretAccessKey, sessionToken: body.SessionToken, assumedRoleId: body.AssumedRoleId };
 }
 
-/** Reads the single `index.mjs` of a zip written by our build (deflate or store). */
-export function unzipSingleFile(zip: Buffer, name: string): Buffer {
-  let offset = 0;
-  while (offset + 30 <= zip.length && zip.readUInt32LE(offset) === 0x04034b50) {
-    const method = zip.readUInt16LE(offset + 8);
-    const compressedSize = zip.readUInt32LE(offset + 18);
-    const nameLength = zip.readUInt16LE(offset + 26);
-    const extraLength = zip.readUInt16LE(offset + 28);
-    const entryName = zip.subarray(offset + 30, offset + 30 + nameLength).toString('utf8');
-    const dataStart = offset + 30 + nameLength + extraLength;
+/** One file of a zip written by our build (deflate or store), read through its central directory. */
+export interface ZipEntry {
+  name: string;
+  data: Buffer;
+}
+
+/** Reads every file of a zip (deflate or store), through its central directory as unzip does. */
+export function unzipEntries(zip: Buffer): ZipEntry[] {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('not a zip: no end of central directory');
+  const count = zip.readUInt16LE(eocd + 10);
+  let offset = zip.readUInt32LE(eocd + 16);
+  const entries: ZipEntry[] = [];
+  for (let n = 0; n < count; n++) {
+    if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error(`corrupt zip: central directory entry ${n} not found`);
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    const local = zip.readUInt32LE(offset + 42);
+    const name = zip.subarray(offset + 46, offset + 46 + nameLength).toString('utf8');
+    const dataStart = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     const data = zip.subarray(dataStart, dataStart + compressedSize);
-    if (entryName === name) return method === 8 ? inflateRawSync(data) : Buffer.from(data);
-    offset = dataStart + compressedSize;
+    entries.push({ name, data: method === 8 ? inflateRawSync(data) : Buffer.from(data) });
+    offset += 46 + nameLength + extraLength + commentLength;
   }
-  throw new Error(`${name} not found in the function's zip`);
+  return entries;
+}
+
+/** Reads one file of a zip written by our build. */
+export function unzipSingleFile(zip: Buffer, name: string): Buffer {
+  const entry = unzipEntries(zip).find((e) => e.name === name);
+  if (!entry) throw new Error(`${name} not found in the function's zip`);
+  return entry.data;
+}
+
+/**
+ * Unpacks a function's zip (its entry `index.mjs` and the chunks it imports) into `dir`, as
+ * Lambda unpacks a deployment package; returns the entry's path. A directory that already holds
+ * the entry is left as it is (it is named after the zip's hash).
+ */
+export async function unpackBundle(zip: Buffer, dir: string): Promise<string> {
+  const entryPath = join(dir, 'index.mjs');
+  if (existsSync(entryPath)) return entryPath;
+  // Unpacked beside, then renamed: a concurrent drain never sees half a bundle.
+  const staging = `${dir}.${process.pid}.tmp`;
+  for (const entry of unzipEntries(zip)) {
+    const path = resolve(staging, entry.name);
+    if (!path.startsWith(`${resolve(staging)}/`)) throw new Error(`${entry.name}: a zip entry outside the bundle`);
+    mkdirSync(dirname(path), { recursive: true });
+    await writeFile(path, entry.data);
+  }
+  if (!existsSync(join(staging, 'index.mjs'))) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new Error("index.mjs not found in the function's zip");
+  }
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    renameSync(staging, dir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(entryPath)) throw error;
+  }
+  return entryPath;
 }
 
 async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainOptions): Promise<MappedFunction[]> {
@@ -146,11 +196,7 @@ async function resolveTargets(lambda: LambdaClient, sqs: SQSClient, opts: DrainO
         );
       }
       const bundleDir = join(root, '.firebreak', 'bundles', createHash('sha256').update(zip).digest('hex').slice(0, 16));
-      const bundlePath = join(bundleDir, 'index.mjs');
-      if (!existsSync(bundlePath)) {
-        mkdirSync(bundleDir, { recursive: true });
-        await writeFile(bundlePath, unzipSingleFile(zip, 'index.mjs'));
-      }
+      const bundlePath = await unpackBundle(zip, bundleDir);
       const queueName = mapping.EventSourceArn.split(':').pop()!;
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
       targets.push({

@@ -115,9 +115,10 @@ export async function renderTerraform(): Promise<string> {
       ].join('\n');
     })
     .join('\n');
+  const manifests = await Promise.all(loaded.map(async (l) => iamManifestOf(await l.module.playbook.load())));
   const switches = loaded
-    .map((l) => {
-      const paths = [...new Set(iamManifestOf(l.module.playbook).flatMap((s) => s.enabledBy))].sort();
+    .map((l, n) => {
+      const paths = [...new Set(manifests[n]!.flatMap((s) => s.enabledBy))].sort();
       const ref = (path: string) => `try(var.playbooks[${hclString(l.entry.name)}].options.${path}, null)`;
       const width = Math.max(0, ...paths.map((p) => hclString(p).length));
       const lines = paths.map((p) => `      ${hclString(p).padEnd(width)} = ${ref(p)} != null && ${ref(p)} != false`);
@@ -182,7 +183,7 @@ export const manifestFixturePath = (name: string) => `terraform/tests/fixtures/p
  * options, on the resources and conditions of shared/iam.
  */
 export async function renderManifest(entry: PlaybookEntry): Promise<string> {
-  const { playbook } = await entry.load();
+  const playbook = await (await entry.load()).playbook.load();
   // The handler itself writes the ledger; the steps declare the rest.
   const all = iamActionsOf(playbook, LEDGER_IAM_ACTIONS);
   const manifest = {
@@ -346,9 +347,9 @@ export function catchAllPattern(enabled: readonly string[] | Routing): Record<st
  * in by terraform/ssm-documents.tf.
  */
 export async function renderCommandDocuments(): Promise<Array<{ path: string; text: string }>> {
-  const loaded = await Promise.all(PLAYBOOK_REGISTRY.map(async (entry) => ({ entry, module: await entry.load() })));
-  return loaded.flatMap(({ entry, module }) =>
-    Object.entries(module.commandDocuments ?? {}).map(([name, document]) => ({
+  const loaded = await Promise.all(PLAYBOOK_REGISTRY.map(async (entry) => ({ entry, documents: (await (await entry.load()).commandDocuments?.()) ?? {} })));
+  return loaded.flatMap(({ entry, documents }) =>
+    Object.entries(documents).map(([name, document]) => ({
       path: `${COMMAND_DOCUMENTS_DIR}/${entry.name}/${name}.json`,
       text: `${JSON.stringify(document, null, 2)}\n`,
     })),

@@ -7,7 +7,8 @@
  * admits only the function roles and the responders, so `requestedBy` is what a trusted sender
  * wrote.
  */
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SendOnly } from '../aws/lazy-client.ts';
 import { StepFailedError } from '../errors/index.ts';
 import { cleanText, HANDOFF_DETAIL_TYPE, HANDOFF_SOURCE, type HandoffDetail, type HandOffTarget, type Incident, type PlaybookName } from '../findings/index.ts';
 
@@ -42,7 +43,7 @@ export interface HandOffRequest {
  * });
  * ```
  */
-export async function handOff(events: EventBridgeClient, busName: string, request: HandOffRequest): Promise<{ eventId: string }> {
+export async function handOff(events: SendOnly<EventBridgeClient>, busName: string, request: HandOffRequest): Promise<{ eventId: string }> {
   const detail: HandoffDetail = {
     resource: {
       resourceType: request.target.resourceType,
@@ -54,7 +55,7 @@ export async function handOff(events: EventBridgeClient, busName: string, reques
     requestedBy: request.requestedBy,
     severity: request.source.severity,
   };
-  const out = await events.send(new PutEventsCommand({ Entries: [{ Source: HANDOFF_SOURCE, DetailType: HANDOFF_DETAIL_TYPE, Detail: JSON.stringify(detail), EventBusName: busName }] }));
+  const out = await events.send(new (await import('../aws/sdk/client-eventbridge.ts')).PutEventsCommand({ Entries: [{ Source: HANDOFF_SOURCE, DetailType: HANDOFF_DETAIL_TYPE, Detail: JSON.stringify(detail), EventBusName: busName }] }));
   const entry = out.Entries?.[0];
   if (out.FailedEntryCount || !entry?.EventId) {
     throw new StepFailedError(

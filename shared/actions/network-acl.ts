@@ -11,7 +11,7 @@
  * cut too (an address named as malicious), and traffic inside the subnet never crosses it.
  */
 import { CreateNetworkAclEntryCommand, DeleteNetworkAclEntryCommand, DescribeNetworkAclsCommand, type EC2Client, type NetworkAcl, type NetworkAclEntry } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasErrorCode } from '../errors/index.ts';
 
 export const NETWORK_ACL_DENY_ACTIONS = ['ec2:DescribeNetworkAcls', 'ec2:CreateNetworkAclEntry'] as const;

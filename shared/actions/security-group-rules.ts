@@ -22,7 +22,7 @@ import {
   type IpPermission,
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasErrorCode } from '../errors/index.ts';
 
 /**

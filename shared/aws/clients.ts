@@ -1,26 +1,29 @@
-import { AccountClient } from '@aws-sdk/client-account';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+// Types only: every SDK client package is loaded by dynamic import when it is first needed (see
+// loadClientsFor), so a function's cold start parses only the clients its isolation path uses.
+import type { AccountClient } from '@aws-sdk/client-account';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { GuardDutyClient } from '@aws-sdk/client-guardduty';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3ControlClient } from '@aws-sdk/client-s3-control';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { GuardDutyClient } from '@aws-sdk/client-guardduty';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3ControlClient } from '@aws-sdk/client-s3-control';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { RetryStrategyV2 } from '@smithy/types';
-import { AccountNotConfiguredError } from './errors.ts';
+import { AccountNotConfiguredError, ClientNotLoadedError } from './errors.ts';
+import { lazyClient, type SendOnly } from './lazy-client.ts';
 import { PATIENT_RETRY_DEFAULTS, patientRetryStrategy } from './retry.ts';
 import { assumedRoleCredentials, memberRoleArn, roleSessionName, type MemberRoleSettings } from './member-role.ts';
 
@@ -109,7 +112,7 @@ export function createClientFactory(options: ClientOptions = {}): ClientFactory 
     if (options.sts) return options.sts;
     let sts = stsClients.get(region);
     if (!sts) {
-      sts = new STSClient({ ...common, region });
+      sts = lazyClient(async () => new (await import('./sdk/client-sts.ts')).STSClient({ ...common, region }));
       stsClients.set(region, sts);
     }
     return sts;
@@ -150,62 +153,162 @@ type ClientConfig = { region: string; maxAttempts: number; retryStrategy?: Retry
 const customEndpoint = (config: ClientConfig, service: string, env: Record<string, string | undefined> = process.env): string | undefined =>
   config.endpoint ?? env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
 
-const CONSTRUCTORS: { [K in keyof Clients]: (config: ClientConfig) => Clients[K] } = {
-  ec2: (c) => new EC2Client(c),
-  autoScaling: (c) => new AutoScalingClient(c),
-  elbv2: (c) => new ElasticLoadBalancingV2Client(c),
-  elb: (c) => new ElasticLoadBalancingClient(c),
-  iam: (c) => new IAMClient(c),
-  ssm: (c) => new SSMClient(c),
-  guardDuty: (c) => new GuardDutyClient(c),
-  cloudTrail: (c) => new CloudTrailClient(c),
-  secretsManager: (c) => new SecretsManagerClient(c),
-  account: (c) => new AccountClient(c),
+type Constructor<K extends keyof Clients> = (config: ClientConfig) => Clients[K];
+
+/** How each client is built, once its package is loaded (by dynamic import: each package is a chunk of the bundle). */
+const LOADERS: { [K in keyof Clients]: () => Promise<Constructor<K>> } = {
+  ec2: async () => {
+    const { EC2Client } = await import('./sdk/client-ec2.ts');
+    return (c) => new EC2Client(c);
+  },
+  autoScaling: async () => {
+    const { AutoScalingClient } = await import('./sdk/client-auto-scaling.ts');
+    return (c) => new AutoScalingClient(c);
+  },
+  elbv2: async () => {
+    const { ElasticLoadBalancingV2Client } = await import('./sdk/client-elastic-load-balancing-v2.ts');
+    return (c) => new ElasticLoadBalancingV2Client(c);
+  },
+  elb: async () => {
+    const { ElasticLoadBalancingClient } = await import('./sdk/client-elastic-load-balancing.ts');
+    return (c) => new ElasticLoadBalancingClient(c);
+  },
+  iam: async () => {
+    const { IAMClient } = await import('./sdk/client-iam.ts');
+    return (c) => new IAMClient(c);
+  },
+  ssm: async () => {
+    const { SSMClient } = await import('./sdk/client-ssm.ts');
+    return (c) => new SSMClient(c);
+  },
+  guardDuty: async () => {
+    const { GuardDutyClient } = await import('./sdk/client-guardduty.ts');
+    return (c) => new GuardDutyClient(c);
+  },
+  cloudTrail: async () => {
+    const { CloudTrailClient } = await import('./sdk/client-cloudtrail.ts');
+    return (c) => new CloudTrailClient(c);
+  },
+  secretsManager: async () => {
+    const { SecretsManagerClient } = await import('./sdk/client-secrets-manager.ts');
+    return (c) => new SecretsManagerClient(c);
+  },
+  account: async () => {
+    const { AccountClient } = await import('./sdk/client-account.ts');
+    return (c) => new AccountClient(c);
+  },
   // Virtual-hosted addressing needs DNS for <bucket>.<host>; a custom endpoint is reached by path.
   // A bucket of another region answers 301: the SDK follows it to the bucket's region (the S3 playbook acts on buckets wherever they live).
-  s3: (c) => new S3Client({ ...c, forcePathStyle: Boolean(customEndpoint(c, 'S3')), followRegionRedirects: true }),
-  s3Control: (c) => s3ControlClient(c),
-  ecs: (c) => new ECSClient(c),
-  rds: (c) => new RDSClient(c),
+  s3: async () => {
+    const { S3Client } = await import('./sdk/client-s3.ts');
+    return (c) => new S3Client({ ...c, forcePathStyle: Boolean(customEndpoint(c, 'S3')), followRegionRedirects: true });
+  },
+  s3Control: async () => {
+    const { S3ControlClient } = await import('./sdk/client-s3-control.ts');
+    return (c) => s3ControlClient(S3ControlClient, c);
+  },
+  ecs: async () => {
+    const { ECSClient } = await import('./sdk/client-ecs.ts');
+    return (c) => new ECSClient(c);
+  },
+  rds: async () => {
+    const { RDSClient } = await import('./sdk/client-rds.ts');
+    return (c) => new RDSClient(c);
+  },
 };
+
+/** The clients each IAM service prefix is called through (S3 Control's actions are `s3:` actions). */
+export const CLIENTS_OF_SERVICE: Readonly<Record<string, ReadonlyArray<keyof Clients>>> = {
+  ec2: ['ec2'],
+  autoscaling: ['autoScaling'],
+  elasticloadbalancing: ['elbv2', 'elb'],
+  iam: ['iam'],
+  ssm: ['ssm'],
+  guardduty: ['guardDuty'],
+  cloudtrail: ['cloudTrail'],
+  secretsmanager: ['secretsManager'],
+  account: ['account'],
+  s3: ['s3', 's3Control'],
+  ecs: ['ecs'],
+  rds: ['rds'],
+};
+
+/** The constructors of the client packages loaded so far (in this process: every factory shares them). */
+const loaded: { [K in keyof Clients]?: Constructor<K> } = {};
+const loading = new Map<keyof Clients, Promise<void>>();
+
+/**
+ * Loads the SDK client packages that the given IAM actions are called through (`ec2:…` → the EC2
+ * client, `s3:…` → S3 and S3 Control…): the engine calls it with `describe`'s actions before
+ * describing, and with each step's, undo's or release action's before running it — the actions a
+ * step declares are the calls it makes (its function's role is granted nothing else). Loading is
+ * once per package and process; actions of services Firebreak has no client for are ignored.
+ */
+export async function loadClientsFor(actions: readonly string[]): Promise<void> {
+  const names = new Set(actions.flatMap((a) => CLIENTS_OF_SERVICE[a.slice(0, a.indexOf(':'))] ?? []));
+  await Promise.all(
+    [...names].map((name) => {
+      let promise = loading.get(name);
+      if (!promise) {
+        promise = LOADERS[name]().then((construct) => void ((loaded as Record<string, unknown>)[name] = construct));
+        // A failed load (a missing chunk) is tried again by the next caller.
+        promise.catch(() => loading.delete(name));
+        loading.set(name, promise);
+      }
+      return promise;
+    }),
+  );
+}
 
 /**
  * S3 Control puts the account id in front of the host (`<account>.s3-control.<region>.amazonaws.com`);
  * with a custom endpoint that makes `123456789012.127.0.0.1`, not a host. There the endpoint is
  * used as it is, and the account id travels in its header as in AWS.
  */
-function s3ControlClient(config: ClientConfig): S3ControlClient {
+function s3ControlClient(Client: typeof S3ControlClient, config: ClientConfig): S3ControlClient {
   const endpoint = customEndpoint(config, 'S3_CONTROL');
-  if (!endpoint) return new S3ControlClient(config);
+  if (!endpoint) return new Client(config);
   const { endpoint: _ignored, ...rest } = config;
-  return new S3ControlClient({ ...rest, endpointProvider: () => ({ url: new URL(endpoint) }) });
+  return new Client({ ...rest, endpointProvider: () => ({ url: new URL(endpoint) }) });
 }
 
-/** Each client is built when a step first uses it: a playbook that never calls SSM never builds its client. */
+/**
+ * Each client is built when a step first uses it: a playbook that never calls SSM never builds its
+ * client. Its package must have been loaded ({@link loadClientsFor}, which the engine does from
+ * the IAM actions a step declares); a client used without is a {@link ClientNotLoadedError}.
+ */
 function lazyClients(config: ClientConfig): Clients {
   const built: Partial<Clients> = {};
   const clients = {} as Clients;
-  for (const name of Object.keys(CONSTRUCTORS) as Array<keyof Clients>) {
+  for (const name of Object.keys(LOADERS) as Array<keyof Clients>) {
     Object.defineProperty(clients, name, {
       enumerable: true,
-      get: () => (built[name] ??= CONSTRUCTORS[name](config) as never),
+      get: () => {
+        const construct = loaded[name];
+        if (!construct) throw new ClientNotLoadedError(name, Object.keys(CLIENTS_OF_SERVICE).filter((service) => CLIENTS_OF_SERVICE[service]!.includes(name)));
+        return (built[name] ??= construct(config) as never);
+      },
     });
   }
   return clients;
 }
 
-/** Clients for Firebreak's own state (ledger and evidence bucket) in its home region. */
+/**
+ * Clients for Firebreak's own state (ledger and evidence bucket) in its home region. The ledger's
+ * is loaded with the function (every delivery reads it before anything else); the others load
+ * their package when they first send (evidence, notifications and follow-ups come after isolation).
+ */
 export interface PlatformClients {
   dynamo: DynamoDBDocumentClient;
-  s3: S3Client;
+  s3: SendOnly<S3Client>;
   /** For follow-up deliveries on the function's own queue. */
-  sqs: SQSClient;
+  sqs: SendOnly<SQSClient>;
   /** For notifications on the deployment's topic. */
-  sns: SNSClient;
+  sns: SendOnly<SNSClient>;
   /** For the deployment's pause parameter (the kill switch). */
-  ssm: SSMClient;
+  ssm: SendOnly<SSMClient>;
   /** For hand-offs on the responders' bus. */
-  events: EventBridgeClient;
+  events: SendOnly<EventBridgeClient>;
 }
 
 export function createPlatformClients(region: string, env: Record<string, string | undefined> = process.env): PlatformClients {
@@ -216,11 +319,11 @@ export function createPlatformClients(region: string, env: Record<string, string
     }),
     // Virtual-hosted addressing needs DNS for <bucket>.<host>; custom endpoints
     // (VPC endpoints, emulators) are reached by path.
-    s3: new S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) }),
-    sqs: new SQSClient({ region, maxAttempts: 5, retryStrategy: patientRetryStrategy() }),
+    s3: lazyClient(async () => new (await import('./sdk/client-s3.ts')).S3Client({ region, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL) })),
+    sqs: lazyClient(async () => new (await import('./sdk/client-sqs.ts')).SQSClient({ region, maxAttempts: 5, retryStrategy: patientRetryStrategy() })),
     // Telling people must never hold up a batch: one retry, then the failure is recorded.
-    sns: new SNSClient({ region, maxAttempts: 2 }),
-    ssm: new SSMClient({ region, maxAttempts: 2 }),
-    events: new EventBridgeClient({ region }),
+    sns: lazyClient(async () => new (await import('./sdk/client-sns.ts')).SNSClient({ region, maxAttempts: 2 })),
+    ssm: lazyClient(async () => new (await import('./sdk/client-ssm.ts')).SSMClient({ region, maxAttempts: 2 })),
+    events: lazyClient(async () => new (await import('./sdk/client-eventbridge.ts')).EventBridgeClient({ region })),
   };
 }

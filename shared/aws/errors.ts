@@ -58,3 +58,20 @@ export class ResponseLostError extends FirebreakError {
     this.lost = lost;
   }
 }
+
+/**
+ * A client was used before its SDK package was loaded: the code that called it did not declare the
+ * service's IAM actions (the engine loads the clients of the actions a step, undo or `describe`
+ * declares). Permanent: the playbook must declare what it calls.
+ */
+export class ClientNotLoadedError extends FirebreakError {
+  readonly client: string;
+  constructor(client: string, services: string[]) {
+    super(`the ${client} client was used before it was loaded: declare the ${services.map((s) => `${s}:…`).join(' or ')} IAM actions it calls on the step (or describe) that uses it`, {
+      code: 'ClientNotLoaded',
+      retryable: false,
+    });
+    this.name = 'ClientNotLoadedError';
+    this.client = client;
+  }
+}

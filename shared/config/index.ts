@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../errors/index.ts';
 
 import { MODES, type Mode } from '../vocabulary/index.ts';

@@ -8,7 +8,7 @@ export type { Execution, Reported } from './execute.ts';
 export { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates, matchesPattern } from './gates.ts';
 export type { GateResult, GateSubject } from './gates.ts';
 export { defineReleaseAction, definePlaybook, defineStep, iamActionsOf, iamManifestOf, outputsReader, parseRecorded, releaseNameOf } from './playbook.ts';
-export type { AnyPlaybook, DescribeContext, FunctionRole, ManifestStatement, Playbook } from './playbook.ts';
+export type { AnyLoadedPlaybook, AnyPlaybook, DescribeContext, FunctionRole, LoadedPlaybook, ManifestStatement, Playbook, PlaybookSpec, PlaybookStages, SplitPlaybookSpec, WholePlaybookSpec } from './playbook.ts';
 export type {
   AnyStep,
   PlaybookTypes,

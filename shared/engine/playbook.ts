@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clients } from '../aws/index.ts';
 import { RecordedDataError } from '../errors/index.ts';
 import { grantsFor, OWN_STORE_ACTION, type Grant } from '../iam/index.ts';
@@ -16,8 +16,8 @@ export interface DescribeContext<O = unknown> {
   options?: O;
 }
 
-/** A playbook: how to read the resource, its steps in the order of the seeds, and how release undoes them. */
-export interface Playbook<T extends PlaybookTypes> {
+/** What every form of a playbook has: how to read the resource, its isolation step, its options. */
+interface PlaybookBase<T extends PlaybookTypes> {
   name: PlaybookName;
   /** The schema of the playbook's options (Terraform's `playbooks.<name>.options`, the function's FIREBREAK_OPTIONS). */
   options: z.ZodType<T['options']>;
@@ -35,6 +35,10 @@ export interface Playbook<T extends PlaybookTypes> {
   describeIamActions: readonly string[];
   /** The step whose completion means the resource is isolated (for time-to-isolation). */
   isolationStep: AnyStep<T>;
+}
+
+/** A playbook's steps in the order of the seeds, and how release undoes them. */
+export interface PlaybookStages<T extends PlaybookTypes> {
   steps: readonly AnyStep<T>[];
   /**
    * The release order: each step's undo, or a release action, one after another. Reverse
@@ -44,8 +48,39 @@ export interface Playbook<T extends PlaybookTypes> {
   release: readonly ReleaseEntry<T>[];
 }
 
+/**
+ * How a playbook is written (`definePlaybook`). Either every step and the release order at once
+ * (`steps`, `release`), or, to keep a cold start short, the containment steps (`steps`, all of
+ * the contain stage) with the rest behind a loader: `later: () => import('./later.ts')`, a module
+ * exporting the evidence and investigation `steps` and the `release` order. A function's bundle
+ * splits at that import: the code and SDK clients of the later stages load only once containment
+ * has started.
+ */
+export type PlaybookSpec<T extends PlaybookTypes> = WholePlaybookSpec<T> | SplitPlaybookSpec<T>;
+/** A playbook given whole: every step and the release order. */
+export type WholePlaybookSpec<T extends PlaybookTypes> = PlaybookBase<T> & PlaybookStages<T> & { later?: never };
+/** A playbook whose later stages load on first use. */
+export type SplitPlaybookSpec<T extends PlaybookTypes> = PlaybookBase<T> & { steps: readonly AnyStep<T>[]; later: () => Promise<PlaybookStages<T>>; release?: never };
+
+/** A playbook as the engine runs it. */
+export interface Playbook<T extends PlaybookTypes> extends PlaybookBase<T> {
+  /** The steps loaded with the function: the containment steps (every step, for a playbook with no `later`). */
+  containmentSteps: readonly AnyStep<T>[];
+  /**
+   * Every step (containment first, then the later stages) and the release order, loaded on first
+   * call (once) and checked as {@link definePlaybook} says: the one way to get them all (the
+   * engine's later stages, release, observe mode, the IAM manifests, the docs and the tests).
+   */
+  load(): Promise<LoadedPlaybook<T>>;
+}
+
+/** A playbook with every step loaded. */
+export interface LoadedPlaybook<T extends PlaybookTypes> extends Playbook<T>, PlaybookStages<T> {}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlaybook = Playbook<any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyLoadedPlaybook = LoadedPlaybook<any>;
 
 const NO_DATA = z.undefined();
 
@@ -80,12 +115,43 @@ export const defineReleaseAction =
 export const releaseNameOf = <T extends PlaybookTypes>(entry: ReleaseEntry<T>): string => (entry.kind === 'step' ? entry.undo!.name : entry.name);
 
 /**
- * Checks a playbook's structure once, when it is defined: step and release names are
- * unique, every step a step requires or comes after belongs to the playbook and runs in
- * an earlier stage or before it in its own, every release entry that is a step has an undo, and every
- * undo is in the release order. Throws with every problem at once.
+ * Defines a playbook and checks its structure: step and release names are unique, every step a
+ * step requires or comes after belongs to the playbook and runs in an earlier stage or before it
+ * in its own, every release entry that is a step has an undo, and every undo is in the release
+ * order; with a `later` loader, the steps given at once are the contain stage and the later ones
+ * none of it. A playbook given whole is checked here; one with a `later` loader when it is first
+ * loaded (every playbook's tests load it). Throws with every problem at once.
  */
-export function definePlaybook<T extends PlaybookTypes>(playbook: Playbook<T>): Playbook<T> {
+export function definePlaybook<T extends PlaybookTypes>(spec: PlaybookSpec<T>): Playbook<T> {
+  const { steps: first, later, release: given, ...base } = spec;
+  let loading: Promise<LoadedPlaybook<T>> | undefined;
+  const playbook: Playbook<T> = {
+    ...base,
+    containmentSteps: first,
+    load: () => (loading ??= stagesOf().then((stages) => checked({ ...playbook, ...stages }))),
+  };
+  const stagesOf = async (): Promise<PlaybookStages<T>> => {
+    if (!later) return { steps: first, release: given! };
+    const rest = await later();
+    return { steps: [...first, ...rest.steps], release: rest.release };
+  };
+  const checked = (loaded: LoadedPlaybook<T>): LoadedPlaybook<T> => {
+    const problems = problemsOf(loaded);
+    if (later) {
+      for (const step of first) if (step.stage !== 'contain') problems.push(`${step.name} (${step.stage}) is loaded with the function: only containment steps are, the rest come from the later stages' loader`);
+      for (const step of loaded.steps.slice(first.length)) if (step.stage === 'contain') problems.push(`${step.name} is a containment step loaded later: list it with the playbook's steps`);
+      if (!first.includes(loaded.isolationStep)) problems.push(`the isolation step ${loaded.isolationStep.name} must be loaded with the function`);
+    }
+    if (problems.length) throw new Error(`playbook ${loaded.name} is not well formed: ${problems.join('; ')}`);
+    return loaded;
+  };
+  // Given whole, a playbook is checked as it is defined (its load() is then immediate).
+  if (!later) checked({ ...playbook, steps: first, release: given! });
+  return playbook;
+}
+
+/** What is wrong with a playbook's structure (see {@link definePlaybook}). */
+function problemsOf<T extends PlaybookTypes>(playbook: LoadedPlaybook<T>): string[] {
   const problems: string[] = [];
   const names = new Set<string>();
   const stageIndex = (s: AnyStep<T>) => ['contain', 'evidence', 'investigate'].indexOf(s.stage);
@@ -111,8 +177,7 @@ export function definePlaybook<T extends PlaybookTypes>(playbook: Playbook<T>): 
   for (const step of playbook.steps) {
     if (step.undo && !playbook.release.includes(step)) problems.push(`${step.name} has an undo (${step.undo.name}) that the release order does not list`);
   }
-  if (problems.length) throw new Error(`playbook ${playbook.name} is not well formed: ${problems.join('; ')}`);
-  return playbook;
+  return problems;
 }
 
 /**
@@ -165,7 +230,7 @@ const CONTAINING: Mode[] = ['contain', 'full'];
  * undos only to the release function…). Release runs only where containment could have run, so
  * it follows the containment modes and its step's options.
  */
-export function iamManifestOf(playbook: AnyPlaybook): ManifestStatement[] {
+export function iamManifestOf(playbook: AnyLoadedPlaybook): ManifestStatement[] {
   const statements: ManifestStatement[] = [];
   const add = (sid: string, declared: readonly string[], roles: FunctionRole[], modes: Mode[], enabledBy: readonly string[], when: Readonly<Record<string, readonly string[]>> = {}) => {
     // Firebreak's own stores are granted by the module on exactly those resources.
@@ -191,7 +256,7 @@ export function iamManifestOf(playbook: AnyPlaybook): ManifestStatement[] {
 }
 
 /** Every IAM action a playbook may call (describe, containment and release), with the platform's. */
-export function iamActionsOf(playbook: AnyPlaybook, platform: readonly string[]): string[] {
+export function iamActionsOf(playbook: AnyLoadedPlaybook, platform: readonly string[]): string[] {
   const release = (playbook.release as ReleaseEntry<PlaybookTypes>[]).flatMap((e) => (e.kind === 'step' ? (e.undo?.iamActions ?? []) : e.iamActions));
   return [...new Set([...platform, ...playbook.describeIamActions, ...playbook.steps.flatMap((s: AnyStep<PlaybookTypes>) => s.iamActions), ...release])].sort();
 }

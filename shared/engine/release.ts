@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
-import type { ClientFactory } from '../aws/index.ts';
+import * as z from 'zod';
+import { loadClientsFor, type ClientFactory } from '../aws/index.ts';
 import { classifyError, hasErrorCode, ReleaseRefusedError, ResourceNotFoundError } from '../errors/index.ts';
 import { cleanText, IncidentIdSchema, PrincipalSchema, type Incident, type PlaybookName } from '../findings/index.ts';
 import { RELEASE_STALE_AFTER_SECONDS, type IncidentRecord, type Ledger, type ReleaseRecord } from '../ledger/index.ts';
@@ -128,7 +128,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   if (record.status === 'released') return alreadyReleased(record);
 
   const playbook = await deps.playbookFor(record.playbook);
-  const entries = (playbook?.release ?? []) as ReleaseEntry<PlaybookTypes>[];
+  const entries = ((playbook ? (await playbook.load()).release : undefined) ?? []) as ReleaseEntry<PlaybookTypes>[];
   if (!playbook || entries.length === 0) {
     throw new ReleaseRefusedError(incidentId, 'not-supported', `the ${record.playbook} playbook has no release steps here: undo its containment by hand`);
   }
@@ -173,7 +173,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
   const clients = deps.clientsFor({ accountId: incident.accountId, region: incident.region, incidentId });
   let described: Promise<unknown> | undefined;
   const resource = (): Promise<unknown> =>
-    (described ??= playbook.describe({ incident, clients, logger }).catch((error: unknown) => {
+    (described ??= loadClientsFor(playbook.describeIamActions).then(() => playbook.describe({ incident, clients, logger })).catch((error: unknown) => {
       if (error instanceof ResourceNotFoundError) return undefined;
       described = undefined;
       throw error;
@@ -258,6 +258,7 @@ export async function releaseIncident(deps: ReleaseDeps, request: ReleaseRequest
 
 /** Runs one release entry: a step's undo with what the step recorded (only when it changed something), or a release action. */
 async function runEntry(entry: ReleaseEntry<PlaybookTypes>, ctx: ReleaseContext<PlaybookTypes>, contained: Record<string, StepOutcome>): Promise<ReleaseResult> {
+  await loadClientsFor(entry.kind === 'release-action' ? entry.iamActions : (entry.undo?.iamActions ?? []));
   if (entry.kind === 'release-action') return entry.run(ctx);
   const outcome = contained[entry.name];
   if (outcome?.status !== 'done') {

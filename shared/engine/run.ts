@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
+import { loadClientsFor, MemberRoleUnavailableError, type ClientFactory } from '../aws/index.ts';
 import type { Config } from '../config/index.ts';
 import { classifyError, ContainmentIncompleteError, InvalidFindingError, ResourceNotFoundError, StepFailedError } from '../errors/index.ts';
 import type { EvidenceStore } from '../evidence/index.ts';
@@ -10,7 +10,8 @@ import type { PauseState } from '../pause/index.ts';
 import { modeRank, type GateResult, type IncidentStatus, type StepOutcome } from '../vocabulary/index.ts';
 import { executeStep } from './execute.ts';
 import { evaluateAccountGate, evaluateFindingGates, evaluateResourceGates } from './gates.ts';
-import { outputsReader, type Playbook } from './playbook.ts';
+import { outputsReader, type LoadedPlaybook, type Playbook } from './playbook.ts';
+import { loadAfterIsolation } from './stages.ts';
 import { STAGES } from '../vocabulary/index.ts';
 import { relianceCounter } from './reliance.ts';
 import { settled } from './settled.ts';
@@ -167,7 +168,8 @@ export async function runPlaybook<T extends PlaybookTypes>(
   }
 
   // Contained, every step final: a redrive, a re-publication or a duplicate only counts the delivery.
-  if (settled(playbook.steps, latest.record)) {
+  // (Only a contained record loads the later stages here: a new incident's isolation waits for nothing.)
+  if (latest.record?.status === 'contained' && settled((await playbook.load()).steps, latest.record)) {
     previousStatus = latest.record!.status;
     await open(latest.record!.gates ?? findingGates);
     logger.info('Incident already contained and every step final: this delivery changed nothing', { incidentId: incident.incidentId });
@@ -183,7 +185,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
       logger,
       'describe',
       () =>
-        playbook.describe({ incident, clients, logger, options: deps.options }).then(
+        loadClientsFor(playbook.describeIamActions).then(() => playbook.describe({ incident, clients, logger, options: deps.options })).then(
           (resource) => ({ ok: true as const, resource }),
           (error: unknown) => ({ ok: false as const, error }),
         ),
@@ -243,7 +245,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
     await open(gates, capture);
     const planned: Record<string, StepOutcome> = {};
     await Promise.all(
-      playbook.steps.map(async (step) => {
+      (await playbook.load()).steps.map(async (step) => {
         if (previous[step.name]?.status === 'done') return;
         planned[step.name] = plannedOutcome(step, config.mode);
         await ledger.recordStep(incident.incidentId, step.name, planned[step.name]!);
@@ -307,9 +309,10 @@ export async function runPlaybook<T extends PlaybookTypes>(
       ...(before ? { previous: { ...before, data: step.data.safeParse(before.data).data } } : {}),
     };
   };
+  let later: Promise<LoadedPlaybook<T>> | undefined;
   for (const stage of STAGES) {
     if (yieldsToContainment(stage, outcomes, logger)) break;
-    const steps = playbook.steps.filter((s) => s.stage === stage);
+    const steps = (stage === 'contain' ? playbook.containmentSteps : (await later!).steps).filter((s) => s.stage === stage);
     // Steps of a stage run concurrently, except that a step that requires or comes after
     // another step of the same stage starts when that one has finished (memory before the
     // volatile-data commands that would disturb it).
@@ -335,7 +338,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
                       logger,
                       step.name,
                       // `attempts` counts deliveries (what boundPending bounds); tries in place are logged.
-                      () => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => step.run(ctxFor(step))),
+                      () => executeStep({ name: step.name, description: step.description, stage: step.stage, now, logger, ...(before ? { before } : {}) }, () => loadClientsFor(step.iamActions).then(() => step.run(ctxFor(step)))),
                       patienceFor(step.stage, deps.patience).shouldRetry,
                     ),
                     config.followUp.maxAttempts,
@@ -344,10 +347,12 @@ export async function runPlaybook<T extends PlaybookTypes>(
         }),
       );
     }
+    later ??= loadAfterIsolation(playbook, finished);
     await Promise.all(finished.values());
   }
 
-  const named = (filter: (s: AnyStep<T>) => boolean) => playbook.steps.filter(filter).map((s) => s.name);
+  const { steps: allSteps } = await later!;
+  const named = (filter: (s: AnyStep<T>) => boolean) => allSteps.filter(filter).map((s) => s.name);
   const statusOf = (s: AnyStep<T>) => outcomes[s.name]?.status;
   const containFailures = named((s) => s.stage === 'contain' && statusOf(s) === 'failed');
   const isolation = outcomes[playbook.isolationStep.name];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SendOnly } from '../aws/lazy-client.ts';
 
 import type { EvidenceRef } from '../vocabulary/index.ts';
 
@@ -19,10 +20,10 @@ export const EVIDENCE_IAM_ACTIONS = ['s3:PutObject'] as const;
  * ```
  */
 export class EvidenceStore {
-  readonly #s3: S3Client;
+  readonly #s3: SendOnly<S3Client>;
   readonly bucket: string;
 
-  constructor(s3: S3Client, bucket: string) {
+  constructor(s3: SendOnly<S3Client>, bucket: string) {
     this.#s3 = s3;
     this.bucket = bucket;
   }
@@ -39,7 +40,7 @@ export class EvidenceStore {
     const digest = createHash('sha256').update(body).digest();
     const key = `incidents/${incidentId}/${name}`;
     const out = await this.#s3.send(
-      new PutObjectCommand({
+      new (await import('../aws/sdk/client-s3.ts')).PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: body,

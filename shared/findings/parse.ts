@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidFindingError } from '../errors/index.ts';
 import { budgetOrigin, incidentIdFor, type Incident, type IncidentResource, type PlaybookName } from './incident.ts';
 import {

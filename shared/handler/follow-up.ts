@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { Ledger } from '../ledger/index.ts';
 
@@ -62,6 +62,8 @@ async function scheduleOnce(deps: FollowUpDeps, record: SQSRecord, delaySeconds:
     return;
   }
   try {
+    // Loaded here, not with the function: follow-ups come after containment (shared/aws/sdk).
+    const { SendMessageCommand } = await import('../aws/sdk/client-sqs.ts');
     await deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: deps.queueUrl,

@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createPlatformClients, type PlatformClients } from '../aws/index.ts';
 import { ConfigurationError, InvalidFindingError } from '../errors/index.ts';
 import { parseMessage, type IgnoredFinding, type Incident } from '../findings/index.ts';

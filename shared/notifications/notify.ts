@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
+import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
+import type { SendOnly } from '../aws/lazy-client.ts';
 import { classifyError } from '../errors/index.ts';
 import { cleanText, type IgnoredFinding, type Incident } from '../findings/index.ts';
 import { STAGES, type IncidentStatus, type Mode, type OutcomeStage, type StepOutcome } from '../vocabulary/index.ts';
@@ -259,12 +260,12 @@ export interface NotifierOptions {
  * ```
  */
 export class Notifier {
-  readonly #sns: SNSClient;
+  readonly #sns: SendOnly<SNSClient>;
   readonly #topicArn: string | undefined;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
 
-  constructor(sns: SNSClient, topicArn: string | undefined, logger: Logger, options: NotifierOptions = {}) {
+  constructor(sns: SendOnly<SNSClient>, topicArn: string | undefined, logger: Logger, options: NotifierOptions = {}) {
     this.#sns = sns;
     this.#topicArn = topicArn;
     this.#logger = logger;
@@ -283,7 +284,7 @@ export class Notifier {
     try {
       const message = renderNotice(notice);
       const out = await this.#sns.send(
-        new PublishCommand({ TopicArn: this.#topicArn, Subject: message.subject, Message: message.body, MessageAttributes: message.attributes }),
+        new (await import('../aws/sdk/client-sns.ts')).PublishCommand({ TopicArn: this.#topicArn, Subject: message.subject, Message: message.body, MessageAttributes: message.attributes }),
         { abortSignal: AbortSignal.timeout(this.#timeoutMs) },
       );
       const messageId = out.MessageId ?? 'unknown';

@@ -1,5 +1,6 @@
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { SendOnly } from '../aws/lazy-client.ts';
+import * as z from 'zod';
 import { hasErrorCode } from '../errors/index.ts';
 import { cleanText } from '../findings/index.ts';
 
@@ -53,14 +54,14 @@ export function parsePauseValue(value: string | undefined): PauseState {
  * ```
  */
 export class PauseSwitch {
-  readonly #ssm: SSMClient;
+  readonly #ssm: SendOnly<SSMClient>;
   readonly #name: string;
   readonly #ttlMs: number;
   readonly #now: () => number;
   #cached?: { state: PauseState; at: number };
   #reading: Promise<PauseState> | undefined;
 
-  constructor(ssm: SSMClient, parameterName: string, options: { ttlMs?: number; now?: () => number } = {}) {
+  constructor(ssm: SendOnly<SSMClient>, parameterName: string, options: { ttlMs?: number; now?: () => number } = {}) {
     this.#ssm = ssm;
     this.#name = parameterName;
     this.#ttlMs = options.ttlMs ?? 30_000;
@@ -83,7 +84,7 @@ export class PauseSwitch {
 
   async #read(now: number): Promise<PauseState> {
     try {
-      const out = await this.#ssm.send(new GetParameterCommand({ Name: this.#name }));
+      const out = await this.#ssm.send(new (await import('../aws/sdk/client-ssm.ts')).GetParameterCommand({ Name: this.#name }));
       this.#cached = { state: parsePauseValue(out.Parameter?.Value), at: now };
     } catch (error) {
       if (hasErrorCode(error, 'ParameterNotFound')) this.#cached = { state: { paused: false }, at: now };

@@ -13,8 +13,12 @@ export interface PlaybookModule {
   playbook: AnyPlaybook;
   /** Validations Terraform cannot derive from the options schema (its refinements). */
   terraformValidations?: readonly TerraformValidation[];
-  /** The SSM Command documents its steps send, by name: `make build` writes each to terraform/ssm-documents/<playbook>/<name>.json for Terraform to deploy. */
-  commandDocuments?: Readonly<Record<string, CommandDocument>>;
+  /**
+   * The SSM Command documents its steps send, by name: `make build` writes each to
+   * terraform/ssm-documents/<playbook>/<name>.json for Terraform to deploy. A loader, so that
+   * the function's entry never imports the steps that send them (they may be later stages).
+   */
+  commandDocuments?: () => Promise<Readonly<Record<string, CommandDocument>>>;
 }
 
 /** One line of the registry: the playbook's name (its folder under shared/playbooks/), what it responds to, and how to load it. */

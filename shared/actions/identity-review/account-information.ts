@@ -5,7 +5,7 @@
  * reads them (Account API) and compares them with what the playbook's options expect.
  */
 import { GetAlternateContactCommand, GetContactInformationCommand, type AlternateContactType } from '@aws-sdk/client-account';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PlaybookTypes, Step } from '../../engine/index.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { hasErrorCode } from '../../errors/index.ts';

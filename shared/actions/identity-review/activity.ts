@@ -5,7 +5,7 @@
  * step's ledger record between deliveries, so every list is bounded (a DynamoDB item holds at
  * most 400 KB): the events themselves go to the evidence bucket.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TrailEvent } from '../cloudtrail.ts';
 import { ChangeSchema, changesOf, isDenied, isWrite, type Change } from './changes.ts';
 

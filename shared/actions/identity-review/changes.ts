@@ -4,7 +4,7 @@
  * review can check it still exists, tag it and — in `full` mode — neutralise it; and the exact
  * AWS CLI commands a human runs to delete it (Firebreak never deletes).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TrailEvent } from '../cloudtrail.ts';
 
 /** The kinds of resources the review knows how to check, tag, neutralise or at least name. */

@@ -2,7 +2,7 @@
  * The option fragments an identity playbook embeds in its own options (snake_case, strict,
  * described: `make build` renders them as Terraform types like the rest of the playbook's options).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOUDTRAIL_RETENTION_DAYS } from '../cloudtrail.ts';
 
 /** The CloudTrail review's defaults, also what an absent `cloudtrail_review` means. */

@@ -2,7 +2,7 @@
  * Links incidents that share a principal or an access key in the ledger (one GuardDuty finding per
  * behaviour: the same stolen key raises several), so a responder reading one sees the others.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PlaybookTypes, Step, StepContext } from '../../engine/index.ts';
 import type { StepConstructor } from './trail.ts';
 

@@ -60,7 +60,7 @@ import {
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clients } from '../../aws/index.ts';
 import type { Config } from '../../config/index.ts';
 import { matchesPattern, type PlaybookTypes, type Step, type StepContext, type UndoContext } from '../../engine/index.ts';

@@ -4,7 +4,7 @@
  * the paced `lookupTrailPage`, resumable across follow-up deliveries, written to the evidence
  * bucket as numbered parts and, at the end, as the activity report (JSON and Markdown).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOUDTRAIL_LOOKUP_IAM_ACTIONS, CLOUDTRAIL_RETENTION_DAYS, lookupTrailPage, type TrailEvent } from '../cloudtrail.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import type { PlaybookTypes, Step, StepContext, StepResult, StepSpec } from '../../engine/index.ts';

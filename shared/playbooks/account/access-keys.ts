@@ -1,5 +1,5 @@
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { mapLimit } from '../../actions/regions.ts';
 import { hasErrorCode } from '../../errors/index.ts';
 import { accessKeysOf } from './describe.ts';

@@ -1,5 +1,5 @@
 import { ListAccountAliasesCommand, paginateListAccessKeys, paginateListUsers, type IAMClient } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { accountRegions, isEnabledRegion, mapLimit } from '../../actions/regions.ts';
 import type { DescribeContext } from '../../engine/index.ts';
 import { ResourceNotFoundError } from '../../errors/index.ts';

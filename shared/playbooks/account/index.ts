@@ -1,19 +1,11 @@
 import { definePlaybook, type Playbook } from '../../engine/index.ts';
 import { deactivateAccessKeys } from './access-keys.ts';
 import { AccountCaptureSchema, captureAccount, DESCRIBE_IAM_ACTIONS, describeAccount } from './describe.ts';
-import { inventoryRecentChanges } from './inventory.ts';
 import { deleteKeyPairs } from './key-pairs.ts';
 import { AccountOptionsSchema } from './options.ts';
 import { resetConsolePasswords } from './passwords.ts';
-import { keepWhatCannotBeRestored } from './release-actions.ts';
-import { accountReport } from './report.ts';
 import { recommendRootCredentialLockdown } from './root.ts';
 import type { Account } from './types.ts';
-import { linkAccountIncidents, reviewAccountActivity, verifyAccountContacts } from './review.ts';
-
-/** The report's sections: every step before it, in the seeds' order. */
-const sections = [recommendRootCredentialLockdown, deactivateAccessKeys, resetConsolePasswords, deleteKeyPairs, inventoryRecentChanges, reviewAccountActivity, verifyAccountContacts];
-export const writeAccountReport = accountReport(sections);
 
 /**
  * Compromised AWS account, as the seeds order it: the root user's credentials (recorded with the
@@ -41,16 +33,9 @@ export const accountPlaybook: Playbook<Account> = definePlaybook<Account>({
     deactivateAccessKeys,
     resetConsolePasswords,
     deleteKeyPairs,
-    // Review: what was created recently, what was done (CloudTrail), whether the account's
-    // contacts were changed; the incidents sharing the root user or key; one report.
-    inventoryRecentChanges,
-    reviewAccountActivity,
-    verifyAccountContacts,
-    linkAccountIncidents,
-    writeAccountReport,
   ],
-  // Keys first (people get their API access back), then key pairs; passwords cannot come back.
-  release: [deactivateAccessKeys, deleteKeyPairs, keepWhatCannotBeRestored],
+  // Evidence, investigation and the release order (./later.ts) load once the resource is isolated.
+  later: () => import('./later.ts'),
 });
 
 export type { Account } from './types.ts';

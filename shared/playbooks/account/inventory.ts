@@ -1,6 +1,6 @@
 import { GetOpenIDConnectProviderCommand, ListOpenIDConnectProvidersCommand, ListSAMLProvidersCommand, paginateListPolicies, paginateListRoles, type IAMClient } from '@aws-sdk/client-iam';
 import type { Instance } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { instancesWhere } from '../../actions/instances.ts';
 import { ec2In, mapLimit } from '../../actions/regions.ts';
 import { classifyError } from '../../errors/index.ts';

@@ -1,5 +1,5 @@
 import { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand, type EC2Client, type KeyPairInfo } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { instancesWhere } from '../../actions/instances.ts';
 import { ec2In, mapLimit } from '../../actions/regions.ts';
 import { matchesPattern } from '../../engine/gates.ts';

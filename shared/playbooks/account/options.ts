@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExpectedAccountInformationSchema, TrailReviewOptionsSchema } from '../../actions/identity-review/index.ts';
 
 const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'regions must be region names, e.g. eu-west-1');

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { GetLoginProfileCommand, UpdateLoginProfileCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clients } from '../../aws/index.ts';
 import { mapLimit } from '../../actions/regions.ts';
 import { INCIDENT_ID_TAG } from '../../actions/tagging.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AnyStep } from '../../engine/index.ts';
 import { accountStep, type Account } from './types.ts';
 

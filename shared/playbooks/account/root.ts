@@ -1,5 +1,5 @@
 import { GetAccountSummaryCommand, type SummaryKeyType } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { accountStep } from './types.ts';
 
 /** What the root step records: what IAM says of the root user's credentials, and the steps for people. */

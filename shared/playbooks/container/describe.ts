@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeInstanceById } from '../../actions/instances.ts';
 import { onlineAgent } from '../../actions/ssm-run-command.ts';
 import type { DescribeContext } from '../../engine/index.ts';

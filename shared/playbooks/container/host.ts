@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { incidentIdFor } from '../../findings/index.ts';
 import { hostInstanceIdOf } from './describe.ts';
 import { suspendContainer, wasSent } from './suspend.ts';

@@ -2,9 +2,7 @@ import { definePlaybook, type Playbook } from '../../engine/index.ts';
 import { captureContainer, ContainerCaptureSchema, containerIdentifiers, DESCRIBE_IAM_ACTIONS, describeContainer } from './describe.ts';
 import { handOffHost } from './host.ts';
 import { ContainerOptionsSchema } from './options.ts';
-import { keepHostAndEvidence } from './release-actions.ts';
-import { retainMalwareScanSnapshots } from './retention.ts';
-import { captureContainerInspect, suspendContainer } from './suspend.ts';
+import { suspendContainer } from './suspend.ts';
 import type { Container } from './types.ts';
 
 /**
@@ -30,13 +28,9 @@ export const containerPlaybook: Playbook<Container> = definePlaybook<Container>(
     // Contain: pause first (quick, and it needs the agent's path the host's isolation cuts), then the host.
     suspendContainer,
     handOffHost,
-    // Evidence: the container's inspect output; the host's scan snapshots kept.
-    captureContainerInspect,
-    retainMalwareScanSnapshots,
   ],
-  // Release: the container runs again (if Firebreak paused it), the detector's setting goes back
-  // when no other incident relies on it; the host is released through its own incident.
-  release: [suspendContainer, retainMalwareScanSnapshots, keepHostAndEvidence],
+  // Evidence, investigation and the release order (./later.ts) load once the resource is isolated.
+  later: () => import('./later.ts'),
 });
 
 export type { Container } from './types.ts';
@@ -45,4 +39,5 @@ export { ContainerOptionsSchema, type ContainerOptions } from './options.ts';
 
 /** What the registry and the generated function entry point look for in every playbook folder. */
 export const playbook = containerPlaybook;
-export { CONTAINER_COMMAND_DOCUMENTS as commandDocuments } from './control.ts';
+/** Its Command documents, for the build to deploy. */
+export const commandDocuments = async () => (await import('./control.ts')).CONTAINER_COMMAND_DOCUMENTS;

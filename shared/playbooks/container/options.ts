@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Options of the standalone container playbook (GuardDuty `Container` findings: Docker on an EC2

@@ -1,5 +1,5 @@
 import { GetMalwareScanSettingsCommand, ListDetectorsCommand, UpdateMalwareScanSettingsCommand, type GuardDutyClient } from '@aws-sdk/client-guardduty';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepFailedError } from '../../errors/index.ts';
 import type { Incident } from '../../findings/index.ts';
 import { containerStep } from './types.ts';

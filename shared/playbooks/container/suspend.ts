@@ -1,5 +1,5 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeCaptureOutput, pollCommand, RUN_COMMAND_STDOUT_LIMIT, sendCommand, SSM_RUN_COMMAND_IAM_ACTIONS } from '../../actions/ssm-run-command.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { StepFailedError } from '../../errors/index.ts';

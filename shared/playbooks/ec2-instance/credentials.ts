@@ -4,7 +4,7 @@ import {
   ReplaceIamInstanceProfileAssociationCommand,
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { instanceProfileName, liveAssociationOf, liveInstancesWithRole } from '../../actions/instance-profiles.ts';
 import {
   assumedRoleArn,

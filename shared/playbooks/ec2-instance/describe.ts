@@ -1,5 +1,5 @@
 import type { Instance, SecurityGroup } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeInstanceById } from '../../actions/instances.ts';
 import { findFirebreakGroups } from '../../actions/vpc-isolation.ts';
 import type { DescribeContext } from '../../engine/index.ts';

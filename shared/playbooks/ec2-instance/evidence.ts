@@ -1,5 +1,5 @@
 import { CreateTagsCommand, GetConsoleOutputCommand, GetConsoleScreenshotCommand } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SNAPSHOT_IAM_ACTIONS, snapshotInstanceVolumes } from '../../actions/snapshots.ts';
 import { incidentTags } from '../../actions/tagging.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';

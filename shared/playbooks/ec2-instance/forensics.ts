@@ -11,7 +11,7 @@ import {
   type Snapshot,
   type Volume,
 } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientToken } from '../../actions/client-token.ts';
 import { once } from '../../aws/retry.ts';
 import { describeInstanceById, instancesWhere } from '../../actions/instances.ts';

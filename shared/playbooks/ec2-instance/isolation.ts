@@ -1,6 +1,6 @@
 import { settleAll } from '../../actions/settle.ts';
 import { DescribeNetworkInterfacesCommand, ModifyNetworkInterfaceAttributeCommand } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { egressPermissions, ensureFirebreakGroups, findSsmEgress, isolateInterface, type IsolationEgress } from '../../actions/vpc-isolation.ts';
 import { classifyError } from '../../errors/index.ts';
 import { ec2Step } from './types.ts';

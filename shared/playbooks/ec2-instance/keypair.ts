@@ -1,6 +1,6 @@
 import { DescribeKeyPairsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { instancesWhere } from '../../actions/instances.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasErrorCode } from '../../errors/index.ts';
 import { ec2Step } from './types.ts';
 

@@ -13,7 +13,7 @@ import {
   RegisterTargetsCommand,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReleaseResult } from '../../engine/index.ts';
 import { hasErrorCode, StepFailedError } from '../../errors/index.ts';
 import { ec2Step } from './types.ts';

@@ -1,5 +1,5 @@
 import { ModifyInstanceAttributeCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeInstanceById } from '../../actions/instances.ts';
 import { hasErrorCode, StepFailedError } from '../../errors/index.ts';
 import { captureConsoleOutput, captureConsoleScreenshot, preserveInstanceMetadata, snapshotVolumes } from './evidence.ts';

@@ -1,5 +1,5 @@
 import type { GetCommandInvocationCommandOutput, SendCommandCommandInput } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   CAPTURE_BEGIN_MARKER,
   CAPTURE_END_MARKER,

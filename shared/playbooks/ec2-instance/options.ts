@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A Firebreak-owned SSM document's name: `<name_prefix>-<suffix>` (so never one of AWS's, such as AWS-RunShellScript). */
 const documentName = (suffix: string, option: string) =>

@@ -1,5 +1,5 @@
 import { ModifyInstanceAttributeCommand, type ModifyInstanceAttributeRequest } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ec2Step } from './types.ts';
 
 // No undo here: release keeps these protections (the release action keepProtectionsAndEvidence

@@ -1,6 +1,6 @@
 import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { ListInstanceProfilesForRoleCommand } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { findRevocation, otherTrustedPrincipals, releaseRevocation, revocationPolicyName, revokeSessionsIssuedBefore } from '../../actions/role-sessions.ts';
 import { matchesPattern } from '../../engine/index.ts';
 import { hasErrorCode } from '../../errors/index.ts';

@@ -8,7 +8,7 @@ import {
   type Task,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { rulesOf, SavedRuleSchema, type SavedRule } from '../../actions/security-group-rules.ts';
 import type { DescribeContext } from '../../engine/index.ts';
 import { hasErrorCode, ResourceNotFoundError } from '../../errors/index.ts';

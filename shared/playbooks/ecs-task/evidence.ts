@@ -1,5 +1,5 @@
 import { TagResourceCommand } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { incidentTags } from '../../actions/tagging.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { ecsStep } from './types.ts';

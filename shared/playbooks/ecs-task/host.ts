@@ -1,5 +1,5 @@
 import { StartMalwareScanCommand } from '@aws-sdk/client-guardduty';
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientToken } from '../../actions/client-token.ts';
 import { hasErrorCode } from '../../errors/index.ts';
 import { sharesHostNetwork } from './describe.ts';

@@ -1,13 +1,10 @@
 import { definePlaybook, type Playbook } from '../../engine/index.ts';
 import { revokeTaskRoleSessions } from './credentials.ts';
 import { captureTask, DESCRIBE_IAM_ACTIONS, describeTask, EcsTaskCaptureSchema } from './describe.ts';
-import { preserveTaskEvidence, tagTask } from './evidence.ts';
-import { handOffHostInstance, startHostMalwareScan } from './host.ts';
+import { handOffHostInstance } from './host.ts';
 import { denyRemoteAddressesInNetworkAcl, revokeTaskSecurityGroupRules } from './isolation.ts';
 import { deregisterTaskFromTargetGroups, protectTaskFromScaleIn } from './membership.ts';
 import { EcsTaskOptionsSchema } from './options.ts';
-import { keepEvidence, tagReleased } from './release-actions.ts';
-import { stopTask } from './stop.ts';
 import type { Ecs } from './types.ts';
 
 /**
@@ -39,16 +36,9 @@ export const ecsTaskPlaybook: Playbook<Ecs> = definePlaybook<Ecs>({
     protectTaskFromScaleIn,
     revokeTaskRoleSessions,
     handOffHostInstance,
-    // Preserve evidence, then evaluate the presence of malware (the host's volumes; the image digests).
-    preserveTaskEvidence,
-    tagTask,
-    startHostMalwareScan,
-    // Full mode: stop the task once its evidence is safe.
-    stopTask,
   ],
-  // Release: the role first, then the network (rules back before the load balancers send traffic
-  // again), then the protection; evidence and a stopped task stay.
-  release: [revokeTaskRoleSessions, denyRemoteAddressesInNetworkAcl, revokeTaskSecurityGroupRules, deregisterTaskFromTargetGroups, protectTaskFromScaleIn, keepEvidence, tagReleased],
+  // Evidence, investigation and the release order (./later.ts) load once the resource is isolated.
+  later: () => import('./later.ts'),
 });
 
 export type { Ecs } from './types.ts';

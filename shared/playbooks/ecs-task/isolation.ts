@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DenyEntrySchema, denyAddressesInNetworkAcl, denyOutcome, NETWORK_ACL_DENY_ACTIONS, NETWORK_ACL_REMOVE_ACTIONS, networkAclOfSubnet, releaseDenyEntries, UndeniedSchema, type DenyEntry, type Undenied } from '../../actions/network-acl.ts';
 import {
   describeRule,

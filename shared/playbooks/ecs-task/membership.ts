@@ -1,6 +1,6 @@
 import { DeregisterTargetsCommand, DescribeTargetHealthCommand, paginateDescribeTargetGroups, RegisterTargetsCommand, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateTaskProtectionCommand, GetTaskProtectionCommand } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { settleAll } from '../../actions/settle.ts';
 import { hasErrorCode } from '../../errors/index.ts';
 import { notIsolable } from './isolation.ts';

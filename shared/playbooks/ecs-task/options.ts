@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_NETWORK_ACL_RULES_PER_DIRECTION } from '../../actions/network-acl.ts';
 
 /**

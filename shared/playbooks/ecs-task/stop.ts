@@ -1,5 +1,5 @@
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { preserveTaskEvidence } from './evidence.ts';
 import { serviceOf } from './describe.ts';
 import { ecsStep } from './types.ts';

@@ -6,7 +6,7 @@ import {
   type IAMClient,
   type Role as AwsRole,
 } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { assumedRoleArn, parsePolicyDocument } from '../../actions/role-sessions.ts';
 import type { Config } from '../../config/index.ts';
 import { matchesPattern, type DescribeContext } from '../../engine/index.ts';

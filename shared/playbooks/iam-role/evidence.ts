@@ -1,5 +1,5 @@
 import { GetRolePolicyCommand, TagRoleCommand } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { iamTags } from '../../actions/iam-tags.ts';
 import { parsePolicyDocument } from '../../actions/role-sessions.ts';
 import { incidentTags } from '../../actions/tagging.ts';

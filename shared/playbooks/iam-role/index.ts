@@ -1,11 +1,8 @@
 import { definePlaybook, type Playbook } from '../../engine/index.ts';
 import { captureRole, DESCRIBE_IAM_ACTIONS, describeRole, IamRoleCaptureSchema, rolePrincipals } from './describe.ts';
-import { preserveRoleConfiguration, tagRole } from './evidence.ts';
 import { IamRoleOptionsSchema } from './options.ts';
-import { keepEvidence, tagReleased } from './release-actions.ts';
 import { revokeFederatedIdentity, revokeOlderRoleSessions } from './sessions.ts';
 import { handOffSourceInstance } from './source-instance.ts';
-import { linkRoleIncidents, neutraliseRoleSuspects, reviewRoleActivity, reviewRoleResources, verifyRoleAccountInformation } from './review.ts';
 import type { Role } from './types.ts';
 
 /**
@@ -33,19 +30,9 @@ export const iamRolePlaybook: Playbook<Role> = definePlaybook<Role>({
     revokeOlderRoleSessions,
     revokeFederatedIdentity,
     handOffSourceInstance,
-    // Preserve evidence: the role as it was, and the incident on the role.
-    preserveRoleConfiguration,
-    tagRole,
-    linkRoleIncidents,
-    // Investigate: what the role's sessions did and changed, and whether the account was changed.
-    reviewRoleActivity,
-    verifyRoleAccountInformation,
-    reviewRoleResources,
-    neutraliseRoleSuspects,
   ],
-  // Release: what the review neutralised comes back first; then the identity may use the role
-  // again, then the older sessions are valid again until they expire.
-  release: [neutraliseRoleSuspects, revokeFederatedIdentity, revokeOlderRoleSessions, keepEvidence, tagReleased],
+  // Evidence, investigation and the release order (./later.ts) load once the resource is isolated.
+  later: () => import('./later.ts'),
 });
 
 export type { Role } from './types.ts';

@@ -1,5 +1,5 @@
 import { GetRolePolicyCommand, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { findRevocation, releaseRevocation, removeRevocation, revocationPolicyName, revokeSessionsIssuedBefore, sessionDenyPolicy } from '../../actions/role-sessions.ts';
 import { hasErrorCode } from '../../errors/index.ts';
 import { federationKind, refusalOf, sessionOf, type IamRole } from './describe.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InstanceIdSchema } from '../../findings/index.ts';
 import { refusalOf, sessionOf } from './describe.ts';
 import { roleStep } from './types.ts';

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { CreateLoginProfileCommand, DeleteLoginProfileCommand, GetLoginProfileCommand, GetUserCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { incidentTags } from '../../actions/tagging.ts';
 import { hasErrorCode } from '../../errors/index.ts';
 import { identifyUser, userToActOn } from './identify.ts';

@@ -9,7 +9,7 @@ import {
   ListUserPoliciesCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DescribeContext } from '../../engine/index.ts';
 import { hasErrorCode, ResourceNotFoundError } from '../../errors/index.ts';
 import type { Incident } from '../../findings/index.ts';

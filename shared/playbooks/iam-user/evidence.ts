@@ -1,5 +1,5 @@
 import { TagUserCommand } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { incidentTags } from '../../actions/tagging.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { identifyUser, userToActOn } from './identify.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOUDTRAIL_LOOKUP_IAM_ACTIONS, lookupTrailPage, type TrailEvent, type TrailQuery } from '../../actions/cloudtrail.ts';
 import { defaultReviewRegions } from '../../actions/identity-review/index.ts';
 import { matchesPattern, type StepContext } from '../../engine/index.ts';

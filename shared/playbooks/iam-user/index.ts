@@ -1,12 +1,9 @@
 import { definePlaybook, type Playbook } from '../../engine/index.ts';
 import { removeConsoleAccess } from './console.ts';
 import { captureIamUser, DESCRIBE_IAM_ACTIONS, describeIamUser, IamUserCaptureSchema, userArns } from './describe.ts';
-import { preserveUserState, recordQuarantinePolicy, tagUser } from './evidence.ts';
 import { identifyUser } from './identify.ts';
-import { createReplacementKey, deactivateExposedKeys, decideOtherKeys, deleteExposedKeys } from './keys.ts';
+import { createReplacementKey, deactivateExposedKeys, decideOtherKeys } from './keys.ts';
 import { IamUserOptionsSchema } from './options.ts';
-import { keepQuarantineReplacementAndEvidence, tagReleased } from './release-actions.ts';
-import { linkUserIncidents, neutraliseUserSuspects, reviewUserActivity, reviewUserResources, verifyUserAccountInformation } from './review.ts';
 import { revokeUserSessions } from './sessions.ts';
 import type { IamUserTypes } from './types.ts';
 
@@ -40,33 +37,9 @@ export const iamUserPlaybook: Playbook<IamUserTypes> = definePlaybook<IamUserTyp
     revokeUserSessions,
     removeConsoleAccess,
     createReplacementKey,
-    // Preserve evidence.
-    preserveUserState,
-    recordQuarantinePolicy,
-    tagUser,
-    linkUserIncidents,
-    // Investigate: what the key and the user did (CloudTrail), whether the account was changed,
-    // what they created or changed (tagged; in full mode neutralised reversibly).
-    reviewUserActivity,
-    verifyUserAccountInformation,
-    reviewUserResources,
-    neutraliseUserSuspects,
-    // Full mode only: the exposed key is deleted once the evidence is saved.
-    deleteExposedKeys,
   ],
-  // Release: the user's own access first (console password, then keys), the revocation last —
-  // removing it revives every unexpired temporary credential minted before the cut-off, the
-  // attacker's copies included, so it happens only once everything else is back. AWS's
-  // quarantine policy, the replacement key and the evidence stay.
-  release: [
-    neutraliseUserSuspects, // restoreSuspects: what the review neutralised comes back first
-    removeConsoleAccess, // restoreConsoleAccess
-    decideOtherKeys, // reactivateOtherKeys
-    deactivateExposedKeys, // reactivateExposedKeys
-    revokeUserSessions, // removeUserRevocationPolicy
-    keepQuarantineReplacementAndEvidence,
-    tagReleased,
-  ],
+  // Evidence, investigation and the release order (./later.ts) load once the resource is isolated.
+  later: () => import('./later.ts'),
 });
 
 export type { IamUserTypes } from './types.ts';

@@ -1,6 +1,6 @@
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListAccessKeysCommand, UpdateAccessKeyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { incidentTags } from '../../actions/tagging.ts';
 import type { ReleaseResult } from '../../engine/index.ts';
 import { hasErrorCode } from '../../errors/index.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { findUserRevocation, removeUserRevocation, revokeUserCredentialsIssuedBefore, userRevocationPolicyName } from '../../actions/user-sessions.ts';
 import { identifyUser, userToActOn } from './identify.ts';
 import { iamUserStep } from './types.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { CreateSecretCommand, ListSecretsCommand, PutSecretValueCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AdminUserError } from '../../actions/database/errors.ts';
 import type { DatabaseConnection, DatabaseConnector, DatabaseSession, LoginState, RestrictionSql, SqlDialect } from '../../actions/database/types.ts';
 import { incidentTags, INCIDENT_ID_TAG } from '../../actions/tagging.ts';

@@ -1,5 +1,5 @@
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, type DBCluster, type DBInstance, type Tag } from '@aws-sdk/client-rds';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SqlDialect } from '../../actions/database/types.ts';
 import type { DescribeContext } from '../../engine/index.ts';
 import { ResourceNotFoundError } from '../../errors/index.ts';

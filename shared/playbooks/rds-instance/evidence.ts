@@ -1,5 +1,5 @@
 import { AddTagsToResourceCommand, DownloadDBLogFilePortionCommand, paginateDescribeDBLogFiles, type DescribeDBLogFilesDetails, type RDSClient } from '@aws-sdk/client-rds';
-import { z } from 'zod';
+import * as z from 'zod';
 import { incidentTags } from '../../actions/tagging.ts';
 import { EVIDENCE_IAM_ACTIONS, type EvidenceStore } from '../../evidence/index.ts';
 import type { EvidenceRef } from '../../vocabulary/index.ts';

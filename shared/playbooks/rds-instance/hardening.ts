@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import type { RdsInstance } from './describe.ts';
 import { assessLogin, legitimateSummary } from './legitimate.ts';

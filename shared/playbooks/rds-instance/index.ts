@@ -2,12 +2,10 @@ import { connectDatabase, restrictionSql } from '../../actions/database/index.ts
 import { definePlaybook, type Playbook } from '../../engine/index.ts';
 import { databaseSteps, type DatabaseDeps } from './database.ts';
 import { captureDatabase, DESCRIBE_IAM_ACTIONS, describeDatabase, RdsCaptureSchema } from './describe.ts';
-import { downloadDatabaseLogs, preserveDatabaseConfiguration, tagDatabase } from './evidence.ts';
-import { enableIamAuthentication, recommendHardening } from './hardening.ts';
+import { enableIamAuthentication } from './hardening.ts';
 import { checkLegitimateBehaviour } from './legitimate.ts';
 import { denyRemoteAddressesInNetworkAcls, restrictNetworkAccess } from './network.ts';
 import { RdsOptionsSchema } from './options.ts';
-import { keepHardeningAndEvidence, tagReleased } from './release-actions.ts';
 import type { Rds } from './types.ts';
 
 /**
@@ -42,16 +40,10 @@ export function createRdsInstancePlaybook(deps: DatabaseDeps = { connect: connec
       restrictDatabaseUser,
       rotateUserPassword,
       enableIamAuthentication,
-      // Evidence: the configuration, the incident on the resource, the audit and error logs.
-      preserveDatabaseConfiguration,
-      tagDatabase,
-      downloadDatabaseLogs,
-      // Investigate / secure: the recommendations for the report.
-      recommendHardening,
     ],
-    // Release: the user's login back first (while the isolation group still admits only Firebreak),
-    // then the groups, then the ACL denies it made; passwords, IAM authentication and evidence stay.
-    release: [restrictDatabaseUser, restrictNetworkAccess, denyRemoteAddressesInNetworkAcls, keepHardeningAndEvidence({ rotateUserPassword, enableIamAuthentication }), tagReleased],
+    // Evidence, investigation and the release order (./later.ts) load once the database is isolated;
+    // the release order names this playbook's own database steps.
+    later: () => import('./later.ts').then((later) => later.laterStages({ restrictDatabaseUser, rotateUserPassword })),
   });
 }
 

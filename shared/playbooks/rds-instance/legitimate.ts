@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { databaseNameOf, type Incident } from '../../findings/index.ts';
 import type { RdsOptions } from './options.ts';
 import { rdsStep } from './types.ts';

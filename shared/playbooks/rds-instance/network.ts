@@ -8,7 +8,7 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DenyEntrySchema, denyAddressesInNetworkAcl, denyOutcome, NETWORK_ACL_DENY_ACTIONS, NETWORK_ACL_REMOVE_ACTIONS, networkAclOfSubnet, releaseDenyEntries, UndeniedSchema, type DenyEntry, type Undenied } from '../../actions/network-acl.ts';
 import { FirebreakError, hasErrorCode } from '../../errors/index.ts';
 import { readDbCluster, readDbInstance, type ModifyTarget } from './describe.ts';

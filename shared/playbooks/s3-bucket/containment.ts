@@ -14,7 +14,7 @@ import {
   type S3ControlClient,
 } from '@aws-sdk/client-s3-control';
 import { isDeepStrictEqual } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasErrorCode, StepFailedError } from '../../errors/index.ts';
 import {
   ALL_BLOCKED,

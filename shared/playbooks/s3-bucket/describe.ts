@@ -8,7 +8,7 @@ import {
   GetPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DescribeContext } from '../../engine/index.ts';
 import { hasErrorCode, ResourceNotFoundError } from '../../errors/index.ts';
 

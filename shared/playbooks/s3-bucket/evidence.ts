@@ -1,5 +1,5 @@
 import { PutBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { incidentTags, type ResourceTag } from '../../actions/tagging.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { readBucketTags } from './describe.ts';

@@ -1,11 +1,7 @@
 import { definePlaybook, type Playbook } from '../../engine/index.ts';
 import { blockAccountPublicAccess, blockBucketPublicAccess, enforceBucketOwnership, removePublicPolicyStatements } from './containment.ts';
 import { captureBucket, DESCRIBE_IAM_ACTIONS, describeBucket, S3CaptureSchema } from './describe.ts';
-import { preserveBucketConfiguration, tagBucket } from './evidence.ts';
-import { assessSourceAuthorisation, reviewBucketDataEvents, reviewBucketManagementEvents } from './investigation.ts';
 import { S3OptionsSchema } from './options.ts';
-import { keepEvidence, tagReleased } from './release-actions.ts';
-import { reportBucketRecommendations } from './report.ts';
 import type { S3 } from './types.ts';
 
 /**
@@ -33,26 +29,9 @@ export const s3BucketPlaybook: Playbook<S3> = definePlaybook<S3>({
     blockAccountPublicAccess,
     enforceBucketOwnership,
     removePublicPolicyStatements,
-    // Preserve evidence: the configuration as the first delivery found it; tag the bucket.
-    preserveBucketConfiguration,
-    tagBucket,
-    // Investigate: who, with what calls, authorised or not; what remains for a human.
-    reviewBucketManagementEvents,
-    reviewBucketDataEvents,
-    assessSourceAuthorisation,
-    reportBucketRecommendations,
   ],
-  // Release, one step after another: ACLs come back first, while Block Public Access still ignores
-  // public grants; then the account's and the bucket's Block Public Access (S3 refuses a public
-  // policy while BlockPublicPolicy is on); then the policy. Evidence stays.
-  release: [
-    enforceBucketOwnership, // restoreObjectOwnership
-    blockAccountPublicAccess, // restoreAccountPublicAccessBlock
-    blockBucketPublicAccess, // restoreBucketPublicAccessBlock
-    removePublicPolicyStatements, // restoreBucketPolicy
-    keepEvidence,
-    tagReleased,
-  ],
+  // Evidence, investigation and the release order (./later.ts) load once the resource is isolated.
+  later: () => import('./later.ts'),
 });
 
 export type { S3 } from './types.ts';

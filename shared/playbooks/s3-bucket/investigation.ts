@@ -1,6 +1,6 @@
 import { GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudtrail';
 import { GetRoleCommand, GetUserCommand, SimulatePrincipalPolicyCommand, type EvaluationResult } from '@aws-sdk/client-iam';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOUDTRAIL_LOOKUP_IAM_ACTIONS, CLOUDTRAIL_RETENTION_DAYS, lookupTrailPage, type TrailEvent } from '../../actions/cloudtrail.ts';
 import { hasErrorCode, StepFailedError } from '../../errors/index.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A CloudTrail Lake event data store: its ARN (the query names it by the id at the end). */
 const EventDataStoreArn = z

@@ -1,7 +1,7 @@
 import { DescribeVpcEndpointsCommand } from '@aws-sdk/client-ec2';
 import { GetBucketPolicyStatusCommand } from '@aws-sdk/client-s3';
 import { ListAccessPointsCommand } from '@aws-sdk/client-s3-control';
-import { z } from 'zod';
+import * as z from 'zod';
 import { classifyError, hasErrorCode } from '../../errors/index.ts';
 import { EVIDENCE_IAM_ACTIONS } from '../../evidence/index.ts';
 import { blockAccountPublicAccess, enforceBucketOwnership, removePublicPolicyStatements } from './containment.ts';

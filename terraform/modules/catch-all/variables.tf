@@ -17,7 +17,7 @@ variable "event_pattern" {
 }
 
 variable "package_file" {
-  description = "Path of the built `unhandled` function package (zip with `index.mjs` exporting `handler`)."
+  description = "Path of the built `unhandled` function package (zip with `index.mjs` exporting `handler`, and the `chunks/` it imports)."
   type        = string
 }
 

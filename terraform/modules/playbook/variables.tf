@@ -71,7 +71,7 @@ variable "permissions_boundary_arn" {
 }
 
 variable "package_file" {
-  description = "Path of the built deployment package (zip with `index.mjs` exporting `handler`)."
+  description = "Path of the built deployment package (zip with `index.mjs` exporting `handler`, and the `chunks/` it imports)."
   type        = string
 }
 

@@ -12,6 +12,9 @@ const sources = () =>
 
 const SEND_COMMAND_MODULE = 'shared/actions/ssm-run-command.ts';
 
+// Every playbook's Command documents, loaded once here (module loading is not what a test's time limit is for).
+const DOCUMENTS = await Promise.all(PLAYBOOK_REGISTRY.map(async (entry) => ({ entry, documents: (await (await entry.load()).commandDocuments?.()) ?? {} })));
+
 describe('Architecture: Run Command only through Firebreak documents', () => {
   it('only the Run Command module calls SendCommand (its sendCommand refuses documents AWS owns)', () => {
     // Act
@@ -34,9 +37,9 @@ describe('Architecture: Run Command only through Firebreak documents', () => {
   });
 
   it('every playbook document is a schema 2.2 Command document whose steps each run on one platform, with validated parameters only', async () => {
-    for (const entry of PLAYBOOK_REGISTRY) {
+    for (const { documents: loaded } of DOCUMENTS) {
       // Prepare
-      const documents = Object.entries((await entry.load()).commandDocuments ?? {});
+      const documents = Object.entries(loaded);
 
       for (const [name, document] of documents) {
         // Assess

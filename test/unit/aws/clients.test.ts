@@ -1,7 +1,10 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createClientFactory, createPlatformClients, type AccountRegion } from '../../../shared/aws/index.ts';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { CLIENTS_OF_SERVICE, createClientFactory, createPlatformClients, loadClientsFor, type AccountRegion } from '../../../shared/aws/index.ts';
 
 /** Which SDK clients were constructed, in order: EC2 and SSM are counted (the real clients, subclassed). */
 const constructed = vi.hoisted(() => [] as string[]);
@@ -30,6 +33,9 @@ beforeEach(() => {
 });
 
 const HERE: AccountRegion = { accountId: '111122223333', region: 'eu-west-1' };
+
+// The engine loads a client's package from the IAM actions a step declares; these tests use them all.
+beforeAll(() => loadClientsFor(Object.keys(CLIENTS_OF_SERVICE).map((service) => `${service}:*`)));
 
 describe('Function: createClientFactory', () => {
   it('builds clients for the target region once and reuses them', async () => {
@@ -134,14 +140,21 @@ describe('Function: createClientFactory (lazy clients)', () => {
 });
 
 describe('Function: createPlatformClients', () => {
-  it('addresses S3 by path only when a custom endpoint is configured', () => {
-    // Act
+  it('addresses S3 by path only when a custom endpoint is configured', async () => {
+    // Prepare
+    const s3Mock = mockClient(S3Client);
+    s3Mock.on(ListBucketsCommand).resolves({});
     const aws = createPlatformClients('us-east-1', {});
     const emulator = createPlatformClients('us-east-1', { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' });
 
+    // Act: the client is built (its package loaded) when it first sends.
+    await aws.s3.send(new ListBucketsCommand({}));
+    await emulator.s3.send(new ListBucketsCommand({}));
+
     // Assess
-    expect(aws.s3.config.forcePathStyle).toBe(false);
-    expect(emulator.s3.config.forcePathStyle).toBe(true);
+    const built = s3Mock.calls().map((c) => (c.thisValue as S3Client).config.forcePathStyle);
+    expect(built).toEqual([false, true]);
+    s3Mock.restore();
   });
 });
 

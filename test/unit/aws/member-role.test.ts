@@ -1,10 +1,12 @@
 import { AssumeRoleCommand, type AssumeRoleCommandOutput } from '@aws-sdk/client-sts';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   AccountNotConfiguredError,
   assumedRoleCredentials,
+  CLIENTS_OF_SERVICE,
   createClientFactory,
+  loadClientsFor,
   MemberRoleUnavailableError,
   memberRoleArn,
   memberSessionArn,
@@ -95,6 +97,9 @@ describe('Function: assumedRoleCredentials', () => {
 });
 
 describe('Function: createClientFactory (member accounts)', () => {
+  // The engine loads a client's package from the IAM actions a step declares.
+  beforeAll(() => loadClientsFor(Object.keys(CLIENTS_OF_SERVICE).map((service) => `${service}:*`)));
+
   it("signs a member account's clients with the member role's credentials, one session per incident; its own account keeps its own credentials", async () => {
     // Prepare
     const sts = fakeSts(() => Date.now());

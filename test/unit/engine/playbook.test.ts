@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   defineReleaseAction,
   definePlaybook,
@@ -9,7 +9,7 @@ import {
   parseRecorded,
   releaseNameOf,
   type AnyStep,
-  type Playbook,
+  type WholePlaybookSpec,
   type ReleaseEntry,
 } from '../../../shared/engine/index.ts';
 import { RecordedDataError } from '../../../shared/errors/index.ts';
@@ -27,7 +27,7 @@ const ok = async () => ({ status: 'done' as const, summary: 'ok' });
 const undo = (name: string, iamActions: string[] = []) => ({ name, description: `Undo ${name}`, iamActions, run: ok });
 
 /** A well-formed playbook of the given steps; each test breaks one rule. */
-function aPlaybook(overrides: Partial<Playbook<Fake>> = {}): Playbook<Fake> {
+function aPlaybook(overrides: Partial<WholePlaybookSpec<Fake>> = {}): WholePlaybookSpec<Fake> {
   const isolate = step({ name: 'isolate', stage: 'contain', description: 'Isolate', iamActions: ['ec2:ModifyNetworkInterfaceAttribute'], run: ok, undo: undo('restoreGroups', ['ec2:ModifyNetworkInterfaceAttribute']) });
   const snapshot = step({ name: 'snapshot', stage: 'evidence', description: 'Snapshot', iamActions: ['ec2:CreateSnapshot'], requires: [isolate], run: ok });
   return {
@@ -46,7 +46,7 @@ function aPlaybook(overrides: Partial<Playbook<Fake>> = {}): Playbook<Fake> {
   };
 }
 
-const problemsOf = (playbook: Playbook<Fake>): string[] => {
+const problemsOf = (playbook: WholePlaybookSpec<Fake>): string[] => {
   try {
     definePlaybook(playbook);
     return [];
@@ -93,7 +93,7 @@ describe('Function: defineReleaseAction', () => {
 });
 
 describe('Function: definePlaybook', () => {
-  it('returns a well-formed playbook as it is', () => {
+  it('returns a well-formed playbook given whole with every step loaded with it', async () => {
     // Prepare
     const playbook = aPlaybook();
 
@@ -101,7 +101,8 @@ describe('Function: definePlaybook', () => {
     const defined = definePlaybook(playbook);
 
     // Assess
-    expect(defined).toBe(playbook);
+    expect(defined).toMatchObject({ name: 'ec2-instance', isolationStep: playbook.isolationStep, containmentSteps: playbook.steps });
+    expect(await defined.load()).toMatchObject({ steps: playbook.steps, release: playbook.release });
   });
 
   it('accepts a step that waits for a step of its own stage or an earlier one', () => {
@@ -365,11 +366,11 @@ describe('Function: parseRecorded', () => {
 });
 
 describe('Function: iamActionsOf', () => {
-  it('lists every action of the platform, describe, the steps and the release once, sorted', () => {
+  it('lists every action of the platform, describe, the steps and the release once, sorted', async () => {
     // Prepare
     const base = aPlaybook();
     const tag = releaseAction({ name: 'tagReleased', description: 'Tag', iamActions: ['ec2:DeleteTags', 'ec2:CreateTags'], run: ok });
-    const playbook = definePlaybook({ ...base, release: [...base.release, tag] });
+    const playbook = await definePlaybook({ ...base, release: [...base.release, tag] }).load();
 
     // Act
     const actions = iamActionsOf(playbook, ['s3:PutObject', 'ec2:CreateSnapshot']);
@@ -378,13 +379,13 @@ describe('Function: iamActionsOf', () => {
     expect(actions).toEqual(['ec2:CreateSnapshot', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:DescribeInstances', 'ec2:ModifyNetworkInterfaceAttribute', 's3:PutObject']);
   });
 
-  it('lists nothing for the release of a playbook that has none', () => {
+  it('lists nothing for the release of a playbook that has none', async () => {
     // Prepare
     const base = aPlaybook();
     const isolate = step({ name: 'isolate', stage: 'contain', description: 'Isolate', iamActions: ['ec2:ModifyNetworkInterfaceAttribute'], run: ok });
 
     // Act
-    const actions = iamActionsOf({ ...base, isolationStep: isolate, steps: [isolate], release: [] }, []);
+    const actions = iamActionsOf(await definePlaybook({ ...base, isolationStep: isolate, steps: [isolate], release: [] }).load(), []);
 
     // Assess
     expect(actions).toEqual(['ec2:DescribeInstances', 'ec2:ModifyNetworkInterfaceAttribute']);
@@ -394,3 +395,72 @@ describe('Function: iamActionsOf', () => {
 async function neverRun(): Promise<never> {
   throw new Error('not run in these tests');
 }
+
+describe('Function: definePlaybook, with later stages behind a loader', () => {
+  const isolate = step({ name: 'isolate', stage: 'contain', description: 'Isolate', iamActions: ['ec2:ModifyNetworkInterfaceAttribute'], run: ok, undo: undo('restoreGroups') });
+  const protect = step({ name: 'protect', stage: 'contain', description: 'Protect', iamActions: ['ec2:ModifyInstanceAttribute'], run: ok });
+  const snapshot = step({ name: 'snapshot', stage: 'evidence', description: 'Snapshot', iamActions: ['ec2:CreateSnapshot'], requires: [isolate], run: ok });
+  const stop = step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: ['ec2:StopInstances'], after: [snapshot], run: ok });
+  const tagReleased = releaseAction({ name: 'tagReleased', description: 'Tag', iamActions: ['ec2:CreateTags'], run: ok });
+  const { steps: _steps, release: _release, ...base } = aPlaybook();
+  const split = (steps: AnyStep<Fake>[], later: () => Promise<{ steps: AnyStep<Fake>[]; release: ReleaseEntry<Fake>[] }>) => definePlaybook<Fake>({ ...base, isolationStep: isolate, steps, later });
+
+  it('holds only the containment steps until loaded, then every step in order and the release order', async () => {
+    // Prepare
+    let loads = 0;
+    const playbook = split([isolate, protect], async () => {
+      loads++;
+      return { steps: [snapshot, stop], release: [isolate, tagReleased] };
+    });
+
+    // Act
+    const before = loads;
+    const [first, second] = await Promise.all([playbook.load(), playbook.load()]);
+
+    // Assess
+    expect(before).toBe(0);
+    expect(playbook.containmentSteps).toEqual([isolate, protect]);
+    expect(first.steps).toEqual([isolate, protect, snapshot, stop]);
+    expect(first.release).toEqual([isolate, tagReleased]);
+    expect(second).toBe(first);
+    expect(loads).toBe(1);
+    expect(iamActionsOf(first, [])).toEqual(['ec2:CreateSnapshot', 'ec2:CreateTags', 'ec2:DescribeInstances', 'ec2:ModifyInstanceAttribute', 'ec2:ModifyNetworkInterfaceAttribute', 'ec2:StopInstances']);
+  });
+
+  it('refuses, when loaded, a later step given with the function, a containment step loaded later and an isolation step loaded later', async () => {
+    // Prepare
+    const wrong = split([protect, snapshot], async () => ({ steps: [isolate, stop], release: [isolate] }));
+
+    // Act
+    const loading = wrong.load();
+
+    // Assess
+    await expect(loading).rejects.toThrow(
+      'playbook ec2-instance is not well formed: ' +
+        'snapshot (evidence) is loaded with the function: only containment steps are, the rest come from the later stages\' loader; ' +
+        "isolate is a containment step loaded later: list it with the playbook's steps; the isolation step isolate must be loaded with the function",
+    );
+  });
+
+  it('checks the loaded release order like a playbook given whole', async () => {
+    // Prepare
+    const playbook = split([isolate], async () => ({ steps: [snapshot], release: [] }));
+
+    // Act
+    const loading = playbook.load();
+
+    // Assess
+    await expect(loading).rejects.toThrow('isolate has an undo (restoreGroups) that the release order does not list');
+  });
+
+  it('passes on a loader that fails, when loaded', async () => {
+    // Prepare
+    const playbook = split([isolate], () => Promise.reject(new Error('chunk missing')));
+
+    // Act
+    const loading = playbook.load();
+
+    // Assess
+    await expect(loading).rejects.toThrow('chunk missing');
+  });
+});

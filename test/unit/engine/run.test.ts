@@ -52,7 +52,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 function fakePlaybook(
   behaviour: Record<string, Behaviour> = {},
-  options: { describe?: () => Promise<FakeResource>; extraSteps?: (base: BaseSteps) => AnyStep<Fake>[] } = {},
+  options: { describe?: () => Promise<FakeResource>; extraSteps?: (base: BaseSteps) => AnyStep<Fake>[]; split?: boolean } = {},
 ) {
   const events: string[] = [];
   const make = (name: string, stage: 'contain' | 'evidence') =>
@@ -85,8 +85,16 @@ function fakePlaybook(
     principals: (_i, r) => (r.owner ? [r.owner] : []),
     describeIamActions: ['ec2:DescribeInstances'],
     isolationStep: base.isolate,
-    steps,
-    release: [],
+    // Split: the containment steps given at once, the later stages from a loader (as the real playbooks).
+    ...(options.split
+      ? {
+          steps: steps.filter((s) => s.stage === 'contain'),
+          later: async () => {
+            events.push('load:later');
+            return { steps: steps.filter((s) => s.stage !== 'contain'), release: [] };
+          },
+        }
+      : { steps, release: [] }),
   });
   const ran = () => steps.filter((s) => vi.mocked(s.run).mock.calls.length > 0).map((s) => s.name);
   return { playbook, base, events, ran, describeResource };
@@ -179,6 +187,36 @@ describe('Function: runPlaybook', () => {
     // The capture's schema does not declare capturedAt: the steps see what it declares.
     const expected = { options: { label: 'from terraform' }, resource: { id: INSTANCE_ID, tags: {} }, capture: { id: INSTANCE_ID, before: 'state' }, incident: incident.incidentId, previous: undefined };
     expect(seen).toEqual([expected, expected]);
+  });
+
+  it('loads the later stages of a split playbook once, after the isolation step finished, and runs them', async () => {
+    // Prepare
+    const { playbook, events } = fakePlaybook({}, { split: true });
+    const { deps, ledger } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(result.status).toBe('contained');
+    expect(events.filter((e) => e === 'load:later')).toHaveLength(1);
+    expect(events.indexOf('end:isolate')).toBeLessThan(events.indexOf('load:later'));
+    expect(events.indexOf('load:later')).toBeLessThan(Math.min(events.indexOf('start:snapshot'), events.indexOf('start:screenshot')));
+    expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
+  });
+
+  it('plans the later stages of a split playbook in observe mode too', async () => {
+    // Prepare
+    const { playbook, ran } = fakePlaybook({}, { split: true });
+    const { deps, ledger } = engine({ mode: 'observe' });
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(ran()).toEqual([]);
+    expect(result.status).toBe('planned');
+    expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
   });
 
   it('plans every step in observe mode and changes nothing', async () => {
@@ -991,7 +1029,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
         ],
       },
     );
-    const forensic = playbook.steps.at(-1)!;
+    const forensic = (await playbook.load()).steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
@@ -1131,7 +1169,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
       },
       { extraSteps: (b) => [requiring('stopWaits', b.snapshot), requiring('stopSkips', b.screenshot)] },
     );
-    const [stopWaits, stopSkips] = playbook.steps.slice(-2);
+    const [stopWaits, stopSkips] = (await playbook.load()).steps.slice(-2);
     const { deps, ledger } = engine();
 
     // Act
@@ -1152,7 +1190,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
       { screenshot: async () => Promise.reject(motoNotImplemented('GetConsoleScreenshot')) },
       { extraSteps: (b) => [step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: [], after: [b.screenshot], run: vi.fn(async () => ({ status: 'done' as const, summary: 'stopped' })) })] },
     );
-    const stop = playbook.steps.at(-1)!;
+    const stop = (await playbook.load()).steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
@@ -1169,7 +1207,7 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
       { snapshot: async () => ({ status: 'pending', summary: 'snapshot pending', retryAfterSeconds: 30 }) },
       { extraSteps: (b) => [step({ name: 'stop', stage: 'investigate', description: 'Stop', iamActions: [], after: [b.snapshot], run: vi.fn() })] },
     );
-    const stop = playbook.steps.at(-1)!;
+    const stop = (await playbook.load()).steps.at(-1)!;
     const { deps, ledger } = engine();
 
     // Act
@@ -1594,7 +1632,7 @@ describe('Function: runPlaybook — concurrent deliveries of one incident', () =
     const results = await Promise.all([runPlaybook(first.deps, playbook, incident, delivery), runPlaybook(second.deps, playbook, incident, delivery)]);
 
     // Assess
-    for (const s of playbook.steps) expect(vi.mocked(s.run).mock.calls, s.name).toHaveLength(1);
+    for (const s of (await playbook.load()).steps) expect(vi.mocked(s.run).mock.calls, s.name).toHaveLength(1);
     expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
     // Whichever left steps to the other looks again later: a follow-up, not a second run.
     const deferring = results.filter((r) => Object.values(r.steps).some((o) => o.summary.includes('left to another delivery')));
@@ -1614,7 +1652,7 @@ describe('Function: runPlaybook — concurrent deliveries of one incident', () =
     const followUp = await runPlaybook(engine({}, ledger).deps, playbook, incident, { messageId: 'follow-up' });
 
     // Assess
-    for (const s of playbook.steps) expect(vi.mocked(s.run).mock.calls, s.name).toHaveLength(1);
+    for (const s of (await playbook.load()).steps) expect(vi.mocked(s.run).mock.calls, s.name).toHaveLength(1);
     expect(followUp.status).toBe('contained');
     expect(ledger.status).toBe('contained');
   });

@@ -12,6 +12,9 @@ import { PLAYBOOK_REGISTRY } from '../../../shared/playbooks/registry.ts';
 
 const ROUTING = catchAllRouting(await Promise.all(PLAYBOOK_REGISTRY.map(async (e) => ({ name: e.name, ...(await patternsOf(e.name)) }))));
 
+// renderTerraform reads every playbook's manifest, with its later stages: loaded once, here, not within a test's time.
+await Promise.all(PLAYBOOK_REGISTRY.map(async (e) => (await e.load()).playbook.load()));
+
 const FIXTURE_ROOT = join(root, 'test/fixtures/guardduty');
 const fixtureFiles = (dir: string): string[] =>
   existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? fixtureFiles(join(dir, d.name)) : d.name.endsWith('.json') && d.name !== 'expected.json' ? [join(dir, d.name)] : [])) : [];

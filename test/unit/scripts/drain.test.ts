@@ -1,5 +1,10 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lambdaMessageAttributes, serviceRoleCredentials } from '../../../scripts/lib/drain.ts';
+import { lambdaMessageAttributes, serviceRoleCredentials, unpackBundle, unzipEntries } from '../../../scripts/lib/drain.ts';
+import { writeReproducibleZip } from '../../../scripts/lib/zip.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/firebreak-ec2-instance';
 
@@ -74,5 +79,51 @@ describe('local drain: an SQS event as Lambda builds it', () => {
       blob: { binaryValue: Buffer.from('hi').toString('base64'), stringListValues: [], binaryListValues: [], dataType: 'Binary' },
     });
     expect(lambdaMessageAttributes(undefined)).toEqual({});
+  });
+});
+
+describe('local drain: a function runs its whole bundle', () => {
+  it('unpacks every file of a split bundle (index.mjs and its chunks) as Lambda unpacks the package', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'firebreak-unpack-'));
+    const zipPath = join(dir, 'fn.zip');
+    const files = [
+      { name: 'index.mjs', data: Buffer.from("import { x } from './chunks/chunk-A.mjs'; export const handler = () => x;") },
+      { name: 'chunks/chunk-A.mjs', data: Buffer.from('export const x = 1;'.repeat(50)) },
+      { name: 'chunks/later-B.mjs', data: Buffer.from('export const later = 2;') },
+    ];
+    await writeReproducibleZip(zipPath, files);
+    const zip = await readFile(zipPath);
+
+    try {
+      // Act
+      const entry = await unpackBundle(zip, join(dir, 'bundle'));
+      const again = await unpackBundle(zip, join(dir, 'bundle'));
+
+      // Assess
+      expect(unzipEntries(zip).map((e) => e.name)).toEqual(['chunks/chunk-A.mjs', 'chunks/later-B.mjs', 'index.mjs']);
+      expect(entry).toBe(join(dir, 'bundle', 'index.mjs'));
+      expect(again).toBe(entry);
+      for (const f of files) expect(readFileSync(join(dir, 'bundle', f.name))).toEqual(f.data);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a zip without index.mjs, leaving nothing behind', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'firebreak-unpack-'));
+    await writeReproducibleZip(join(dir, 'no-entry.zip'), [{ name: 'chunks/a.mjs', data: Buffer.from('') }]);
+
+    try {
+      // Act
+      const noEntry = unpackBundle(await readFile(join(dir, 'no-entry.zip')), join(dir, 'a'));
+
+      // Assess
+      await expect(noEntry).rejects.toThrow("index.mjs not found in the function's zip");
+      expect(readdirSync(dir)).toEqual(['no-entry.zip']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

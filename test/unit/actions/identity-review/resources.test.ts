@@ -264,7 +264,7 @@ describe('Identity review: neutralising the suspects (full mode) and bringing th
     return { ...trailDone(raw), [review.name]: outcomeOf(review, result) };
   }
 
-  it('is a full-mode step, granted only with resource_review.neutralise, whose undo goes in the release order', () => {
+  it('is a full-mode step, granted only with resource_review.neutralise, whose undo goes in the release order', async () => {
     expect(neutralise.minimumMode).toBe('full');
     expect(neutralise.enabledBy).toEqual(['resource_review.neutralise']);
     expect(neutralise.iamActions.filter((a) => /Delete(?!LoginProfile)|Terminate/.test(a))).toEqual([]);
@@ -281,7 +281,7 @@ describe('Identity review: neutralising the suspects (full mode) and bringing th
       steps: [trail, review, neutralise],
       release: [neutralise],
     });
-    const manifest = iamManifestOf(playbook);
+    const manifest = iamManifestOf(await playbook.load());
     expect(manifest.find((s) => s.sid === 'neutraliseSuspects')).toMatchObject({ roles: ['contain'], modes: ['full'], enabledBy: ['resource_review.neutralise'] });
     expect(manifest.find((s) => s.sid === 'restoreSuspects')).toMatchObject({ roles: ['release'], enabledBy: ['resource_review.neutralise'] });
     expect(manifest.find((s) => s.sid === 'reviewResources')!.modes).toEqual(['contain', 'full']);

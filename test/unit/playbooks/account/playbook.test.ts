@@ -28,6 +28,9 @@ import type { Mode } from '../../../../shared/vocabulary/index.ts';
 import { ACCOUNT_ID, aConfig, anS3Client, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, silentLogger, someClients } from '../../helpers/factories.ts';
 import { aRootIncident } from './helpers.ts';
 
+/** The playbook's IAM manifest, every stage loaded. */
+const accountPlaybookManifest = iamManifestOf(await accountPlaybook.load());
+
 const iam = mockClient(IAMClient);
 const ec2 = mockClient(EC2Client);
 const s3 = mockClient(S3Client);
@@ -38,7 +41,7 @@ const mocks = [iam, ec2, s3, secrets, cloudTrail, account];
 afterEach(() => mocks.forEach((m) => m.reset()));
 
 const created = new Date('2024-01-01T00:00:00Z');
-beforeEach(() => {
+beforeEach(async () => {
   iam.on(ListAccountAliasesCommand).resolves({ AccountAliases: ['acme'] });
   ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: 'us-east-1', OptInStatus: 'opt-in-not-required' }] });
   iam.on(ListUsersCommand).resolves({ Users: [{ UserName: 'alice', UserId: 'AIDAALICE', Arn: `arn:aws:iam::${ACCOUNT_ID}:user/alice`, CreateDate: created, Path: '/' }] });
@@ -160,7 +163,7 @@ describe('Playbook: account', () => {
   it('is in the registry, and grants the sweep\'s writes only to a full-mode function whose options enable it', async () => {
     // Prepare
     const granted = (mode: Mode, role: 'contain' | 'release', options: string[]) =>
-      new Set(iamManifestOf(accountPlaybook).flatMap((s) => (s.roles.includes(role) && s.modes.includes(mode) && s.enabledBy.every((o) => options.includes(o)) ? s.actions : [])));
+      new Set(accountPlaybookManifest.flatMap((s) => (s.roles.includes(role) && s.modes.includes(mode) && s.enabledBy.every((o) => options.includes(o)) ? s.actions : [])));
     const sweep = ['credential_sweep.enabled', 'credential_sweep.access_keys', 'credential_sweep.console_passwords', 'credential_sweep.key_pairs'];
     const writeActions = ['iam:UpdateAccessKey', 'iam:UpdateLoginProfile', 'ec2:DeleteKeyPair', 'secretsmanager:CreateSecret'];
 

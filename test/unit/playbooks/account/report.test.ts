@@ -1,7 +1,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeAccountReport } from '../../../../shared/playbooks/account/index.ts';
+import { writeAccountReport } from '../../../../shared/playbooks/account/later.ts';
 import { AccountOptionsSchema } from '../../../../shared/playbooks/account/options.ts';
 import { aConfig, aStepOutcome } from '../../helpers/factories.ts';
 import { anAccountStepContext, aRootIncident } from './helpers.ts';

@@ -131,9 +131,9 @@ describe('Isolate: hand the host to the EC2 playbook (handOffHost)', () => {
 });
 
 describe('The standalone container playbook', () => {
-  it('pauses before it hands the host over (the pause needs the path isolation cuts), then the evidence', () => {
+  it('pauses before it hands the host over (the pause needs the path isolation cuts), then the evidence', async () => {
     // Assess
-    expect(containerPlaybook.steps.map((s) => [s.name, s.stage])).toEqual([
+    expect((await containerPlaybook.load()).steps.map((s) => [s.name, s.stage])).toEqual([
       ['suspendContainer', 'contain'],
       ['handOffHost', 'contain'],
       ['captureContainerInspect', 'evidence'],

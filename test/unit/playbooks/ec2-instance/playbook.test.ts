@@ -28,6 +28,9 @@ import { stopForOfflineInvestigation } from '../../../../shared/playbooks/ec2-in
 import { loadPlaybook, PLAYBOOK_REGISTRY } from '../../../../shared/playbooks/registry.ts';
 import { aConfig, anEc2Options, anIncident, anS3Client, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, INSTANCE_ID, motoNotImplemented, silentLogger, someClients, VPC_ID } from '../../helpers/factories.ts';
 
+/** The playbook's IAM manifest, every stage loaded. */
+const ec2InstancePlaybookManifest = iamManifestOf(await ec2InstancePlaybook.load());
+
 const ec2Mock = mockClient(EC2Client);
 const asgMock = mockClient(AutoScalingClient);
 const elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
@@ -121,16 +124,16 @@ describe('Playbook: ec2-instance', () => {
     expect(ledger.begins[0]!.capture).toMatchObject({ instanceId: INSTANCE_ID, vpcId: VPC_ID });
   });
 
-  it('captures memory before volatile data, stops the instance only in full mode, and never terminates', () => {
+  it('captures memory before volatile data, stops the instance only in full mode, and never terminates', async () => {
     // Assess: the structure itself (names, stages, order) is checked by definePlaybook when the module loads
     expect(captureVolatileData.after).toContain(captureMemory);
     expect(stopForOfflineInvestigation.minimumMode).toBe('full');
-    expect(ec2InstancePlaybook.steps.flatMap((s) => s.iamActions).filter((a) => /Terminate/.test(a))).toEqual([]);
+    expect((await ec2InstancePlaybook.load()).steps.flatMap((s) => s.iamActions).filter((a) => /Terminate/.test(a))).toEqual([]);
   });
 
-  it('releases in its own order: the profile and role first, the security groups before load balancers and the Auto Scaling group', () => {
+  it('releases in its own order: the profile and role first, the security groups before load balancers and the Auto Scaling group', async () => {
     // Act
-    const order = ec2InstancePlaybook.release.map(releaseNameOf);
+    const order = (await ec2InstancePlaybook.load()).release.map(releaseNameOf);
 
     // Assess
     expect(order).toEqual([
@@ -164,7 +167,7 @@ describe('Playbook: ec2-instance — what its functions are granted', () => {
   /** The actions a function of this role, with this mode and these options set, would be granted. */
   const granted = (mode: 'observe' | 'contain' | 'full', options: string[] = [], role: 'contain' | 'release' = 'contain') =>
     new Set(
-      iamManifestOf(ec2InstancePlaybook).flatMap((s) => (s.roles.includes(role) && s.modes.includes(mode) && s.enabledBy.every((o) => options.includes(o)) ? s.actions : [])),
+      ec2InstancePlaybookManifest.flatMap((s) => (s.roles.includes(role) && s.modes.includes(mode) && s.enabledBy.every((o) => options.includes(o)) ? s.actions : [])),
     );
   /** Firebreak's own stores (ledger, evidence, queue, logs) are granted by the module, not the manifest. */
   const fromManifest = (action: string) => !OWN_STORE_ACTION.test(action);
@@ -173,7 +176,7 @@ describe('Playbook: ec2-instance — what its functions are granted', () => {
     expect([...granted('observe', ['online_capture.enabled', 'forensics', 'forensics.launch', 'malware_scan'])].sort()).toEqual([...ec2InstancePlaybook.describeIamActions].sort());
   });
 
-  it('grants Run Command only with online capture, RunInstances only with a forensic launch, the stop only in full mode', () => {
+  it('grants Run Command only with online capture, RunInstances only with a forensic launch, the stop only in full mode', async () => {
     // Act
     const plain = granted('contain', ['malware_scan']);
     const online = granted('contain', ['online_capture.enabled']);
@@ -190,7 +193,7 @@ describe('Playbook: ec2-instance — what its functions are granted', () => {
     expect(granted('contain').has('guardduty:StartMalwareScan')).toBe(false);
   });
 
-  it('grants every action of every step to the containment function, and of every undo to the release function, in each mode that runs it, once its options are set', () => {
+  it('grants every action of every step to the containment function, and of every undo to the release function, in each mode that runs it, once its options are set', async () => {
     // Prepare
     const everything = ['online_capture.enabled', 'online_capture.memory_capture_command', 'forensics', 'forensics.launch', 'forensics.copy', 'malware_scan'];
 
@@ -198,10 +201,10 @@ describe('Playbook: ec2-instance — what its functions are granted', () => {
     for (const mode of ['contain', 'full'] as const) {
       const contain = granted(mode, everything, 'contain');
       const release = granted(mode, everything, 'release');
-      for (const step of ec2InstancePlaybook.steps.filter((s) => mode === 'full' || s.minimumMode === 'contain')) {
+      for (const step of (await ec2InstancePlaybook.load()).steps.filter((s) => mode === 'full' || s.minimumMode === 'contain')) {
         for (const action of step.iamActions.filter(fromManifest)) expect(contain.has(action), `${mode}: ${step.name} calls ${action}`).toBe(true);
       }
-      for (const entry of ec2InstancePlaybook.release) {
+      for (const entry of (await ec2InstancePlaybook.load()).release) {
         for (const action of (entry.kind === 'step' ? entry.undo!.iamActions : entry.iamActions).filter(fromManifest)) {
           expect(release.has(action), `${mode}: release calls ${action}`).toBe(true);
         }
@@ -219,9 +222,9 @@ describe('Playbook: ec2-instance — what its functions are granted', () => {
     for (const step of ['ec2:CreateSecurityGroup', 'iam:PutRolePolicy', 'ssm:SendCommand', 'ec2:RunInstances', 'ec2:StopInstances']) expect(release.has(step), step).toBe(false);
   });
 
-  it('scopes every write: only actions without resource-level permissions are granted on *', () => {
+  it('scopes every write: only actions without resource-level permissions are granted on *', async () => {
     // Act
-    const wildcards = iamManifestOf(ec2InstancePlaybook).flatMap((s) => s.grants.filter((g) => g.resources.includes('*')).flatMap((g) => g.actions));
+    const wildcards = ec2InstancePlaybookManifest.flatMap((s) => s.grants.filter((g) => g.resources.includes('*')).flatMap((g) => g.actions));
 
     // Assess
     expect(new Set(wildcards.filter((a) => !/:(Describe|Get|List)/.test(a)))).toEqual(new Set(['guardduty:StartMalwareScan']));

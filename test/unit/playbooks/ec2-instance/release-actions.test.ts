@@ -208,18 +208,18 @@ describe('Release action: tagReleased', () => {
 });
 
 describe('Playbook: ec2-instance release', () => {
-  it('keeps protections and evidence after every undo, and tags the instance released last', () => {
+  it('keeps protections and evidence after every undo, and tags the instance released last', async () => {
     // Act
-    const names = ec2InstancePlaybook.release.map(releaseNameOf);
+    const names = (await ec2InstancePlaybook.load()).release.map(releaseNameOf);
 
     // Assess
     expect(names.slice(-2)).toEqual(['keepProtectionsAndEvidence', 'tagReleased']);
-    expect(ec2InstancePlaybook.release.slice(-2)).toEqual([keepProtectionsAndEvidence, tagReleased]);
+    expect((await ec2InstancePlaybook.load()).release.slice(-2)).toEqual([keepProtectionsAndEvidence, tagReleased]);
   });
 
-  it('grants the function what the release actions call', () => {
+  it('grants the function what the release actions call', async () => {
     // Act
-    const actions = iamActionsOf(ec2InstancePlaybook, []);
+    const actions = iamActionsOf(await ec2InstancePlaybook.load(), []);
 
     // Assess
     expect(keepProtectionsAndEvidence.iamActions).toEqual([]);

@@ -146,11 +146,11 @@ describe('Full mode: stop the task once evidence is saved (stopTask)', () => {
 });
 
 describe('The ECS task playbook', () => {
-  it('contains before it gathers evidence, and releases the role, then the network, then the protection', () => {
-    const names = ecsTaskPlaybook.steps.map((s) => `${s.stage}:${s.name}`);
+  it('contains before it gathers evidence, and releases the role, then the network, then the protection', async () => {
+    const names = (await ecsTaskPlaybook.load()).steps.map((s) => `${s.stage}:${s.name}`);
     expect(names.indexOf('contain:revokeTaskSecurityGroupRules')).toBeLessThan(names.indexOf('evidence:preserveTaskEvidence'));
     expect(ecsTaskPlaybook.isolationStep.name).toBe('revokeTaskSecurityGroupRules');
-    expect(ecsTaskPlaybook.release.map((e) => (e.kind === 'step' ? e.undo!.name : e.name))).toEqual([
+    expect((await ecsTaskPlaybook.load()).release.map((e) => (e.kind === 'step' ? e.undo!.name : e.name))).toEqual([
       'removeTaskRoleRevocation',
       'removeNetworkAclDenies',
       'restoreSecurityGroupRules',

@@ -12,6 +12,9 @@ import { loadPlaybook, PLAYBOOK_REGISTRY } from '../../../../shared/playbooks/re
 import { aConfig, anS3Client, awsError, EVIDENCE_BUCKET, FakeLedger, FIXED_NOW, manualEvent, RESPONDER, silentLogger, someClients } from '../../helpers/factories.ts';
 import { anIncidentFor, givenRole, roleOptions, ROLES, SOURCE_INSTANCE } from './support.ts';
 
+/** The playbook's IAM manifest, every stage loaded. */
+const iamRolePlaybookManifest = iamManifestOf(await iamRolePlaybook.load());
+
 const iamMock = mockClient(IAMClient);
 const s3Mock = mockClient(S3Client);
 afterEach(() => [iamMock, s3Mock].forEach((m) => m.reset()));
@@ -37,7 +40,7 @@ async function deliver(incident: Incident, { ledger = new FakeLedger(), options 
   return { result, ledger, sent };
 }
 
-const givenAwsForContainment = () => {
+const givenAwsForContainment = async () => {
   iamMock.on(GetRolePolicyCommand).rejects(awsError('NoSuchEntityException', { httpStatusCode: 404 }));
   iamMock.on(PutRolePolicyCommand).resolves({});
   iamMock.on(TagRoleCommand).resolves({});
@@ -167,7 +170,7 @@ describe('Playbook: iam-role', () => {
 
 describe('Playbook: iam-role — what its functions are granted', () => {
   const granted = (mode: 'observe' | 'contain' | 'full', role: 'contain' | 'release' = 'contain') =>
-    new Set(iamManifestOf(iamRolePlaybook).flatMap((s) => (s.roles.includes(role) && s.modes.includes(mode) && s.enabledBy.length === 0 ? s.actions : [])));
+    new Set(iamRolePlaybookManifest.flatMap((s) => (s.roles.includes(role) && s.modes.includes(mode) && s.enabledBy.length === 0 ? s.actions : [])));
 
   it('grants an observe function only what describe reads', () => {
     expect([...granted('observe')].sort()).toEqual([...iamRolePlaybook.describeIamActions].sort());
@@ -185,9 +188,9 @@ describe('Playbook: iam-role — what its functions are granted', () => {
     expect(release.has('iam:PutRolePolicy')).toBe(false);
   });
 
-  it('scopes every action to resources of the account (tags: Firebreak\'s keys only); * only for reads AWS scopes no narrower', () => {
+  it('scopes every action to resources of the account (tags: Firebreak\'s keys only); * only for reads AWS scopes no narrower', async () => {
     // Act
-    const grants = iamManifestOf(iamRolePlaybook).flatMap((s) => s.grants).filter((g) => !g.actions.every((a) => OWN_STORE_ACTION.test(a)));
+    const grants = iamRolePlaybookManifest.flatMap((s) => s.grants).filter((g) => !g.actions.every((a) => OWN_STORE_ACTION.test(a)));
 
     // Assess
     const unscopable = new Set(wildcardActions().map((w) => w.action));

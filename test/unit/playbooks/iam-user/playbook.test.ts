@@ -46,10 +46,10 @@ function deps(ledger: InMemoryLedger, { config = {}, options = {}, at = FIXED_NO
 const policyName = (incidentId: string) => `FirebreakRevokeOlderSessions-${incidentId}`;
 
 describe('Playbook: compromised IAM user credentials', () => {
-  it('is registered under its seeds title, and every action it may call has a scope', () => {
+  it('is registered under its seeds title, and every action it may call has a scope', async () => {
     expect(registryEntry('iam-user')?.title).toBe('Compromised IAM user credentials');
-    expect(iamManifestOf(iamUserPlaybook).flatMap((s) => s.actions)).toContain('iam:UpdateAccessKey');
-    expect(iamUserPlaybook.release.map(releaseNameOf)).toEqual([
+    expect(iamManifestOf(await iamUserPlaybook.load()).flatMap((s) => s.actions)).toContain('iam:UpdateAccessKey');
+    expect((await iamUserPlaybook.load()).release.map(releaseNameOf)).toEqual([
       'restoreSuspects',
       'restoreConsoleAccess',
       'reactivateOtherKeys',

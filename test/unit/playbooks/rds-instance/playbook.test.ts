@@ -7,8 +7,8 @@ import { anRdsIncident, anRdsStepContext, aurora, FakeDatabase } from './support
 import { restrictionSql } from '../../../../shared/actions/database/index.ts';
 
 describe('Playbook: rds-instance', () => {
-  it('runs the seeds in order: identify and decide, restrict network and user, rotate, evidence, hardening', () => {
-    expect(rdsInstancePlaybook.steps.map((s) => s.name)).toEqual([
+  it('runs the seeds in order: identify and decide, restrict network and user, rotate, evidence, hardening', async () => {
+    expect((await rdsInstancePlaybook.load()).steps.map((s) => s.name)).toEqual([
       'checkLegitimateBehaviour',
       'restrictNetworkAccess',
       'denyRemoteAddressesInNetworkAcls',
@@ -22,17 +22,17 @@ describe('Playbook: rds-instance', () => {
     ]);
   });
 
-  it('releases the login first, then the groups, then its network ACL denies, and keeps passwords, IAM auth and evidence', () => {
-    expect(rdsInstancePlaybook.release.map((e) => (e.kind === 'step' ? e.undo!.name : e.name))).toEqual(['restoreDatabaseLogin', 'restoreSecurityGroups', 'removeNetworkAclDenies', 'keepHardeningAndEvidence', 'tagReleased']);
+  it('releases the login first, then the groups, then its network ACL denies, and keeps passwords, IAM auth and evidence', async () => {
+    expect((await rdsInstancePlaybook.load()).release.map((e) => (e.kind === 'step' ? e.undo!.name : e.name))).toEqual(['restoreDatabaseLogin', 'restoreSecurityGroups', 'removeNetworkAclDenies', 'keepHardeningAndEvidence', 'tagReleased']);
   });
 
-  it('declares a scoped grant for every action it calls', () => {
-    const actions = iamManifestOf(rdsInstancePlaybook).flatMap((s) => s.actions);
+  it('declares a scoped grant for every action it calls', async () => {
+    const actions = iamManifestOf(await rdsInstancePlaybook.load()).flatMap((s) => s.actions);
     expect(actions).toEqual(expect.arrayContaining(['rds:ModifyDBCluster', 'rds:ModifyDBInstance', 'secretsmanager:GetSecretValue', 'rds:DownloadDBLogFilePortion']));
   });
 
-  it('grants the network ACL actions only while network_acl_deny is on, the delete to release only', () => {
-    const manifest = iamManifestOf(rdsInstancePlaybook);
+  it('grants the network ACL actions only while network_acl_deny is on, the delete to release only', async () => {
+    const manifest = iamManifestOf(await rdsInstancePlaybook.load());
     expect(manifest.find((s) => s.actions.includes('ec2:CreateNetworkAclEntry'))).toMatchObject({ roles: ['contain'], enabledBy: ['network_acl_deny'] });
     expect(manifest.find((s) => s.actions.includes('ec2:DeleteNetworkAclEntry'))).toMatchObject({ roles: ['release'], enabledBy: ['network_acl_deny'] });
   });
@@ -45,7 +45,7 @@ describe('Playbook: rds-instance', () => {
     const playbook = createRdsInstancePlaybook({ connect: db.connect, restrictionSql });
 
     // Act
-    const result = await playbook.steps.find((s) => s.name === 'restrictDatabaseUser')!.run(anRdsStepContext(aurora(), anRdsIncident()));
+    const result = await (await playbook.load()).steps.find((s) => s.name === 'restrictDatabaseUser')!.run(anRdsStepContext(aurora(), anRdsIncident()));
     smMock.restore();
 
     // Assess

@@ -118,8 +118,8 @@ describe('Release: keepEvidence and tagReleased', () => {
 });
 
 describe('Playbook: compromised S3 bucket', () => {
-  it('runs in the order of the seeds: contain, then evidence, then investigate', () => {
-    expect(s3BucketPlaybook.steps.map((s) => `${s.stage}:${s.name}`)).toEqual([
+  it('runs in the order of the seeds: contain, then evidence, then investigate', async () => {
+    expect((await s3BucketPlaybook.load()).steps.map((s) => `${s.stage}:${s.name}`)).toEqual([
       'contain:blockBucketPublicAccess',
       'contain:blockAccountPublicAccess',
       'contain:enforceBucketOwnership',
@@ -133,8 +133,8 @@ describe('Playbook: compromised S3 bucket', () => {
     ]);
   });
 
-  it('releases ACLs first (Block Public Access still ignores public grants), then Block Public Access, then the policy S3 would refuse under BlockPublicPolicy', () => {
-    expect(s3BucketPlaybook.release.map(releaseNameOf)).toEqual([
+  it('releases ACLs first (Block Public Access still ignores public grants), then Block Public Access, then the policy S3 would refuse under BlockPublicPolicy', async () => {
+    expect((await s3BucketPlaybook.load()).release.map(releaseNameOf)).toEqual([
       'restoreObjectOwnership',
       'restoreAccountPublicAccessBlock',
       'restoreBucketPublicAccessBlock',
@@ -144,9 +144,9 @@ describe('Playbook: compromised S3 bucket', () => {
     ]);
   });
 
-  it('never deletes data: no object action but the evidence PutObject, and the account-level block only when configured', () => {
+  it('never deletes data: no object action but the evidence PutObject, and the account-level block only when configured', async () => {
     // Act
-    const manifest = iamManifestOf(s3BucketPlaybook);
+    const manifest = iamManifestOf(await s3BucketPlaybook.load());
     const actions = manifest.flatMap((s) => s.actions);
 
     // Assess

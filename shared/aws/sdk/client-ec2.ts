@@ -1,0 +1,3 @@
+// One SDK client class, imported by itself: a dynamic import of this module is a chunk holding the
+// client and what it needs, where `import('@aws-sdk/client-ec2')` would keep every command of the package.
+export { EC2Client } from '@aws-sdk/client-ec2';

@@ -1,0 +1,3 @@
+// One SDK client class (and the commands the platform sends with it), imported by itself: a dynamic import of this module is a chunk holding the
+// client and what it needs, where `import('@aws-sdk/client-sqs')` would keep every command of the package.
+export { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';

@@ -1,0 +1,3 @@
+// One SDK client class (and the commands the platform sends with it), imported by itself: a dynamic import of this module is a chunk holding the
+// client and what it needs, where `import('@aws-sdk/client-ssm')` would keep every command of the package.
+export { SSMClient, GetParameterCommand } from '@aws-sdk/client-ssm';
