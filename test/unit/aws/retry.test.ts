@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createClientFactory, once, patientRetryStrategy, ResponseLostError } from '../../../shared/aws/index.ts';
+import { createClientFactory, loadClientsFor, once, patientRetryStrategy, ResponseLostError } from '../../../shared/aws/index.ts';
 import { classifyError } from '../../../shared/errors/index.ts';
 import { startFaultProxy, type FaultProxy } from '../../../scripts/lib/fault-proxy.ts';
 
@@ -39,6 +39,8 @@ describe('Function: patientRetryStrategy', () => {
   });
 
   it('is what the playbook clients retry with, 5 attempts by default', async () => {
+    // The EC2 client's package loads as the engine loads it, from an action a step declares.
+    await loadClientsFor(['ec2:DescribeInstances']);
     const clients = createClientFactory({ credentials: { accessKeyId: 't', secretAccessKey: 't' } })({ accountId: '123456789012', region: 'eu-west-1' });
     expect(await clients.ec2.config.maxAttempts()).toBe(5);
     const strategy = await clients.ec2.config.retryStrategy();
