@@ -9,6 +9,7 @@ const SECTIONS: Record<string, () => Promise<{ section: BenchSection }>> = {
   peer: () => import('./bench/peer.ts'),
   // Last: the longest.
   storm: () => import('./bench/storm.ts'),
+  'storm-limited': () => import('./bench/storm-limited.ts'),
 };
 
 const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
