@@ -89,7 +89,7 @@ run "no_unscoped_write_and_no_wildcard_action" {
     condition = alltrue(flatten([
       for role in [module.playbook["ec2-instance"].role_policy, module.release["ec2-instance"].role_policy] : [
         for s in role.Statement : [
-          for a in flatten([s.Action]) : can(regex("^(ec2|autoscaling|elasticloadbalancing):Describe", a)) || contains(["ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "guardduty:StartMalwareScan"], a)
+          for a in flatten([s.Action]) : can(regex("^(ec2|autoscaling|elasticloadbalancing):Describe", a)) || contains(["ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommands", "guardduty:StartMalwareScan"], a)
         ] if s.Effect == "Allow" && contains(flatten([s.Resource]), "*")
       ]
     ]))

@@ -650,15 +650,15 @@ run "ledger_deletion_protection_can_be_turned_off_for_an_emulator" {
 # Concurrency
 ################################################################################
 
-run "concurrency_defaults_unreserved_and_five_at_once" {
+run "concurrency_defaults_unreserved_and_ten_at_once" {
   assert {
     condition     = module.playbook["ec2-instance"].reserved_concurrency == -1
     error_message = "Functions are unreserved by default."
   }
 
   assert {
-    condition     = module.playbook["ec2-instance"].event_source_mapping.maximum_concurrency == 5
-    error_message = "The event source mapping must start at most 5 invocations at once by default."
+    condition     = module.playbook["ec2-instance"].event_source_mapping.maximum_concurrency == 10
+    error_message = "The event source mapping must start at most 10 invocations at once by default (docs/decisions.md: EC2's rate limits)."
   }
 }
 
