@@ -24,7 +24,7 @@
 //   (a traced extra run, its timing unused), against the whole bundle.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -37,6 +37,7 @@ import { buildWebAppScenario } from '../lib/scenario.ts';
 import type { BenchSection } from './context.ts';
 
 const runs = Number(process.env.BENCH_COLD_RUNS ?? 10);
+const profileDir = process.env.BENCH_COLD_PROFILE;
 /** The targets of issue 16, as ratios to bare Node. */
 const TARGET_TIME = 6;
 const TARGET_MEMORY = 2.5;
@@ -47,7 +48,10 @@ const BARE = `process.send({ maxRSS: process.resourceUsage().maxRSS }, () => pro
 // Runs in the fresh process: the bundle's import, then one invocation, as Lambda's runtime does.
 const PROBE = `
 const rss = () => process.resourceUsage().maxRSS;
-process.on('message', (m) => { if (m === 'rss') process.send({ phase: 'isolating', maxRSS: rss() }); });
+process.on('message', (m) => {
+  if (m === 'rss') process.send({ phase: 'isolating', maxRSS: rss() });
+  if (m === 'stop') process.exit(0);
+});
 const started = performance.now();
 const { handler } = await import(process.env.BENCH_BUNDLE_URL);
 const imported = performance.now();
@@ -99,6 +103,40 @@ export function unionLength(intervals: Array<[number, number]>, until: number): 
     } else current[1] = Math.max(current[1], b);
   }
   return total + (current ? current[1] - current[0] : 0);
+}
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time of a V8 CPU profile by where the code lives (a file of the bundle, Node's own, GC, idle), and its top functions. */
+export function summariseProfile(profile: CpuProfile, bundleUrl: string, top = 12): string[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const where = (url: string, fn: string) =>
+    url.startsWith(bundleUrl) ? url.slice(bundleUrl.length + 1) : url.startsWith('node:') ? 'node internals' : url ? url.replace(/^.*\//, '') : `(${fn || 'native'})`;
+  const byFile = new Map<string, number>();
+  const byFn = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, n) => {
+    const node = byId.get(id)!;
+    const us = profile.timeDeltas[n] ?? 0;
+    total += us;
+    const { url, functionName, lineNumber } = node.callFrame;
+    const file = where(url, functionName);
+    byFile.set(file, (byFile.get(file) ?? 0) + us);
+    const fn = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + us);
+  });
+  const ms = (us: number) => `${(us / 1000).toFixed(1)} ms`;
+  const ranked = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return [
+    `sampled ${ms(total)} from the process's start to the isolation request; self time by file:`,
+    ...ranked(byFile).map(([k, v]) => `  ${ms(v).padStart(9)}  ${k}`),
+    'top functions (self time):',
+    ...ranked(byFn).map(([k, v]) => `  ${ms(v).padStart(9)}  ${k}`),
+  ];
 }
 
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -207,7 +245,7 @@ export const section: BenchSection = {
         POWERTOOLS_LOG_LEVEL: 'WARN',
       };
 
-      const coldRun = async (extraArgs: string[] = []) => {
+      const coldRun = async (extraArgs: string[] = [], stopAtIsolation = false) => {
         const scenario = await buildWebAppScenario({ ec2: world.ec2, autoscaling: world.autoscaling, elbv2: world.elbv2, elb: world.elb }, { secondEni: true });
         const event = retargetInstanceFinding(loadFixture('ec2-c-cactivity-b'), { accountId, region, instanceId: scenario.victim.instanceId, vpcId: scenario.vpcId });
         const sqsEvent = {
@@ -246,8 +284,13 @@ export const section: BenchSection = {
         proxy.reset(async () => {
           child.send('rss');
           await next('isolating');
+          if (stopAtIsolation) child.send('stop');
         });
         const imported = await next('imported');
+        if (stopAtIsolation) {
+          await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
+          return undefined;
+        }
         const done = await next('done');
         await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
         const isolationAt = proxy.isolationAt();
@@ -258,21 +301,22 @@ export const section: BenchSection = {
         return { wall, waited, own: wall - waited, importMs: imported.importMs!, rssAtIsolation: isolating.maxRSS, rssPeak: done.maxRSS, isolationEpoch: performance.timeOrigin + isolationAt };
       };
 
+      const measuredRun = async (extraArgs: string[] = []) => (await coldRun(extraArgs))!;
       // Warm the file cache and the emulator's code paths once (not counted), then alternate.
       await bareRun();
       await coldRun();
       const bare: Array<{ ms: number; maxRSS: number }> = [];
-      const cold: Array<Awaited<ReturnType<typeof coldRun>>> = [];
+      const cold: Array<Awaited<ReturnType<typeof measuredRun>>> = [];
       for (let n = 0; n < runs; n++) {
         bare.push(await bareRun());
-        cold.push(await coldRun());
+        cold.push(await measuredRun());
       }
 
       // Which files the process resolved before its isolation request (one traced run).
       const traceLog = join(dir, 'trace.log');
       const hook = join(dir, 'trace-hook.mjs');
       writeFileSync(hook, TRACE_HOOK(traceLog));
-      const traced = await coldRun(['--import', pathToFileURL(hook).href]);
+      const traced = await measuredRun(['--import', pathToFileURL(hook).href]);
       const resolved = existsSync(traceLog)
         ? readFileSync(traceLog, 'utf8')
             .split('\n')
@@ -299,6 +343,19 @@ export const section: BenchSection = {
       print(`    peak RSS at the isolation request:                   ${fmt(mib(rssIso))} MiB = ${fmt(rssIso / bareRss, 2)}× bare Node (target ≤ ${TARGET_MEMORY}×)`);
       print(`    peak RSS of the whole delivery (max of ${runs}):          ${fmt(mib(rssPeak))} MiB`);
       print(`  bundle: ${files.size} file(s), ${fmt(total / 1024)} KiB; loaded before isolation: ${loadedBefore.size} file(s), ${fmt(before / 1024)} KiB (${fmt((100 * before) / total)} %); zip ${fmt(zip.length / 1024)} KiB`);
+
+      // BENCH_COLD_PROFILE=dir: one more run, stopped at its isolation request, with a V8 CPU profile
+      // of everything before it (where the own time goes), summarised by file of the bundle.
+      if (profileDir) {
+        mkdirSync(profileDir, { recursive: true });
+        const before = new Set(readdirSync(profileDir));
+        await coldRun(['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '100'], true);
+        const written = readdirSync(profileDir).filter((f) => !before.has(f) && f.endsWith('.cpuprofile'));
+        for (const name of written) {
+          print(`  CPU profile to the isolation request: ${join(profileDir, name)}`);
+          for (const line of summariseProfile(JSON.parse(readFileSync(join(profileDir, name), 'utf8')), pathToFileURL(bundleDir).href)) print(`    ${line}`);
+        }
+      }
     } finally {
       await proxy.close();
       rmSync(dir, { recursive: true, force: true });

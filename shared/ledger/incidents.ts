@@ -143,31 +143,64 @@ export function boundedOutcome(outcome: StepOutcome): StepOutcome {
  * Sets the incident's status after a delivery; `isolatedAt` is kept from the first
  * isolation. A released incident keeps its status (the write is skipped).
  */
-export async function finishIncident(t: LedgerTable, incidentId: string, status: IncidentStatus, reason: string, now: Date, isolatedAt?: string): Promise<void> {
+export async function finishIncident(
+  t: LedgerTable,
+  incidentId: string,
+  status: IncidentStatus,
+  reason: string,
+  now: Date,
+  isolatedAt?: string,
+  options: FinishOptions = {},
+): Promise<void> {
   const values: Record<string, unknown> = { ':s': status, ':r': reason, ':f': now.toISOString() };
   let expr = 'SET #status = :s, statusReason = :r, finishedAt = :f';
   if (isolatedAt) {
     expr += ', isolatedAt = if_not_exists(isolatedAt, :i)';
     values[':i'] = isolatedAt;
   }
-  // A delivery that started before a responder released the incident must not write
-  // `contained` over `released` when it finishes.
-  const guarded = status !== 'released';
-  if (guarded) values[':released'] = 'released';
+  // By default a delivery that started before a responder released the incident must not
+  // write `contained` over `released` when it finishes.
+  const kept = options.mustNotOverwrite ?? (status === 'released' ? [] : ['released']);
+  kept.forEach((s) => (values[`:${s}`] = s));
+  const condition =
+    kept.length === 0
+      ? undefined
+      : kept.length === 1
+        ? `attribute_not_exists(#status) OR #status <> :${kept[0]}`
+        : `attribute_not_exists(#status) OR NOT (#status IN (${kept.map((s) => `:${s}`).join(', ')}))`;
   try {
     await t.db.send(
       new UpdateCommand({
         TableName: t.table,
         Key: incidentKey(incidentId),
         UpdateExpression: expr,
-        ...(guarded ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :released' } : {}),
+        ...(condition ? { ConditionExpression: condition } : {}),
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: values,
       }),
     );
   } catch (error) {
     if (!hasErrorCode(error, 'ConditionalCheckFailedException')) throw error;
+    // The status was kept; the isolation time may still be worth recording.
+    if (isolatedAt && options.keepIsolationTime) {
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: incidentKey(incidentId),
+          UpdateExpression: 'SET isolatedAt = if_not_exists(isolatedAt, :i)',
+          ExpressionAttributeValues: { ':i': isolatedAt },
+        }),
+      );
+    }
   }
+}
+
+/** How {@link finishIncident} guards what it writes. */
+export interface FinishOptions {
+  /** Statuses the write must leave as they are (default: `released`, unless it writes `released` itself). */
+  mustNotOverwrite?: readonly IncidentStatus[];
+  /** When the status was left as it was, still record the isolation time (if none is recorded). */
+  keepIsolationTime?: boolean;
 }
 
 /**

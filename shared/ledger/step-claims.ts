@@ -129,36 +129,7 @@ const SETTLED: readonly IncidentStatus[] = ['contained', 'failed', 'released'];
  * `released`) with a lesser one. A settled status of its own is written as usual.
  */
 export async function finishDeferringIncident(t: LedgerTable, incidentId: string, status: IncidentStatus, reason: string, now: Date, isolatedAt?: string): Promise<void> {
-  if (SETTLED.includes(status)) return finishIncident(t, incidentId, status, reason, now, isolatedAt);
-  const values: Record<string, unknown> = { ':s': status, ':r': reason, ':f': now.toISOString(), ':contained': 'contained', ':failed': 'failed', ':released': 'released' };
-  let expr = 'SET #status = :s, statusReason = :r, finishedAt = :f';
-  if (isolatedAt) {
-    expr += ', isolatedAt = if_not_exists(isolatedAt, :i)';
-    values[':i'] = isolatedAt;
-  }
-  try {
-    await t.db.send(
-      new UpdateCommand({
-        TableName: t.table,
-        Key: incidentKey(incidentId),
-        UpdateExpression: expr,
-        ConditionExpression: 'attribute_not_exists(#status) OR NOT (#status IN (:contained, :failed, :released))',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
-      }),
-    );
-  } catch (error) {
-    if (!hasErrorCode(error, 'ConditionalCheckFailedException')) throw error;
-    // Settled by a delivery that saw more; the isolation time is still worth keeping.
-    if (isolatedAt) {
-      await t.db.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: incidentKey(incidentId),
-          UpdateExpression: 'SET isolatedAt = if_not_exists(isolatedAt, :i)',
-          ExpressionAttributeValues: { ':i': isolatedAt },
-        }),
-      );
-    }
-  }
+  // A settled status of its own is written as any delivery writes it.
+  const options = SETTLED.includes(status) ? {} : { mustNotOverwrite: SETTLED, keepIsolationTime: true };
+  return finishIncident(t, incidentId, status, reason, now, isolatedAt, options);
 }
