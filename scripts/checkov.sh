@@ -15,6 +15,8 @@
 # from fetching policy metadata, --download-external-modules false from fetching modules, and
 # CKV_SKIP_PACKAGE_UPDATE_CHECK from asking PyPI for a newer version.
 set -euo pipefail
+# shellcheck source=lib/pinned-venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pinned-venv.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CHECKOV_VERSION="3.3.30"
@@ -26,21 +28,7 @@ say() { printf 'checkov: %s\n' "$*"; }
 die() { printf 'checkov: error: %s\n' "$*" >&2; exit 1; }
 
 ensure_venv() {
-  if [[ -x "$PY" ]] && [[ "$("$PY" -c 'from checkov.version import version; print(version)' 2>/dev/null)" == "$CHECKOV_VERSION" ]]; then
-    return 0
-  fi
-  command -v python3 >/dev/null || die "python3 not found: install Python 3.9+ to run checkov"
-  if [[ ! -x "$PY" ]]; then
-    say "creating ${VENV}"
-    python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
-  fi
-  say "installing checkov==${CHECKOV_VERSION} into ${VENV}"
-  mkdir -p "$OUT_DIR"
-  local log="${OUT_DIR}/pip-install.log"
-  if ! "$PY" -m pip install --quiet --disable-pip-version-check "checkov==${CHECKOV_VERSION}" >"$log" 2>&1; then
-    tail -n 30 "$log" >&2
-    die "pip install checkov==${CHECKOV_VERSION} failed (log: ${log})"
-  fi
+  ensure_pinned_venv checkov "$VENV" "checkov==${CHECKOV_VERSION}" "$CHECKOV_VERSION" "__import__('checkov.version').version.version" "$OUT_DIR"
 }
 
 # scan <dir> <report name>: checkov over one directory, its JSON report in

@@ -9,6 +9,8 @@
 # the emulator's moto must keep the versions it was tested with. Only the benchmark installs it
 # (`make test` never does).
 set -euo pipefail
+# shellcheck source=lib/pinned-venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pinned-venv.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 C7N_VERSION="0.9.53"
@@ -24,22 +26,8 @@ installed_version() {
 }
 
 ensure_venv() {
-  if [[ "$(installed_version || true)" == "$C7N_VERSION" ]] && [[ -x "${VENV}/bin/custodian" ]]; then
-    return 0
-  fi
-  command -v python3 >/dev/null || die "python3 not found: install Python 3.9+ to run Cloud Custodian"
-  if [[ ! -x "$PY" ]]; then
-    say "creating ${VENV}"
-    python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
-  fi
-  say "installing c7n==${C7N_VERSION} into ${VENV}"
-  mkdir -p "$OUT_DIR"
-  local log="${OUT_DIR}/pip-install.log"
-  if ! "$PY" -m pip install --quiet --disable-pip-version-check "c7n==${C7N_VERSION}" >"$log" 2>&1; then
-    tail -n 30 "$log" >&2
-    die "pip install c7n==${C7N_VERSION} failed (log: ${log})"
-  fi
-  say "venv ready: ${VENV} (c7n ${C7N_VERSION})"
+  ensure_pinned_venv custodian "$VENV" "c7n==${C7N_VERSION}" "$C7N_VERSION" "__import__('c7n.version').version.version" "$OUT_DIR"
+  [[ -x "${VENV}/bin/custodian" ]] || die "${VENV} holds c7n ${C7N_VERSION} but no custodian command"
 }
 
 case "${1:-}" in

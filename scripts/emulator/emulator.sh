@@ -7,6 +7,8 @@
 # State: .venv (python + moto), .firebreak/emulator.pid, .firebreak/emulator.log.
 # `stop` only ever stops the process recorded in the pidfile by `start`.
 set -euo pipefail
+# shellcheck source=../lib/pinned-venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/pinned-venv.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 MOTO_VERSION="5.2.5"
@@ -24,17 +26,7 @@ say() { printf 'emulator: %s\n' "$*"; }
 die() { printf 'emulator: error: %s\n' "$*" >&2; exit 1; }
 
 ensure_venv() {
-  if [[ -x "$PY" ]] && [[ "$("$PY" -c 'import moto; print(moto.__version__)' 2>/dev/null)" == "$MOTO_VERSION" ]]; then
-    return 0
-  fi
-  command -v python3 >/dev/null || die "python3 not found: install Python 3.9+ to run the emulator"
-  if [[ ! -x "$PY" ]]; then
-    say "creating ${VENV}"
-    python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
-  fi
-  say "installing moto[server]==${MOTO_VERSION} into ${VENV}"
-  "$PY" -m pip install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}" \
-    || die "pip install moto[server]==${MOTO_VERSION} failed"
+  ensure_pinned_venv emulator "$VENV" "moto[server]==${MOTO_VERSION}" "$MOTO_VERSION" "__import__('moto').__version__" "$STATE_DIR"
 }
 
 # Prints one of: ours | foreign | none. Needs only the Python standard library.
