@@ -349,7 +349,7 @@ export const section: BenchSection = {
       if (profileDir) {
         mkdirSync(profileDir, { recursive: true });
         const before = new Set(readdirSync(profileDir));
-        await coldRun(['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '100'], true);
+        await coldRun(['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '250'], true);
         const written = readdirSync(profileDir).filter((f) => !before.has(f) && f.endsWith('.cpuprofile'));
         for (const name of written) {
           print(`  CPU profile to the isolation request: ${join(profileDir, name)}`);

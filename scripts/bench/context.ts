@@ -1,5 +1,5 @@
 // What every `make bench` section gets: the emulator, its world, and the local pipeline deployed once.
-import { deployLocal } from '../lib/local.ts';
+import { deployLocal, localOutputs } from '../lib/local.ts';
 import { emulatorWorld, type World } from '../lib/world.ts';
 
 export interface BenchContext {
@@ -25,7 +25,10 @@ export function benchContext(endpoint: string, region = 'us-east-1'): BenchConte
     endpoint,
     region,
     world: emulatorWorld(endpoint, region),
-    outputs: () => (deployed ??= deployLocal({ endpoint, region, quiet: true, log: () => undefined })),
+    // BENCH_REUSE_DEPLOYMENT=1: the pipeline already applied to this emulator is used as it is
+    // (after `make build`, to measure a new bundle without a fresh apply; sections that deploy
+    // functions still run the deployed code).
+    outputs: () => (deployed ??= process.env.BENCH_REUSE_DEPLOYMENT === '1' ? Promise.resolve(localOutputs()) : deployLocal({ endpoint, region, quiet: true, log: () => undefined })),
     print: (line) => console.log(line),
   };
 }

@@ -17,6 +17,7 @@ import { relianceCounter } from './reliance.ts';
 import { settled } from './settled.ts';
 import { patienceFor, retryInPlace, type Patience } from './patience.ts';
 import { containmentFirst, leftToFollowUp, stepRunner, yieldsToContainment } from './claims.ts';
+import { headStart, ISOLATION_HEAD_START_MS, isolationPath } from './head-start.ts';
 import type { AnyStep, PlaybookTypes, StepContext } from './step.ts';
 
 /** The ledger methods containment needs (the real {@link Ledger}, or a fake in tests). */
@@ -46,6 +47,8 @@ export interface EngineDeps<O = unknown> {
   patience?: Patience;
   /** When this invocation ends for certain (Lambda's deadline): the steps it claims are its own until then (shared/engine/claims.ts). */
   claimUntil?: Date;
+  /** How long the other containment steps wait for the isolation step at most (default {@link ISOLATION_HEAD_START_MS}). */
+  isolationHeadStartMs?: number;
 }
 
 /** The result of one delivery of one incident. */
@@ -317,8 +320,14 @@ export async function runPlaybook<T extends PlaybookTypes>(
     // another step of the same stage starts when that one has finished (memory before the
     // volatile-data commands that would disturb it).
     const finished = new Map<AnyStep<T>, Promise<void>>();
+    // Isolation first (shared/engine/head-start.ts): the other containment steps give it a head start.
+    const onIsolationPath = stage === 'contain' && steps.includes(playbook.isolationStep) ? isolationPath(playbook.isolationStep, steps) : undefined;
+    let isolationSettled: () => void = () => undefined;
+    const isolationFinished = new Promise<void>((resolve) => (isolationSettled = resolve));
+    const gate = onIsolationPath && previous[playbook.isolationStep.name]?.status !== 'done' ? headStart(isolationFinished, deps.isolationHeadStartMs ?? ISOLATION_HEAD_START_MS) : undefined;
     for (const step of steps) {
       const sameStage = [...step.requires, ...step.after].flatMap((s) => (finished.has(s) ? [finished.get(s)!] : []));
+      if (gate && !onIsolationPath!.has(step)) sameStage.push(gate);
       finished.set(
         step,
         Promise.all(sameStage).then(async () => {
@@ -347,6 +356,7 @@ export async function runPlaybook<T extends PlaybookTypes>(
         }),
       );
     }
+    finished.get(playbook.isolationStep)?.then(isolationSettled, isolationSettled);
     later ??= loadAfterIsolation(playbook, finished);
     await Promise.all(finished.values());
   }

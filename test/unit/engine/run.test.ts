@@ -136,8 +136,8 @@ describe('Function: runPlaybook', () => {
     const firstEvidence = Math.min(events.indexOf('start:snapshot'), events.indexOf('start:screenshot'));
     expect(events.indexOf('start:isolate')).toBeLessThan(firstEvidence);
     expect(events.indexOf('start:protect')).toBeLessThan(firstEvidence);
-    // The two containment steps ran concurrently.
-    expect(events.slice(0, 2).sort()).toEqual(['start:isolate', 'start:protect']);
+    // Isolation first: the other containment step started once the isolation step had finished.
+    expect(events.slice(0, 3)).toEqual(['start:isolate', 'end:isolate', 'start:protect']);
     expect(events.indexOf('end:isolate')).toBeLessThan(firstEvidence);
     expect(events.indexOf('end:protect')).toBeLessThan(firstEvidence);
     expect(ledger.recorded.map((r) => r.name).sort()).toEqual(['isolate', 'protect', 'screenshot', 'snapshot']);
@@ -1256,6 +1256,87 @@ describe('Function: runPlaybook — steps that wait on AWS', () => {
     // The stage's other steps did not wait for memory.
     expect(vi.mocked(base.snapshot.run).mock.invocationCallOrder[0]).toBeLessThan(vi.mocked(volatile.run).mock.invocationCallOrder[0]!);
     expect(ledger.outcome('volatile')).toMatchObject({ status: 'done' });
+  });
+
+  it('gives the isolation step a head start: the other containment steps wait for it, at most the head start', async () => {
+    // Prepare: an isolation that takes far longer than the head start.
+    const { playbook, events } = fakePlaybook({ isolate: async () => (await sleep(300), { status: 'done', summary: 'isolated' }) });
+    const { deps } = engine();
+    const started = Date.now();
+    let protectStartedAfter = -1;
+    vi.mocked(playbook.containmentSteps.find((s) => s.name === 'protect')!.run).mockImplementationOnce(async () => {
+      protectStartedAfter = Date.now() - started;
+      events.push('start:protect');
+      return { status: 'done', summary: 'protected' };
+    });
+
+    // Act
+    const result = await runPlaybook({ ...deps, isolationHeadStartMs: 50 }, playbook, anIncident(), delivery);
+
+    // Assess: protect did not wait for the slow isolation to end, but did not start with it either.
+    expect(result.status).toBe('contained');
+    expect(events.indexOf('start:protect')).toBeLessThan(events.indexOf('end:isolate'));
+    expect(events.indexOf('start:isolate')).toBeLessThan(events.indexOf('start:protect'));
+    expect(protectStartedAfter).toBeGreaterThanOrEqual(45);
+  });
+
+  it('starts what the isolation step requires at once, and the rest of the stage after it', async () => {
+    // Prepare: isolation needs a lookup of the same stage first.
+    const order: string[] = [];
+    const lookup = step({
+      name: 'lookup',
+      stage: 'contain',
+      description: 'Look up what isolation needs',
+      iamActions: [],
+      run: vi.fn(async () => (order.push('lookup'), { status: 'done' as const, summary: 'found' })),
+    });
+    const isolate = step({
+      name: 'isolate',
+      stage: 'contain',
+      description: 'Isolate',
+      iamActions: [],
+      requires: [lookup],
+      run: vi.fn(async () => (order.push('start:isolate'), await sleep(20), order.push('end:isolate'), { status: 'done' as const, summary: 'isolated' })),
+    });
+    const protect = step({ name: 'protect', stage: 'contain', description: 'Protect', iamActions: [], run: vi.fn(async () => (order.push('protect'), { status: 'done' as const, summary: 'protected' })) });
+    const playbook = definePlaybook<Fake>({
+      name: 'ec2-instance',
+      options: z.object({ label: z.string() }),
+      describe: async () => ({ id: INSTANCE_ID, tags: {} }),
+      capture: { schema: FakeCaptureSchema, of: (r) => ({ id: r.id, before: 'state' }) },
+      tags: (r) => r.tags,
+      identifiers: (_i, r) => [r.id],
+      principals: () => [],
+      describeIamActions: [],
+      isolationStep: isolate,
+      // Listed first, protect still waits for the isolation path.
+      steps: [protect, lookup, isolate],
+      release: [],
+    });
+    const { deps } = engine();
+
+    // Act
+    const result = await runPlaybook(deps, playbook, anIncident(), delivery);
+
+    // Assess
+    expect(result.status).toBe('contained');
+    expect(order).toEqual(['lookup', 'start:isolate', 'end:isolate', 'protect']);
+  });
+
+  it('gives no head start when an earlier delivery already isolated the resource', async () => {
+    // Prepare: isolation done; protect failed last time and runs again, at once.
+    const { playbook } = fakePlaybook();
+    const incident = anIncident();
+    const ledger = new FakeLedger().withRecord(incident, { status: 'retrying', steps: { isolate: done('contain') } });
+    const { deps } = engine({}, ledger);
+    const started = Date.now();
+
+    // Act
+    const result = await runPlaybook({ ...deps, isolationHeadStartMs: 60_000 }, playbook, incident, delivery);
+
+    // Assess: a minute's head start would have timed the test out.
+    expect(result.status).toBe('contained');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('gives up on a step pending for too many deliveries, with a failure a responder sees', async () => {
