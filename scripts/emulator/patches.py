@@ -894,6 +894,33 @@ def missing_apis_answer_not_implemented() -> None:
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
 
 
+def auto_scaling_registers_only_new_members_in_target_groups() -> None:
+    """AWS registers an Auto Scaling group's instances in its target groups when it launches them
+    (or when the target group is attached to the group), and not again: an instance deregistered
+    by hand stays deregistered while it is a member. moto registers every member each time the
+    group changes (a replacement launched after another member was detached put a contained
+    member back behind its load balancer). Here each group remembers which of its members it
+    registered in which target group; members that left are forgotten (registered again if they
+    rejoin)."""
+    from moto.autoscaling.models import AutoScalingBackend
+
+    def update_attached_target_groups(self: AutoScalingBackend, group_name: str) -> None:
+        group = self.autoscaling_groups[group_name]
+        if not group.target_group_arns:
+            return
+        members = {state.instance.id for state in group.instance_states}
+        registered: set[tuple[str, str]] = {pair for pair in group.__dict__.get("_firebreak_registered", set()) if pair[1] in members}
+        group.__dict__["_firebreak_registered"] = registered
+        target_groups = self.elbv2_backend.describe_target_groups(target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None)
+        for target_group in target_groups:
+            new = sorted(i for i in members if (target_group.arn, i) not in registered)
+            if new:
+                self.elbv2_backend.register_targets(target_group.arn, [{"Id": i, "Port": target_group.port} for i in new])
+                registered.update((target_group.arn, i) for i in new)
+
+    AutoScalingBackend.update_attached_target_groups = update_attached_target_groups  # type: ignore[method-assign]
+
+
 PATCHES = (
     eni_security_groups_are_the_enis_own,
     instance_security_groups_are_the_primary_enis,
@@ -921,6 +948,7 @@ PATCHES = (
     aurora_members_refuse_cluster_managed_settings,
     aurora_members_report_the_cluster_subnet_group,
     modify_db_cluster_enables_iam_authentication,
+    auto_scaling_registers_only_new_members_in_target_groups,
     missing_apis_answer_not_implemented,
 )
 

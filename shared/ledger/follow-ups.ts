@@ -47,9 +47,11 @@ export async function reserveFollowUp(t: LedgerTable, incidentId: string, r: Fol
         TableName: t.table,
         Key: incidentKey(incidentId),
         UpdateExpression: 'SET #followUp = :marker',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#followUp) OR #followUp.#id = :replacing OR #followUp.#staleAt < :now)',
+        // `#followUp.#id = :id`: this very reservation, written by an attempt whose answer was lost
+        // and retried by the SDK (UpdateItem has no idempotency token), is this delivery's to send.
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#followUp) OR #followUp.#id IN (:replacing, :id) OR #followUp.#staleAt < :now)',
         ExpressionAttributeNames: { '#followUp': 'followUp', '#id': 'id', '#staleAt': 'staleAt' },
-        ExpressionAttributeValues: { ':marker': marker, ':replacing': r.replacing ?? '', ':now': r.now.getTime() },
+        ExpressionAttributeValues: { ':marker': marker, ':replacing': r.replacing ?? '', ':id': r.id, ':now': r.now.getTime() },
       }),
     );
     return true;

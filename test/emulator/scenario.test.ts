@@ -1,4 +1,4 @@
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DetachInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeAddressesCommand,
   DescribeInstancesCommand,
@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand as DescribeClassicLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import {
+  DeregisterTargetsCommand,
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -160,6 +161,27 @@ describe('Emulator: seed scenario builder', () => {
 
       // Assess
       expect(Reservations![0]!.Instances![0]!.Tags).toContainEqual({ Key: 'firebreak:exempt', Value: 'true' });
+    });
+  });
+
+  describe('when its Auto Scaling group launches a replacement', () => {
+    it('leaves a member deregistered by hand out of the target group, and registers the new instance (as AWS does)', async () => {
+      // Prepare: one member taken out of the target group (as containment does), still in the group.
+      const scenario = await buildWebAppScenario(clients);
+      const [deregistered, kept] = scenario.instanceIds;
+      await elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: scenario.targetGroupArn, Targets: [{ Id: deregistered!, Port: 80 }] }));
+
+      // Act: another member detached with its capacity kept: the group launches a replacement.
+      await autoscaling.send(new DetachInstancesCommand({ AutoScalingGroupName: scenario.asgName, InstanceIds: [kept!], ShouldDecrementDesiredCapacity: false }));
+
+      // Assess: the deregistered member stayed out; the replacement came in.
+      const { AutoScalingGroups } = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [scenario.asgName] }));
+      const members = AutoScalingGroups![0]!.Instances!.map((i) => i.InstanceId!);
+      const replacement = members.find((id) => !scenario.instanceIds.includes(id));
+      expect(replacement).toBeDefined();
+      const targets = await registeredTargets(scenario.targetGroupArn);
+      expect(targets).not.toContain(deregistered);
+      expect(targets).toContain(replacement);
     });
   });
 });

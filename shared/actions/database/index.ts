@@ -3,8 +3,6 @@
  * the server offers it), lock a user, end sessions, set a password, give the login back; and the
  * SQL a responder runs by hand where Firebreak cannot connect. The contract is ./types.ts.
  */
-import { connectMysql } from './mysql.ts';
-import { connectPostgresql } from './postgresql.ts';
 import { caBundleFromEnvironment, certificateAuthorities } from './tls.ts';
 import type { DatabaseConnector } from './types.ts';
 
@@ -38,7 +36,8 @@ export function createDatabaseConnector(options: DatabaseConnectorOptions = {}):
   const extra = options.extraCertificateAuthorities ?? (() => caBundleFromEnvironment());
   return async (endpoint) => {
     const tls = { certificateAuthorities: certificateAuthorities(extra()) };
-    return endpoint.dialect === 'postgresql' ? connectPostgresql(endpoint, tls) : connectMysql(endpoint, tls);
+    // The drivers load when a connection is first made, not with the function (a cold start).
+    return endpoint.dialect === 'postgresql' ? (await import('./postgresql.ts')).connectPostgresql(endpoint, tls) : (await import('./mysql.ts')).connectMysql(endpoint, tls);
   };
 }
 

@@ -3,8 +3,10 @@
  * member account): the same restriction, every name quoted here (pg's escapeIdentifier and
  * escapeLiteral, mysql2's escape), so the statements can be pasted as they are.
  */
-import mysql from 'mysql2';
-import pg from 'pg';
+// Only the escaping functions, not the drivers (the function's entry carries this module; the
+// drivers load when a connection is made): pg's own, and the package mysql2's `escape` is.
+import { escapeIdentifier, escapeLiteral } from 'pg/lib/utils';
+import { escape as mysqlEscape } from 'sql-escaper';
 import { DatabaseRequestError } from './errors.ts';
 import { checkSessionFilter } from './sessions.ts';
 import type { RestrictionSql, SqlDialect } from './types.ts';
@@ -13,13 +15,13 @@ function postgresqlStatements(target: { user?: string; clientAddress?: string })
   const statements: string[] = [];
   if (target.user !== undefined) {
     statements.push(
-      `ALTER ROLE ${pg.escapeIdentifier(target.user)} NOLOGIN;`,
-      `SELECT pid, usename, client_addr, pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${pg.escapeLiteral(target.user)} AND pid <> pg_backend_pid();`,
+      `ALTER ROLE ${escapeIdentifier(target.user)} NOLOGIN;`,
+      `SELECT pid, usename, client_addr, pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${escapeLiteral(target.user)} AND pid <> pg_backend_pid();`,
     );
   }
   if (target.clientAddress !== undefined) {
     statements.push(
-      `SELECT pid, usename, client_addr, pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_addr = ${pg.escapeLiteral(target.clientAddress)}::inet AND usename <> current_user AND pid <> pg_backend_pid();`,
+      `SELECT pid, usename, client_addr, pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_addr = ${escapeLiteral(target.clientAddress)}::inet AND usename <> current_user AND pid <> pg_backend_pid();`,
     );
   }
   return statements;
@@ -30,7 +32,7 @@ function mysqlStatements(target: { user?: string; clientAddress?: string }): str
   const statements: string[] = [];
   const endEach = `CONCAT('KILL ', ID, ';') AS kill_statement, CONCAT('CALL mysql.rds_kill(', ID, ');') AS rds_kill_statement`;
   if (target.user !== undefined) {
-    const user = mysql.escape(target.user);
+    const user = mysqlEscape(target.user);
     statements.push(
       `SELECT CONCAT('ALTER USER ', QUOTE(User), '@', QUOTE(Host), ' ACCOUNT LOCK;') AS lock_statement FROM mysql.user WHERE User = ${user} AND Host <> '';`,
       `SELECT ID, USER, HOST, ${endEach} FROM information_schema.PROCESSLIST WHERE USER = ${user} AND ID <> CONNECTION_ID();`,
@@ -38,7 +40,7 @@ function mysqlStatements(target: { user?: string; clientAddress?: string }): str
   }
   if (target.clientAddress !== undefined) {
     statements.push(
-      `SELECT ID, USER, HOST, ${endEach} FROM information_schema.PROCESSLIST WHERE (HOST = ${mysql.escape(target.clientAddress)} OR HOST LIKE ${mysql.escape(`${target.clientAddress}:%`)}) AND USER <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND ID <> CONNECTION_ID();`,
+      `SELECT ID, USER, HOST, ${endEach} FROM information_schema.PROCESSLIST WHERE (HOST = ${mysqlEscape(target.clientAddress)} OR HOST LIKE ${mysqlEscape(`${target.clientAddress}:%`)}) AND USER <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND ID <> CONNECTION_ID();`,
     );
   }
   return statements;

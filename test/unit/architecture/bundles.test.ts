@@ -50,3 +50,19 @@ describe('Architecture: what each function bundles', () => {
     }
   });
 });
+
+describe('Architecture: the RDS function', () => {
+  it('loads the database drivers when it first connects, not with its entry (its isolation needs none)', async () => {
+    // Prepare: the whole bundle, packages included.
+    const out = await build({ ...BUNDLE_OPTIONS, entryPoints: [join(root, handlerPath('rds-instance'))], outdir: join(root, '.firebreak', 'bundle-test'), write: false, metafile: true, logLevel: 'silent' });
+    const outputs = Object.entries((out.metafile as Metafile).outputs);
+    const inputsOf = (o: Metafile['outputs'][string]) => Object.keys(o.inputs);
+    const entry = outputs.filter(([file]) => file.endsWith('/index.mjs')).flatMap(([, o]) => inputsOf(o));
+    const all = outputs.flatMap(([, o]) => inputsOf(o));
+    const drivers = (inputs: string[]) => inputs.filter((i) => /node_modules\/(mysql2|pg|pg-protocol|iconv-lite)\//.test(i) && !i.endsWith('pg/lib/utils.js') && !i.endsWith('pg/lib/defaults.js'));
+
+    // Assess: in the bundle, but not in the entry (only pg's escaping functions are).
+    expect(drivers(all).length).toBeGreaterThan(0);
+    expect(drivers(entry)).toEqual([]);
+  }, 60_000);
+});

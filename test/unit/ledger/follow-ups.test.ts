@@ -28,10 +28,11 @@ describe('Ledger: one follow-up per incident', () => {
       TableName: LEDGER_TABLE,
       Key,
       UpdateExpression: 'SET #followUp = :marker',
-      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#followUp) OR #followUp.#id = :replacing OR #followUp.#staleAt < :now)',
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#followUp) OR #followUp.#id IN (:replacing, :id) OR #followUp.#staleAt < :now)',
       ExpressionAttributeValues: {
         ':marker': { id: 'fu-2', dueAt: due.toISOString(), staleAt: due.getTime() + FOLLOW_UP_GRACE_SECONDS * 1000, scheduledAt: FIXED_NOW.toISOString() },
         ':replacing': 'fu-1',
+        ':id': 'fu-2',
         ':now': FIXED_NOW.getTime(),
       },
     });
