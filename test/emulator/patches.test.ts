@@ -211,6 +211,7 @@ describe('Emulator: moto patches', () => {
         'aurora_members_refuse_cluster_managed_settings',
         'aurora_members_report_the_cluster_subnet_group',
         'modify_db_cluster_enables_iam_authentication',
+        'auto_scaling_registers_only_new_members_in_target_groups',
         'missing_apis_answer_not_implemented',
       ],
     });
