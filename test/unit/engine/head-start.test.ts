@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { defineStep } from '../../../shared/engine/index.ts';
 import { headStart, isolationPath } from '../../../shared/engine/head-start.ts';
+import { fakeStep as step, succeeds as ok } from '../helpers/fake-steps.ts';
 
-interface Fake {
-  resource: { id: string };
-  capture: { id: string };
-  options: Record<string, never>;
-}
-const step = defineStep<Fake>();
-const ok = async () => ({ status: 'done' as const, summary: 'ok' });
 const make = (name: string, deps: { requires?: ReturnType<typeof step>[]; after?: ReturnType<typeof step>[] } = {}) =>
   step({ name, stage: 'contain', description: name, iamActions: [], run: ok, ...deps });
 

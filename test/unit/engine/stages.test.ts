@@ -1,16 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { definePlaybook, defineStep, type AnyStep } from '../../../shared/engine/index.ts';
+import { definePlaybook, type AnyStep } from '../../../shared/engine/index.ts';
 import { loadAfterIsolation } from '../../../shared/engine/stages.ts';
+import { fakeStep as step, succeeds as ok, type FakeTypes as Fake } from '../helpers/fake-steps.ts';
 
-interface Fake {
-  resource: { id: string };
-  capture: { id: string };
-  options: Record<string, never>;
-}
-
-const step = defineStep<Fake>();
-const ok = async () => ({ status: 'done' as const, summary: 'ok' });
 const isolate = step({ name: 'isolate', stage: 'contain', description: 'Isolate', iamActions: [], run: ok });
 const protect = step({ name: 'protect', stage: 'contain', description: 'Protect', iamActions: [], run: ok });
 const snapshot = step({ name: 'snapshot', stage: 'evidence', description: 'Snapshot', iamActions: [], run: ok });
