@@ -5,8 +5,11 @@
  */
 // Only the escaping functions, not the drivers (the function's entry carries this module; the
 // drivers load when a connection is made): pg's own, and the package mysql2's `escape` is.
-import { escapeIdentifier, escapeLiteral } from 'pg/lib/utils';
+// (A CommonJS module whose exports Node cannot name from an ES import: through its default.)
+import pgUtils from 'pg/lib/utils';
 import { escape as mysqlEscape } from 'sql-escaper';
+
+const { escapeIdentifier, escapeLiteral } = pgUtils;
 import { DatabaseRequestError } from './errors.ts';
 import { checkSessionFilter } from './sessions.ts';
 import type { RestrictionSql, SqlDialect } from './types.ts';
